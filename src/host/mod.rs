@@ -1,0 +1,404 @@
+//! `Host` is the one seam between the doctor and the system it examines.
+//!
+//! Every file is read through a root prefix (`/` for the real system, a
+//! fixture tree in tests), and the few answers no file can stand for —
+//! `stat` ownership and device numbers, `statfs`, `access`, opening a device,
+//! running a tool, fork-and-try probes — go through the [`Sys`] trait. Paths
+//! handed to `Host` are always the *system* paths (`/proc/self/status`), so
+//! evidence reads the same on every machine and fixtures stay stable.
+//!
+//! In capture mode every answer is also recorded, so a real environment can
+//! be turned into a fixture tree (`podrun-doctor capture DIR`).
+
+mod capture;
+mod errno;
+mod fixture;
+pub mod probes;
+mod real;
+mod sys;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use capture::Capture;
+pub use errno::{errno_name, error_from_name, io_error_name};
+pub use fixture::FixtureSys;
+pub use real::RealSys;
+pub use sys::{Access, CmdOutput, FileKind, FsStat, IdMapLine, Probe, ProbeResult, Stat, Sys};
+
+/// The ids of the process being examined (captured once at start-up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ids {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+pub struct Host {
+    root: PathBuf,
+    ids: Ids,
+    env: BTreeMap<String, String>,
+    sys: Box<dyn Sys>,
+    capture: Option<RefCell<Capture>>,
+    /// Dry runs write here instead of to disk, so probing again sees the
+    /// fixes without anything changing (`None` for a directory).
+    staged: Option<RefCell<BTreeMap<String, Option<String>>>>,
+}
+
+impl Host {
+    /// The real system, as this process sees it.
+    pub fn system() -> Host {
+        let ids = Ids {
+            uid: nix::unistd::geteuid().as_raw(),
+            gid: nix::unistd::getegid().as_raw(),
+            groups: nix::unistd::getgroups()
+                .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
+                .unwrap_or_default(),
+        };
+        let env = std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        Host {
+            root: PathBuf::from("/"),
+            ids,
+            env,
+            sys: Box::new(RealSys),
+            capture: None,
+            staged: None,
+        }
+    }
+
+    /// A fixture tree: `DIR/host.json` holds ids, environment and live
+    /// answers; `DIR/root/` holds the files.
+    pub fn fixture(dir: &Path) -> Result<Host, String> {
+        let (ids, env, sys) = fixture::load(dir)?;
+        Ok(Host {
+            root: dir.join("root"),
+            ids,
+            env,
+            sys: Box::new(sys),
+            capture: None,
+            staged: None,
+        })
+    }
+
+    /// The real system, recording everything read for `capture`.
+    pub fn capturing() -> Host {
+        let mut host = Host::system();
+        host.capture = Some(RefCell::new(Capture::default()));
+        host
+    }
+
+    /// Takes the recording made so far (capture mode only).
+    pub fn take_capture(&self) -> Option<Capture> {
+        self.capture.as_ref().map(|c| {
+            let mut c = std::mem::take(&mut *c.borrow_mut());
+            c.ids = Some(self.ids.clone());
+            c
+        })
+    }
+
+    fn record(&self, f: impl FnOnce(&mut Capture)) {
+        if let Some(c) = &self.capture {
+            f(&mut c.borrow_mut());
+        }
+    }
+
+    /// From now on, writes are staged in memory and only seen by later
+    /// reads of this host (`--dry-run`, and `check` predicting its fixes).
+    pub fn stage_writes(&mut self) {
+        self.staged = Some(RefCell::new(BTreeMap::new()));
+    }
+
+    pub fn is_staging(&self) -> bool {
+        self.staged.is_some()
+    }
+
+    fn staged(&self, path: &str) -> Option<Option<String>> {
+        self.staged.as_ref()?.borrow().get(path).cloned()
+    }
+
+    fn stage(&self, path: &str, contents: Option<String>) -> bool {
+        match &self.staged {
+            Some(s) => {
+                s.borrow_mut().insert(path.to_string(), contents);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn is_fixture(&self) -> bool {
+        self.root != Path::new("/")
+    }
+
+    /// The ids the doctor runs as (effective uid and gid).
+    pub fn ids(&self) -> &Ids {
+        &self.ids
+    }
+
+    pub fn uid(&self) -> u32 {
+        self.ids.uid
+    }
+
+    pub fn gid(&self) -> u32 {
+        self.ids.gid
+    }
+
+    /// An environment variable of the examined process. Values are evidence
+    /// for decisions only: never put one in a report unless this tool set it.
+    pub fn env(&self, key: &str) -> Option<&str> {
+        self.record(|c| {
+            c.env.insert(key.to_string(), self.env.get(key).cloned());
+        });
+        self.env.get(key).map(String::as_str)
+    }
+
+    /// An environment variable that is set and not empty.
+    pub fn env_nonempty(&self, key: &str) -> Option<&str> {
+        self.env(key).filter(|v| !v.is_empty())
+    }
+
+    /// Replaces the environment seen by later probes (the fixing modes probe
+    /// again with the environment they will export).
+    pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        match value {
+            Some(v) => self.env.insert(key.to_string(), v.to_string()),
+            None => self.env.remove(key),
+        };
+    }
+
+    /// The whole environment, for `exec` to hand on to the command.
+    pub fn env_all(&self) -> &BTreeMap<String, String> {
+        &self.env
+    }
+
+    /// Where a system path lives in this host's tree.
+    pub fn path(&self, system_path: &str) -> PathBuf {
+        self.root.join(system_path.trim_start_matches('/'))
+    }
+
+    /// Reads a whole file as text (lossy UTF-8).
+    pub fn read(&self, path: &str) -> io::Result<String> {
+        match self.staged(path) {
+            Some(Some(text)) => return Ok(text),
+            Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
+            None => {}
+        }
+        let result = self
+            .sys
+            .read(&self.root, path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+        self.record(|c| c.file(path, &result));
+        result
+    }
+
+    /// Names in a directory, sorted.
+    pub fn read_dir(&self, path: &str) -> io::Result<Vec<String>> {
+        let mut result = self.sys.read_dir(&self.root, path);
+        if let Some(staged) = &self.staged {
+            let prefix = format!("{}/", path.trim_end_matches('/'));
+            let extra: Vec<String> = staged
+                .borrow()
+                .keys()
+                .filter_map(|k| k.strip_prefix(&prefix))
+                .filter(|rest| !rest.contains('/'))
+                .map(str::to_string)
+                .collect();
+            if !extra.is_empty() {
+                let mut names = result.unwrap_or_default();
+                names.extend(extra);
+                names.sort();
+                names.dedup();
+                result = Ok(names);
+            }
+        }
+        self.record(|c| c.dir(path, &result));
+        result
+    }
+
+    /// `stat(2)` following symlinks.
+    pub fn stat(&self, path: &str) -> io::Result<Stat> {
+        if let Some(staged) = self.staged(path) {
+            return Ok(Stat {
+                kind: if staged.is_some() {
+                    FileKind::File
+                } else {
+                    FileKind::Dir
+                },
+                mode: if staged.is_some() { 0o644 } else { 0o700 },
+                uid: self.ids.uid,
+                gid: self.ids.gid,
+                rdev: (0, 0),
+                size: staged.map_or(0, |s| s.len() as u64),
+            });
+        }
+        let result = self.sys.stat(&self.root, path);
+        self.record(|c| c.stat(path, &result));
+        result
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.stat(path).is_ok()
+    }
+
+    pub fn is_dir(&self, path: &str) -> bool {
+        matches!(self.stat(path), Ok(s) if s.kind == FileKind::Dir)
+    }
+
+    /// `statfs(2)`: filesystem type, free space, read-only flag.
+    pub fn statfs(&self, path: &str) -> io::Result<FsStat> {
+        let result = self.sys.statfs(&self.root, path);
+        self.record(|c| c.statfs(path, &result));
+        result
+    }
+
+    /// The path itself if it exists, else its nearest existing ancestor:
+    /// where a directory podman will create is going to live.
+    pub fn nearest_existing(&self, path: &str) -> String {
+        let mut p = Path::new(path);
+        loop {
+            let s = p.to_string_lossy();
+            if self.staged(&s).is_none() && self.exists(&s) {
+                return s.into_owned();
+            }
+            match p.parent() {
+                Some(parent) => p = parent,
+                None => return "/".to_string(),
+            }
+        }
+    }
+
+    /// `access(2)` for the examined process's ids.
+    pub fn access(&self, path: &str, mode: Access) -> io::Result<()> {
+        if self.staged(path).is_some() {
+            return Ok(());
+        }
+        let result = self.sys.access(&self.root, path, mode);
+        self.record(|c| c.access(path, mode, &result));
+        result
+    }
+
+    /// Opens a file or device read-write and closes it again.
+    pub fn open_rw(&self, path: &str) -> io::Result<()> {
+        let result = self.sys.open_rw(&self.root, path);
+        self.record(|c| c.open(path, &result));
+        result
+    }
+
+    /// The raw `security.capability` extended attribute, if any.
+    pub fn file_caps(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        let result = self.sys.file_caps(&self.root, path);
+        self.record(|c| c.file_caps(path, &result));
+        result
+    }
+
+    /// Runs a tool (for versions); never a shell.
+    pub fn run(&self, argv: &[&str]) -> io::Result<CmdOutput> {
+        let result = self.sys.run(argv, &self.env);
+        self.record(|c| c.command(argv, &result));
+        result
+    }
+
+    /// A fork-and-try probe (see [`Probe`]).
+    pub fn probe(&self, probe: &Probe) -> ProbeResult {
+        let result = self.sys.probe(&self.root, probe);
+        self.record(|c| c.probe(probe, &result));
+        result
+    }
+
+    /// Looks a program up in `PATH` (as the examined process would), or a
+    /// default path when `PATH` is unset. Returns the system path.
+    pub fn which(&self, name: &str) -> Option<String> {
+        let path = self
+            .env("PATH")
+            .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+            .to_string();
+        path.split(':').filter(|d| !d.is_empty()).find_map(|dir| {
+            let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
+            match self.stat(&candidate) {
+                Ok(s) if s.kind == FileKind::File && s.mode & 0o111 != 0 => Some(candidate),
+                _ => None,
+            }
+        })
+    }
+
+    /// Writes a file atomically (temp file + rename) with `mode`. The
+    /// parent directory must exist.
+    pub fn write_atomic(&self, path: &str, contents: &str, mode: u32) -> io::Result<()> {
+        use std::io::Write;
+        if self.stage(path, Some(contents.to_string())) {
+            return Ok(());
+        }
+        use std::os::unix::fs::OpenOptionsExt;
+        let target = self.path(path);
+        let dir = target
+            .parent()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let name = target
+            .file_name()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        let tmp = dir.join(format!(
+            ".{}.podrun-tmp.{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let write = || -> io::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(mode)
+                .open(&tmp)?;
+            f.write_all(contents.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &target)
+        };
+        let result = write();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Appends text to an existing file (for `/etc/passwd` and sub-id
+    /// files, which are only ever appended to).
+    pub fn append(&self, path: &str, text: &str) -> io::Result<()> {
+        use std::io::Write;
+        if self.staged.is_some() {
+            let old = self.read(path)?;
+            self.stage(path, Some(old + text));
+            return Ok(());
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(self.path(path))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    }
+
+    /// Creates a directory and its parents; the last one gets `mode`.
+    pub fn create_dir(&self, path: &str, mode: u32) -> io::Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if self.staged.is_some() {
+            let mut dir = Path::new(path);
+            while dir != Path::new("/") && !self.exists(&dir.to_string_lossy()) {
+                self.stage(&dir.to_string_lossy(), None);
+                dir = dir.parent().unwrap_or(Path::new("/"));
+            }
+            return Ok(());
+        }
+        let target = self.path(path);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&target)?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
+    }
+}

@@ -1,0 +1,241 @@
+//! The live half of the seam: answers that no file in a tree can stand for.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+
+/// What `access(2)` is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    Read,
+    Write,
+    Exec,
+}
+
+impl Access {
+    pub fn letter(self) -> &'static str {
+        match self {
+            Access::Read => "R",
+            Access::Write => "W",
+            Access::Exec => "X",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    Char,
+    Block,
+    Fifo,
+    Socket,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::File => "file",
+            FileKind::Dir => "dir",
+            FileKind::Symlink => "symlink",
+            FileKind::Char => "char",
+            FileKind::Block => "block",
+            FileKind::Fifo => "fifo",
+            FileKind::Socket => "socket",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FileKind> {
+        [
+            FileKind::File,
+            FileKind::Dir,
+            FileKind::Symlink,
+            FileKind::Char,
+            FileKind::Block,
+            FileKind::Fifo,
+            FileKind::Socket,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// The parts of `stat(2)` the probes use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: FileKind,
+    /// Permission bits including setuid/setgid/sticky (`mode & 0o7777`).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Device numbers for character and block devices.
+    pub rdev: (u32, u32),
+    pub size: u64,
+}
+
+/// The parts of `statfs(2)`/`statvfs(2)` the probes use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsStat {
+    /// Filesystem magic (`f_type`), e.g. `0x794c7630` for overlayfs.
+    pub magic: u64,
+    /// Bytes available to an unprivileged user.
+    pub free_bytes: u64,
+    pub readonly: bool,
+    pub nosuid: bool,
+    pub noexec: bool,
+}
+
+/// What a tool printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdOutput {
+    /// Exit code; `None` when killed by a signal.
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// One line of a `uid_map`/`gid_map`: `inside outside count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IdMapLine {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+/// Fork-and-try probes: a child process tries what podman will try, and the
+/// doctor's own process never changes namespace or mounts anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Probe {
+    /// `unshare(CLONE_NEWUSER)` alone.
+    UserNs,
+    /// A new user namespace mapped exactly as podman maps it: through the
+    /// setuid helpers (`helpers = Some((newuidmap, newgidmap))`, arguments
+    /// `PID inside outside count …` as podman passes them), or by writing
+    /// `uid_map`/`gid_map` directly as podman does for uid 0.
+    UserNsMap {
+        helpers: Option<(String, String)>,
+        uid_map: Vec<IdMapLine>,
+        gid_map: Vec<IdMapLine>,
+    },
+    /// A fresh procfs mounted in new mount and pid namespaces (and a user
+    /// namespace when `userns`), as OCI isolation does for every `RUN`.
+    ProcMount { userns: bool },
+    /// A kernel overlay mount with lower/upper/work directories made under
+    /// `dir`, in a new mount namespace (and user namespace when `userns`).
+    Overlay { dir: String, userns: bool },
+    /// A bind mount of a temporary directory onto itself in a new mount
+    /// namespace (and user namespace when `userns`): what AppArmor's
+    /// `deny mount` stops.
+    BindMount { userns: bool },
+    /// `keyctl(KEYCTL_JOIN_SESSION_KEYRING)`, which crun does for each
+    /// container and default seccomp profiles refuse.
+    Keyctl,
+}
+
+impl Probe {
+    /// A stable text key for fixtures and evidence.
+    pub fn key(&self) -> String {
+        fn lines(m: &[IdMapLine]) -> String {
+            m.iter()
+                .map(|l| format!("{}:{}:{}", l.inside, l.outside, l.count))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+        match self {
+            Probe::UserNs => "userns".to_string(),
+            Probe::UserNsMap {
+                helpers,
+                uid_map,
+                gid_map,
+            } => format!(
+                "userns-map {} uid={} gid={}",
+                if helpers.is_some() {
+                    "helpers"
+                } else {
+                    "direct"
+                },
+                lines(uid_map),
+                lines(gid_map)
+            ),
+            Probe::ProcMount { userns } => format!("proc-mount userns={userns}"),
+            Probe::Overlay { dir, userns } => format!("overlay {dir} userns={userns}"),
+            Probe::BindMount { userns } => format!("bind-mount userns={userns}"),
+            Probe::Keyctl => "keyctl".to_string(),
+        }
+    }
+}
+
+/// How a probe went. `ran = false` means it could not be attempted at all
+/// (fixture without the answer, fork failed): then nothing may be concluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeResult {
+    pub ran: bool,
+    pub ok: bool,
+    /// The step that failed (`unshare`, `newuidmap`, `mount`), empty on success.
+    pub step: String,
+    /// The errno name of the failure, when there is one.
+    pub errno: Option<String>,
+    /// Anything else worth showing (a helper's stderr, the exact call).
+    pub detail: String,
+}
+
+impl ProbeResult {
+    pub fn success(detail: impl Into<String>) -> ProbeResult {
+        ProbeResult {
+            ran: true,
+            ok: true,
+            step: String::new(),
+            errno: None,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn failure(step: &str, errno: Option<String>, detail: impl Into<String>) -> ProbeResult {
+        ProbeResult {
+            ran: true,
+            ok: false,
+            step: step.to_string(),
+            errno,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn not_run(detail: impl Into<String>) -> ProbeResult {
+        ProbeResult {
+            ran: false,
+            ok: false,
+            step: String::new(),
+            errno: None,
+            detail: detail.into(),
+        }
+    }
+
+    /// Outcome as a short phrase for summaries: `ok`, `EPERM at unshare`.
+    pub fn describe(&self) -> String {
+        if !self.ran {
+            return format!("not run ({})", self.detail);
+        }
+        if self.ok {
+            return "ok".to_string();
+        }
+        match &self.errno {
+            Some(e) => format!("{e} at {}", self.step),
+            None => format!("failed at {}", self.step),
+        }
+    }
+}
+
+/// Live system calls. `root` is the tree the host reads from; `path` is
+/// always the system path. Implementations must not panic.
+pub trait Sys {
+    fn read(&self, root: &Path, path: &str) -> io::Result<Vec<u8>>;
+    fn read_dir(&self, root: &Path, path: &str) -> io::Result<Vec<String>>;
+    fn stat(&self, root: &Path, path: &str) -> io::Result<Stat>;
+    fn statfs(&self, root: &Path, path: &str) -> io::Result<FsStat>;
+    fn access(&self, root: &Path, path: &str, mode: Access) -> io::Result<()>;
+    fn open_rw(&self, root: &Path, path: &str) -> io::Result<()>;
+    fn file_caps(&self, root: &Path, path: &str) -> io::Result<Option<Vec<u8>>>;
+    fn run(&self, argv: &[&str], env: &BTreeMap<String, String>) -> io::Result<CmdOutput>;
+    fn probe(&self, root: &Path, probe: &Probe) -> ProbeResult;
+}

@@ -1,0 +1,182 @@
+//! The job-log checklist: a line per area, details only for what is wrong,
+//! colour only on a terminal (never with NO_COLOR), and the full details in
+//! a collapsed GitLab section when running in GitLab CI.
+
+use super::{area_of, Report, Row};
+use crate::model::Status;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    /// Wrap details in GitLab collapsible sections (`GITLAB_CI` set).
+    pub gitlab: bool,
+    pub quiet: bool,
+    /// Seconds since the epoch, for GitLab section markers.
+    pub now: u64,
+}
+
+fn paint(style: &Style, code: &str, text: &str) -> String {
+    if style.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn mark(style: &Style, status: Status) -> String {
+    match status {
+        Status::Ok => paint(style, "32", "ok  "),
+        Status::Info => paint(style, "36", "info"),
+        Status::Warn => paint(style, "33", "warn"),
+        Status::Error => paint(style, "1;31", "FAIL"),
+        Status::Skip => paint(style, "2", "skip"),
+    }
+}
+
+fn effective(row: &Row) -> Status {
+    row.status_after.unwrap_or(row.check.status)
+}
+
+fn detail_lines(row: &Row) -> Vec<String> {
+    let c = &row.check;
+    let mut lines = vec![format!("{}: {}", c.id, c.summary)];
+    if let Some(after) = row.status_after {
+        if after != c.status {
+            lines.push(format!("  now {} after the fixes", after.as_str()));
+        }
+    }
+    if let Some(fix) = &c.fix {
+        let who = match (fix.by.as_str(), fix.applied) {
+            ("job", true) => "fixed by podrun-doctor".to_string(),
+            ("job", false) => "podrun-doctor can fix this".to_string(),
+            (by, _) => format!("fix for the {by}"),
+        };
+        lines.push(format!("  {who}:"));
+        lines.extend(fix.text.lines().map(|l| format!("    {l}")));
+    }
+    lines
+}
+
+pub fn render(report: &Report, style: &Style) -> String {
+    let mut out = String::new();
+    let ctx = &report.context;
+    let who = format!(
+        "uid {}{}",
+        ctx.get("uid").and_then(|v| v.as_u64()).unwrap_or(0),
+        ctx.get("user")
+            .and_then(|v| v.as_str())
+            .map(|u| format!(" ({u})"))
+            .unwrap_or_default()
+    );
+    let podman = ctx
+        .get("podman")
+        .and_then(|v| v.as_str())
+        .map(|v| format!(", podman {v}"))
+        .unwrap_or_else(|| ", podman not found".to_string());
+    if !style.quiet {
+        out.push_str(&format!(
+            "podrun-doctor {} ({}{}): {}, {}{}\n",
+            env!("CARGO_PKG_VERSION"),
+            report.mode,
+            if report.dry_run { ", dry run" } else { "" },
+            who,
+            if report.plan.rootless {
+                "rootless"
+            } else {
+                "rootful"
+            },
+            podman
+        ));
+    }
+    // One line per area, in report order.
+    let mut areas: Vec<&str> = Vec::new();
+    for row in &report.rows {
+        let a = area_of(row.check.id);
+        if !areas.contains(&a) {
+            areas.push(a);
+        }
+    }
+    for area in &areas {
+        let rows: Vec<&Row> = report
+            .rows
+            .iter()
+            .filter(|r| area_of(r.check.id) == *area)
+            .collect();
+        let worst = rows
+            .iter()
+            .map(|r| effective(r))
+            .max()
+            .unwrap_or(Status::Ok);
+        let worst_before = rows
+            .iter()
+            .map(|r| r.check.status)
+            .max()
+            .unwrap_or(Status::Ok);
+        if style.quiet && worst < Status::Warn {
+            continue;
+        }
+        let headline = rows
+            .iter()
+            .filter(|r| r.check.status == worst_before)
+            .map(|r| r.check.summary.as_str())
+            .next()
+            .unwrap_or("");
+        let fixed = if worst < worst_before { " (fixed)" } else { "" };
+        out.push_str(&format!(
+            "  {} {:<9} {headline}{fixed}\n",
+            mark(style, worst),
+            area
+        ));
+        for row in rows.iter().filter(|r| r.check.status >= Status::Warn) {
+            for line in detail_lines(row) {
+                out.push_str(&format!("         {line}\n"));
+            }
+        }
+    }
+    if !report.changes.is_empty() {
+        out.push_str("  changes made:\n");
+        for c in &report.changes {
+            out.push_str(&format!("    {} {} ({})\n", c.action, c.path, c.check));
+        }
+    }
+    for p in &report.problems {
+        out.push_str(&format!("  {} {p}\n", paint(style, "33", "could not fix:")));
+    }
+    let v = &report.verdict;
+    let verdict = match (v.ready_before, v.ready_after, report.mode) {
+        (true, _, _) => paint(style, "1;32", "READY: podman build should work as things are."),
+        (false, true, "check") => paint(
+            style,
+            "1;33",
+            "NOT READY as found, READY after fixes: run `eval \"$(podrun-doctor env)\"` (or `podrun-doctor exec -- CMD`).",
+        ),
+        (false, true, _) => paint(style, "1;32", "READY after the fixes above."),
+        (false, false, _) => paint(
+            style,
+            "1;31",
+            &format!("NOT READY: blocked by {}; see the fixes above.", v.blocking.join(", ")),
+        ),
+    };
+    out.push_str(&format!("{verdict}\n"));
+    if style.gitlab && !style.quiet {
+        // Full evidence, collapsed: present for whoever needs it, out of the way otherwise.
+        out.push_str(&format!(
+            "\x1b[0Ksection_start:{}:podrun_doctor_details[collapsed=true]\r\x1b[0Kpodrun-doctor: every check\n",
+            style.now
+        ));
+        for row in &report.rows {
+            out.push_str(&format!(
+                "  {} {}: {} {}\n",
+                mark(style, effective(row)),
+                row.check.id,
+                row.check.summary,
+                serde_json::Value::Object(row.check.evidence.clone())
+            ));
+        }
+        out.push_str(&format!(
+            "\x1b[0Ksection_end:{}:podrun_doctor_details\r\x1b[0K\n",
+            style.now
+        ));
+    }
+    out
+}

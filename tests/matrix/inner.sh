@@ -1,0 +1,74 @@
+#!/bin/bash
+# Runs INSIDE an outer job container (bind-mounted read-only at /podrun-matrix/inner.sh).
+#   inner.sh build          podman build as the job would run it, nothing done first
+#   inner.sh check          podrun-doctor check --json -           (JSON -> /podrun-out/check.json)
+#   inner.sh env            eval "$(podrun-doctor env --json /podrun-out/env.json)"; podman build
+#   inner.sh exec           podrun-doctor exec -- podman build
+#   inner.sh capture        podrun-doctor capture /podrun-out/capture
+# Results are printed as "@@key=value" lines on stdout; everything else is log.
+# Not `set -e`: every outcome must be reported.
+set -u
+MODE=${1:?mode}
+CTX=/podrun-ctx
+OUT=/podrun-out
+DOCTOR=/usr/local/bin/podrun-doctor
+TMO=${PODRUN_MATRIX_INNER_TIMEOUT:-300}
+TAG=localhost/podrun-matrix-test:latest
+
+now() { date +%s%N; }
+secs() { local ms=$(( ($(now) - $1) / 1000000 )); printf '%d.%03d' $((ms/1000)) $((ms%1000)); }
+build() { # $@ = prefix command (may be empty)
+  local t0 rc
+  t0=$(now)
+  "$@" timeout "$TMO" podman build -t "$TAG" "$CTX" 2>&1
+  rc=$?
+  echo "@@build_rc=$rc"
+  echo "@@build_secs=$(secs "$t0")"
+}
+doctor_present() {
+  if [ ! -x "$DOCTOR" ]; then echo "@@doctor=missing"; return 1; fi
+  echo "@@doctor=present"
+}
+
+echo "== $(id) HOME=${HOME:-<unset>} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-<unset>} podman=$(podman --version 2>&1)"
+grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | tr '\n' ' '; echo
+
+case $MODE in
+  build)
+    build
+    ;;
+  check)
+    doctor_present || exit 0
+    "$DOCTOR" check --json - >"$OUT/check.json" 2>"$OUT/check.stderr"
+    echo "@@check_rc=$?"
+    cat "$OUT/check.stderr"
+    ;;
+  env)
+    doctor_present || exit 0
+    exports=$("$DOCTOR" env --json "$OUT/env.json" 2>"$OUT/env.stderr")
+    rc=$?
+    echo "@@env_rc=$rc"
+    printf '%s\n' "$exports" >"$OUT/env.sh"
+    echo "-- env exports:"; cat "$OUT/env.sh"; echo "-- env stderr:"; cat "$OUT/env.stderr"
+    if [ "$rc" -le 1 ]; then
+      eval "$exports"
+      build
+    else
+      echo "@@build_rc=na"
+    fi
+    ;;
+  exec)
+    doctor_present || exit 0
+    t0=$(now)
+    "$DOCTOR" exec --json "$OUT/exec.json" -- timeout "$TMO" podman build -t "$TAG" "$CTX" 2>&1
+    rc=$?
+    echo "@@build_rc=$rc"
+    echo "@@build_secs=$(secs "$t0")"
+    ;;
+  capture)
+    doctor_present || exit 0
+    "$DOCTOR" capture "$OUT/capture" 2>&1
+    echo "@@capture_rc=$?"
+    ;;
+  *) echo "inner.sh: unknown mode $MODE" >&2; exit 2 ;;
+esac

@@ -1,0 +1,232 @@
+# shellcheck shell=bash
+# Shared by run.sh and capture.sh: paths, scenarios, image variants, build context, outer `podman run`.
+# Sourced, not executed.
+
+MATRIX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$MATRIX_DIR/../.." && pwd)
+CACHE=${PODRUN_MATRIX_CACHE:-/var/cache/podrun-doctor-matrix}
+OUT_ROOT=${PODRUN_MATRIX_OUT:-$REPO_DIR/target/matrix}
+DOCTOR_BIN=${PODRUN_DOCTOR_BIN:-$REPO_DIR/target/x86_64-unknown-linux-musl/release/podrun-doctor}
+case $DOCTOR_BIN in /*) ;; *) DOCTOR_BIN=$REPO_DIR/$DOCTOR_BIN ;; esac
+OUTER_TIMEOUT=${PODRUN_MATRIX_OUTER_TIMEOUT:-420}   # whole outer container
+INNER_TIMEOUT=${PODRUN_MATRIX_INNER_TIMEOUT:-300}   # each inner podman build
+
+mlog() { printf '[matrix %s] %s\n' "$(date +%T)" "$*" >&2; }
+
+ensure_tools() {
+  local need=()
+  command -v jq >/dev/null || need+=(jq)
+  command -v podman >/dev/null || need+=(podman)
+  command -v runc >/dev/null || need+=(runc)
+  [ -x /bin/busybox ] && file_is_static /bin/busybox || need+=(busybox-static)
+  if [ ${#need[@]} -gt 0 ]; then
+    mlog "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+}
+file_is_static() { ! grep -q 'ld-linux' "$1" 2>/dev/null; }
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios.  scenario NAME IMAGE VARIANT "OUTER PODMAN RUN OPTIONS" "what it stands for"
+# IMAGE: deb12 (podman 4.3) | deb13 (podman 5.4).  VARIANT: see variant_setup below.
+# Options are split on whitespace (none of them contains a space).
+SC_NAMES=(); declare -A SC_IMAGE SC_VARIANT SC_OPTS SC_DESC
+scenario() { SC_NAMES+=("$1"); SC_IMAGE[$1]=$2; SC_VARIANT[$1]=$3; SC_OPTS[$1]=$4; SC_DESC[$1]=$5; }
+
+# uid 0, rootful
+scenario deb12-root-priv        deb12 plain "--privileged" "docker executor privileged=true / k8s privileged, root"
+scenario deb13-root-priv        deb13 plain "--privileged" "docker executor privileged=true / k8s privileged, root"
+scenario deb12-root-default     deb12 plain "" "docker executor defaults, root: default seccomp, default caps, masked /proc, no /dev/fuse"
+scenario deb13-root-default     deb13 plain "" "docker executor defaults, root"
+scenario deb12-root-fuse-nnp    deb12 plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe: privileged=false, allow_privilege_escalation=false, /dev/fuse"
+scenario deb13-root-fuse-nnp    deb13 plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe: privileged=false, allow_privilege_escalation=false, /dev/fuse"
+scenario deb13-root-unconfined-fuse deb13 plain "--security-opt=seccomp=unconfined --device=/dev/fuse" "root, seccomp Unconfined, /dev/fuse, masked /proc"
+scenario deb12-root-capdrop-all deb12 plain "--cap-drop=ALL" "root, cap_drop ALL"
+scenario deb13-root-capadd-sysadmin deb13 plain "--cap-add=SYS_ADMIN" "root, cap_add SYS_ADMIN, default seccomp, masked /proc"
+scenario deb12-root-priv-readonly deb12 plain "--privileged --read-only" "root privileged, read_only_root_filesystem (podman adds tmpfs /tmp /var/tmp /run)"
+# uid 1000, rootless
+scenario deb12-rootless-priv    deb12 plain "--privileged --user=1000" "GitLab rootless recipe: privileged=true, run_as_user=1000"
+scenario deb13-rootless-priv    deb13 plain "--privileged --user=1000" "GitLab rootless recipe: privileged=true, run_as_user=1000"
+scenario deb13-rootless-default deb13 plain "--user=1000" "docker executor defaults, user 1000"
+scenario deb12-rootless-unconfined deb12 plain "--user=1000 --security-opt=seccomp=unconfined" "user 1000, seccomp Unconfined, masked /proc, no /dev/fuse"
+scenario deb13-rootless-unconfined-fuse-unmask deb13 plain "--user=1000 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse" "user 1000, seccomp Unconfined, procMount Unmasked, /dev/fuse, default caps"
+scenario deb13-rootless-capdrop-setid deb13 plain "--user=1000 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse --cap-drop=SETUID,SETGID" "as above, cap_drop SETUID,SETGID"
+scenario deb13-rootless-priv-nnp deb13 plain "--privileged --user=1000 --security-opt=no-new-privileges" "rootless recipe + allow_privilege_escalation=false"
+scenario deb12-rootless-priv-home-slash deb12 plain "--privileged --user=1000 --env=HOME=/" "rootless recipe, HOME=/ (k8s without HOME)"
+scenario deb13-rootless-priv-home-slash deb13 plain "--privileged --user=1000 --env=HOME=/" "rootless recipe, HOME=/ (k8s without HOME)"
+scenario deb13-rootless-priv-xdg-root deb13 plain "--privileged --user=1000 --env=XDG_RUNTIME_DIR=/run/user/0" "rootless recipe, inherited XDG_RUNTIME_DIR=/run/user/0"
+scenario deb13-rootless-priv-readonly deb13 plain "--privileged --user=1000 --read-only --tmpfs=/builds:rw,mode=1777" "rootless recipe, read_only_root_filesystem, emptyDir /builds (+podman's tmpfs /tmp /var/tmp /run)"
+# subordinate ID problems (image variants)
+scenario deb12-nosubuid-priv    deb12 nosubuid "--privileged --user=1000" "rootless recipe, image without /etc/subuid and /etc/subgid"
+scenario deb13-nosubuid-priv    deb13 nosubuid "--privileged --user=1000" "rootless recipe, image without /etc/subuid and /etc/subgid"
+scenario deb13-subuid-overlap-priv deb13 overlap "--privileged --user=1000" "rootless recipe, subuid/subgid podman:1:65536 (contains own uid 1000)"
+scenario deb12-subuid-small-priv deb12 small "--privileged --user=1000" "rootless recipe, subuid/subgid podman:100000:1000 (too small for uid 1234/2000)"
+# storage.conf with mount_program
+scenario deb12-fuseconf-root-nnp-nofuse deb12 fuseconf "--security-opt=no-new-privileges" "root recipe without /dev/fuse, image storage.conf mount_program=fuse-overlayfs"
+scenario deb13-fuseconf-rootless-nofuse deb13 fuseconf "--user=1000 --security-opt=seccomp=unconfined --security-opt=unmask=ALL" "user 1000 unconfined, no /dev/fuse, image storage.conf mount_program=fuse-overlayfs"
+# OpenShift-like arbitrary uid with gid 0
+scenario deb12-openshift-uid-priv deb12 plain "--privileged --user=1000680000:0" "arbitrary uid 1000680000:0 (no passwd entry), privileged"
+scenario deb13-openshift-gu-priv deb13 gu "--privileged --user=1000680000:0" "arbitrary uid, image did chmod g=u /etc/passwd /etc/subuid /etc/subgid, privileged"
+scenario deb13-openshift-gu-fuse deb13 gu "--user=1000680000:0 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse" "arbitrary uid, g=u image, custom SCC-ish: unconfined, unmasked, /dev/fuse"
+scenario deb13-openshift-restricted deb13 gu "--user=1000680000:0 --cap-drop=ALL --security-opt=no-new-privileges" "OpenShift restricted-v2: arbitrary uid, drop ALL, NNP, default seccomp, no fuse"
+# upstream-like image configuration (quay.io/podman/stable settings)
+scenario deb13-upstream-rootless-priv deb13 upstream "--privileged --user=1000" "quay.io/podman/stable-like image, rootless recipe"
+scenario deb13-upstream-rootless-fuse deb13 upstream "--user=1000 --device=/dev/fuse --security-opt=seccomp=unconfined" "quay.io/podman/stable-like image, user 1000, unconfined, /dev/fuse, masked /proc"
+scenario deb12-upstream-root-fuse-nnp deb12 upstream "--device=/dev/fuse --security-opt=no-new-privileges" "quay.io/podman/stable-like image, GitLab root recipe"
+
+# ---------------------------------------------------------------------------------------------
+# Image variants: a root shell snippet run once in the base image and committed (cached by hash).
+variant_setup() {
+  case $1 in
+    plain) ;;
+    nosubuid) echo 'rm -f /etc/subuid /etc/subgid' ;;
+    overlap) echo "printf 'podman:1:65536\n' >/etc/subuid; printf 'podman:1:65536\n' >/etc/subgid" ;;
+    small) echo "printf 'podman:100000:1000\n' >/etc/subuid; printf 'podman:100000:1000\n' >/etc/subgid" ;;
+    fuseconf) cat <<'EOF'
+mkdir -p /etc/containers
+cat >/etc/containers/storage.conf <<'CONF'
+[storage]
+driver = "overlay"
+runroot = "/run/containers/storage"
+graphroot = "/var/lib/containers/storage"
+
+[storage.options.overlay]
+mount_program = "/usr/bin/fuse-overlayfs"
+mountopt = "nodev,fsync=0"
+CONF
+EOF
+    ;;
+    gu) echo 'chgrp 0 /etc/passwd /etc/subuid /etc/subgid && chmod g=u /etc/passwd /etc/subuid /etc/subgid' ;;
+    upstream) cat <<'EOF'
+mkdir -p /etc/containers /home/podman/.config/containers /var/lib/shared/overlay-images /var/lib/shared/overlay-layers /var/lib/shared/vfs-images /var/lib/shared/vfs-layers
+touch /var/lib/shared/overlay-images/images.lock /var/lib/shared/overlay-layers/layers.lock /var/lib/shared/vfs-images/images.lock /var/lib/shared/vfs-layers/layers.lock
+cat >/etc/containers/containers.conf <<'CONF'
+[containers]
+netns="host"
+userns="host"
+ipcns="host"
+utsns="host"
+cgroupns="host"
+cgroups="disabled"
+log_driver = "k8s-file"
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger="file"
+runtime="crun"
+CONF
+cat >/etc/containers/storage.conf <<'CONF'
+[storage]
+driver = "overlay"
+runroot = "/run/containers/storage"
+graphroot = "/var/lib/containers/storage"
+
+[storage.options]
+additionalimagestores = [
+"/var/lib/shared",
+]
+
+[storage.options.overlay]
+mount_program = "/usr/bin/fuse-overlayfs"
+mountopt = "nodev,fsync=0"
+CONF
+cat >/home/podman/.config/containers/containers.conf <<'CONF'
+[containers]
+volumes = [
+	"/proc:/proc",
+]
+default_sysctls = []
+CONF
+chown -R 1000:1000 /home/podman/.config
+mkdir -p /var/lib/containers /home/podman/.local/share/containers
+chown 1000:1000 /home/podman/.local /home/podman/.local/share /home/podman/.local/share/containers
+EOF
+    ;;
+    *) echo "unknown variant $1" >&2; return 1 ;;
+  esac
+}
+variant_changes() { # extra `podman commit --change` lines per variant (one per line)
+  case $1 in
+    upstream) printf '%s\n' 'ENV _CONTAINERS_USERNS_CONFIGURED=""' 'ENV BUILDAH_ISOLATION=chroot' \
+      'VOLUME /var/lib/containers' 'VOLUME /home/podman/.local/share/containers' ;;
+  esac
+}
+
+outer_limits() {
+  # The host lacks CAP_SYS_RESOURCE: never ask for more than the hard limits podman itself runs with.
+  # Those can be lower than the shell's (on this host podman runs with nproc 32768 while `ulimit -Hu`
+  # says 96364), so read them from the conmon of a throwaway container (arg: an image to use).
+  local n u f cid pid cn cu
+  n=$(ulimit -Hn); u=$(ulimit -Hu)
+  [ "$n" = unlimited ] && n=1048576
+  [ "$u" = unlimited ] && u=4194304
+  if [ -n "${1:-}" ]; then
+    f=$(mktemp)
+    if cid=$(podman run -d --rm --runtime runc --network none --conmon-pidfile "$f" \
+              --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$1" sleep 30 2>/dev/null); then
+      pid=$(cat "$f" 2>/dev/null || true)
+      if [ -n "$pid" ] && [ -r "/proc/$pid/limits" ]; then
+        cn=$(awk '/^Max open files/ {print $5}' "/proc/$pid/limits")
+        cu=$(awk '/^Max processes/ {print $4}' "/proc/$pid/limits")
+        [[ $cn =~ ^[0-9]+$ ]] && [ "$cn" -lt "$n" ] && n=$cn
+        [[ $cu =~ ^[0-9]+$ ]] && [ "$cu" -lt "$u" ] && u=$cu
+      fi
+      podman rm -f -t 0 "$cid" >/dev/null 2>&1 || true
+    fi
+    rm -f "$f"
+  fi
+  OUTER_BASE=(--runtime runc --ulimit "nofile=$n:$n" --ulimit "nproc=$u:$u")
+}
+
+image_for() { # scenario -> image reference (variant images are built on demand)
+  local img=${SC_IMAGE[$1]} var=${SC_VARIANT[$1]}
+  if [ "$var" = plain ]; then echo "localhost/podrun-job:$img"; else echo "localhost/podrun-job:$img-$var"; fi
+}
+
+ensure_base_images() {
+  local t need=0
+  for t in "$@"; do podman image exists "localhost/podrun-job:$t" || need=1; done
+  if [ $need = 1 ]; then mlog "job images missing: running images.sh"; "$MATRIX_DIR/images.sh" "$@"; fi
+}
+
+ensure_variant() { # image variant -> builds localhost/podrun-job:<image>-<variant> if stale
+  local img=$1 var=$2 base setup hash cur ref cname changes=() line
+  [ "$var" = plain ] && return 0
+  base=$(podman image inspect --format '{{.Id}}' "localhost/podrun-job:$img")
+  setup=$(variant_setup "$var")
+  hash=$( { echo "$base"; echo "$setup"; variant_changes "$var"; } | sha256sum | cut -c1-16)
+  ref="localhost/podrun-job:$img-$var"
+  cur=$(podman image inspect --format '{{index .Labels "podrun.matrix.variant"}}' "$ref" 2>/dev/null || true)
+  [ "$cur" = "$hash" ] && return 0
+  mlog "building variant $ref"
+  cname="podrun-matrix-variant-$img-$var-$$"
+  podman rm -f "$cname" >/dev/null 2>&1 || true
+  podman run "${OUTER_BASE[@]}" --network none --name "$cname" "localhost/podrun-job:$img" /bin/bash -euc "$setup" >/dev/null
+  changes=(--change "LABEL podrun.matrix.variant=$hash")
+  while IFS= read -r line; do [ -n "$line" ] && changes+=(--change "$line"); done < <(variant_changes "$var")
+  podman commit -q "${changes[@]}" "$cname" "$ref" >/dev/null
+  podman rm -f "$cname" >/dev/null
+}
+
+# The inner build context: FROM scratch + a busybox rootfs with a file owned by 2000:2000, then a RUN
+# that chowns a file to 1234:1234.  Needs IDs 0, 1234 and 2000 inside the build: single-ID mode fails.
+make_context() {
+  local dir=$1 rf
+  rf=$(mktemp -d); chmod 0755 "$rf"
+  mkdir -p "$dir" "$rf/bin" "$rf/data" "$rf/tmp" "$rf/etc"
+  cp /bin/busybox "$rf/bin/busybox"
+  ln -s busybox "$rf/bin/sh"
+  echo 'root:x:0:0:root:/:/bin/sh' >"$rf/etc/passwd"
+  echo 'root:x:0:' >"$rf/etc/group"
+  echo owned-by-2000 >"$rf/data/owned-by-2000"; chown 2000:2000 "$rf/data/owned-by-2000"
+  echo chown-me >"$rf/data/chown-me"
+  chmod 1777 "$rf/tmp"
+  tar --numeric-owner -C "$rf" -cf "$dir/rootfs.tar" .
+  rm -rf "$rf"
+  cat >"$dir/Containerfile" <<'EOF'
+FROM scratch
+ADD rootfs.tar /
+RUN /bin/busybox chown 1234:1234 /data/chown-me && /bin/busybox ls -ln /data
+EOF
+  chmod -R a+rX "$dir"
+}
