@@ -187,3 +187,122 @@ pub fn run_commands(host: &Host, run: &mut FixRun) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn host_in(dir: &std::path::Path) -> Host {
+        std::fs::create_dir_all(dir.join("root/etc")).unwrap();
+        std::fs::write(dir.join("host.json"), r#"{"ids": {"uid": 0, "gid": 0}}"#).unwrap();
+        Host::fixture(dir).unwrap()
+    }
+
+    fn write_file(path: &str, contents: &str) -> Action {
+        Action::WriteFile { path: path.into(), contents: contents.into(), mode: 0o644 }
+    }
+
+    #[test]
+    fn a_second_run_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        std::fs::write(dir.path().join("root/etc/subuid"), "root:100000:65536").unwrap();
+        let actions = vec![
+            Action::CreateDir { path: "/work/home".into(), mode: 0o700 },
+            write_file("/work/home/.config/containers/storage.conf", "[storage]\ndriver = \"vfs\"\n"),
+            Action::AppendLine { path: "/etc/subuid".into(), line: "podman:1:999".into() },
+            Action::SetEnv { key: "HOME".into(), value: "/work/home".into() },
+        ];
+        let mut first = FixRun::default();
+        assert!(apply_all(&mut host, "t.one", &actions, &mut first));
+        let made: Vec<_> = first.changes.iter().map(|c| (c.action, c.path.as_str())).collect();
+        assert_eq!(
+            made,
+            vec![
+                ("created", "/work/home"),
+                ("created", "/work/home/.config/containers/storage.conf"),
+                ("appended", "/etc/subuid"),
+            ]
+        );
+        // The missing newline at the end of the file is respected.
+        let subuid = std::fs::read_to_string(dir.path().join("root/etc/subuid")).unwrap();
+        assert_eq!(subuid, "root:100000:65536\npodman:1:999\n");
+        let mode = std::fs::metadata(dir.path().join("root/work/home")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(host.env("HOME"), Some("/work/home"));
+
+        let mut second = FixRun::default();
+        assert!(apply_all(&mut host, "t.one", &actions, &mut second));
+        assert!(second.changes.is_empty(), "{:?}", second.changes);
+    }
+
+    #[test]
+    fn a_file_the_tool_did_not_create_is_never_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        let theirs = dir.path().join("root/etc/storage.conf");
+        std::fs::write(&theirs, "[storage]\ndriver = \"overlay\"\n").unwrap();
+        let mut run = FixRun::default();
+        let ok = apply_all(&mut host, "t.two", &[write_file("/etc/storage.conf", "x = 1\n")], &mut run);
+        assert!(!ok);
+        assert!(run.changes.is_empty());
+        assert!(run.problems[0].contains("/etc/storage.conf exists and was not written by podrun-doctor"));
+        assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "[storage]\ndriver = \"overlay\"\n");
+    }
+
+    #[test]
+    fn our_own_file_is_replaced_when_the_wanted_content_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        let mut run = FixRun::default();
+        assert!(apply_all(&mut host, "t", &[write_file("/etc/a.conf", "a = 1\n")], &mut run));
+        assert!(apply_all(&mut host, "t", &[write_file("/etc/a.conf", "a = 2\n")], &mut run));
+        let actions: Vec<_> = run.changes.iter().map(|c| c.action).collect();
+        assert_eq!(actions, vec!["created", "replaced"]);
+        let text = std::fs::read_to_string(dir.path().join("root/etc/a.conf")).unwrap();
+        assert_eq!(text, format!("{OWNED_MARKER}\na = 2\n"));
+    }
+
+    #[test]
+    fn a_read_only_target_becomes_a_problem_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        let ro = dir.path().join("root/ro");
+        std::fs::create_dir_all(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let mut run = FixRun::default();
+        let ok = apply_all(&mut host, "t.ro", &[write_file("/ro/x.conf", "x = 1\n")], &mut run);
+        // Root ignores directory modes; whoever runs the tests, either the
+        // write went through or it is reported with the path.
+        if !ok {
+            assert!(run.problems[0].contains("/ro/x.conf"), "{:?}", run.problems);
+        }
+        let missing = apply_all(
+            &mut host,
+            "t.ro",
+            &[Action::AppendLine { path: "/etc/absent".into(), line: "x".into() }],
+            &mut run,
+        );
+        assert!(!missing);
+        assert!(run.problems.last().unwrap().contains("cannot read /etc/absent"));
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn staged_writes_are_seen_by_later_reads_and_touch_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        host.stage_writes();
+        let mut run = FixRun::default();
+        let actions = vec![
+            Action::CreateDir { path: "/new/dir".into(), mode: 0o700 },
+            write_file("/new/dir/f.conf", "k = 1\n"),
+        ];
+        assert!(apply_all(&mut host, "t", &actions, &mut run));
+        assert!(host.is_dir("/new/dir"));
+        assert!(host.read("/new/dir/f.conf").unwrap().ends_with("k = 1\n"));
+        assert_eq!(host.read_dir("/new/dir").unwrap(), vec!["f.conf"]);
+        assert!(!dir.path().join("root/new").exists());
+    }
+}

@@ -24,6 +24,9 @@ pub mod subid;
 pub mod tools;
 pub mod userns;
 
+#[cfg(test)]
+pub mod testutil;
+
 use crate::decide::Plan;
 use crate::host::Host;
 use crate::model::{Check, Spec};

@@ -57,7 +57,7 @@ pkgs_of() {
   local common=podman,uidmap,fuse-overlayfs,crun,runc,catatonit,ca-certificates
   case $1 in
     deb12) echo "$common,netavark,aardvark-dns,slirp4netns" ;;
-    deb13) echo "$common,netavark,aardvark-dns,passt,slirp4netns" ;;
+    deb13) echo "$common,netavark,aardvark-dns,nftables,passt,slirp4netns" ;;
   esac
 }
 

@@ -52,6 +52,7 @@ scenario deb13-rootless-default deb13 plain "--user=1000" "docker executor defau
 scenario deb12-rootless-unconfined deb12 plain "--user=1000 --security-opt=seccomp=unconfined" "user 1000, seccomp Unconfined, masked /proc, no /dev/fuse"
 scenario deb13-rootless-unconfined-fuse-unmask deb13 plain "--user=1000 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse" "user 1000, seccomp Unconfined, procMount Unmasked, /dev/fuse, default caps"
 scenario deb13-rootless-capdrop-setid deb13 plain "--user=1000 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse --cap-drop=SETUID,SETGID" "as above, cap_drop SETUID,SETGID"
+scenario deb13-rootless-priv-hostdev deb13 plain "--privileged --user=1000 @hostdev" "rootless recipe with this host's own /dev/fuse and /dev/net/tun (mode 0600)"
 scenario deb13-rootless-priv-nnp deb13 plain "--privileged --user=1000 --security-opt=no-new-privileges" "rootless recipe + allow_privilege_escalation=false"
 scenario deb12-rootless-priv-home-slash deb12 plain "--privileged --user=1000 --env=HOME=/" "rootless recipe, HOME=/ (k8s without HOME)"
 scenario deb13-rootless-priv-home-slash deb13 plain "--privileged --user=1000 --env=HOME=/" "rootless recipe, HOME=/ (k8s without HOME)"

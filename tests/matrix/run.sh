@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# podrun-doctor scenario matrix: real podman in real nested job containers as the test of truth.
+#
+# For every scenario (a set of outer `podman run` options standing for a pod spec / runner config),
+# each step in a FRESH outer container:
+#   1  podman build as the job would run it, nothing done first          -> built | failed
+#   2  podrun-doctor check --json -                                      -> .verdict.ready_before must equal 1
+#   3  eval "$(podrun-doctor env --json F)"; podman build               -> outcome must equal ready_after (from 2)
+#   4  podrun-doctor exec -- podman build                                -> must build wherever 3 builds
+#
+# Usage: tests/matrix/run.sh [--list] [--only NAME[,NAME...]] [-j 1|2] [--step1-only]
+#   --only accepts shell globs (deb13-*); may be repeated.
+# Env:   PODRUN_DOCTOR_BIN (default target/x86_64-unknown-linux-musl/release/podrun-doctor)
+#        PODRUN_MATRIX_OUT (default target/matrix), PODRUN_MATRIX_CACHE (default /var/cache/podrun-doctor-matrix)
+# Exit:  0 all scenarios OK; 1 a wrong verdict / false "ready" / doctor step unavailable; 2 usage/setup error.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+JOBS=2; ONLY=(); LIST=0; STEP1_ONLY=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --list) LIST=1 ;;
+    --only) ONLY+=("${2:?--only NAME}"); shift ;;
+    --only=*) ONLY+=("${1#--only=}") ;;
+    -j) JOBS=${2:?-j N}; shift ;;
+    -j*) JOBS=${1#-j} ;;
+    --step1-only) STEP1_ONLY=1 ;;
+    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $JOBS =~ ^[12]$ ]] || { echo "run.sh: -j must be 1 or 2" >&2; exit 2; }
+
+selected() {
+  local n=$1 p q
+  [ ${#ONLY[@]} -eq 0 ] && return 0
+  for p in "${ONLY[@]}"; do
+    IFS=, read -ra q <<<"$p"
+    for p in "${q[@]}"; do
+      # shellcheck disable=SC2053
+      [[ $n == $p ]] && return 0
+    done
+  done
+  return 1
+}
+SEL=()
+for n in "${SC_NAMES[@]}"; do selected "$n" && SEL+=("$n"); done
+
+if [ $LIST = 1 ]; then
+  for n in "${SEL[@]}"; do printf '%-40s %-6s %-9s %s\n' "$n" "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}" "${SC_OPTS[$n]:-(defaults)}"; done
+  exit 0
+fi
+[ ${#SEL[@]} -gt 0 ] || { echo "run.sh: no scenario matches ${ONLY[*]}" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "run.sh must run as root (rootful outer podman)" >&2; exit 2; }
+
+T_START=$(date +%s)
+ensure_tools
+imgs=(); for n in "${SEL[@]}"; do [[ " ${imgs[*]} " == *" ${SC_IMAGE[$n]} "* ]] || imgs+=("${SC_IMAGE[$n]}"); done
+"$MATRIX_DIR/images.sh" "${imgs[@]}"
+outer_limits "localhost/podrun-job:${imgs[0]}"
+mlog "outer podman run base options: ${OUTER_BASE[*]}"
+
+# Host quirk: /dev/fuse and /dev/net/tun are 0600 on this host (no udev); CI nodes have 0666.  Scenarios
+# that are given the devices get 0666 nodes of our own (same major:minor), see README "Host quirks".
+DEVDIR=$CACHE/dev
+mkdir -p "$DEVDIR"
+[ -c "$DEVDIR/fuse" ] || mknod -m 0666 "$DEVDIR/fuse" c 10 229
+[ -c "$DEVDIR/net-tun" ] || mknod -m 0666 "$DEVDIR/net-tun" c 10 200
+chmod 0666 "$DEVDIR/fuse" "$DEVDIR/net-tun"
+
+for n in "${SEL[@]}"; do ensure_variant "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}"; done
+
+RUNID=$$
+WORK=$(mktemp -d /tmp/podrun-matrix.XXXXXX); chmod 0755 "$WORK"
+CTX=$WORK/ctx
+make_context "$CTX"
+mkdir -p "$OUT_ROOT"
+HAVE_DOCTOR=0; [ -x "$DOCTOR_BIN" ] && HAVE_DOCTOR=1
+if [ $HAVE_DOCTOR = 1 ]; then mlog "doctor: $DOCTOR_BIN"; else mlog "doctor binary not found at $DOCTOR_BIN: steps 2-4 reported as n/a"; fi
+[ $STEP1_ONLY = 1 ] && HAVE_DOCTOR=0 && mlog "--step1-only: doctor steps skipped"
+
+cleanup() {
+  local pids
+  pids=$(jobs -pr) || true
+  [ -n "$pids" ] && kill $pids 2>/dev/null || true
+  podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^podrun-matrix-$RUNID-" | while read -r c; do podman rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+expand_opts() { # scenario -> OPTS array (device placeholders -> our 0666 nodes)
+  local o hostdev=0
+  OPTS=()
+  [[ " ${SC_OPTS[$1]} " == *" @hostdev "* ]] && hostdev=1
+  for o in ${SC_OPTS[$1]}; do
+    case $o in
+      @hostdev) ;;
+      --device=/dev/fuse) if [ $hostdev = 1 ]; then OPTS+=("$o"); else OPTS+=("--device=$DEVDIR/fuse:/dev/fuse"); fi ;;
+      --privileged) OPTS+=("$o"); [ $hostdev = 1 ] || OPTS+=(-v "$DEVDIR/fuse:/dev/fuse" -v "$DEVDIR/net-tun:/dev/net/tun") ;;
+      *) OPTS+=("$o") ;;
+    esac
+  done
+}
+
+# outer NAME STEP MODE LOG [out-dir]: one fresh outer container running inner.sh MODE
+outer() {
+  local name=$1 step=$2 mode=$3 log=$4 outdir=${5:-} cname rc t0 extra=()
+  cname="podrun-matrix-$RUNID-$name-$step"
+  if [ -n "$outdir" ]; then
+    mkdir -p "$outdir"; chmod 0777 "$outdir"
+    extra+=(-v "$outdir:/podrun-out" -v "$DOCTOR_BIN:/usr/local/bin/podrun-doctor:ro")
+  fi
+  expand_opts "$name"
+  t0=$(date +%s%N)
+  set +e
+  timeout -k 10 "$OUTER_TIMEOUT" podman run --rm --name "$cname" "${OUTER_BASE[@]}" "${OPTS[@]}" \
+    -v "$CTX:/podrun-ctx:ro" -v "$MATRIX_DIR/inner.sh:/podrun-matrix/inner.sh:ro" "${extra[@]}" \
+    "$(image_for "$name")" bash /podrun-matrix/inner.sh "$mode" "$INNER_TIMEOUT" >"$log" 2>&1
+  rc=$?
+  set -e
+  echo "@@outer_rc=$rc" >>"$log"
+  echo "@@outer_secs=$(( ($(date +%s%N) - t0) / 1000000 ))" >>"$log"
+  if [ $rc = 124 ] || [ $rc = 137 ]; then podman rm -f -t 0 "$cname" >/dev/null 2>&1 || true; fi
+}
+val() { grep -a "^@@$2=" "$1" 2>/dev/null | tail -1 | cut -d= -f2- || true; }
+outcome() { # log -> built | failed | timeout | na | error
+  local rc; rc=$(val "$1" build_rc)
+  case $rc in
+    0) echo built ;; 124|137) echo timeout ;; na) echo na ;; '') echo error ;; *) echo failed ;;
+  esac
+}
+key_error() { # the line that tells why a build failed
+  local l
+  l=$(grep -a -E '^Error: |^Error |level=(error|fatal)|^ERRO' "$1" | tail -1 || true)
+  [ -n "$l" ] || l=$(grep -av '^@@' "$1" | grep -av '^\(==\|Cap\)' | grep -a . | tail -1 || true)
+  printf '%s' "$l" | tr '\t' ' ' | cut -c1-400
+}
+jbool() { # file jq-path -> true|false|?
+  local v
+  v=$(jq -r "$2 | if type == \"boolean\" then tostring else \"?\" end" "$1" 2>/dev/null) || v='?'
+  echo "${v:-?}"
+}
+
+run_scenario() {
+  local n=$1 d=$OUT_ROOT/$1 o1 o3=na o4=na rb=na ra=na crc= verdict=OK why=() t0
+  t0=$(date +%s)
+  rm -rf "$d"; mkdir -p "$d"
+  {
+    echo "name=$n"; echo "image=$(image_for "$n")"; echo "desc=${SC_DESC[$n]}"
+    expand_opts "$n"; echo "opts=${OPTS[*]}"
+  } >"$d/scenario.txt"
+  outer "$n" 1 build "$d/step1-build.log"
+  o1=$(outcome "$d/step1-build.log")
+  if [ $HAVE_DOCTOR = 1 ]; then
+    outer "$n" 2 check "$d/step2-check.log" "$d/step2"
+    crc=$(val "$d/step2-check.log" check_rc)
+    if [ -s "$d/step2/check.json" ] && jq -e . "$d/step2/check.json" >/dev/null 2>&1; then
+      cp "$d/step2/check.json" "$d/check.json"
+      rb=$(jbool "$d/check.json" .verdict.ready_before)
+      ra=$(jbool "$d/check.json" .verdict.ready_after)
+    else
+      rb='?'; ra='?'; why+=("check produced no JSON report (rc=${crc:-none})")
+    fi
+    outer "$n" 3 env "$d/step3-env.log" "$d/step3"
+    o3=$(outcome "$d/step3-env.log")
+    [ -s "$d/step3/env.json" ] && cp "$d/step3/env.json" "$d/env.json"
+    [ "$o3" = na ] && why+=("env unavailable (rc=$(val "$d/step3-env.log" env_rc))")
+    outer "$n" 4 exec "$d/step4-exec.log" "$d/step4"
+    o4=$(outcome "$d/step4-exec.log")
+    [ -s "$d/step4/exec.json" ] && cp "$d/step4/exec.json" "$d/exec.json"
+  else
+    why+=("doctor not available")
+  fi
+  # Verdict.
+  local b1=false b3=false
+  [ "$o1" = built ] && b1=true
+  [ "$o3" = built ] && b3=true
+  case $o1 in error|timeout) why+=("step 1 $o1 (outer container, see step1-build.log)") ;; esac
+  if [ $HAVE_DOCTOR = 1 ]; then
+    if [ "$rb" = true ] && [ $b1 = false ]; then why+=("FALSE READY: ready_before=true but build $o1")
+    elif [ "$rb" != '?' ] && [ "$rb" != $b1 ]; then why+=("ready_before=$rb but build $o1"); fi
+    if [ "$o3" != na ]; then
+      if [ "$ra" = true ] && [ $b3 = false ]; then why+=("FALSE READY: ready_after=true but build after env $o3")
+      elif [ "$ra" != '?' ] && [ "$ra" != $b3 ]; then why+=("ready_after=$ra but build after env $o3"); fi
+    fi
+    if [ $b3 = true ] && [ "$o4" != built ]; then why+=("exec $o4 where env built"); fi
+  fi
+  if [ ${#why[@]} -gt 0 ]; then
+    verdict=WRONG
+    [ $HAVE_DOCTOR = 0 ] && [ ${#why[@]} -eq 1 ] && verdict=NODOCTOR
+    printf '%s\n' "${why[@]}" | grep -q 'FALSE READY' && verdict=FALSE-READY
+    printf '%s\n' "${why[@]}" | grep -q 'unavailable\|no JSON' && [ "$verdict" = WRONG ] && verdict=NA
+  fi
+  {
+    echo "found=$o1"; echo "ready_before=$rb"; echo "ready_after=$ra"; echo "after_env=$o3"; echo "exec=$o4"
+    echo "check_rc=$crc"; echo "verdict=$verdict"; echo "secs=$(( $(date +%s) - t0 ))"
+    echo "step1_secs=$(val "$d/step1-build.log" outer_secs)"
+    echo "why=$(IFS='; '; echo "${why[*]:-}")"
+    echo "error=$(key_error "$d/step1-build.log")"
+  } >"$d/result"
+  mlog "$(printf '%-40s found=%-7s before=%-5s after=%-5s env=%-7s exec=%-7s %s (%ss)' \
+    "$n" "$o1" "$rb" "$ra" "$o3" "$o4" "$verdict" "$(( $(date +%s) - t0 ))")"
+}
+
+mlog "running ${#SEL[@]} scenarios, parallelism $JOBS, results in $OUT_ROOT"
+T_RUN=$(date +%s)
+running=0
+for n in "${SEL[@]}"; do
+  if [ $running -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi
+  run_scenario "$n" &
+  running=$((running + 1))
+done
+wait || true
+T_END=$(date +%s)
+
+# Table and totals.
+r() { grep -a "^$2=" "$OUT_ROOT/$1/result" 2>/dev/null | head -1 | cut -d= -f2- || true; }
+pass=0; fail=0; bad=0
+{
+  printf '%-40s %-8s %-12s %-11s %-10s %-8s %s\n' scenario found ready_before ready_after after_fix exec verdict
+  for n in "${SEL[@]}"; do
+    v=$(r "$n" verdict); [ -n "$v" ] || v=ERROR
+    printf '%-40s %-8s %-12s %-11s %-10s %-8s %s\n' "$n" "$(r "$n" found)" "$(r "$n" ready_before)" \
+      "$(r "$n" ready_after)" "$(r "$n" after_env)" "$(r "$n" exec)" "$v"
+    if [ "$v" = OK ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+    case $v in WRONG|FALSE-READY) bad=$((bad + 1)) ;; esac
+  done
+  echo
+  for n in "${SEL[@]}"; do
+    w=$(r "$n" why); [ -n "$w" ] && [ "$(r "$n" verdict)" != OK ] && printf '  %s: %s\n' "$n" "$w"
+  done
+  echo
+  echo "step-1 errors:"
+  for n in "${SEL[@]}"; do [ "$(r "$n" found)" = built ] || printf '  %s: %s\n' "$n" "$(r "$n" error)"; done
+  echo
+  echo "timings: setup $((T_RUN - T_START))s, scenarios $((T_END - T_RUN))s, total $((T_END - T_START))s (parallelism $JOBS)"
+  false_ready=$(grep -l '^verdict=FALSE-READY' "${SEL[@]/#/$OUT_ROOT/}"/result 2>/dev/null | wc -l || true)
+  echo "wrong verdicts: $bad (false ready: $false_ready)"
+  echo "$pass passed, $fail failed"
+} | tee "$OUT_ROOT/summary.txt"
+# Machine-readable results.
+for n in "${SEL[@]}"; do
+  jq -Rn --arg name "$n" '[inputs | capture("^(?<k>[^=]+)=(?<v>.*)$")] | from_entries | .name = $name' \
+    <"$OUT_ROOT/$n/result" 2>/dev/null || true
+done | jq -s . >"$OUT_ROOT/results.json"
+
+[ $fail = 0 ] || exit 1
+exit 0

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, cheap first: format, lints, unit and fixture tests,
+# the static musl builds with their size budget, then the scenario matrix
+# (real podman in nested job containers; needs root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$SECONDS
+step() { printf '\n=== %s (%ss)\n' "$*" "$((SECONDS - started))"; }
+
+step setup
+tests/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --locked 2>&1 | tee target/cargo-test.log
+grep -E '^test result: ' target/cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo tests: %d passed, %d failed\n", p, f}'
+
+step "static musl builds and size budget"
+tests/budget.sh
+
+if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
+  step "scenario matrix"
+  tests/matrix/run.sh
+else
+  echo "scenario matrix skipped (needs root; PODRUN_SKIP_MATRIX=${PODRUN_SKIP_MATRIX:-})"
+fi
+step "done"
