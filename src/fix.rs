@@ -200,7 +200,11 @@ mod tests {
     }
 
     fn write_file(path: &str, contents: &str) -> Action {
-        Action::WriteFile { path: path.into(), contents: contents.into(), mode: 0o644 }
+        Action::WriteFile {
+            path: path.into(),
+            contents: contents.into(),
+            mode: 0o644,
+        }
     }
 
     #[test]
@@ -209,14 +213,30 @@ mod tests {
         let mut host = host_in(dir.path());
         std::fs::write(dir.path().join("root/etc/subuid"), "root:100000:65536").unwrap();
         let actions = vec![
-            Action::CreateDir { path: "/work/home".into(), mode: 0o700 },
-            write_file("/work/home/.config/containers/storage.conf", "[storage]\ndriver = \"vfs\"\n"),
-            Action::AppendLine { path: "/etc/subuid".into(), line: "podman:1:999".into() },
-            Action::SetEnv { key: "HOME".into(), value: "/work/home".into() },
+            Action::CreateDir {
+                path: "/work/home".into(),
+                mode: 0o700,
+            },
+            write_file(
+                "/work/home/.config/containers/storage.conf",
+                "[storage]\ndriver = \"vfs\"\n",
+            ),
+            Action::AppendLine {
+                path: "/etc/subuid".into(),
+                line: "podman:1:999".into(),
+            },
+            Action::SetEnv {
+                key: "HOME".into(),
+                value: "/work/home".into(),
+            },
         ];
         let mut first = FixRun::default();
         assert!(apply_all(&mut host, "t.one", &actions, &mut first));
-        let made: Vec<_> = first.changes.iter().map(|c| (c.action, c.path.as_str())).collect();
+        let made: Vec<_> = first
+            .changes
+            .iter()
+            .map(|c| (c.action, c.path.as_str()))
+            .collect();
         assert_eq!(
             made,
             vec![
@@ -228,7 +248,10 @@ mod tests {
         // The missing newline at the end of the file is respected.
         let subuid = std::fs::read_to_string(dir.path().join("root/etc/subuid")).unwrap();
         assert_eq!(subuid, "root:100000:65536\npodman:1:999\n");
-        let mode = std::fs::metadata(dir.path().join("root/work/home")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("root/work/home"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
         assert_eq!(host.env("HOME"), Some("/work/home"));
 
@@ -244,11 +267,20 @@ mod tests {
         let theirs = dir.path().join("root/etc/storage.conf");
         std::fs::write(&theirs, "[storage]\ndriver = \"overlay\"\n").unwrap();
         let mut run = FixRun::default();
-        let ok = apply_all(&mut host, "t.two", &[write_file("/etc/storage.conf", "x = 1\n")], &mut run);
+        let ok = apply_all(
+            &mut host,
+            "t.two",
+            &[write_file("/etc/storage.conf", "x = 1\n")],
+            &mut run,
+        );
         assert!(!ok);
         assert!(run.changes.is_empty());
-        assert!(run.problems[0].contains("/etc/storage.conf exists and was not written by podrun-doctor"));
-        assert_eq!(std::fs::read_to_string(&theirs).unwrap(), "[storage]\ndriver = \"overlay\"\n");
+        assert!(run.problems[0]
+            .contains("/etc/storage.conf exists and was not written by podrun-doctor"));
+        assert_eq!(
+            std::fs::read_to_string(&theirs).unwrap(),
+            "[storage]\ndriver = \"overlay\"\n"
+        );
     }
 
     #[test]
@@ -256,8 +288,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut host = host_in(dir.path());
         let mut run = FixRun::default();
-        assert!(apply_all(&mut host, "t", &[write_file("/etc/a.conf", "a = 1\n")], &mut run));
-        assert!(apply_all(&mut host, "t", &[write_file("/etc/a.conf", "a = 2\n")], &mut run));
+        assert!(apply_all(
+            &mut host,
+            "t",
+            &[write_file("/etc/a.conf", "a = 1\n")],
+            &mut run
+        ));
+        assert!(apply_all(
+            &mut host,
+            "t",
+            &[write_file("/etc/a.conf", "a = 2\n")],
+            &mut run
+        ));
         let actions: Vec<_> = run.changes.iter().map(|c| c.action).collect();
         assert_eq!(actions, vec!["created", "replaced"]);
         let text = std::fs::read_to_string(dir.path().join("root/etc/a.conf")).unwrap();
@@ -272,7 +314,12 @@ mod tests {
         std::fs::create_dir_all(&ro).unwrap();
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
         let mut run = FixRun::default();
-        let ok = apply_all(&mut host, "t.ro", &[write_file("/ro/x.conf", "x = 1\n")], &mut run);
+        let ok = apply_all(
+            &mut host,
+            "t.ro",
+            &[write_file("/ro/x.conf", "x = 1\n")],
+            &mut run,
+        );
         // Root ignores directory modes; whoever runs the tests, either the
         // write went through or it is reported with the path.
         if !ok {
@@ -281,11 +328,18 @@ mod tests {
         let missing = apply_all(
             &mut host,
             "t.ro",
-            &[Action::AppendLine { path: "/etc/absent".into(), line: "x".into() }],
+            &[Action::AppendLine {
+                path: "/etc/absent".into(),
+                line: "x".into(),
+            }],
             &mut run,
         );
         assert!(!missing);
-        assert!(run.problems.last().unwrap().contains("cannot read /etc/absent"));
+        assert!(run
+            .problems
+            .last()
+            .unwrap()
+            .contains("cannot read /etc/absent"));
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
@@ -296,7 +350,10 @@ mod tests {
         host.stage_writes();
         let mut run = FixRun::default();
         let actions = vec![
-            Action::CreateDir { path: "/new/dir".into(), mode: 0o700 },
+            Action::CreateDir {
+                path: "/new/dir".into(),
+                mode: 0o700,
+            },
             write_file("/new/dir/f.conf", "k = 1\n"),
         ];
         assert!(apply_all(&mut host, "t", &actions, &mut run));

@@ -255,11 +255,22 @@ fn diagnose(
                 );
                 return Outcome { code, exec: None };
             }
+            // The command gets this process's real environment plus the
+            // fixes (a fixture host's environment is not the real one).
+            let mut env: BTreeMap<String, String> = std::env::vars_os()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect();
+            env.extend(fixes.env.clone());
             Outcome {
                 code,
                 exec: Some(ExecPlan {
                     argv: argv.clone(),
-                    env: host.env_all().clone(),
+                    env,
                 }),
             }
         }

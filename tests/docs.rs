@@ -1,0 +1,49 @@
+//! docs/checks.md is generated from the check registry and must stay in
+//! step with it (run with PODRUN_BLESS=1 to rewrite it).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use podrun_doctor::probes::AREAS;
+
+fn render() -> String {
+    let mut out = String::from(
+        "# Checks\n\nGenerated from the check registry (`podrun-doctor list`, `podrun-doctor explain ID`);\n\
+         `PODRUN_BLESS=1 cargo test --test docs` rewrites it. Ids are a public contract: never reused.\n",
+    );
+    for area in AREAS {
+        if area.specs.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n## {}\n", area.name));
+        for spec in area.specs {
+            out.push_str(&format!("\n### `{}`\n\n{}\n\n", spec.id, spec.title));
+            out.push_str(spec.explain.trim_end());
+            out.push('\n');
+            if !spec.signatures.is_empty() {
+                out.push_str("\nExplains log lines containing:\n\n");
+                for sig in spec.signatures {
+                    out.push_str(&format!("- `{}`\n", sig.replace('`', "'")));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn checks_doc_matches_the_registry() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md");
+    let want = render();
+    if std::env::var_os("PODRUN_BLESS").is_some() {
+        std::fs::write(path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(have == want, "docs/checks.md is stale: run PODRUN_BLESS=1 cargo test --test docs");
+}
+
+#[test]
+fn every_spec_explains_itself() {
+    for spec in podrun_doctor::probes::all_specs() {
+        assert!(!spec.title.is_empty(), "{} has no title", spec.id);
+        assert!(spec.explain.len() > 40, "{} explains too little", spec.id);
+    }
+}
