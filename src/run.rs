@@ -181,7 +181,7 @@ fn diagnose(
         Color::Never => false,
         Color::Always => true,
         Color::Auto => human_tty,
-    } && host.env("NO_COLOR").is_none_or(str::is_empty);
+    } && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let style = human::Style {
         color,
         gitlab: host.env_nonempty("GITLAB_CI").is_some(),

@@ -177,3 +177,31 @@ fn explain_names_the_check_behind_a_podman_log() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("No known podman failure"));
 }
+
+#[test]
+fn colour_only_when_asked_and_never_with_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path(), r#"{"ids": {"uid": 0, "gid": 0}}"#);
+    let root = dir.path().to_str().unwrap();
+    let plain = doctor()
+        .args(["--root", root, "check"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        !stdout(&plain).contains('\x1b'),
+        "not a terminal: no colour"
+    );
+    let always = doctor()
+        .args(["--root", root, "check", "--color", "always"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(stdout(&always).contains("\x1b["));
+    let no_color = doctor()
+        .args(["--root", root, "check", "--color", "always"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&no_color).contains('\x1b'));
+}

@@ -180,3 +180,100 @@ pub fn render(report: &Report, style: &Style) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decide::{Plan, Verdict};
+    use crate::model::{By, Check};
+    use serde_json::json;
+
+    fn report() -> Report {
+        let rows = vec![
+            Row {
+                check: Check::ok("fuse.device", "/dev/fuse usable"),
+                status_after: None,
+            },
+            Row {
+                check: Check::error("home.writable", "HOME / is not writable")
+                    .fix(By::Job, "export HOME=/builds/.podrun-1000/home"),
+                status_after: Some(Status::Ok),
+            },
+            Row {
+                check: Check::error("userns.clone", "unshare(CLONE_NEWUSER): EPERM")
+                    .fix(By::RunnerAdmin, "[runners.kubernetes]\nprivileged = true"),
+                status_after: None,
+            },
+        ];
+        let mut context = serde_json::Map::new();
+        context.insert("uid".into(), json!(1000));
+        context.insert("user".into(), json!("podman"));
+        context.insert("podman".into(), json!("5.4.2"));
+        Report {
+            mode: "check",
+            dry_run: false,
+            duration_ms: 1.0,
+            context,
+            rows,
+            env: Default::default(),
+            changes: vec![],
+            problems: vec![],
+            plan: Plan::default(),
+            verdict: Verdict {
+                ready_before: false,
+                ready_after: false,
+                blocking: vec!["userns.clone".into()],
+                unsure: vec![],
+            },
+        }
+    }
+
+    fn style(color: bool, gitlab: bool, quiet: bool) -> Style {
+        Style {
+            color,
+            gitlab,
+            quiet,
+            now: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn a_line_per_area_and_details_only_for_problems() {
+        let text = render(&report(), &style(false, false, false));
+        assert!(text.starts_with(
+            "podrun-doctor 0.1.0 (check): uid 1000 (podman), rootless, podman 5.4.2\n"
+        ));
+        assert!(
+            text.contains("  ok   fuse      /dev/fuse usable\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  FAIL userns    unshare(CLONE_NEWUSER): EPERM\n"),
+            "{text}"
+        );
+        assert!(text.contains("fix for the runner-admin:\n"));
+        assert!(text.contains("    privileged = true\n"));
+        assert!(
+            !text.contains("fuse.device:"),
+            "no details for what is fine"
+        );
+        assert!(text.contains("NOT READY: blocked by userns.clone"));
+        assert!(!text.contains('\x1b'), "no colour unless asked");
+    }
+
+    #[test]
+    fn colour_and_gitlab_sections_only_when_asked() {
+        let text = render(&report(), &style(true, true, false));
+        assert!(text.contains("\x1b[1;31mFAIL\x1b[0m"));
+        assert!(text.contains("section_start:1700000000:podrun_doctor_details[collapsed=true]"));
+        assert!(text.contains("section_end:1700000000:podrun_doctor_details"));
+    }
+
+    #[test]
+    fn quiet_prints_only_problems() {
+        let text = render(&report(), &style(false, false, true));
+        assert!(!text.contains("fuse"));
+        assert!(text.contains("userns"));
+        assert!(!text.starts_with("podrun-doctor 0.1.0"));
+    }
+}
