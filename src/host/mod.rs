@@ -121,6 +121,13 @@ impl Host {
         self.staged.is_some()
     }
 
+    /// Whether `path` only exists (or changed) in staged writes: a live
+    /// probe that relies on the real file (newuidmap reads the real
+    /// `/etc/subuid`) cannot see the staged version.
+    pub fn has_staged(&self, path: &str) -> bool {
+        self.staged(path).is_some()
+    }
+
     fn staged(&self, path: &str) -> Option<Option<String>> {
         self.staged.as_ref()?.borrow().get(path).cloned()
     }
