@@ -121,10 +121,10 @@ impl Host {
         self.staged.is_some()
     }
 
-    /// Whether `path` only exists (or changed) in staged writes: a live
-    /// probe that relies on the real file (newuidmap reads the real
-    /// `/etc/subuid`) cannot see the staged version.
-    pub fn has_staged(&self, path: &str) -> bool {
+    /// Whether this path was written only in memory (a staged dry-run
+    /// write): a fork-and-try probe whose helper reads the file from disk
+    /// (newuidmap reading `/etc/subuid`) cannot see it.
+    pub fn is_staged(&self, path: &str) -> bool {
         self.staged(path).is_some()
     }
 

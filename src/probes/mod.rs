@@ -21,6 +21,7 @@ pub mod mounts;
 pub mod network;
 pub mod storage;
 pub mod subid;
+pub mod toml;
 pub mod tools;
 pub mod userns;
 
@@ -85,14 +86,14 @@ pub const AREAS: &[Area] = &[
         probe: tools::probe,
     },
     Area {
-        name: "identity",
-        specs: identity::SPECS,
-        probe: identity::probe,
-    },
-    Area {
         name: "caps",
         specs: caps::SPECS,
         probe: caps::probe,
+    },
+    Area {
+        name: "identity",
+        specs: identity::SPECS,
+        probe: identity::probe,
     },
     Area {
         name: "limits",

@@ -1,12 +1,843 @@
-//! Area `mounts` (to be filled in).
+//! Area `mounts`: the mount table as podman's `RUN` steps meet it.
+//!
+//! Owns `plan.isolation` (how `podman build` runs `RUN`: `oci`, `rootless`
+//! or `chroot`), judges whether the fresh `/proc` every OCI-isolated `RUN`
+//! mounts can be mounted (masked `/proc`, catalog L3) and whether the
+//! runtime can create its session keyring under seccomp (N4). Also reports
+//! the propagation of `/` (E4) and a read-only root.
 
 use super::Findings;
-use crate::host::Host;
-use crate::model::Spec;
+use crate::host::{io_error_name, Host, Probe, ProbeResult};
+use crate::model::{Action, By, Check, Spec};
+use serde_json::json;
 
+const MOUNTINFO: &str = "/proc/self/mountinfo";
+
+/// One line of `/proc/self/mountinfo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    pub id: u32,
+    pub parent: u32,
+    /// `major:minor` of the filesystem.
+    pub dev: String,
+    /// The path inside the filesystem that is mounted (`/` or a bind source).
+    pub root: String,
+    pub mount_point: String,
+    /// Per-mount options (`rw`, `nosuid`, …).
+    pub options: Vec<String>,
+    /// Optional fields (`shared:1`, `master:2`, …).
+    pub optional: Vec<String>,
+    pub fstype: String,
+    pub source: String,
+    pub super_options: Vec<String>,
+}
+
+impl Mount {
+    pub fn has_option(&self, opt: &str) -> bool {
+        self.options.iter().any(|o| o == opt)
+    }
+
+    pub fn readonly(&self) -> bool {
+        self.has_option("ro")
+    }
+
+    pub fn shared(&self) -> bool {
+        self.optional.iter().any(|o| o.starts_with("shared:"))
+    }
+}
+
+/// Undoes mountinfo's octal escapes (`\040` for a space).
+fn unescape(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if let Some(v) = s
+                .get(i + 1..i + 4)
+                .and_then(|o| u8::from_str_radix(o, 8).ok())
+            {
+                out.push(v);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses one mountinfo line; `None` when it does not have the format.
+pub fn parse_mount_line(line: &str) -> Option<Mount> {
+    let (left, right) = line.split_once(" - ")?;
+    let mut l = left.split_whitespace();
+    let id = l.next()?.parse().ok()?;
+    let parent = l.next()?.parse().ok()?;
+    let dev = l.next()?.to_string();
+    let root = unescape(l.next()?);
+    let mount_point = unescape(l.next()?);
+    let options = l.next()?.split(',').map(str::to_string).collect();
+    let optional = l.map(str::to_string).collect();
+    let mut r = right.split_whitespace();
+    let fstype = r.next()?.to_string();
+    let source = unescape(r.next().unwrap_or(""));
+    let super_options = r
+        .next()
+        .map(|o| o.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    Some(Mount {
+        id,
+        parent,
+        dev,
+        root,
+        mount_point,
+        options,
+        optional,
+        fstype,
+        source,
+        super_options,
+    })
+}
+
+/// Parses `/proc/self/mountinfo`: the mounts and the lines that did not parse.
+pub fn parse_mountinfo(text: &str) -> (Vec<Mount>, Vec<String>) {
+    let mut mounts = Vec::new();
+    let mut garbage = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match parse_mount_line(line) {
+            Some(m) => mounts.push(m),
+            None => garbage.push(line.to_string()),
+        }
+    }
+    (mounts, garbage)
+}
+
+/// Mounts strictly below `/proc/` that cover something (the kernel refuses
+/// a fresh procfs in a user namespace when part of the visible one is
+/// hidden). `/proc/sys/fs/binfmt_misc` sits on a permanently empty
+/// directory and does not count.
+pub fn proc_submounts(mounts: &[Mount]) -> Vec<String> {
+    let mut subs: Vec<String> = mounts
+        .iter()
+        .map(|m| m.mount_point.clone())
+        .filter(|p| p.starts_with("/proc/") && p != "/proc/sys/fs/binfmt_misc")
+        .collect();
+    subs.sort();
+    subs.dedup();
+    subs
+}
+
+/// What the table says, for later areas (storage reads `mount_for`).
 #[derive(Debug, Default, Clone)]
-pub struct Facts {}
+pub struct Facts {
+    /// The mount table could be read and parsed.
+    pub known: bool,
+    pub mounts: Vec<Mount>,
+    /// Mount points strictly below `/proc/` (other than binfmt_misc).
+    pub proc_submounts: Vec<String>,
+    /// The functional proc-mount probe, when it was run.
+    pub proc_probe: Option<ProbeResult>,
+    /// `podman build` will be able to run `RUN` steps as far as `/proc` goes.
+    pub proc_ok: Option<bool>,
+    /// `/` carries a `shared:N` propagation tag.
+    pub root_shared: bool,
+    /// `/` is mounted read-only.
+    pub root_readonly: bool,
+    /// `BUILDAH_ISOLATION` was set (non-empty) and recognised.
+    pub isolation_from_env: bool,
+    /// The keyctl probe, when it was run (OCI isolation only).
+    pub keyctl_probe: Option<ProbeResult>,
+}
 
-pub const SPECS: &[Spec] = &[];
+impl Facts {
+    /// The mount a path lives on: the last-mounted entry whose mount point
+    /// is the longest prefix of `path`.
+    pub fn mount_for(&self, path: &str) -> Option<&Mount> {
+        let within = |mp: &str| {
+            mp == "/"
+                || path == mp
+                || path
+                    .strip_prefix(mp)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        self.mounts
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| within(&m.mount_point))
+            .max_by_key(|(i, m)| (m.mount_point.len(), *i))
+            .map(|(_, m)| m)
+    }
+}
 
-pub fn probe(_host: &Host, _found: &mut Findings) {}
+/// Whether this isolation mounts a fresh `/proc` (and uses the OCI runtime).
+pub fn isolation_uses_runtime(isolation: &str) -> bool {
+    isolation != "chroot"
+}
+
+fn set_isolation_env(value: &str) -> Vec<Action> {
+    vec![Action::SetEnv {
+        key: "BUILDAH_ISOLATION".into(),
+        value: value.into(),
+    }]
+}
+
+const PROC_RUNNER_FIX: &str = "give the job an unmasked /proc: docker executor \
+`security_opt = [\"systempaths=unconfined\"]` in [runners.docker] (or `privileged = true`); \
+Kubernetes: `privileged = true` in [runners.kubernetes], or a \
+[[runners.kubernetes.pod_spec]] patch setting the build container's \
+`securityContext.procMount: Unmasked` (needs the ProcMountType feature and `hostUsers: false`, \
+with FF_USE_ADVANCED_POD_SPEC_CONFIGURATION=true)";
+
+pub const SPECS: &[Spec] = &[
+    Spec {
+        id: "mounts.mountinfo",
+        title: "The mount table (/proc/self/mountinfo) is readable",
+        explain: "The doctor reads /proc/self/mountinfo to see masked /proc paths, the \
+propagation and read-only state of /, and the filesystem under podman's storage. Without it \
+those judgements rest on the functional probes alone.",
+        signatures: &[],
+    },
+    Spec {
+        id: "mounts.isolation",
+        title: "How `podman build` runs RUN steps (BUILDAH_ISOLATION)",
+        explain: "`podman build` runs each RUN step with an isolation: `oci` (the OCI \
+runtime, a fresh /proc, a session keyring; the default for rootful podman), `rootless` (the \
+runtime with --rootless --no-new-keyring --no-pivot; the default when podman runs rootless, \
+including uid 0 without CAP_SYS_ADMIN) or `chroot` (buildah's own wrapper: binds /proc \
+instead of mounting it, no runtime, no cgroups). BUILDAH_ISOLATION selects it; an \
+unrecognised value makes every build fail. quay.io/podman/stable sets BUILDAH_ISOLATION=chroot.",
+        signatures: &[
+            "unrecognized $BUILDAH_ISOLATION value",
+            "unrecognized isolation type",
+        ],
+    },
+    Spec {
+        id: "mounts.proc",
+        title: "RUN steps can mount a fresh /proc (masked /proc, L3)",
+        explain: "With `oci`/`rootless` isolation every RUN step mounts a new procfs in \
+new user and pid namespaces. The kernel refuses that (EPERM) when the /proc the job sees is \
+partly covered: unprivileged containers mask /proc/acpi, /proc/kcore, /proc/keys, … and make \
+/proc/sys read-only. Job fix: `BUILDAH_ISOLATION=chroot` (chroot isolation binds /proc \
+instead of mounting it; still needs a user namespace when rootless). Runner fix: \
+privileged, docker `security_opt = [\"systempaths=unconfined\"]`, or Kubernetes \
+`procMount: Unmasked`. For `podman run` the image's `volumes = [\"/proc:/proc\"]` in \
+containers.conf does the same.",
+        signatures: &[
+            "mount `proc` to `proc`: Operation not permitted",
+            "mount `proc` to `proc`: Permission denied",
+        ],
+    },
+    Spec {
+        id: "mounts.keyring",
+        title: "The OCI runtime can create a session keyring (keyctl, N4)",
+        explain: "With `oci` isolation crun joins a new session keyring for every RUN step \
+(keyctl KEYCTL_JOIN_SESSION_KEYRING). Docker's default seccomp profile refuses keyctl with \
+EPERM, and crun then fails (`join keyctl`, older: `create keyring`); ENOSYS is tolerated. \
+`rootless` isolation passes --no-new-keyring and `chroot` isolation uses no runtime, so only \
+rootful builds are hit. Job fix: BUILDAH_ISOLATION=chroot. Runner fix: seccomp Unconfined \
+or a profile allowing keyctl. For `podman run`, containers.conf `[containers] keyring = false`.",
+        signatures: &["join keyctl", "create keyring"],
+    },
+    Spec {
+        id: "mounts.root_propagation",
+        title: "Propagation of the / mount (E4)",
+        explain: "Rootless podman warns `\"/\" is not a shared mount, this could cause issues \
+or missing mounts with rootless containers` when / is private and $container is unset. For \
+`podman build` this is cosmetic. Exporting `container=oci` silences it but also makes podman \
+move itself into a sub-cgroup (C4); a root job with CAP_SYS_ADMIN may `mount --make-rshared /`.",
+        signatures: &["is not a shared mount, this could cause issues or missing mounts"],
+    },
+    Spec {
+        id: "mounts.root_readonly",
+        title: "The root filesystem is read-only",
+        explain: "A read-only root (Kubernetes `readOnlyRootFilesystem`) leaves /var/tmp, \
+/tmp, /run and the default storage paths unwritable unless volumes are mounted there. The \
+storage area judges the paths podman will use; set TMPDIR and the storage paths to a \
+writable volume (emptyDir).",
+        signatures: &["read-only file system"],
+    },
+];
+
+pub fn probe(host: &Host, found: &mut Findings) {
+    let mut facts = Facts::default();
+
+    // The mount table.
+    match host.read(MOUNTINFO) {
+        Ok(text) => {
+            let (mounts, garbage) = parse_mountinfo(&text);
+            if mounts.is_empty() {
+                found.checks.push(
+                    Check::warn(
+                        "mounts.mountinfo",
+                        format!(
+                            "{MOUNTINFO} has no parseable line: mount checks rest on probes only"
+                        ),
+                    )
+                    .with("path", MOUNTINFO)
+                    .with("garbage", garbage.into_iter().take(5).collect::<Vec<_>>()),
+                );
+            } else {
+                facts.known = true;
+                facts.proc_submounts = proc_submounts(&mounts);
+                facts.mounts = mounts;
+                if !garbage.is_empty() {
+                    found.checks.push(
+                        Check::info(
+                            "mounts.mountinfo",
+                            format!(
+                                "{} line(s) of {MOUNTINFO} did not parse and were skipped",
+                                garbage.len()
+                            ),
+                        )
+                        .with("path", MOUNTINFO)
+                        .with("garbage", garbage.into_iter().take(5).collect::<Vec<_>>()),
+                    );
+                }
+            }
+        }
+        Err(e) => {
+            found.checks.push(
+                Check::warn(
+                    "mounts.mountinfo",
+                    format!(
+                        "cannot read {MOUNTINFO} ({}): masked /proc and the root mount are unknown",
+                        io_error_name(&e)
+                    ),
+                )
+                .with("path", MOUNTINFO)
+                .with("errno", io_error_name(&e)),
+            );
+        }
+    }
+
+    isolation(host, found, &mut facts);
+    proc_check(host, found, &mut facts);
+    keyring_check(host, found, &mut facts);
+    root_checks(host, found, &mut facts);
+    found.mounts = facts;
+}
+
+fn isolation(host: &Host, found: &mut Findings, facts: &mut Facts) {
+    let default = if found.plan.rootless {
+        "rootless"
+    } else {
+        "oci"
+    };
+    let check =
+        match host.env_nonempty("BUILDAH_ISOLATION") {
+            Some(v) => {
+                let lower = v.to_ascii_lowercase();
+                if matches!(lower.as_str(), "oci" | "rootless" | "chroot") {
+                    facts.isolation_from_env = true;
+                    found.plan.isolation = lower.clone();
+                    Check::info(
+                        "mounts.isolation",
+                        format!("BUILDAH_ISOLATION={lower}: RUN steps use {lower} isolation"),
+                    )
+                    .with("BUILDAH_ISOLATION", lower)
+                } else {
+                    found.plan.isolation = default.to_string();
+                    Check::error(
+                    "mounts.isolation",
+                    "BUILDAH_ISOLATION holds an unrecognised value: every `podman build` fails \
+                     with `unrecognized isolation type`",
+                )
+                .with("accepted", json!(["oci", "rootless", "chroot"]))
+                .job_fix(
+                    format!("export BUILDAH_ISOLATION={default} (the default here)"),
+                    set_isolation_env(default),
+                )
+                }
+            }
+            None => {
+                found.plan.isolation = default.to_string();
+                Check::info(
+                    "mounts.isolation",
+                    format!(
+                    "BUILDAH_ISOLATION unset: RUN steps use {default} isolation (podman runs {})",
+                    if found.plan.rootless { "rootless" } else { "rootful" }
+                ),
+                )
+            }
+        };
+    found.checks.push(
+        check
+            .with("isolation", found.plan.isolation.clone())
+            .with("rootless", found.plan.rootless),
+    );
+}
+
+fn proc_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
+    let iso = found.plan.isolation.clone();
+    let subs = facts.proc_submounts.clone();
+    let masked_text = if subs.is_empty() {
+        "no mount below /proc".to_string()
+    } else {
+        format!(
+            "/proc is masked ({} mounts below it, e.g. {})",
+            subs.len(),
+            subs.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        )
+    };
+    if !isolation_uses_runtime(&iso) {
+        facts.proc_ok = Some(true);
+        found.checks.push(
+            Check::ok(
+                "mounts.proc",
+                format!("chroot isolation binds /proc instead of mounting it ({masked_text})"),
+            )
+            .with("isolation", iso)
+            .with("proc_submounts", subs),
+        );
+        return;
+    }
+    let userns = found.plan.rootless;
+    let probe = Probe::ProcMount { userns };
+    let result = host.probe(&probe);
+    facts.proc_probe = Some(result.clone());
+    let chroot_fix =
+        "export BUILDAH_ISOLATION=chroot (RUN steps then bind /proc instead of mounting it)";
+    let base = |c: Check| {
+        c.with("isolation", iso.clone())
+            .with("probe", probe.key())
+            .with("probe_result", result.describe())
+            .with("proc_submounts", subs.clone())
+    };
+    let check = if result.ran && result.ok {
+        facts.proc_ok = Some(true);
+        base(Check::ok(
+            "mounts.proc",
+            format!(
+                "a fresh /proc mounts{} ({masked_text})",
+                if userns {
+                    " in a new user namespace"
+                } else {
+                    ""
+                }
+            ),
+        ))
+    } else if result.ran && result.step != "mount" && !result.step.is_empty() {
+        // It failed before the proc mount (the user or pid namespace): the
+        // userns area judges that; nothing is known about /proc itself.
+        facts.proc_ok = None;
+        base(Check::warn(
+            "mounts.proc",
+            format!(
+                "could not test the /proc mount: the probe failed earlier ({}); {masked_text}",
+                result.describe()
+            ),
+        ))
+        .with("probe_ran", false)
+    } else if result.ran {
+        facts.proc_ok = Some(false);
+        base(Check::error(
+            "mounts.proc",
+            format!(
+                "RUN steps cannot mount /proc ({}): {masked_text}; `podman build` fails with \
+                 \"mount `proc` to `proc`: Operation not permitted\"",
+                result.describe()
+            ),
+        ))
+        .with(
+            "errno",
+            result.errno.clone().map_or(json!(null), |e| json!(e)),
+        )
+        .job_fix(chroot_fix, set_isolation_env("chroot"))
+    } else if !subs.is_empty() && (userns || !facts.known) {
+        facts.proc_ok = None;
+        base(Check::warn(
+            "mounts.proc",
+            format!(
+                "{masked_text}: RUN steps in a user namespace will likely fail to mount /proc \
+                 (probe not run: {})",
+                result.detail
+            ),
+        ))
+        .with("probe_ran", false)
+        .job_fix(chroot_fix, set_isolation_env("chroot"))
+    } else {
+        facts.proc_ok = None;
+        base(Check::warn(
+            "mounts.proc",
+            format!(
+                "the /proc mount probe did not run ({}); {masked_text}",
+                result.detail
+            ),
+        ))
+        .with("probe_ran", false)
+    };
+    let mut check = check;
+    if let Some(f) = check.fix.as_mut() {
+        // The job fix is attached; the runner remedy goes into the text.
+        f.text = format!("{}; or, runner admin: {PROC_RUNNER_FIX}", f.text);
+    }
+    found.checks.push(check);
+}
+
+fn keyring_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
+    let iso = found.plan.isolation.clone();
+    if iso != "oci" {
+        found.checks.push(
+            Check::ok(
+                "mounts.keyring",
+                format!(
+                    "{iso} isolation creates no session keyring ({})",
+                    if iso == "rootless" {
+                        "--no-new-keyring"
+                    } else {
+                        "no OCI runtime"
+                    }
+                ),
+            )
+            .with("isolation", iso),
+        );
+        return;
+    }
+    let result = host.probe(&Probe::Keyctl);
+    facts.keyctl_probe = Some(result.clone());
+    let check = if result.ran && result.ok {
+        Check::ok(
+            "mounts.keyring",
+            "keyctl works: the runtime can join a session keyring",
+        )
+    } else if result.ran && result.errno.as_deref() == Some("ENOSYS") {
+        Check::info(
+            "mounts.keyring",
+            "keyctl returns ENOSYS: crun warns and goes on without a new keyring",
+        )
+    } else if result.ran {
+        Check::error(
+            "mounts.keyring",
+            format!(
+                "keyctl is refused ({}), as Docker's default seccomp profile does: crun fails \
+                 every RUN step with `join keyctl …: Operation not permitted`",
+                result.describe()
+            ),
+        )
+        .job_fix(
+            "export BUILDAH_ISOLATION=chroot (no OCI runtime, no keyring); or, runner admin: \
+             seccomp Unconfined / a profile allowing keyctl (docker `security_opt = \
+             [\"seccomp:unconfined\"]`, Kubernetes build_container_security_context \
+             seccomp_profile type = \"Unconfined\")",
+            set_isolation_env("chroot"),
+        )
+    } else if found.caps.known && found.caps.seccomp_filtered() {
+        Check::warn(
+            "mounts.keyring",
+            format!(
+                "seccomp filter active and the keyctl probe did not run ({}): RUN steps may \
+                 fail with `join keyctl`",
+                result.detail
+            ),
+        )
+        .with("probe_ran", false)
+        .job_fix(
+            "export BUILDAH_ISOLATION=chroot (no OCI runtime, no keyring)",
+            set_isolation_env("chroot"),
+        )
+    } else {
+        Check::info(
+            "mounts.keyring",
+            format!(
+                "keyctl probe did not run ({}); no seccomp filter is active",
+                result.detail
+            ),
+        )
+    };
+    found.checks.push(
+        check
+            .with("isolation", iso)
+            .with("probe", Probe::Keyctl.key())
+            .with("probe_result", result.describe())
+            .with("Seccomp", u64::from(found.caps.seccomp_mode)),
+    );
+}
+
+fn root_checks(host: &Host, found: &mut Findings, facts: &mut Facts) {
+    if !facts.known {
+        return;
+    }
+    let Some(root) = facts.mount_for("/").cloned() else {
+        found.checks.push(Check::warn(
+            "mounts.root_propagation",
+            format!("{MOUNTINFO} lists no mount for /"),
+        ));
+        return;
+    };
+    facts.root_shared = root.shared();
+    facts.root_readonly = root.readonly();
+    let container_set = host.env_nonempty("container").is_some();
+    let check = if facts.root_shared {
+        Check::ok("mounts.root_propagation", "/ is a shared mount")
+    } else if !found.plan.rootless {
+        Check::info(
+            "mounts.root_propagation",
+            "/ is a private mount; rootful podman does not check it",
+        )
+    } else if container_set {
+        Check::info(
+            "mounts.root_propagation",
+            "/ is a private mount; $container is set, so podman does not warn",
+        )
+    } else {
+        Check::warn(
+            "mounts.root_propagation",
+            "/ is a private mount: rootless podman prints `\"/\" is not a shared mount` \
+             (cosmetic for builds)",
+        )
+        .fix(
+            By::Job,
+            "ignore the warning; or `export container=oci` (which also makes podman move \
+             itself into a sub-cgroup)",
+        )
+    };
+    found.checks.push(
+        check
+            .with("path", MOUNTINFO)
+            .with("optional_fields", root.optional.clone())
+            .with("container_env_set", container_set),
+    );
+    let check = if facts.root_readonly {
+        Check::info(
+            "mounts.root_readonly",
+            "/ is mounted read-only: /var/tmp, /tmp and default storage paths need writable volumes (judged by storage)",
+        )
+    } else {
+        Check::ok("mounts.root_readonly", "/ is mounted read-write")
+    };
+    found.checks.push(
+        check
+            .with("fstype", root.fstype.clone())
+            .with("options", root.options.join(",")),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Status;
+    use crate::probes::testutil::Fixture;
+
+    const HOST: &str = include_str!("../../tests/fixtures/captured/host/proc/self/mountinfo");
+    const NESTED: &str =
+        include_str!("../../tests/fixtures/captured/nested-root/proc/self/mountinfo");
+    const PRIV: &str =
+        include_str!("../../tests/fixtures/captured/nested-privileged/proc/self/mountinfo");
+
+    fn run(f: Fixture, rootless: bool) -> Findings {
+        let host = f.host();
+        let mut found = Findings::default();
+        found.plan.rootless = rootless;
+        crate::probes::caps::probe(&host, &mut found);
+        probe(&host, &mut found);
+        found
+    }
+
+    fn fail(step: &str, errno: &str) -> ProbeResult {
+        ProbeResult::failure(step, Some(errno.into()), "")
+    }
+
+    #[test]
+    fn parses_real_tables() {
+        let (m, g) = parse_mountinfo(HOST);
+        assert!(g.is_empty());
+        assert_eq!(m.len(), 21);
+        let root = m.iter().find(|m| m.mount_point == "/").unwrap();
+        assert_eq!(root.fstype, "ext4");
+        assert!(!root.shared());
+        assert!(proc_submounts(&m).is_empty());
+        let netns = m.iter().find(|m| m.mount_point == "/run/netns").unwrap();
+        assert!(netns.shared());
+
+        let (m, g) = parse_mountinfo(NESTED);
+        assert!(g.is_empty());
+        let subs = proc_submounts(&m);
+        assert!(subs.contains(&"/proc/keys".to_string()));
+        assert!(subs.contains(&"/proc/sys".to_string()));
+        let (m, _) = parse_mountinfo(PRIV);
+        assert!(proc_submounts(&m).is_empty());
+    }
+
+    #[test]
+    fn escapes_and_garbage() {
+        let m = parse_mount_line("36 35 98:0 /mnt\\040x /a\\040b rw,noatime master:1 - ext3 /dev/root rw,errors=continue").unwrap();
+        assert_eq!(m.root, "/mnt x");
+        assert_eq!(m.mount_point, "/a b");
+        assert_eq!(m.optional, vec!["master:1"]);
+        assert!(parse_mount_line("garbage").is_none());
+        let only_binfmt = "1 0 0:1 / / rw - ext4 x rw\n2 1 0:2 / /proc rw - proc proc rw\n\
+3 2 0:3 / /proc/sys/fs/binfmt_misc rw - autofs systemd-1 rw\n";
+        let (m, _) = parse_mountinfo(only_binfmt);
+        assert!(proc_submounts(&m).is_empty());
+    }
+
+    #[test]
+    fn mount_for_picks_longest_latest() {
+        let (m, _) = parse_mountinfo(NESTED);
+        let f = Facts {
+            known: true,
+            mounts: m,
+            ..Facts::default()
+        };
+        assert_eq!(
+            f.mount_for("/var/lib/containers").unwrap().fstype,
+            "overlay"
+        );
+        assert_eq!(f.mount_for("/etc/hosts").unwrap().fstype, "ext4");
+        assert_eq!(f.mount_for("/etc/hostsx").unwrap().fstype, "overlay");
+        assert_eq!(
+            f.mount_for("/proc/sys/kernel").unwrap().mount_point,
+            "/proc/sys"
+        );
+    }
+
+    #[test]
+    fn masked_proc_blocks_oci_and_chroot_fixes_it() {
+        let f = Fixture::new()
+            .file(MOUNTINFO, NESTED)
+            .probe(&Probe::ProcMount { userns: true }, fail("mount", "EPERM"));
+        let found = run(f, true);
+        assert_eq!(found.plan.isolation, "rootless");
+        let c = found.check("mounts.proc").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("/proc is masked"), "{}", c.summary);
+        assert!(c.job_can_fix());
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.actions, set_isolation_env("chroot"));
+        assert!(fix.text.contains("systempaths=unconfined"));
+        // rootless isolation: keyring is not an issue
+        assert_eq!(found.check("mounts.keyring").unwrap().status, Status::Ok);
+
+        // After the fix: chroot isolation, no probe needed.
+        let f = Fixture::new()
+            .env("BUILDAH_ISOLATION", "chroot")
+            .file(MOUNTINFO, NESTED)
+            .probe(&Probe::ProcMount { userns: true }, fail("mount", "EPERM"));
+        let found = run(f, true);
+        assert_eq!(found.plan.isolation, "chroot");
+        assert_eq!(found.check("mounts.proc").unwrap().status, Status::Ok);
+        assert!(found.mounts.isolation_from_env);
+    }
+
+    #[test]
+    fn privileged_proc_mount_works() {
+        let f = Fixture::new()
+            .file(MOUNTINFO, PRIV)
+            .probe(
+                &Probe::ProcMount { userns: false },
+                ProbeResult::success(""),
+            )
+            .probe(&Probe::Keyctl, ProbeResult::success(""));
+        let found = run(f, false);
+        assert_eq!(found.plan.isolation, "oci");
+        assert_eq!(found.check("mounts.proc").unwrap().status, Status::Ok);
+        assert_eq!(found.check("mounts.keyring").unwrap().status, Status::Ok);
+        assert_eq!(found.mounts.proc_ok, Some(true));
+    }
+
+    #[test]
+    fn probe_not_run_is_never_ok() {
+        let f = Fixture::new().file(MOUNTINFO, NESTED);
+        let found = run(f, true);
+        let c = found.check("mounts.proc").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.evidence["probe_ran"], json!(false));
+        assert!(c.job_can_fix());
+        let f = Fixture::new().file(MOUNTINFO, PRIV);
+        let found = run(f, true);
+        let c = found.check("mounts.proc").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert!(!c.job_can_fix());
+        // failure before the mount step: userns judges it
+        let f = Fixture::new()
+            .file(MOUNTINFO, NESTED)
+            .probe(&Probe::ProcMount { userns: true }, fail("unshare", "EPERM"));
+        let c = run(f, true).check("mounts.proc").cloned().unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.evidence["probe_ran"], json!(false));
+    }
+
+    #[test]
+    fn keyctl_refused_under_oci() {
+        let status = "CapEff:\t000001ffffffffff\nCapPrm:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\nNoNewPrivs:\t0\nSeccomp:\t2\n";
+        let f = Fixture::new()
+            .file("/proc/self/status", status)
+            .file(MOUNTINFO, NESTED)
+            .probe(
+                &Probe::ProcMount { userns: false },
+                ProbeResult::success(""),
+            )
+            .probe(&Probe::Keyctl, fail("keyctl", "EPERM"));
+        let found = run(f, false);
+        let c = found.check("mounts.keyring").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert_eq!(c.fix.as_ref().unwrap().actions, set_isolation_env("chroot"));
+        let f = Fixture::new()
+            .file("/proc/self/status", status)
+            .file(MOUNTINFO, NESTED)
+            .probe(&Probe::Keyctl, fail("keyctl", "ENOSYS"));
+        assert_eq!(
+            run(f, false).check("mounts.keyring").unwrap().status,
+            Status::Info
+        );
+        let f = Fixture::new()
+            .file("/proc/self/status", status)
+            .file(MOUNTINFO, NESTED);
+        let c = run(f, false).check("mounts.keyring").cloned().unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.evidence["probe_ran"], json!(false));
+    }
+
+    #[test]
+    fn bad_isolation_value_is_an_error_the_job_fixes() {
+        let f = Fixture::new()
+            .env("BUILDAH_ISOLATION", "vm")
+            .file(MOUNTINFO, PRIV);
+        let found = run(f, true);
+        let c = found.check("mounts.isolation").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert_eq!(
+            c.fix.as_ref().unwrap().actions,
+            set_isolation_env("rootless")
+        );
+        assert!(!format!("{:?}", c.evidence).contains("vm"));
+    }
+
+    #[test]
+    fn root_propagation_and_readonly() {
+        let f = Fixture::new().file(MOUNTINFO, HOST);
+        let found = run(f, true);
+        let c = found.check("mounts.root_propagation").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert!(!c.job_can_fix());
+        assert_eq!(
+            found.check("mounts.root_readonly").unwrap().status,
+            Status::Ok
+        );
+        let ro = "1 0 0:1 / / ro,relatime shared:1 - overlay overlay rw\n";
+        let found = run(
+            Fixture::new().env("container", "oci").file(MOUNTINFO, ro),
+            true,
+        );
+        assert_eq!(
+            found.check("mounts.root_propagation").unwrap().status,
+            Status::Ok
+        );
+        assert!(found.mounts.root_readonly);
+        assert_eq!(
+            found.check("mounts.root_readonly").unwrap().status,
+            Status::Info
+        );
+    }
+
+    #[test]
+    fn unreadable_mountinfo_is_reported() {
+        let f = Fixture::new().answer("read_errors", MOUNTINFO, json!("EACCES"));
+        let found = run(f, true);
+        let c = found.check("mounts.mountinfo").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.summary.contains("EACCES"));
+        assert!(!found.mounts.known);
+    }
+}
