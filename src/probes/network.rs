@@ -1,12 +1,285 @@
-//! Area `network` (to be filled in).
+//! Area `network`: whether the RUN steps of `podman build` get a network.
+//!
+//! Buildah gives every RUN a private network namespace unless `--network
+//! host` or `[containers] netns = "host"`. Rootless, that namespace is wired
+//! by pasta (podman 5) or slirp4netns (podman 4), both of which need an
+//! openable /dev/net/tun; rootful, by netavark, which needs iptables (or nft)
+//! and CAP_NET_ADMIN/CAP_NET_RAW. Observed in nested containers on this
+//! project's matrix host: rootless podman 4.3 with a root-only /dev/net/tun
+//! fails every RUN (`failed to read from slirp4netns sync pipe: EOF`), rootful
+//! podman 4.3 without iptables fails (`netavark: No such file or directory`),
+//! and both build fine with `--network=host`. `netns = "host"` costs a build
+//! nothing it needs, so it is the job-side fix.
 
 use super::Findings;
-use crate::host::Host;
-use crate::model::Spec;
+use crate::host::{io_error_name, Host};
+use crate::model::{Check, Spec};
+use serde_json::json;
+
+const TUN: &str = "/dev/net/tun";
 
 #[derive(Debug, Default, Clone)]
-pub struct Facts {}
+pub struct Facts {
+    /// Effective `[containers] netns` (None = private, the default).
+    pub netns: Option<String>,
+    /// The rootless network helper podman will use.
+    pub rootless_cmd: Option<String>,
+    /// `/dev/net/tun` opened read-write.
+    pub tun_usable: bool,
+    /// Whether RUN steps will get working networking as configured.
+    pub works: Option<bool>,
+}
 
-pub const SPECS: &[Spec] = &[];
+pub const SPECS: &[Spec] = &[Spec {
+    id: "network.run",
+    title: "RUN steps can get a network namespace",
+    explain: "Each RUN step gets a private network namespace by default. Rootless podman wires it with \
+pasta (podman 5) or slirp4netns (podman 4), which need an openable /dev/net/tun (non-privileged pods \
+have none); rootful podman uses netavark, which needs iptables/nft and CAP_NET_ADMIN + CAP_NET_RAW (the \
+GitLab runner drops NET_RAW by default). Job fix: a containers.conf drop-in `[containers] netns = \
+\"host\"` (podrun-doctor writes it; quay.io/podman/stable ships the same), or `podman build \
+--network=host`. Admin side: expose /dev/net/tun, or `cap_add = [\"NET_ADMIN\", \"NET_RAW\"]`.",
+    signatures: &[
+        "open(\"/dev/net/tun\")",
+        "slirp4netns failed",
+        "failed to read from slirp4netns sync pipe",
+        "pasta failed with exit code",
+        "Failed to open tun socket in namespace",
+        "can't initialize iptables table",
+        "netavark: create bridge",
+        "netavark: No such file or directory",
+        "Module ip_tables not found",
+    ],
+}];
 
-pub fn probe(_host: &Host, _found: &mut Findings) {}
+fn cap(host: &Host, found: &Findings, bit: u32) -> bool {
+    if found.caps.known {
+        return found.caps.effective & (1u64 << bit) != 0;
+    }
+    host.read("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|v| v & (1u64 << bit) != 0)
+}
+
+pub fn probe(host: &Host, found: &mut Findings) {
+    let mut f = Facts {
+        netns: found.config.netns.clone(),
+        ..Facts::default()
+    };
+    let tun = host.open_rw(TUN);
+    f.tun_usable = tun.is_ok();
+    let tun_state = match &tun {
+        Ok(()) => "ok".to_string(),
+        Err(e) => io_error_name(e),
+    };
+    let t = found.tools.clone();
+    let podman5 = t.podman_version.is_none_or(|v| v.major >= 5);
+    let configured_cmd = found
+        .config
+        .get_str("network.default_rootless_network_cmd")
+        .map(str::to_string);
+    let cmd =
+        configured_cmd.unwrap_or_else(|| if podman5 { "pasta" } else { "slirp4netns" }.into());
+    let cmd_path = match cmd.as_str() {
+        "pasta" => t.pasta.clone(),
+        "slirp4netns" => t.slirp4netns.clone(),
+        _ => None,
+    };
+    let rootless = found.plan.rootless;
+    let net_admin = cap(host, found, 12);
+    let net_raw = cap(host, found, 13);
+
+    let mut problem: Option<String> = None;
+    let check = match f.netns.as_deref() {
+        Some("host") => {
+            found.plan.network = "host".into();
+            f.works = Some(true);
+            Check::ok(
+                "network.run",
+                "netns = \"host\": RUN steps use the job's network",
+            )
+        }
+        Some("none") => {
+            found.plan.network = "none".into();
+            f.works = Some(true);
+            Check::info(
+                "network.run",
+                "netns = \"none\": RUN steps have no network (downloads fail)",
+            )
+        }
+        _ if rootless => {
+            found.plan.network = cmd.clone();
+            f.rootless_cmd = Some(cmd.clone());
+            if cmd_path.is_none() {
+                problem = Some(format!("{cmd} is not installed"));
+            } else if let Err(e) = &tun {
+                problem = Some(format!("{TUN} cannot be opened ({})", io_error_name(e)));
+            }
+            match &problem {
+                None => {
+                    f.works = Some(true);
+                    Check::ok(
+                        "network.run",
+                        format!("rootless network through {cmd} (/dev/net/tun usable)"),
+                    )
+                }
+                Some(p) => {
+                    f.works = Some(false);
+                    Check::error(
+                        "network.run",
+                        format!("RUN steps need a private network through {cmd}, but {p}"),
+                    )
+                }
+            }
+        }
+        _ => {
+            found.plan.network = "bridge".into();
+            let mut missing = Vec::new();
+            if t.netavark.is_none() {
+                missing.push("netavark");
+            }
+            if t.iptables.is_none() {
+                missing.push("iptables");
+            }
+            if !net_admin {
+                missing.push("CAP_NET_ADMIN");
+            }
+            if !net_raw {
+                missing.push("CAP_NET_RAW");
+            }
+            if missing.is_empty() {
+                f.works = Some(true);
+                Check::ok(
+                    "network.run",
+                    "rootful bridge network (netavark, iptables, NET_ADMIN, NET_RAW)",
+                )
+            } else {
+                f.works = Some(false);
+                Check::error(
+                    "network.run",
+                    format!(
+                        "RUN steps need a bridge network through netavark, but this lacks {}",
+                        missing.join(", ")
+                    ),
+                )
+            }
+        }
+    };
+    let check = if f.works == Some(false) {
+        let text = "Give RUN steps the job's own network (netns = \"host\")";
+        match super::config::dropin_action(host, found, "netns", "[containers]\nnetns = \"host\"\n") {
+            Some(action) => {
+                found.plan.network = "host".into();
+                check.job_fix(text, vec![action])
+            }
+            None => check.fix(
+                crate::model::By::Image,
+                "Put `[containers]\\nnetns = \"host\"` in /etc/containers/containers.conf.d/netns.conf in the \
+                 image, or expose /dev/net/tun (Kubernetes: a device plugin or CRI-O annotation \
+                 io.kubernetes.cri-o.Devices; docker executor: devices = [\"/dev/net/tun\"]), or use \
+                 `podman build --network=host`.",
+            ),
+        }
+    } else {
+        check
+    };
+    found.checks.push(
+        check
+            .with("netns", json!(f.netns))
+            .with("rootless", rootless)
+            .with("dev_net_tun", tun_state)
+            .with("rootless_network_cmd", cmd)
+            .with("helper", json!(cmd_path))
+            .with("netavark", json!(t.netavark))
+            .with("iptables", json!(t.iptables))
+            .with("cap_net_admin", net_admin)
+            .with("cap_net_raw", net_raw),
+    );
+    found.network = f;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Action, By, Status};
+    use crate::probes::testutil::Fixture;
+    use crate::probes::tools::Version;
+
+    fn run(host: &Host, podman: Version, netns: Option<&str>, rootless: bool) -> Findings {
+        let mut found = Findings::default();
+        found.tools.podman_version = Some(podman);
+        found.tools.slirp4netns = Some("/usr/bin/slirp4netns".into());
+        found.tools.pasta = Some("/usr/bin/pasta".into());
+        found.tools.netavark = Some("/usr/lib/podman/netavark".into());
+        found.config.netns = netns.map(str::to_string);
+        found.plan.rootless = rootless;
+        probe(host, &mut found);
+        found
+    }
+
+    #[test]
+    fn rootless_without_tun_gets_host_network() {
+        // Observed: podman 4.3 rootless, /dev/net/tun 0600 root → every RUN fails.
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/home/podman")
+            .dir("/home/podman")
+            .open(TUN, "EACCES")
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), None, true);
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("slirp4netns") && c.summary.contains("EACCES"));
+        let Action::WriteFile { path, contents, .. } = &c.fix.as_ref().unwrap().actions[0] else {
+            panic!()
+        };
+        assert!(path.ends_with("containers.conf.d/podrun-netns.conf"));
+        assert!(contents.contains("netns = \"host\""));
+        assert_eq!(found.plan.network, "host");
+    }
+
+    #[test]
+    fn host_netns_is_fine_and_tun_ok_is_fine() {
+        let host = Fixture::new().uid(1000).open(TUN, "ENOENT").host();
+        let found = run(&host, Version::new(5, 4, 2), Some("host"), true);
+        assert_eq!(found.check("network.run").unwrap().status, Status::Ok);
+        assert_eq!(found.plan.network, "host");
+
+        let host = Fixture::new().uid(1000).open(TUN, "ok").host();
+        let found = run(&host, Version::new(5, 4, 2), None, true);
+        assert_eq!(found.check("network.run").unwrap().status, Status::Ok);
+        assert_eq!(found.plan.network, "pasta");
+    }
+
+    #[test]
+    fn rootful_without_iptables_or_caps() {
+        // Observed: podman 4.3 root privileged without iptables:
+        // `netavark: No such file or directory (os error 2)`.
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/etc/containers/containers.conf.d")
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), None, false);
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("iptables"));
+        assert!(c.job_can_fix());
+
+        // No place to write a drop-in: image-side advice.
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/")
+            .env("CONTAINERS_CONF", "/x.conf")
+            .open(TUN, "ENOENT")
+            .host();
+        let found = run(&host, Version::new(5, 4, 2), None, true);
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.fix.as_ref().unwrap().by, By::Image);
+    }
+}

@@ -1,12 +1,1022 @@
-//! Area `storage` (to be filled in).
+//! Area `storage`: the store podman will use (driver, graphroot, runroot,
+//! mount program), whether it really works here, and the directories
+//! podman needs beside it (runtime dir, TMPDIR).
+//!
+//! Driver choice when none is configured, as observed and as in
+//! containers/storage: rootful tries native overlay, then overlay through
+//! fuse-overlayfs when it is installed, then vfs; rootless podman 4.x takes
+//! overlay only when native overlay works in a user namespace, else vfs
+//! (observed with podman 4.3: vfs on an overlay HOME although fuse-overlayfs
+//! was installed); rootless podman 5 takes overlay when fuse-overlayfs is
+//! installed or the kernel is ≥ 5.13, else vfs (observed with podman 5.4:
+//! overlay through fuse-overlayfs, failing when /dev/fuse is not usable).
+//! An overlay store without a mount program on a filesystem where native
+//! overlay fails uses fuse-overlayfs automatically when it is installed.
 
+use super::config::{config_home, StorageConf};
 use super::Findings;
-use crate::host::Host;
-use crate::model::Spec;
+use crate::host::{io_error_name, Access, Host, Probe};
+use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
+use serde_json::json;
+
+const OVERLAYFS_MAGIC: u64 = 0x794c_7630;
+const NFS_MAGIC: u64 = 0x6969;
+const SMB2_MAGIC: u64 = 0xfe53_4d42;
+const CIFS_MAGIC: u64 = 0xff53_4d42;
+const SMB_MAGIC: u64 = 0x517b;
+const FUSE_MAGIC: u64 = 0x6573_5546;
+const LOW_SPACE: u64 = 5 << 30;
 
 #[derive(Debug, Default, Clone)]
-pub struct Facts {}
+pub struct Facts {
+    /// Storage as podman uses it for this user (uid ≠ 0).
+    pub per_user: bool,
+    /// Effective driver (`overlay`, `vfs`, or another configured one).
+    pub driver: String,
+    /// Where the driver choice came from.
+    pub driver_source: String,
+    pub graphroot: String,
+    pub runroot: String,
+    /// Mount program in use (configured, or picked automatically).
+    pub mount_program: Option<String>,
+    /// Native overlay in the graphroot's filesystem: `None` = not probed.
+    pub native_overlay: Option<bool>,
+    /// `/dev/fuse` opens read-write and fuse-overlayfs is installed.
+    pub fuse_usable: bool,
+    /// Driver of an existing store under graphroot (from `<driver>-layers`).
+    pub existing_driver: Option<String>,
+    /// Whether the store as configured works (None = unknown).
+    pub works: Option<bool>,
+    /// The rootless runtime dir podman will use.
+    pub runtime_dir: Option<String>,
+}
 
-pub const SPECS: &[Spec] = &[];
+pub const SPECS: &[Spec] = &[
+    Spec {
+        id: "storage.driver",
+        title: "the storage driver works here",
+        explain: "Podman stores layers with overlay (native kernel overlay, or fuse-overlayfs as \
+mount_program) or vfs (full copies: slow, large). Native overlay cannot stack on the container's own \
+overlay root filesystem and needs kernel >= 5.13 in a user namespace; fuse-overlayfs needs a usable \
+/dev/fuse. podrun-doctor picks the fastest driver that really works (probing native overlay by \
+mounting it) and writes a storage.conf it owns. Admin-side: an emptyDir/volume at the storage path \
+gives native overlay; exposing /dev/fuse enables fuse-overlayfs.",
+        signatures: &[
+            "'overlay' is not supported over overlayfs",
+            "a mount_program is required",
+            "backing file system is unsupported for this graph driver",
+            "kernel does not support overlay fs",
+            "fuse: device not found",
+            "fuse-overlayfs: cannot mount",
+            "fuse: failed to open /dev/fuse",
+            "is not supported over extfs",
+        ],
+    },
+    Spec {
+        id: "storage.graphroot",
+        title: "graphroot is writable, local and roomy",
+        explain: "The graphroot must be writable by the job user (a root-owned /var/lib/containers or \
+volume breaks rootless podman), on a local filesystem (NFS/SMB with user namespaces fails), not \
+noexec, with room for every layer (vfs copies each layer in full). Fix: point graphroot at a \
+writable local volume (emptyDir), or let podrun-doctor relocate it.",
+        signatures: &[
+            "storage.lock\": permission denied",
+            "error creating runtime static files directory",
+            "a network file system with user namespaces is not supported",
+            "no space left on device",
+            "ephemeral-storage",
+            "exec user process caused \"permission denied\"",
+        ],
+    },
+    Spec {
+        id: "storage.existing",
+        title: "no existing store made with another driver",
+        explain: "A store (and podman's database) created with one driver cannot be opened with \
+another: `database graph driver … does not match`. podrun-doctor never switches silently: when it \
+must change the driver it uses a fresh graphroot beside the old one; to reclaim the old store run \
+`podman system reset -f`.",
+        signatures: &[
+            "does not match our graph driver",
+            "database configuration mismatch",
+            "overwritten by graph driver",
+            "does not match our static dir",
+        ],
+    },
+    Spec {
+        id: "storage.runtime_dir",
+        title: "rootless runtime directory (XDG_RUNTIME_DIR)",
+        explain: "Rootless podman keeps its runroot and locks in $XDG_RUNTIME_DIR (or /run/user/$UID, \
+else $TMPDIR/storage-run-$UID), which must exist, belong to the user and be mode 0700. An inherited \
+value (root's /run/user/0 after su) breaks it. Fix: podrun-doctor exports XDG_RUNTIME_DIR to a private \
+0700 directory.",
+        signatures: &[
+            "XDG_RUNTIME_DIR directory",
+            "is not owned by the current user",
+            "XDG_RUNTIME_DIR is pointing to a path which is not writable",
+            "creating tmpdir: mkdir /run/user",
+            "exists and it is not writeable only by the current user",
+        ],
+    },
+    Spec {
+        id: "storage.tmpdir",
+        title: "TMPDIR (or /var/tmp) is writable",
+        explain: "Image blobs are staged in $TMPDIR, default /var/tmp (image_copy_tmp_dir). A read-only \
+root filesystem makes every pull and commit fail. Fix: podrun-doctor exports TMPDIR to a writable \
+directory; admin-side mount an emptyDir and set TMPDIR in the runner environment.",
+        signatures: &[
+            "creating a temporary directory: mkdir /var/tmp",
+            "writing blob",
+        ],
+    },
+];
 
-pub fn probe(_host: &Host, _found: &mut Findings) {}
+fn fs_name(magic: u64) -> &'static str {
+    match magic {
+        OVERLAYFS_MAGIC => "overlay",
+        0x0102_1994 => "tmpfs",
+        0xef53 => "ext4",
+        0x5846_5342 => "xfs",
+        0x9123_683e => "btrfs",
+        NFS_MAGIC => "nfs",
+        SMB2_MAGIC => "smb2",
+        CIFS_MAGIC => "cifs",
+        SMB_MAGIC => "smb",
+        FUSE_MAGIC => "fuse",
+        _ => "other",
+    }
+}
+
+fn kernel_at_least_5_13(host: &Host) -> bool {
+    let rel = host.read("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut it = rel
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse::<u32>().ok());
+    match (it.next(), it.next()) {
+        (Some(maj), Some(min)) => maj > 5 || (maj == 5 && min >= 13),
+        _ => false,
+    }
+}
+
+/// Usable for the job: exists, owned by it, writable (or creatable).
+fn dir_ok(host: &Host, path: &str) -> Result<(), String> {
+    match host.stat(path) {
+        Ok(st) => {
+            if st.uid != host.uid() {
+                return Err(format!(
+                    "{path} is owned by uid {}, not {}",
+                    st.uid,
+                    host.uid()
+                ));
+            }
+            host.access(path, Access::Write)
+                .map_err(|e| format!("{path} is not writable ({})", io_error_name(&e)))
+        }
+        Err(_) => {
+            let near = host.nearest_existing(path);
+            host.access(&near, Access::Write).map_err(|e| {
+                format!(
+                    "{path} cannot be created: {near} is not writable ({})",
+                    io_error_name(&e)
+                )
+            })
+        }
+    }
+}
+
+fn writable(host: &Host, path: &str) -> bool {
+    let near = host.nearest_existing(path);
+    host.access(&near, Access::Write).is_ok()
+}
+
+/// A private directory for podman's runtime files, when the environment's
+/// is unusable.
+fn private_runtime_dir(host: &Host) -> Option<String> {
+    let uid = host.uid();
+    [
+        host.env_nonempty("TMPDIR"),
+        Some("/tmp"),
+        host.env_nonempty("HOME"),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|d| format!("{}/podrun-run-{uid}", d.trim_end_matches('/')))
+    .find(|p| match host.stat(p) {
+        Ok(st) => st.uid == uid && st.mode & 0o777 == 0o700,
+        Err(_) => writable(host, p),
+    })
+}
+
+fn runtime_dir_check(host: &Host, found: &mut Findings) -> Option<String> {
+    let uid = host.uid();
+    if uid == 0 {
+        return None;
+    }
+    let fix = |c: Check| {
+        match private_runtime_dir(host) {
+        Some(dir) => c.job_fix(
+            format!("export XDG_RUNTIME_DIR={dir} (a private 0700 directory)"),
+            vec![
+                Action::CreateDir {
+                    path: dir.clone(),
+                    mode: 0o700,
+                },
+                Action::SetEnv {
+                    key: "XDG_RUNTIME_DIR".into(),
+                    value: dir,
+                },
+            ],
+        ),
+        None => c.fix(
+            By::RunnerAdmin,
+            "No writable place for a runtime directory: mount an emptyDir at /tmp (or set TMPDIR to a \
+             writable volume) in the runner configuration.",
+        ),
+    }
+    };
+    if let Some(dir) = host.env_nonempty("XDG_RUNTIME_DIR") {
+        let dir = dir.to_string();
+        let problem = match host.stat(&dir) {
+            Err(e) => Some(format!("does not exist ({})", io_error_name(&e))),
+            Ok(st) if st.uid != uid => Some(format!("is owned by uid {}", st.uid)),
+            Ok(_) if host.access(&dir, Access::Write).is_err() => Some("is not writable".into()),
+            Ok(st) if st.mode & 0o077 != 0 => {
+                // podman tolerates a wider mode for XDG_RUNTIME_DIR itself.
+                found.checks.push(
+                    Check::info(
+                        "storage.runtime_dir",
+                        format!(
+                            "XDG_RUNTIME_DIR={dir} (mode {:o}, not 0700)",
+                            st.mode & 0o7777
+                        ),
+                    )
+                    .with("XDG_RUNTIME_DIR", dir.clone()),
+                );
+                return Some(dir);
+            }
+            Ok(_) => None,
+        };
+        return match problem {
+            None => {
+                found.checks.push(
+                    Check::ok("storage.runtime_dir", format!("XDG_RUNTIME_DIR={dir}"))
+                        .with("XDG_RUNTIME_DIR", dir.clone()),
+                );
+                Some(dir)
+            }
+            Some(p) => {
+                found.checks.push(
+                    fix(Check::error(
+                        "storage.runtime_dir",
+                        format!("XDG_RUNTIME_DIR={dir} {p}: rootless podman cannot keep its runtime files there"),
+                    ))
+                    .with("XDG_RUNTIME_DIR", dir.clone()),
+                );
+                Some(dir)
+            }
+        };
+    }
+    // Unset: /run/user/$UID when usable, else $TMPDIR/storage-run-$UID.
+    let run_user = format!("/run/user/{uid}");
+    if let Ok(st) = host.stat(&run_user) {
+        if st.uid == uid && host.access(&run_user, Access::Write).is_ok() {
+            found.checks.push(Check::ok(
+                "storage.runtime_dir",
+                format!("XDG_RUNTIME_DIR unset; podman uses {run_user}"),
+            ));
+            return Some(run_user);
+        }
+    }
+    let tmp = host
+        .env_nonempty("TMPDIR")
+        .unwrap_or("/tmp")
+        .trim_end_matches('/')
+        .to_string();
+    let fallback = format!("{tmp}/storage-run-{uid}");
+    let verdict = match host.stat(&fallback) {
+        Ok(st) if st.uid != uid || st.mode & 0o077 != 0 => Err(format!(
+            "{fallback} exists (uid {}, mode {:o}) and is not private to uid {uid}",
+            st.uid,
+            st.mode & 0o7777
+        )),
+        Ok(_) => Ok(()),
+        Err(_) => dir_ok(host, &fallback),
+    };
+    match verdict {
+        Ok(()) => found.checks.push(
+            Check::ok(
+                "storage.runtime_dir",
+                format!("XDG_RUNTIME_DIR unset; podman uses {fallback}"),
+            )
+            .with("fallback", fallback.clone()),
+        ),
+        Err(p) => found.checks.push(
+            fix(Check::error(
+                "storage.runtime_dir",
+                format!("XDG_RUNTIME_DIR unset and {p}"),
+            ))
+            .with("fallback", fallback.clone()),
+        ),
+    }
+    Some(fallback)
+}
+
+fn tmpdir_check(host: &Host, found: &mut Findings, graphroot: &str) {
+    let tmp = host
+        .env_nonempty("TMPDIR")
+        .unwrap_or("/var/tmp")
+        .trim_end_matches('/')
+        .to_string();
+    let ok = host.is_dir(&tmp) && host.access(&tmp, Access::Write).is_ok();
+    let free = host
+        .statfs(&host.nearest_existing(&tmp))
+        .ok()
+        .map(|s| s.free_bytes);
+    let mut check = if ok {
+        Check::ok("storage.tmpdir", format!("{tmp} is writable"))
+    } else {
+        let candidate = [
+            graphroot.to_string(),
+            host.env_nonempty("HOME").unwrap_or("/").to_string(),
+        ]
+        .into_iter()
+        .map(|d| {
+            let parent = std::path::Path::new(&d)
+                .parent()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or(d.clone());
+            format!("{}/podrun-tmp", parent.trim_end_matches('/'))
+        })
+        .find(|p| writable(host, p));
+        let c = Check::error(
+            "storage.tmpdir",
+            format!("{tmp} is not writable: pulling and committing layers fail"),
+        );
+        match candidate {
+            Some(dir) => c.job_fix(
+                format!("export TMPDIR={dir}"),
+                vec![
+                    Action::CreateDir {
+                        path: dir.clone(),
+                        mode: 0o700,
+                    },
+                    Action::SetEnv {
+                        key: "TMPDIR".into(),
+                        value: dir,
+                    },
+                ],
+            ),
+            None => c.fix(
+                By::RunnerAdmin,
+                "Mount an emptyDir and set TMPDIR to it in the runner `environment`.",
+            ),
+        }
+    };
+    check = check.with("TMPDIR", tmp).with("free_bytes", json!(free));
+    found.checks.push(check);
+}
+
+fn existing_driver(host: &Host, graphroot: &str) -> Option<String> {
+    let names = host.read_dir(graphroot).ok()?;
+    ["overlay", "vfs", "btrfs", "zfs"]
+        .into_iter()
+        .find(|d| names.iter().any(|n| *n == format!("{d}-layers")))
+        .map(str::to_string)
+}
+
+/// Where a tool-owned storage.conf goes, and whether an env var is needed.
+fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> {
+    let ours = |p: &str| {
+        host.read(p)
+            .map(|t| t.starts_with(OWNED_MARKER))
+            .unwrap_or(false)
+    };
+    if let Some(p) = host.env_nonempty("CONTAINERS_STORAGE_CONF") {
+        if ours(p) {
+            return Some((p.to_string(), false));
+        }
+    }
+    let home = config_home(host);
+    if host.uid() != 0 {
+        if let Some(h) = &home {
+            let user = format!("{h}/containers/storage.conf");
+            if !sc.from_env && (!host.exists(&user) || ours(&user)) && writable(host, &user) {
+                return Some((user, false));
+            }
+        }
+    } else if !sc.from_env
+        && (!host.exists(super::config::ETC_STORAGE) || ours(super::config::ETC_STORAGE))
+        && writable(host, super::config::ETC_STORAGE)
+    {
+        return Some((super::config::ETC_STORAGE.to_string(), false));
+    }
+    home.map(|h| format!("{h}/containers/podrun-storage.conf"))
+        .filter(|p| writable(host, p))
+        .map(|p| (p, true))
+}
+
+pub fn probe(host: &Host, found: &mut Findings) {
+    let sc = found.config.storage.clone();
+    let uid = host.uid();
+    let per_user = uid != 0;
+    let podman5 = found.tools.podman_version.is_none_or(|v| v.major >= 5);
+    let fuse_bin = found.tools.fuse_overlayfs.clone();
+    let fuse_dev = host.open_rw("/dev/fuse");
+    let fuse_usable = fuse_bin.is_some() && fuse_dev.is_ok();
+
+    let runtime_dir = runtime_dir_check(host, found);
+
+    let home = host
+        .env_nonempty("HOME")
+        .unwrap_or("/")
+        .trim_end_matches('/')
+        .to_string();
+    let data_home = host
+        .env_nonempty("XDG_DATA_HOME")
+        .map(|s| s.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("{home}/.local/share"));
+    let graphroot = sc.graphroot.clone().unwrap_or_else(|| {
+        if per_user {
+            sc.rootless_storage_path
+                .clone()
+                .unwrap_or_else(|| format!("{data_home}/containers/storage"))
+        } else {
+            "/var/lib/containers/storage".into()
+        }
+    });
+    let runroot = sc.runroot.clone().unwrap_or_else(|| {
+        if per_user {
+            format!(
+                "{}/containers",
+                runtime_dir
+                    .clone()
+                    .unwrap_or_else(|| format!("/tmp/storage-run-{uid}"))
+            )
+        } else {
+            "/run/containers/storage".into()
+        }
+    });
+    let near = host.nearest_existing(&graphroot);
+    let probe = host.probe(&Probe::Overlay {
+        dir: near.clone(),
+        userns: found.plan.rootless,
+    });
+    let native = probe.ran.then_some(probe.ok);
+
+    // Effective driver and mount program.
+    let (driver, source) = match &sc.driver {
+        Some(d) => (
+            d.clone(),
+            if sc.driver_from_env {
+                "STORAGE_DRIVER".to_string()
+            } else {
+                sc.file.clone().unwrap_or_default()
+            },
+        ),
+        None => {
+            let d = if per_user && podman5 {
+                if fuse_bin.is_some() || kernel_at_least_5_13(host) {
+                    "overlay"
+                } else {
+                    "vfs"
+                }
+            } else if per_user {
+                if native == Some(true) {
+                    "overlay"
+                } else {
+                    "vfs"
+                }
+            } else if native == Some(true) || fuse_bin.is_some() {
+                "overlay"
+            } else {
+                "vfs"
+            };
+            (d.to_string(), "podman's automatic choice".to_string())
+        }
+    };
+    let mut mount_program = if driver == "overlay" {
+        sc.mount_program.clone()
+    } else {
+        None
+    };
+    if driver == "overlay" && mount_program.is_none() && native == Some(false) {
+        mount_program = fuse_bin.clone();
+    }
+
+    // Does it work?
+    let (works, why): (Option<bool>, String) = match (driver.as_str(), &mount_program) {
+        ("vfs", _) => (Some(true), "vfs works everywhere (slowly)".into()),
+        ("overlay", Some(mp)) => {
+            if !host.exists(mp) && fuse_bin.as_ref() != Some(mp) {
+                (Some(false), format!("mount_program {mp} is not installed"))
+            } else if let Err(e) = &fuse_dev {
+                (
+                    Some(false),
+                    format!(
+                        "overlay through {mp} needs /dev/fuse, which cannot be opened ({})",
+                        io_error_name(e)
+                    ),
+                )
+            } else {
+                (Some(true), format!("overlay through {mp}"))
+            }
+        }
+        ("overlay", None) => match native {
+            Some(true) => (Some(true), "native overlay works here (probed)".into()),
+            Some(false) => (
+                Some(false),
+                format!(
+                    "native overlay fails on {near} ({}) and fuse-overlayfs is not installed",
+                    probe.describe()
+                ),
+            ),
+            None => (
+                None,
+                format!("native overlay probe did not run ({})", probe.detail),
+            ),
+        },
+        (other, _) => (
+            None,
+            format!("driver {other} is not judged by podrun-doctor"),
+        ),
+    };
+
+    let existing = existing_driver(host, &graphroot);
+    let fs = host.statfs(&near).ok();
+    found.plan.storage_driver = driver.clone();
+    found.plan.mount_program = mount_program.clone();
+
+    let mut check = match works {
+        Some(true) if driver == "vfs" => Check::warn(
+            "storage.driver",
+            format!("vfs storage ({source}): every layer is a full copy, slow and large"),
+        ),
+        Some(true) => Check::ok("storage.driver", format!("{why} ({source})")),
+        Some(false) => Check::error(
+            "storage.driver",
+            format!("{driver} storage will fail: {why}"),
+        ),
+        None => Check::warn("storage.driver", why.clone()).with("probe_ran", probe.ran),
+    };
+
+    // Fix: the fastest driver that really works.
+    let best: Option<(&str, Option<String>)> = if native == Some(true) {
+        Some(("overlay", None))
+    } else if fuse_usable {
+        Some(("overlay", fuse_bin.clone()))
+    } else {
+        Some(("vfs", None))
+    };
+    let needs_fix =
+        works == Some(false) || (driver == "vfs" && best.as_ref().is_some_and(|b| b.0 != "vfs"));
+    let graphroot_ok = dir_ok(host, &graphroot);
+    let needs_fix = needs_fix || graphroot_ok.is_err();
+    if let (true, Some((bdriver, bmp))) = (needs_fix, best) {
+        // Keep the graphroot unless it is unusable or holds another driver's store.
+        let mut new_root = if graphroot_ok.is_ok() {
+            graphroot.clone()
+        } else {
+            [
+                format!("{data_home}/containers/storage"),
+                format!(
+                    "{}/podrun-storage-{uid}",
+                    host.env_nonempty("TMPDIR")
+                        .unwrap_or("/var/tmp")
+                        .trim_end_matches('/')
+                ),
+                format!("/tmp/podrun-storage-{uid}"),
+            ]
+            .into_iter()
+            .find(|p| dir_ok(host, p).is_ok())
+            .unwrap_or_else(|| graphroot.clone())
+        };
+        if existing_driver(host, &new_root).is_some_and(|e| e != bdriver) {
+            new_root = format!("{}-{bdriver}", new_root.trim_end_matches('/'));
+        }
+        let mut body = format!(
+            "[storage]\ndriver = \"{bdriver}\"\ngraphroot = \"{new_root}\"\nrunroot = \"{runroot}\"\n"
+        );
+        if let Some(mp) = &bmp {
+            body.push_str(&format!(
+                "\n[storage.options.overlay]\nmount_program = \"{mp}\"\nmountopt = \"nodev,fsync=0\"\n"
+            ));
+        }
+        let what = match &bmp {
+            Some(mp) => format!("overlay through {mp}"),
+            None if bdriver == "overlay" => "native overlay".to_string(),
+            None => "vfs".to_string(),
+        };
+        match storage_conf_target(host, &sc) {
+            Some((path, env)) => {
+                let mut actions = vec![Action::WriteFile {
+                    path: path.clone(),
+                    contents: format!("{OWNED_MARKER}\n{body}"),
+                    mode: 0o644,
+                }];
+                if env {
+                    actions.push(Action::SetEnv {
+                        key: "CONTAINERS_STORAGE_CONF".into(),
+                        value: path.clone(),
+                    });
+                }
+                check = check.job_fix(
+                    format!("Use {what} with graphroot {new_root} (writes {path})"),
+                    actions,
+                );
+            }
+            None => {
+                check = check.fix(
+                    By::Image,
+                    format!("Use {what}: write this storage.conf in the image (no writable place here):\n{body}"),
+                );
+            }
+        }
+        if works == Some(false)
+            && bdriver == "vfs"
+            && check.fix.as_ref().is_some_and(|f| f.by == By::Job)
+        {
+            // Add the admin route to something faster in the text.
+            if let Some(f) = check.fix.as_mut() {
+                f.text.push_str(
+                    ". Faster: mount an emptyDir at the storage path (native overlay) or expose /dev/fuse \
+                     (docker executor `devices = [\"/dev/fuse\"]`; Kubernetes a fuse device plugin with \
+                     `github.com/fuse: 1`)",
+                );
+            }
+        }
+    }
+    found.checks.push(
+        check
+            .with("driver", driver.clone())
+            .with("source", source)
+            .with("graphroot", graphroot.clone())
+            .with("runroot", runroot.clone())
+            .with("mount_program", json!(mount_program))
+            .with("native_overlay_probe", probe.describe())
+            .with(
+                "fuse_device",
+                match &fuse_dev {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => io_error_name(e),
+                },
+            )
+            .with("fuse_overlayfs", json!(fuse_bin))
+            .with("backing_fs", json!(fs.as_ref().map(|s| fs_name(s.magic)))),
+    );
+
+    // Graphroot: ownership, filesystem, space.
+    let mut gr = match &graphroot_ok {
+        Err(p) => Check::error("storage.graphroot", format!("graphroot unusable: {p}")),
+        Ok(()) => Check::ok(
+            "storage.graphroot",
+            format!("graphroot {graphroot} is usable"),
+        ),
+    };
+    if let Some(s) = &fs {
+        let name = fs_name(s.magic);
+        if matches!(s.magic, NFS_MAGIC | SMB2_MAGIC | CIFS_MAGIC | SMB_MAGIC)
+            && gr.status < crate::model::Status::Warn
+        {
+            gr = Check::warn(
+                "storage.graphroot",
+                format!("graphroot {graphroot} is on {name}: network filesystems break with user namespaces"),
+            )
+            .fix(By::RunnerAdmin, "Back the storage path with a local emptyDir, not an NFS/SMB volume.");
+        } else if s.noexec && gr.status < crate::model::Status::Warn {
+            gr = Check::warn(
+                "storage.graphroot",
+                format!("graphroot {graphroot} is on a noexec mount: RUN steps cannot execute"),
+            );
+        } else if s.free_bytes < LOW_SPACE && gr.status < crate::model::Status::Warn {
+            gr = Check::warn(
+                "storage.graphroot",
+                format!("only {} MiB free under {graphroot}", s.free_bytes >> 20),
+            )
+            .fix(
+                By::RunnerAdmin,
+                "Give the job more ephemeral storage (`ephemeral_storage_request`/`_limit` in \
+                 [runners.kubernetes]) or an emptyDir at the storage path.",
+            );
+        }
+        gr = gr
+            .with("fs", name)
+            .with("free_bytes", s.free_bytes)
+            .with("noexec", s.noexec)
+            .with("readonly", s.readonly);
+    }
+    found.checks.push(
+        gr.with("graphroot", graphroot.clone())
+            .with("nearest_existing", near.clone()),
+    );
+
+    // Existing store with another driver (S6).
+    let db = ["bolt_state.db", "db.sql"]
+        .iter()
+        .map(|n| format!("{graphroot}/libpod/{n}"))
+        .find(|p| host.exists(p));
+    let ex = match (&existing, &db) {
+        (Some(e), Some(d)) if *e != driver && host.read_dir(&format!("{graphroot}/{driver}-layers")).is_err() => {
+            Check::error(
+                "storage.existing",
+                format!(
+                    "{graphroot} holds a {e} store ({d}) but podman would open it as {driver}: database \
+                     graph driver mismatch"
+                ),
+            )
+            .fix(
+                By::Image,
+                format!(
+                    "Keep the driver consistent across jobs, or clear the store: `podman system reset -f` \
+                     (deletes its images), or use STORAGE_DRIVER={e}."
+                ),
+            )
+        }
+        (Some(e), _) => Check::info(
+            "storage.existing",
+            format!("existing {e} store under {graphroot}"),
+        ),
+        (None, _) => Check::ok("storage.existing", "no existing store"),
+    };
+    found.checks.push(
+        ex.with("existing_driver", json!(existing))
+            .with("database", json!(db)),
+    );
+
+    tmpdir_check(host, found, &graphroot);
+
+    found.storage = Facts {
+        per_user,
+        driver,
+        driver_source: String::new(),
+        graphroot,
+        runroot,
+        mount_program,
+        native_overlay: native,
+        fuse_usable,
+        existing_driver: existing,
+        works,
+        runtime_dir,
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::ProbeResult;
+    use crate::model::Status;
+    use crate::probes::testutil::Fixture;
+    use crate::probes::tools::Version;
+
+    fn run(host: &Host, podman: Version, fuse: bool) -> Findings {
+        let mut found = Findings::default();
+        found.tools.podman_version = Some(podman);
+        found.tools.crun = Some("/usr/bin/crun".into());
+        if fuse {
+            found.tools.fuse_overlayfs = Some("/usr/bin/fuse-overlayfs".into());
+        }
+        crate::probes::config::probe(host, &mut found);
+        probe(host, &mut found);
+        found
+    }
+
+    fn rootless() -> Fixture {
+        Fixture::new()
+            .uid(1000)
+            .gid(1000)
+            .env("HOME", "/home/podman")
+            .env("XDG_RUNTIME_DIR", "/run/user/1000")
+            .dir("/home/podman")
+            .stat("/home/podman", "dir", 0o755, 1000, 1000)
+            .stat("/run/user/1000", "dir", 0o700, 1000, 1000)
+            .dir("/var/tmp")
+            .file("/proc/sys/kernel/osrelease", "6.1.0-28-amd64\n")
+            .statfs("/home/podman", OVERLAYFS_MAGIC, 50 << 30)
+    }
+
+    fn overlay_probe(dir: &str, ok: bool) -> (Probe, ProbeResult) {
+        (
+            Probe::Overlay {
+                dir: dir.into(),
+                userns: true,
+            },
+            if ok {
+                ProbeResult::success("")
+            } else {
+                ProbeResult::failure("mount", Some("EINVAL".into()), "")
+            },
+        )
+    }
+
+    #[test]
+    fn podman5_rootless_on_overlay_with_unusable_fuse_fails_and_switches_to_vfs() {
+        // Observed: deb13 --privileged --user 1000, /dev/fuse 0600 root.
+        let (p, r) = overlay_probe("/home/podman", false);
+        let host = rootless().probe(&p, r).open("/dev/fuse", "EACCES").host();
+        let found = run(&host, Version::new(5, 4, 2), true);
+        let c = found.check("storage.driver").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        assert!(c.summary.contains("/dev/fuse"));
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::Job);
+        let Action::WriteFile { path, contents, .. } = &fix.actions[0] else {
+            panic!()
+        };
+        assert_eq!(path, "/home/podman/.config/containers/storage.conf");
+        assert!(contents.contains("driver = \"vfs\""));
+        assert!(crate::probes::toml::parse(contents).is_ok());
+        assert_eq!(
+            found.plan.mount_program.as_deref(),
+            Some("/usr/bin/fuse-overlayfs")
+        );
+    }
+
+    #[test]
+    fn podman4_rootless_picks_vfs_by_itself() {
+        // Observed: deb12 --privileged --user 1000 → driver vfs.
+        let (p, r) = overlay_probe("/home/podman", false);
+        let host = rootless().probe(&p, r).open("/dev/fuse", "EACCES").host();
+        let found = run(&host, Version::new(4, 3, 1), true);
+        let c = found.check("storage.driver").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(found.plan.storage_driver, "vfs");
+        assert!(c.fix.is_none());
+    }
+
+    #[test]
+    fn fuse_usable_upgrades_vfs_to_fuse_overlayfs() {
+        let (p, r) = overlay_probe("/home/podman", false);
+        let host = rootless()
+            .probe(&p, r)
+            .file("/dev/fuse", "")
+            .open("/dev/fuse", "ok")
+            .file("/usr/bin/fuse-overlayfs", "")
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), true);
+        let c = found.check("storage.driver").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        let Action::WriteFile { contents, .. } = &c.fix.as_ref().unwrap().actions[0] else {
+            panic!()
+        };
+        assert!(contents.contains("mount_program = \"/usr/bin/fuse-overlayfs\""));
+        // With podman 5 overlay+fuse is picked automatically and works.
+        let (p, r) = overlay_probe("/home/podman", false);
+        let host = rootless()
+            .probe(&p, r)
+            .file("/dev/fuse", "")
+            .open("/dev/fuse", "ok")
+            .file("/usr/bin/fuse-overlayfs", "")
+            .host();
+        let found = run(&host, Version::new(5, 4, 2), true);
+        assert_eq!(found.check("storage.driver").unwrap().status, Status::Ok);
+    }
+
+    #[test]
+    fn configured_mount_program_without_fuse_is_s2() {
+        let (_, r) = overlay_probe("/var/lib/containers/storage", true);
+        let p = Probe::Overlay {
+            dir: "/var/lib/containers/storage".into(),
+            userns: false,
+        };
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .file(
+                crate::probes::config::ETC_STORAGE,
+                "[storage]\ndriver = \"overlay\"\n[storage.options.overlay]\nmount_program = \"/usr/bin/fuse-overlayfs\"\n",
+            )
+            .file("/usr/bin/fuse-overlayfs", "")
+            .dir("/var/lib/containers/storage")
+            .dir("/var/tmp")
+            .probe(&p, r)
+            .open("/dev/fuse", "ENOENT")
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), true);
+        let c = found.check("storage.driver").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("ENOENT"));
+        let fix = c.fix.as_ref().unwrap();
+        let Action::WriteFile { path, contents, .. } = &fix.actions[0] else {
+            panic!()
+        };
+        // The image's own /etc/containers/storage.conf is not ours: env + own file.
+        assert_ne!(path, crate::probes::config::ETC_STORAGE);
+        assert!(fix
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::SetEnv { key, .. } if key == "CONTAINERS_STORAGE_CONF")));
+        assert!(contents.contains("driver = \"overlay\"") && !contents.contains("mount_program"));
+    }
+
+    #[test]
+    fn native_overlay_not_probed_is_unsure() {
+        let host = rootless().host();
+        let found = run(&host, Version::new(4, 3, 1), false);
+        let c = found.check("storage.driver").unwrap();
+        // podman 4 rootless without a native answer: vfs (works), never an Ok overlay.
+        assert_ne!(found.plan.storage_driver, "overlay");
+        assert!(c.status >= Status::Warn);
+    }
+
+    #[test]
+    fn runtime_dir_of_another_user_is_fixed() {
+        let (p, r) = overlay_probe("/home/podman", true);
+        let host = rootless()
+            .env("XDG_RUNTIME_DIR", "/run/user/0")
+            .stat("/run/user/0", "dir", 0o700, 0, 0)
+            .dir("/tmp")
+            .probe(&p, r)
+            .host();
+        let found = run(&host, Version::new(5, 4, 2), false);
+        let c = found.check("storage.runtime_dir").unwrap();
+        assert_eq!(c.status, Status::Error);
+        let fix = c.fix.as_ref().unwrap();
+        assert!(fix.actions.contains(&Action::CreateDir {
+            path: "/tmp/podrun-run-1000".into(),
+            mode: 0o700
+        }));
+        assert!(fix.actions.contains(&Action::SetEnv {
+            key: "XDG_RUNTIME_DIR".into(),
+            value: "/tmp/podrun-run-1000".into()
+        }));
+        assert_eq!(found.check("storage.driver").unwrap().status, Status::Ok);
+    }
+
+    #[test]
+    fn root_owned_graphroot_for_rootless_and_existing_store() {
+        let (p, r) = overlay_probe("/home/podman/.local/share/containers/storage", true);
+        let host = rootless()
+            .dir("/home/podman/.local/share/containers/storage/vfs-layers")
+            .dir("/home/podman/.local/share/containers/storage/libpod")
+            .file(
+                "/home/podman/.local/share/containers/storage/libpod/bolt_state.db",
+                "",
+            )
+            .stat(
+                "/home/podman/.local/share/containers/storage",
+                "dir",
+                0o700,
+                1000,
+                1000,
+            )
+            .probe(&p, r)
+            .host();
+        let found = run(&host, Version::new(5, 4, 2), false);
+        // Existing vfs store, native overlay works: podman 5 picks overlay → mismatch.
+        let e = found.check("storage.existing").unwrap();
+        assert_eq!(e.status, Status::Error, "{}", e.summary);
+        assert!(e
+            .fix
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("podman system reset -f"));
+
+        let p = Probe::Overlay {
+            dir: "/var/lib/containers/storage".into(),
+            userns: true,
+        };
+        let host = rootless()
+            .file(
+                crate::probes::config::ETC_STORAGE,
+                "[storage]\ndriver = \"vfs\"\n",
+            )
+            .file(
+                "/home/podman/.config/containers/storage.conf",
+                "[storage]\ndriver = \"vfs\"\ngraphroot = \"/var/lib/containers/storage\"\n",
+            )
+            .stat("/var/lib/containers/storage", "dir", 0o700, 0, 0)
+            .probe(&p, ProbeResult::failure("mount", Some("EPERM".into()), ""))
+            .dir("/home/podman/.local/share")
+            .host();
+        let found = run(&host, Version::new(5, 4, 2), false);
+        let g = found.check("storage.graphroot").unwrap();
+        assert_eq!(g.status, Status::Error);
+        let d = found.check("storage.driver").unwrap();
+        let fix = d.fix.as_ref().unwrap();
+        // The user's own storage.conf is not ours: env + our own file.
+        assert!(fix
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::SetEnv { key, .. } if key == "CONTAINERS_STORAGE_CONF")));
+        let Action::WriteFile { contents, .. } = &fix.actions[0] else {
+            panic!()
+        };
+        assert!(
+            contents.contains("graphroot = \"/home/podman/.local/share/containers/storage\""),
+            "{contents}"
+        );
+    }
+
+    #[test]
+    fn readonly_tmpdir_gets_a_writable_one() {
+        let (p, r) = overlay_probe("/home/podman", true);
+        let host = rootless()
+            .access("/var/tmp", Access::Write, "EROFS")
+            .probe(&p, r)
+            .host();
+        let found = run(&host, Version::new(5, 4, 2), false);
+        let c = found.check("storage.tmpdir").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.job_can_fix());
+    }
+}
