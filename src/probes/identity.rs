@@ -1,12 +1,1415 @@
-//! Area `identity` (to be filled in).
+//! Area `identity`: who the job runs as and whether podman can tell.
+//!
+//! Reads the ids, `/etc/passwd` (parsed here, tolerant of garbage), `USER`,
+//! `LOGNAME` and `HOME`, and decides podman's own mode: rootless iff the
+//! effective uid is not 0, or uid 0 lacks `CAP_SYS_ADMIN` in its effective
+//! set, or `_CONTAINERS_USERNS_CONFIGURED` is set non-empty (catalog L4).
+//! It uses the `caps` area's facts when they were read and otherwise reads
+//! `/proc/self/status` itself; later areas read both through [`privs`].
+//!
+//! Fixes: a `HOME` of the job's own (catalog E1, E2) and a passwd entry for
+//! an arbitrary OpenShift uid when `/etc/passwd` is writable (catalog U5).
 
 use super::Findings;
-use crate::host::Host;
-use crate::model::Spec;
+use crate::host::{Access, FileKind, Host};
+use crate::model::{Action, By, Check, Spec, Status};
+use serde_json::{json, Value};
+
+/// Capability bits used by the identity-related areas.
+pub const CAP_SETGID: u32 = 6;
+pub const CAP_SETUID: u32 = 7;
+pub const CAP_SYS_ADMIN: u32 = 21;
+pub const CAP_SETFCAP: u32 = 31;
+
+/// Uids from here up are OpenShift's per-namespace arbitrary uids.
+pub const OPENSHIFT_UID_MIN: u32 = 1_000_000_000;
+
+const PASSWD: &str = "/etc/passwd";
+const STATUS: &str = "/proc/self/status";
 
 #[derive(Debug, Default, Clone)]
-pub struct Facts {}
+pub struct Facts {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+    /// The passwd name of the uid, when `/etc/passwd` has one.
+    pub user: Option<String>,
+    /// The home directory of that passwd entry.
+    pub passwd_home: Option<String>,
+    /// `HOME` as found.
+    pub home: Option<String>,
+    /// `HOME` is usable by podman as it stands (set, not `/`, an existing
+    /// writable directory for a rootless non-root job).
+    pub home_ok: bool,
+    /// uid ≥ 1000000000, gid 0 and no passwd entry: an OpenShift
+    /// `restricted-v2` style arbitrary uid.
+    pub openshift_like: bool,
+    /// The name a passwd line appended by this tool's fix will carry (only
+    /// set when that fix is offered), so sub-id fixes can use the same name.
+    pub planned_name: Option<String>,
+    /// The `HOME` this tool's fix moves to (only set when one is offered).
+    pub planned_home: Option<String>,
+    /// The name podman looks sub-ids up by: `$USER` when set, else the
+    /// passwd name.
+    pub podman_user: Option<String>,
+    /// Podman's mode (same as `found.plan.rootless`).
+    pub rootless: bool,
+    /// `/proc/self/status` as read by this area (caps runs later).
+    pub status: ProcStatus,
+}
 
-pub const SPECS: &[Spec] = &[];
+impl Facts {
+    /// Rootless and not uid 0: podman maps ids through newuidmap/newgidmap
+    /// and reads `/etc/subuid`, `/etc/subgid` and `$HOME`.
+    pub fn rootless_nonroot(&self) -> bool {
+        self.rootless && self.uid != 0
+    }
 
-pub fn probe(_host: &Host, _found: &mut Findings) {}
+    /// uid 0 without `CAP_SYS_ADMIN`: podman writes the maps itself,
+    /// copying `/proc/self/uid_map`.
+    pub fn rootless_root(&self) -> bool {
+        self.rootless && self.uid == 0
+    }
+}
+
+/// The few `/proc/self/status` fields the identity areas need.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ProcStatus {
+    pub cap_eff: Option<u64>,
+    pub cap_bnd: Option<u64>,
+    pub no_new_privs: Option<bool>,
+    pub seccomp: Option<u32>,
+    /// Why the file could not be read (errno name), if it could not.
+    pub error: Option<String>,
+}
+
+/// Parses the `CapEff`, `CapBnd`, `NoNewPrivs` and `Seccomp` lines.
+pub fn parse_status(text: &str) -> ProcStatus {
+    let mut s = ProcStatus::default();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match key {
+            "CapEff" => s.cap_eff = u64::from_str_radix(value, 16).ok(),
+            "CapBnd" => s.cap_bnd = u64::from_str_radix(value, 16).ok(),
+            "NoNewPrivs" => s.no_new_privs = value.parse::<u8>().ok().map(|v| v != 0),
+            "Seccomp" => s.seccomp = value.parse().ok(),
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Privileges as the later areas see them: the `caps` area's facts when it
+/// read them, else what this area read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Privs {
+    pub known: bool,
+    pub eff: u64,
+    pub bnd: u64,
+    pub nnp: bool,
+    pub seccomp: u32,
+}
+
+impl Privs {
+    pub fn eff_has(&self, bit: u32) -> bool {
+        self.eff & (1u64 << bit) != 0
+    }
+    pub fn bnd_has(&self, bit: u32) -> bool {
+        self.bnd & (1u64 << bit) != 0
+    }
+}
+
+pub fn privs(found: &Findings) -> Privs {
+    if found.caps.known {
+        return Privs {
+            known: true,
+            eff: found.caps.effective,
+            bnd: found.caps.bounding,
+            nnp: found.caps.no_new_privs,
+            seccomp: u32::from(found.caps.seccomp_mode),
+        };
+    }
+    let s = &found.identity.status;
+    Privs {
+        known: s.cap_eff.is_some() && s.cap_bnd.is_some(),
+        eff: s.cap_eff.unwrap_or(0),
+        bnd: s.cap_bnd.unwrap_or(0),
+        nnp: s.no_new_privs.unwrap_or(false),
+        seccomp: s.seccomp.unwrap_or(0),
+    }
+}
+
+/// One `/etc/passwd` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswdEntry {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+    pub shell: String,
+}
+
+/// `/etc/passwd` parsed: the entries, and the 1-based numbers of the lines
+/// that are not entries (with why).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Passwd {
+    pub entries: Vec<PasswdEntry>,
+    pub bad: Vec<(usize, String)>,
+}
+
+impl Passwd {
+    pub fn by_uid(&self, uid: u32) -> Option<&PasswdEntry> {
+        self.entries.iter().find(|e| e.uid == uid)
+    }
+    pub fn by_name(&self, name: &str) -> Option<&PasswdEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+}
+
+/// Parses `/etc/passwd`: `name:pw:uid:gid:gecos:home:shell`. Empty lines,
+/// `#` comments and NIS compat lines (`+`/`-`) are skipped; anything else
+/// that is not seven fields with numeric ids is reported, never fatal.
+pub fn parse_passwd(text: &str) -> Passwd {
+    let mut p = Passwd::default();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with('+') || line.starts_with('-') {
+            continue;
+        }
+        let f: Vec<&str> = line.split(':').collect();
+        if f.len() != 7 {
+            p.bad.push((n, format!("{} fields, expected 7", f.len())));
+            continue;
+        }
+        let (Ok(uid), Ok(gid)) = (f[2].parse::<u32>(), f[3].parse::<u32>()) else {
+            p.bad.push((n, "uid or gid is not a number".to_string()));
+            continue;
+        };
+        if f[0].is_empty() {
+            p.bad.push((n, "empty name".to_string()));
+            continue;
+        }
+        p.entries.push(PasswdEntry {
+            name: f[0].to_string(),
+            uid,
+            gid,
+            home: f[5].to_string(),
+            shell: f[6].to_string(),
+        });
+    }
+    p
+}
+
+pub const SPECS: &[Spec] = &[
+    Spec {
+        id: "identity.mode",
+        title: "Which of podman's modes applies (rootful, rootless as root, rootless)",
+        explain: "Podman decides by itself: it runs rootless when the effective uid is not 0, \
+when uid 0 lacks CAP_SYS_ADMIN in its effective set (an unprivileged container), or when \
+_CONTAINERS_USERNS_CONFIGURED is set non-empty. A root job in a privileged container runs rootful. \
+A non-root job always maps its ids through the setuid helpers newuidmap/newgidmap with the ranges of \
+/etc/subuid and /etc/subgid; a root job without CAP_SYS_ADMIN copies /proc/self/uid_map into a new \
+user namespace itself and needs no helper (GitLab's root, privileged=false recipe). Which rows of \
+the checklist matter follows from this mode. Choose the mode in the runner: `privileged`, \
+`allow_privilege_escalation`, `[runners.kubernetes.build_container_security_context] run_as_user` \
+(catalog L4).",
+        signatures: &[],
+    },
+    Spec {
+        id: "identity.passwd",
+        title: "The job's uid has an /etc/passwd entry",
+        explain: "newuidmap looks the caller up with getpwuid() and checks /etc/subuid by that \
+name; podman looks sub-ids up by $USER or the passwd name. A uid without an entry (OpenShift \
+restricted-v2 assigns random uids ≥ 1000000000; any `run_as_user` the image does not know) gets \
+`newuidmap: Cannot determine your user name`, `cannot find UID/GID for user : ...` and only a \
+single-id mapping, so any image layer with files owned by other ids fails to unpack. Fix: when \
+/etc/passwd is writable (images built with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid` for \
+OpenShift's gid 0) this tool appends `name:x:UID:GID::HOME:/bin/sh`; otherwise build the image that \
+way, or run the job with a uid the image knows: `[runners.kubernetes.build_container_security_context] \
+run_as_user = 1000` (on OpenShift with an SCC that allows it, e.g. anyuid).",
+        signatures: &[
+            "newuidmap: Cannot determine your user name",
+            "cannot find UID/GID for user :",
+            "error determining current user: user: unknown userid",
+            "user: unknown userid",
+        ],
+    },
+    Spec {
+        id: "identity.passwd_syntax",
+        title: "/etc/passwd lines are well-formed",
+        explain: "Lines of /etc/passwd that are not `name:pw:uid:gid:gecos:home:shell` with numeric \
+ids are skipped by the C library; an entry meant for the job's user on such a line is invisible to \
+newuidmap. Fix the file in the image.",
+        signatures: &[],
+    },
+    Spec {
+        id: "identity.openshift",
+        title: "OpenShift arbitrary uid (restricted-v2 SCC)",
+        explain: "A uid ≥ 1000000000 with gid 0 and no passwd entry is how OpenShift's \
+restricted-v2 SCC runs pods. That SCC also drops all capabilities, sets no_new_privs and uses the \
+runtime seccomp profile, so rootless podman with several ids cannot work there. Remedies: bind the \
+runner's service account to the `anyuid` SCC and set `run_as_user = 1000`, or a custom SCC like Red \
+Hat's nested-podman example (allowPrivilegeEscalation: true, allowedCapabilities [SETUID, SETGID], \
+runAsUser MustRunAs 1000, seLinuxOptions.type container_engine_t, userNamespaceLevel \
+RequirePodLevel); build the image with `chmod g=u /etc/passwd /etc/subuid /etc/subgid` (catalog O1, \
+U5).",
+        signatures: &["newuidmap: Cannot determine your user name"],
+    },
+    Spec {
+        id: "identity.user_env",
+        title: "USER and LOGNAME agree with the passwd entry",
+        explain: "Podman looks up /etc/subuid and /etc/subgid by $USER first and by the passwd name \
+of the uid only when USER is unset, while newuidmap checks the ranges of the real passwd name. An \
+inherited USER (root's after `su`, the runner's) makes podman pass ranges newuidmap refuses, or find \
+none. Fix: export USER (and LOGNAME) as the passwd name; this tool does that in `env`/`exec`.",
+        signatures: &["cannot find UID/GID for user", "no subuid ranges found for user"],
+    },
+    Spec {
+        id: "home.set",
+        title: "HOME is set to a real directory, not `/`",
+        explain: "Rootless podman keeps its configuration in $HOME/.config/containers and its images \
+in $HOME/.local/share/containers. Kubernetes does not derive HOME from the security-context uid, so \
+a job running as a uid the image does not know often has HOME=/ or HOME unset: `mkdir /.local: \
+permission denied`, `unable to resolve HOME directory`, and git's `could not lock config file \
+//.gitconfig`. Fix (job, `env`/`exec`): this tool exports HOME to a private directory of the job's \
+own ($CI_BUILDS_DIR/.podrun-UID/home, else $TMPDIR/podrun-UID/home) and copies the image's \
+per-user containers.conf files there. Runner fix: `environment = [\"HOME=/build_home\"]` with an \
+emptyDir mounted there, or mount the emptyDir at the image's home (catalog E1, E2). The runner \
+helper's git clone runs before any job script, so its //.gitconfig error needs the runner fix.",
+        signatures: &[
+            "could not lock config file //.gitconfig",
+            "unable to resolve HOME directory",
+            "mkdir /.local: permission denied",
+            "mkdir /.config: permission denied",
+        ],
+    },
+    Spec {
+        id: "home.writable",
+        title: "HOME exists, is a directory the job owns and can write",
+        explain: "Podman creates $HOME/.config/containers and $HOME/.local/share/containers; a HOME \
+that is missing, read-only, or owned by someone else (`/root` for a non-root job) fails with \
+`permission denied` or `path \"…/.config\" exists and it is not owned by the current user`. Fix \
+(job): this tool exports HOME to a private writable directory, copying the image's per-user \
+containers.conf files (catalog E1, E2). Runner fix: `environment = [\"HOME=/build_home\"]` plus an \
+emptyDir at that path.",
+        signatures: &[
+            "exists and it is not owned by the current user",
+            "could not lock config file /root/.gitconfig",
+            "unable to access '/root/.gitconfig': Permission denied",
+            "creating tmpdir: mkdir",
+        ],
+    },
+];
+
+fn read_status(host: &Host) -> ProcStatus {
+    match host.read(STATUS) {
+        Ok(text) => parse_status(&text),
+        Err(e) => ProcStatus {
+            error: Some(crate::host::io_error_name(&e)),
+            ..ProcStatus::default()
+        },
+    }
+}
+
+fn is_owned_writable_dir(host: &Host, path: &str, uid: u32) -> bool {
+    matches!(host.stat(path), Ok(s) if s.kind == FileKind::Dir && s.uid == uid)
+        && host.access(path, Access::Write).is_ok()
+}
+
+/// Where this tool would move HOME, with the actions that make it, or why
+/// it cannot.
+struct HomePlan {
+    home: String,
+    actions: Vec<Action>,
+    text: String,
+}
+
+fn plan_home(host: &Host, uid: u32, passwd_home: Option<&str>) -> Result<HomePlan, String> {
+    // The passwd home, when it is good, is the simplest place.
+    if let Some(ph) = passwd_home.filter(|h| h.starts_with('/') && *h != "/") {
+        if is_owned_writable_dir(host, ph, uid) {
+            return Ok(HomePlan {
+                home: ph.to_string(),
+                actions: vec![Action::SetEnv {
+                    key: "HOME".into(),
+                    value: ph.to_string(),
+                }],
+                text: format!("export HOME={ph} (the passwd home, owned and writable)"),
+            });
+        }
+    }
+    let builds = host
+        .env_nonempty("CI_BUILDS_DIR")
+        .filter(|b| b.starts_with('/'))
+        .map(|b| b.trim_end_matches('/').to_string())
+        .filter(|b| host.access(b, Access::Write).is_ok());
+    let base = match builds {
+        Some(b) => format!("{b}/.podrun-{uid}"),
+        None => {
+            let tmp = host
+                .env_nonempty("TMPDIR")
+                .filter(|t| t.starts_with('/'))
+                .unwrap_or("/tmp")
+                .trim_end_matches('/')
+                .to_string();
+            let tmp = if tmp.is_empty() { "/".to_string() } else { tmp };
+            if host.access(&tmp, Access::Write).is_err() {
+                return Err(format!(
+                    "neither $CI_BUILDS_DIR nor {tmp} is writable for a new HOME"
+                ));
+            }
+            format!("{}/podrun-{uid}", tmp.trim_end_matches('/'))
+        }
+    };
+    let home = format!("{base}/home");
+    for p in [&base, &home] {
+        if let Ok(s) = host.stat(p) {
+            if s.kind != FileKind::Dir || s.uid != uid {
+                return Err(format!(
+                    "{p} exists and is not a directory owned by uid {uid}; not using it"
+                ));
+            }
+        }
+    }
+    let mut actions = vec![
+        Action::CreateDir {
+            path: base.clone(),
+            mode: 0o700,
+        },
+        Action::CreateDir {
+            path: home.clone(),
+            mode: 0o700,
+        },
+    ];
+    let mut copied = Vec::new();
+    if let Some(ph) = passwd_home.filter(|h| *h != home && h.starts_with('/')) {
+        if host.env_nonempty("XDG_CONFIG_HOME").is_none() {
+            let src = format!("{}/.config/containers", ph.trim_end_matches('/'));
+            let names = host.read_dir(&src).unwrap_or_default();
+            let dst = format!("{home}/.config/containers");
+            let confs: Vec<(String, String)> = names
+                .iter()
+                .filter(|n| n.ends_with(".conf"))
+                .filter_map(|n| {
+                    let path = format!("{src}/{n}");
+                    match host.stat(&path) {
+                        Ok(s) if s.kind == FileKind::File => {}
+                        _ => return None,
+                    }
+                    host.read(&path).ok().map(|c| (n.clone(), c))
+                })
+                .collect();
+            if !confs.is_empty() {
+                actions.push(Action::CreateDir {
+                    path: format!("{home}/.config"),
+                    mode: 0o700,
+                });
+                actions.push(Action::CreateDir {
+                    path: dst.clone(),
+                    mode: 0o700,
+                });
+            }
+            for (name, contents) in confs {
+                copied.push(format!("{src}/{name}"));
+                actions.push(Action::WriteFile {
+                    path: format!("{dst}/{name}"),
+                    contents,
+                    mode: 0o644,
+                });
+            }
+        }
+    }
+    actions.push(Action::SetEnv {
+        key: "HOME".into(),
+        value: home.clone(),
+    });
+    let mut text = format!("export HOME={home} (a private directory, mode 0700)");
+    if !copied.is_empty() {
+        text.push_str(&format!(
+            "; copy the image's per-user podman config ({}) there",
+            copied.join(", ")
+        ));
+    }
+    Ok(HomePlan {
+        home,
+        actions,
+        text,
+    })
+}
+
+const HOME_RUNNER_FIX: &str = "In config.toml: `environment = [\"HOME=/build_home\"]` and an \
+emptyDir mounted there (`[[runners.kubernetes.volumes.empty_dir]] name = \"home\" mount_path = \
+\"/build_home\"`), or mount the emptyDir at the image's home directory.";
+
+fn home_fix(check: Check, plan: &Result<HomePlan, String>) -> Check {
+    match plan {
+        Ok(p) => check.job_fix(p.text.clone(), p.actions.clone()),
+        Err(why) => check
+            .with("job_fix_impossible", why.clone())
+            .fix(By::RunnerAdmin, HOME_RUNNER_FIX),
+    }
+}
+
+pub fn probe(host: &Host, found: &mut Findings) {
+    let ids = host.ids().clone();
+    let uid = ids.uid;
+    let status = read_status(host);
+    let userns_configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
+    // The caps area (run before this one) when it read the file, else ours.
+    let cap_eff = if found.caps.known {
+        Some(found.caps.effective)
+    } else {
+        status.cap_eff
+    };
+    let sys_admin = cap_eff.map(|c| c & (1u64 << CAP_SYS_ADMIN) != 0);
+    // Podman: a failure to read the capabilities leaves a root process rootful.
+    let rootless = uid != 0 || userns_configured || sys_admin == Some(false);
+    found.plan.rootless = rootless;
+
+    let mut facts = Facts {
+        uid,
+        gid: ids.gid,
+        groups: ids.groups.clone(),
+        rootless,
+        status: status.clone(),
+        home: host.env("HOME").map(str::to_string),
+        ..Facts::default()
+    };
+    let strict = rootless && uid != 0;
+
+    // --- mode (L4)
+    let mode_summary = if uid != 0 {
+        format!("uid {uid}: podman runs rootless and maps ids through newuidmap/newgidmap with /etc/subuid and /etc/subgid")
+    } else if userns_configured {
+        "uid 0 with _CONTAINERS_USERNS_CONFIGURED set: podman runs rootless and assumes it is already in its user namespace".to_string()
+    } else {
+        match sys_admin {
+            Some(true) => "uid 0 with CAP_SYS_ADMIN: podman runs rootful (no user namespace of its own)".to_string(),
+            Some(false) => "uid 0 without CAP_SYS_ADMIN: podman runs rootless and copies /proc/self/uid_map into its user namespace (no setuid helper, /etc/subuid unused)".to_string(),
+            None => format!("uid 0, capabilities unreadable ({}): podman treats this as rootful", status.error.clone().unwrap_or_else(|| "no CapEff line".into())),
+        }
+    };
+    let mode_status = if uid == 0 && sys_admin.is_none() {
+        Status::Warn
+    } else {
+        Status::Info
+    };
+    found.checks.push(
+        Check::new("identity.mode", mode_status, mode_summary)
+            .with("uid", uid)
+            .with("gid", ids.gid)
+            .with("groups", json!(ids.groups))
+            .with("rootless", rootless)
+            .with("cap_sys_admin", json!(sys_admin))
+            .with("_CONTAINERS_USERNS_CONFIGURED_set", userns_configured),
+    );
+
+    // --- passwd
+    let passwd_text = host.read(PASSWD);
+    let passwd = match &passwd_text {
+        Ok(t) => parse_passwd(t),
+        Err(_) => Passwd::default(),
+    };
+    if !passwd.bad.is_empty() {
+        let lines: Vec<Value> = passwd
+            .bad
+            .iter()
+            .take(20)
+            .map(|(n, why)| json!({"line": n, "problem": why}))
+            .collect();
+        found.checks.push(
+            Check::warn(
+                "identity.passwd_syntax",
+                format!(
+                    "{PASSWD} has {} malformed line(s) (first: line {}, {}); they are ignored",
+                    passwd.bad.len(),
+                    passwd.bad[0].0,
+                    passwd.bad[0].1
+                ),
+            )
+            .with("path", PASSWD)
+            .with("bad_lines", Value::Array(lines))
+            .fix(
+                By::Image,
+                "Fix /etc/passwd in the image: every line `name:x:uid:gid:gecos:home:shell`.",
+            ),
+        );
+    }
+    let entry = passwd.by_uid(uid).cloned();
+    facts.user = entry.as_ref().map(|e| e.name.clone());
+    facts.passwd_home = entry.as_ref().map(|e| e.home.clone());
+    facts.openshift_like = uid >= OPENSHIFT_UID_MIN && ids.gid == 0 && entry.is_none();
+
+    // HOME analysis comes first: the passwd fix writes the home it plans.
+    let home_env = host.env("HOME").map(str::to_string);
+    let home_plan = plan_home(host, uid, facts.passwd_home.as_deref());
+
+    let home_usable =
+        |h: &str| -> bool { h.starts_with('/') && h != "/" && is_owned_writable_dir(host, h, uid) };
+    let home_ok = match home_env.as_deref() {
+        None | Some("") => false,
+        Some(h) => {
+            h.starts_with('/')
+                && h != "/"
+                && matches!(host.stat(h), Ok(s) if s.kind == FileKind::Dir)
+                && host.access(h, Access::Write).is_ok()
+        }
+    };
+    facts.home_ok = home_ok || !strict;
+
+    match (&passwd_text, &entry) {
+        (Err(e), _) => {
+            let errno = crate::host::io_error_name(e);
+            let status = if strict { Status::Error } else { Status::Warn };
+            found.checks.push(
+                Check::new(
+                    "identity.passwd",
+                    status,
+                    format!(
+                        "cannot read {PASSWD} ({errno}): newuidmap cannot determine the user name"
+                    ),
+                )
+                .with("path", PASSWD)
+                .with("errno", errno)
+                .fix(
+                    By::Image,
+                    "Ship a readable /etc/passwd with an entry for the job's uid in the image.",
+                ),
+            );
+        }
+        (Ok(_), Some(e)) => {
+            found.checks.push(
+                Check::ok(
+                    "identity.passwd",
+                    format!("uid {uid} is `{}` in {PASSWD} (home {})", e.name, e.home),
+                )
+                .with("path", PASSWD)
+                .with("name", e.name.clone())
+                .with("passwd_gid", e.gid)
+                .with("passwd_home", e.home.clone()),
+            );
+        }
+        (Ok(_), None) if !strict => {
+            found.checks.push(
+                Check::info(
+                    "identity.passwd",
+                    format!(
+                        "uid {uid} has no entry in {PASSWD}; podman does not need one in this mode"
+                    ),
+                )
+                .with("path", PASSWD),
+            );
+        }
+        (Ok(_), None) => {
+            let name = if passwd.by_name("podman").is_none() {
+                "podman".to_string()
+            } else {
+                let mut n = format!("user{uid}");
+                let mut i = 1;
+                while passwd.by_name(&n).is_some() {
+                    n = format!("user{uid}_{i}");
+                    i += 1;
+                }
+                n
+            };
+            let writable = host.access(PASSWD, Access::Write).is_ok();
+            let mut check = Check::error(
+                "identity.passwd",
+                format!(
+                    "uid {uid} has no entry in {PASSWD}: newuidmap cannot determine the user name and podman finds no sub-id ranges{}",
+                    if writable { "" } else { " (and the file is not writable)" }
+                ),
+            )
+            .with("path", PASSWD)
+            .with("writable", writable)
+            .with("openshift_like", facts.openshift_like);
+            if writable {
+                let home = match (&home_env, &home_plan) {
+                    (Some(h), _) if home_usable(h) => h.clone(),
+                    (_, Ok(p)) => p.home.clone(),
+                    (Some(h), _) if h.starts_with('/') => h.clone(),
+                    _ => "/tmp".to_string(),
+                };
+                let line = format!("{name}:x:{uid}:{}::{home}:/bin/sh", ids.gid);
+                facts.planned_name = Some(name.clone());
+                let mut actions = vec![Action::AppendLine {
+                    path: PASSWD.into(),
+                    line: line.clone(),
+                }];
+                actions.push(Action::SetEnv {
+                    key: "USER".into(),
+                    value: name.clone(),
+                });
+                actions.push(Action::SetEnv {
+                    key: "LOGNAME".into(),
+                    value: name.clone(),
+                });
+                check = check.with("planned_line", line.clone()).job_fix(
+                    format!("append `{line}` to {PASSWD} (it is writable) and export USER={name}"),
+                    actions,
+                );
+            } else {
+                check = check.fix(
+                    By::Image,
+                    "Build the image with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid` (OpenShift \
+runs the job with gid 0, so the job can then add its own entry), or run the job as a uid the image \
+knows: `[runners.kubernetes.build_container_security_context] run_as_user = 1000` (OpenShift: bind \
+the runner's service account to an SCC that allows it, e.g. anyuid).",
+                );
+            }
+            found.checks.push(check);
+        }
+    }
+
+    if facts.openshift_like {
+        found.checks.push(
+            Check::info(
+                "identity.openshift",
+                format!("uid {uid} with gid 0 and no passwd entry: an OpenShift arbitrary uid (restricted-v2 SCC)"),
+            )
+            .with("uid", uid)
+            .with("gid", ids.gid)
+            .fix(
+                By::RunnerAdmin,
+                "Bind the runner's service account to the `anyuid` SCC and set \
+`[runners.kubernetes.build_container_security_context] run_as_user = 1000`, or use a custom SCC like \
+Red Hat's nested-podman example (allowPrivilegeEscalation: true, allowedCapabilities: [SETUID, \
+SETGID], runAsUser: MustRunAs 1000, seLinuxOptions.type: container_engine_t); and build the image \
+with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
+            ),
+        );
+    }
+
+    // --- USER / LOGNAME
+    let user_env = host.env_nonempty("USER").map(str::to_string);
+    let logname = host.env_nonempty("LOGNAME").map(str::to_string);
+    facts.podman_user = user_env.clone().or_else(|| facts.user.clone());
+    let uid_s = uid.to_string();
+    // An alias in USER that resolves to our uid (the numeric-name fix below).
+    let alias_ok = |u: &str| u != uid_s && passwd.by_name(u).is_some_and(|e| e.uid == uid);
+    match (&facts.user, &user_env) {
+        (_, _) if !strict => {
+            found.checks.push(
+                Check::info(
+                    "identity.user_env",
+                    "podman does not look up sub-id ranges in this mode",
+                )
+                .with("USER", json!(user_env))
+                .with("LOGNAME", json!(logname)),
+            );
+        }
+        (Some(name), u) if *name == uid_s && !u.as_deref().is_some_and(alias_ok) => {
+            found.checks.push(numeric_name_check(
+                host,
+                &passwd,
+                uid,
+                ids.gid,
+                name,
+                &home_env,
+                &home_plan,
+                u.as_deref(),
+            ));
+        }
+        (Some(name), Some(u)) if *name == uid_s => {
+            found.checks.push(
+                Check::ok(
+                    "identity.user_env",
+                    format!(
+                        "USER={u} is an alias of uid {uid}: podman lists the sub-id ranges once"
+                    ),
+                )
+                .with("USER", u.clone())
+                .with("passwd_name", name.clone()),
+            );
+        }
+        (Some(name), None) => {
+            found.checks.push(
+                Check::ok(
+                    "identity.user_env",
+                    format!("USER is unset; podman looks uid {uid} up (`{name}`)"),
+                )
+                .with("LOGNAME", json!(logname)),
+            );
+        }
+        (Some(name), Some(u)) if u == name => {
+            let check = Check::ok(
+                "identity.user_env",
+                format!("USER={u} matches the passwd entry"),
+            )
+            .with("USER", u.clone())
+            .with("LOGNAME", json!(logname));
+            found.checks.push(check);
+        }
+        (Some(name), Some(u)) => {
+            // Does the mismatch change the ranges podman passes to newuidmap?
+            let differs = super::subid::lookup_differs(host, &passwd, u, name, uid);
+            let status = if differs { Status::Error } else { Status::Warn };
+            found.checks.push(
+                Check::new(
+                    "identity.user_env",
+                    status,
+                    format!(
+                        "USER={u} but uid {uid} is `{name}`: podman looks sub-ids up as `{u}`, newuidmap checks them as `{name}`{}",
+                        if differs { " and they differ" } else { "" }
+                    ),
+                )
+                .with("USER", u.clone())
+                .with("LOGNAME", json!(logname))
+                .with("passwd_name", name.clone())
+                .job_fix(
+                    format!("export USER={name} LOGNAME={name}"),
+                    vec![
+                        Action::SetEnv {
+                            key: "USER".into(),
+                            value: name.clone(),
+                        },
+                        Action::SetEnv {
+                            key: "LOGNAME".into(),
+                            value: name.clone(),
+                        },
+                    ],
+                ),
+            );
+        }
+        (None, u) => {
+            found.checks.push(
+                Check::info(
+                    "identity.user_env",
+                    "no passwd entry for the uid: see identity.passwd".to_string(),
+                )
+                .with("USER", json!(u)),
+            );
+        }
+    }
+
+    // --- HOME
+    let set_check = match home_env.as_deref() {
+        None | Some("") => {
+            if !strict {
+                Check::info(
+                    "home.set",
+                    "HOME is unset (podman does not need it in this mode)",
+                )
+            } else {
+                match facts.passwd_home.as_deref() {
+                    Some(ph) if home_usable(ph) => Check::warn(
+                        "home.set",
+                        format!("HOME is unset; podman falls back to the passwd home {ph}, other tools may not"),
+                    )
+                    .with("passwd_home", ph)
+                    .job_fix(
+                        format!("export HOME={ph}"),
+                        vec![Action::SetEnv {
+                            key: "HOME".into(),
+                            value: ph.to_string(),
+                        }],
+                    ),
+                    _ => home_fix(
+                        Check::error(
+                            "home.set",
+                            "HOME is unset and there is no usable passwd home: rootless podman has nowhere for its config and storage",
+                        ),
+                        &home_plan,
+                    ),
+                }
+            }
+        }
+        Some("/") => {
+            if strict {
+                home_fix(
+                    Check::error(
+                        "home.set",
+                        "HOME is `/`: rootless podman fails with `mkdir /.local: permission denied`",
+                    )
+                    .with("HOME", "/"),
+                    &home_plan,
+                )
+            } else {
+                Check::info(
+                    "home.set",
+                    "HOME is `/` (as root this only matters to tools like git)",
+                )
+                .with("HOME", "/")
+            }
+        }
+        Some(h) if !h.starts_with('/') => {
+            let c = Check::new(
+                "home.set",
+                if strict { Status::Error } else { Status::Warn },
+                format!("HOME={h} is not an absolute path"),
+            )
+            .with("HOME", h);
+            if strict {
+                home_fix(c, &home_plan)
+            } else {
+                c
+            }
+        }
+        Some(h) => Check::ok("home.set", format!("HOME={h}")).with("HOME", h),
+    };
+    found.checks.push(set_check);
+
+    let writable_check = match home_env.as_deref() {
+        Some(h) if h.starts_with('/') && h != "/" => {
+            home_writable(host, h, uid, strict, &home_plan)
+        }
+        _ => Check::info(
+            "home.writable",
+            "not checked: HOME is not set to a directory (see home.set)",
+        ),
+    };
+    found.checks.push(writable_check);
+
+    if let Ok(p) = &home_plan {
+        let needs = found
+            .checks
+            .iter()
+            .any(|c| (c.id == "home.set" || c.id == "home.writable") && c.job_can_fix());
+        if needs {
+            facts.planned_home = Some(p.home.clone());
+        }
+    }
+
+    found
+        .report_context
+        .insert("user".into(), json!(facts.user.clone()));
+    found
+        .report_context
+        .insert("home".into(), json!(facts.home.clone()));
+    found.identity = facts;
+}
+
+/// The passwd name is the uid itself (CRI-O and podman add such entries for
+/// arbitrary uids): podman's libsubid lookup matches every sub-id line once
+/// by name and once by uid, passes each range twice, and newuidmap fails.
+/// Fix: an alias entry for the same uid and USER set to it (podman then
+/// finds the uid-keyed lines once; newuidmap still checks by the uid).
+#[allow(clippy::too_many_arguments)]
+fn numeric_name_check(
+    host: &Host,
+    passwd: &Passwd,
+    uid: u32,
+    gid: u32,
+    name: &str,
+    home_env: &Option<String>,
+    home_plan: &Result<HomePlan, String>,
+    user_env: Option<&str>,
+) -> Check {
+    let c = Check::error(
+        "identity.user_env",
+        format!(
+            "the passwd name of uid {uid} is `{name}`, the uid itself: podman (libsubid) finds every \
+sub-id line twice, by name and by uid, and newuidmap refuses the overlapping ranges"
+        ),
+    )
+    .with("passwd_name", name)
+    .with("USER", json!(user_env));
+    if host.access(PASSWD, Access::Write).is_err() {
+        return c.fix(
+            By::RunnerAdmin,
+            "Run the job as a uid the image knows: `[runners.kubernetes.build_container_security_context] \
+run_as_user = 1000` (OpenShift: an SCC that allows it, e.g. anyuid), or ship a named passwd entry for \
+the uid in the image.",
+        );
+    }
+    let alias = if passwd.by_name("podman").is_none() {
+        "podman".to_string()
+    } else {
+        format!("user{uid}")
+    };
+    let home = match (home_env, home_plan) {
+        (Some(h), _) if h.starts_with('/') && h != "/" => h.clone(),
+        (_, Ok(p)) => p.home.clone(),
+        _ => "/tmp".to_string(),
+    };
+    let line = format!("{alias}:x:{uid}:{gid}::{home}:/bin/sh");
+    c.with("planned_line", line.clone()).job_fix(
+        format!("append the alias `{line}` to {PASSWD} and export USER={alias} LOGNAME={alias}"),
+        vec![
+            Action::AppendLine {
+                path: PASSWD.into(),
+                line,
+            },
+            Action::SetEnv {
+                key: "USER".into(),
+                value: alias.clone(),
+            },
+            Action::SetEnv {
+                key: "LOGNAME".into(),
+                value: alias,
+            },
+        ],
+    )
+}
+
+fn home_writable(
+    host: &Host,
+    h: &str,
+    uid: u32,
+    strict: bool,
+    plan: &Result<HomePlan, String>,
+) -> Check {
+    let bad = |status: Status, summary: String| -> Check {
+        let c = Check::new("home.writable", status, summary).with("HOME", h);
+        if status >= Status::Warn && strict {
+            home_fix(c, plan)
+        } else {
+            c
+        }
+    };
+    let sev = if strict { Status::Error } else { Status::Info };
+    let st = match host.stat(h) {
+        Ok(s) => s,
+        Err(e) => {
+            return bad(
+                sev,
+                format!(
+                    "HOME={h} does not exist ({})",
+                    crate::host::io_error_name(&e)
+                ),
+            )
+        }
+    };
+    if st.kind != FileKind::Dir {
+        return bad(
+            sev,
+            format!("HOME={h} is a {}, not a directory", st.kind.as_str()),
+        );
+    }
+    if let Err(e) = host.access(h, Access::Write) {
+        return bad(
+            sev,
+            format!(
+                "HOME={h} is not writable ({}; owner uid {}, mode {:o})",
+                crate::host::io_error_name(&e),
+                st.uid,
+                st.mode
+            ),
+        )
+        .with("owner", st.uid)
+        .with("mode", format!("{:o}", st.mode));
+    }
+    let config = format!("{}/.config", h.trim_end_matches('/'));
+    if let Ok(cs) = host.stat(&config) {
+        if cs.uid != uid && strict {
+            return bad(
+                Status::Error,
+                format!(
+                    "{config} exists and is owned by uid {}, not {uid}: podman refuses it",
+                    cs.uid
+                ),
+            )
+            .with("config_owner", cs.uid);
+        }
+    }
+    if st.uid != uid && strict {
+        return bad(
+            Status::Warn,
+            format!(
+                "HOME={h} is writable but owned by uid {}, not {uid}",
+                st.uid
+            ),
+        )
+        .with("owner", st.uid);
+    }
+    Check::ok("home.writable", format!("HOME={h} is a writable directory"))
+        .with("HOME", h)
+        .with("owner", st.uid)
+        .with("mode", format!("{:o}", st.mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::testutil::Fixture;
+
+    /// `/proc/self/status` capability lines (real layout).
+    pub(crate) fn status(eff: u64, bnd: u64, nnp: u8, seccomp: u8) -> String {
+        format!(
+            "Name:\tpodrun-doctor\nUid:\t1000\t1000\t1000\t1000\nCapInh:\t0000000000000000\n\
+CapPrm:\t{eff:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nCapAmb:\t0000000000000000\n\
+NoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nSeccomp_filters:\t{}\n",
+            u8::from(seccomp != 0)
+        )
+    }
+
+    /// Docker's default capability set (no SYS_ADMIN), as captured in a
+    /// nested container on this host.
+    pub(crate) const DOCKER_CAPS: u64 = 0x8004_05fb;
+    pub(crate) const ALL_CAPS: u64 = 0x1ff_feff_ffff;
+
+    fn run(host: &Host) -> Findings {
+        let mut found = Findings::default();
+        probe(host, &mut found);
+        found
+    }
+
+    const PASSWD_UPSTREAM: &str = "root:x:0:0:root:/root:/bin/bash\n\
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n\
+podman:x:1000:1000::/home/podman:/bin/bash\n";
+
+    #[test]
+    fn parses_real_passwd_and_status() {
+        let p = parse_passwd(PASSWD_UPSTREAM);
+        assert!(p.bad.is_empty());
+        assert_eq!(
+            p.by_uid(1000).map(|e| e.home.as_str()),
+            Some("/home/podman")
+        );
+        let p = parse_passwd(
+            "root:x:0:0:root:/root:/bin/bash\ngarbage line\n+nis\nx:x:abc:0::/:/bin/sh\n",
+        );
+        assert_eq!(p.entries.len(), 1);
+        assert_eq!(p.bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![2, 4]);
+        // The real /proc/self/status of a root process on this host.
+        let s = parse_status(
+            "CapEff:\t000001fffeffffff\nCapBnd:\t000001fffeffffff\nNoNewPrivs:\t0\nSeccomp:\t0\n",
+        );
+        assert_eq!(s.cap_eff, Some(ALL_CAPS));
+        assert_eq!(s.no_new_privs, Some(false));
+        assert_eq!(
+            parse_status("Seccomp:\t2\nNoNewPrivs:\t1\n").seccomp,
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn podman_image_user_is_fine() {
+        let host = Fixture::new()
+            .uid(1000)
+            .gid(1000)
+            .env("HOME", "/home/podman")
+            .file(PASSWD, PASSWD_UPSTREAM)
+            .file(STATUS, &status(0, DOCKER_CAPS, 0, 2))
+            .dir("/home/podman")
+            .stat("/home/podman", "dir", 0o755, 1000, 1000)
+            .host();
+        let found = run(&host);
+        assert!(found.plan.rootless);
+        assert_eq!(
+            found.check("identity.passwd").map(|c| c.status),
+            Some(Status::Ok)
+        );
+        assert_eq!(found.check("home.set").map(|c| c.status), Some(Status::Ok));
+        assert_eq!(
+            found.check("home.writable").map(|c| c.status),
+            Some(Status::Ok)
+        );
+        assert_eq!(found.report_context["user"], json!("podman"));
+        assert_eq!(found.report_context["home"], json!("/home/podman"));
+        assert!(found.identity.home_ok);
+        assert!(!found.identity.openshift_like);
+    }
+
+    #[test]
+    fn podman_mode_rule() {
+        let mode = |caps: u64, env: Option<&str>| {
+            let mut fx = Fixture::new()
+                .file(STATUS, &status(caps, caps, 0, 0))
+                .file(PASSWD, PASSWD_UPSTREAM);
+            if let Some(v) = env {
+                fx = fx.env("_CONTAINERS_USERNS_CONFIGURED", v);
+            }
+            run(&fx.host()).plan.rootless
+        };
+        assert!(!mode(ALL_CAPS, None), "root with SYS_ADMIN is rootful");
+        assert!(
+            mode(DOCKER_CAPS, None),
+            "root without SYS_ADMIN is rootless"
+        );
+        assert!(
+            !mode(ALL_CAPS, Some("")),
+            "empty _CONTAINERS_USERNS_CONFIGURED does not count"
+        );
+        assert!(mode(ALL_CAPS, Some("done")));
+        // Unreadable status: podman stays rootful and we say we could not tell.
+        let found = run(&Fixture::new().file(PASSWD, PASSWD_UPSTREAM).host());
+        assert!(!found.plan.rootless);
+        assert_eq!(
+            found.check("identity.mode").map(|c| c.status),
+            Some(Status::Warn)
+        );
+    }
+
+    #[test]
+    fn openshift_uid_with_writable_passwd_gets_an_entry_and_a_home() {
+        let host = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .groups(&[0, 1000680000])
+            .env("HOME", "/")
+            .file(PASSWD, "root:x:0:0:root:/root:/bin/bash\n")
+            .file(STATUS, &status(0, 0, 1, 2))
+            .dir("/tmp")
+            .access(PASSWD, Access::Write, "ok")
+            .host();
+        let found = run(&host);
+        assert!(found.identity.openshift_like);
+        assert!(found.check("identity.openshift").is_some());
+        let c = found.check("identity.passwd").cloned().unwrap();
+        assert_eq!(c.status, Status::Error);
+        let fix = c.fix.clone().unwrap();
+        assert_eq!(fix.by, By::Job);
+        assert_eq!(
+            fix.actions[0],
+            Action::AppendLine {
+                path: PASSWD.into(),
+                line: "podman:x:1000680000:0::/tmp/podrun-1000680000/home:/bin/sh".into()
+            }
+        );
+        assert!(fix.actions.contains(&Action::SetEnv {
+            key: "USER".into(),
+            value: "podman".into()
+        }));
+        assert_eq!(found.identity.planned_name.as_deref(), Some("podman"));
+        let home = found.check("home.set").cloned().unwrap();
+        assert_eq!(home.status, Status::Error);
+        let acts = home.fix.unwrap().actions;
+        assert!(acts.contains(&Action::CreateDir {
+            path: "/tmp/podrun-1000680000/home".into(),
+            mode: 0o700
+        }));
+        assert!(acts.contains(&Action::SetEnv {
+            key: "HOME".into(),
+            value: "/tmp/podrun-1000680000/home".into()
+        }));
+        assert_eq!(
+            found.identity.planned_home.as_deref(),
+            Some("/tmp/podrun-1000680000/home")
+        );
+    }
+
+    #[test]
+    fn openshift_uid_with_readonly_passwd_names_image_and_runner_fixes() {
+        let host = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .env("HOME", "/")
+            .file(
+                PASSWD,
+                "root:x:0:0:root:/root:/bin/bash\npodman:x:1000:1000::/home/podman:/bin/sh\n",
+            )
+            .file(STATUS, &status(0, 0, 1, 2))
+            .access(PASSWD, Access::Write, "EACCES")
+            .host();
+        let found = run(&host);
+        let c = found.check("identity.passwd").cloned().unwrap();
+        assert_eq!(c.status, Status::Error);
+        let fix = c.fix.unwrap();
+        assert_eq!(fix.by, By::Image);
+        assert!(fix
+            .text
+            .contains("chmod g=u /etc/passwd /etc/subuid /etc/subgid"));
+        assert!(fix.text.contains("run_as_user = 1000"));
+        assert!(found.identity.planned_name.is_none());
+    }
+
+    #[test]
+    fn name_taken_falls_back_to_user_uid() {
+        let host = Fixture::new()
+            .uid(1000680000)
+            .env("HOME", "/tmp")
+            .file(PASSWD, "podman:x:1000:1000::/home/podman:/bin/sh\n")
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .host();
+        let found = run(&host);
+        let line = found.check("identity.passwd").unwrap().evidence["planned_line"].clone();
+        assert_eq!(
+            line,
+            json!("user1000680000:x:1000680000:0::/tmp/podrun-1000680000/home:/bin/sh")
+        );
+        // /tmp is writable but not ours: a warning with the move fix.
+        let w = found.check("home.writable").unwrap();
+        assert_eq!(w.status, Status::Warn);
+        assert!(w.job_can_fix());
+    }
+
+    #[test]
+    fn relocated_home_copies_the_image_config_under_builds_dir() {
+        let host = Fixture::new()
+            .uid(1000)
+            .gid(1000)
+            .env("HOME", "/")
+            .env("CI_BUILDS_DIR", "/builds")
+            .file(PASSWD, PASSWD_UPSTREAM)
+            .file(
+                "/home/podman/.config/containers/containers.conf",
+                "[containers]\nvolumes = [\"/proc:/proc\"]\n",
+            )
+            .file("/home/podman/.config/containers/notes.txt", "x")
+            .stat("/home/podman", "dir", 0o755, 0, 0)
+            .access("/home/podman", Access::Write, "EACCES")
+            .dir("/builds")
+            .host();
+        let found = run(&host);
+        let c = found.check("home.set").cloned().unwrap();
+        assert_eq!(c.status, Status::Error);
+        let acts = c.fix.unwrap().actions;
+        assert!(acts.contains(&Action::CreateDir {
+            path: "/builds/.podrun-1000".into(),
+            mode: 0o700
+        }));
+        assert!(acts.contains(&Action::WriteFile {
+            path: "/builds/.podrun-1000/home/.config/containers/containers.conf".into(),
+            contents: "[containers]\nvolumes = [\"/proc:/proc\"]\n".into(),
+            mode: 0o644
+        }));
+        assert!(!acts
+            .iter()
+            .any(|a| matches!(a, Action::WriteFile { path, .. } if path.ends_with("notes.txt"))));
+        assert_eq!(
+            acts.last(),
+            Some(&Action::SetEnv {
+                key: "HOME".into(),
+                value: "/builds/.podrun-1000/home".into()
+            })
+        );
+    }
+
+    #[test]
+    fn unset_home_with_good_passwd_home_is_a_warning() {
+        let host = Fixture::new()
+            .uid(1000)
+            .file(PASSWD, PASSWD_UPSTREAM)
+            .dir("/home/podman")
+            .stat("/home/podman", "dir", 0o700, 1000, 1000)
+            .host();
+        let found = run(&host);
+        let c = found.check("home.set").cloned().unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(
+            c.fix.unwrap().actions,
+            vec![Action::SetEnv {
+                key: "HOME".into(),
+                value: "/home/podman".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn missing_home_and_no_writable_place_is_a_runner_fix() {
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/home/gone")
+            .env("TMPDIR", "/ro")
+            .file(PASSWD, "u:x:1000:1000::/home/gone:/bin/sh\n")
+            .dir("/ro")
+            .access("/ro", Access::Write, "EROFS")
+            .host();
+        let found = run(&host);
+        let c = found.check("home.writable").cloned().unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("does not exist"));
+        assert_eq!(c.fix.map(|f| f.by), Some(By::RunnerAdmin));
+    }
+
+    #[test]
+    fn config_dir_owned_by_someone_else_blocks() {
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/root")
+            .file(PASSWD, PASSWD_UPSTREAM)
+            .dir("/root/.config")
+            .dir("/tmp")
+            .stat("/root", "dir", 0o777, 0, 0)
+            .host();
+        let found = run(&host);
+        let c = found.check("home.writable").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("not 1000"));
+        assert!(c.job_can_fix());
+    }
+
+    #[test]
+    fn garbage_passwd_lines_are_reported_not_fatal() {
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/home/podman")
+            .file(PASSWD, "root:x:0:0:root:/root:/bin/bash\nthis is not passwd\npodman:x:1000:1000::/home/podman:/bin/bash\n")
+            .stat("/home/podman", "dir", 0o700, 1000, 1000)
+            .host();
+        let found = run(&host);
+        let c = found.check("identity.passwd_syntax").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.summary.contains("line 2"));
+        assert_eq!(found.check("identity.passwd").unwrap().status, Status::Ok);
+    }
+
+    #[test]
+    fn user_env_mismatch() {
+        let fx = || {
+            Fixture::new()
+                .uid(1000)
+                .env("HOME", "/home/podman")
+                .env("USER", "root")
+                .file(PASSWD, PASSWD_UPSTREAM)
+                .stat("/home/podman", "dir", 0o700, 1000, 1000)
+        };
+        // Podman would look up `root`, which has no ranges: they differ.
+        let found = run(&fx().file("/etc/subuid", "podman:100000:65536\n").host());
+        let c = found.check("identity.user_env").cloned().unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.fix.unwrap().actions.contains(&Action::SetEnv {
+            key: "USER".into(),
+            value: "podman".into()
+        }));
+        // Same ranges either way: only a warning.
+        let found = run(&fx().file("/etc/subuid", "").host());
+        assert_eq!(
+            found.check("identity.user_env").unwrap().status,
+            Status::Warn
+        );
+    }
+
+    #[test]
+    fn numeric_passwd_name_gets_an_alias() {
+        // The entry podman/CRI-O add for an arbitrary uid (captured in a nested run).
+        let passwd =
+            "root:x:0:0:root:/root:/bin/bash\npodman:x:1000:1000::/home/podman:/bin/bash\n\
+1000680000:*:1000680000:0:container user:/:/bin/sh\n";
+        let host = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .env("HOME", "/")
+            .file(PASSWD, passwd)
+            .file("/etc/subuid", "1000680000:100000:65536\n")
+            .dir("/tmp")
+            .host();
+        let found = run(&host);
+        let c = found.check("identity.user_env").cloned().unwrap();
+        assert_eq!(c.status, Status::Error);
+        let acts = c.fix.unwrap().actions;
+        assert_eq!(
+            acts[0],
+            Action::AppendLine {
+                path: PASSWD.into(),
+                line: "user1000680000:x:1000680000:0::/tmp/podrun-1000680000/home:/bin/sh".into()
+            }
+        );
+        assert!(acts.contains(&Action::SetEnv {
+            key: "USER".into(),
+            value: "user1000680000".into()
+        }));
+        // After the fix: USER is the alias, which resolves to the uid.
+        let host = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .env("HOME", "/tmp")
+            .env("USER", "user1000680000")
+            .file(
+                PASSWD,
+                &format!("{passwd}user1000680000:x:1000680000:0::/tmp:/bin/sh\n"),
+            )
+            .dir("/tmp")
+            .host();
+        let found = run(&host);
+        assert_eq!(found.check("identity.user_env").unwrap().status, Status::Ok);
+    }
+}

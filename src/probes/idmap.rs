@@ -1,12 +1,924 @@
-//! Area `idmap` (to be filled in).
+//! Area `idmap`: can podman map several ids into its user namespace?
+//!
+//! A rootless non-root podman runs `newuidmap PID 0 UID 1 1 START COUNT …`
+//! (and newgidmap) with the user's sub-id ranges sorted by start; the
+//! helpers need setuid root or file capabilities (CAP_SETUID / CAP_SETGID),
+//! which `no_new_privs` (Kubernetes `allowPrivilegeEscalation: false`) and a
+//! bounding set without SETUID/SETGID make void. A root podman without
+//! CAP_SYS_ADMIN writes the maps itself, copying `/proc/self/uid_map`.
+//! The functional probe does exactly what podman does and is the truth when
+//! it ran; the static checks say why (catalog U6, U7, U8, L4, O1).
 
+use super::identity::{privs, Privs, CAP_SETFCAP, CAP_SETGID, CAP_SETUID};
 use super::Findings;
-use crate::host::Host;
-use crate::model::Spec;
+use crate::host::{Host, IdMapLine, Probe, ProbeResult};
+use crate::model::{By, Check, Spec, Status};
+use serde_json::json;
 
 #[derive(Debug, Default, Clone)]
-pub struct Facts {}
+pub struct Facts {
+    /// `newuidmap` and `newgidmap` as found in PATH.
+    pub newuidmap: Option<String>,
+    pub newgidmap: Option<String>,
+    /// Both helpers are setuid root or carry the needed file capability
+    /// (`None` when not looked at).
+    pub helpers_privileged: Option<bool>,
+    /// The maps podman would ask for (inside, outside, count).
+    pub uid_map: Vec<IdMapLine>,
+    pub gid_map: Vec<IdMapLine>,
+    /// The functional probe, when it was attempted.
+    pub map_probe: Option<ProbeResult>,
+    /// Whether podman's multi-id user namespace works here: `Some` from the
+    /// probe (or a certain static blocker), `None` when unknown.
+    pub rootless_multi_id_works: Option<bool>,
+}
 
-pub const SPECS: &[Spec] = &[];
+pub const SPECS: &[Spec] = &[
+    Spec {
+        id: "idmap.helpers",
+        title: "newuidmap and newgidmap are installed",
+        explain: "A non-root rootless podman needs the shadow helpers newuidmap and newgidmap to map \
+its sub-id ranges; without them it fails with `command required for rootless mode with multiple IDs: \
+exec: \"newuidmap\": executable file not found in $PATH`. Install them in the image: `uidmap` \
+(Debian/Ubuntu), `shadow-utils` (Fedora/RHEL), `shadow-uidmap` (Alpine) (catalog U6).",
+        signatures: &[
+            "command required for rootless mode with multiple IDs",
+            "executable file not found in $PATH",
+            "finding newuidmap",
+        ],
+    },
+    Spec {
+        id: "idmap.helper_privilege",
+        title: "newuidmap/newgidmap are setuid root or carry file capabilities",
+        explain: "The helpers write another process's uid_map, which needs CAP_SETUID/CAP_SETGID: \
+they get it from the setuid bit (Debian) or from file capabilities (Fedora: cap_setuid / \
+cap_setgid). Images built by copying or unpacking without xattrs lose the capabilities, and podman \
+reports `cannot set up namespace using \"/usr/bin/newuidmap\": should have setuid or have filecaps \
+setuid`. A `nosuid` mount voids both. Image fix: `RUN setcap cap_setuid+ep /usr/bin/newuidmap && \
+setcap cap_setgid+ep /usr/bin/newgidmap` (or `chmod u+s`), reinstall uidmap/shadow-utils, Fedora: \
+`rpm --setcaps shadow-utils` as quay.io/podman/stable does (catalog U7).",
+        signatures: &[
+            "should have setuid or have filecaps setuid",
+            "should have setuid or have filecaps setgid",
+            "newuidmap: Could not set caps",
+            "newgidmap: Could not set caps",
+        ],
+    },
+    Spec {
+        id: "idmap.nnp",
+        title: "no_new_privs is off (setuid helpers can gain privileges)",
+        explain: "Kubernetes `allowPrivilegeEscalation: false` (GitLab runner \
+`allow_privilege_escalation = false`, OpenShift restricted-v2) sets no_new_privs: setuid bits and \
+file capabilities are ignored, so newuidmap fails with `write to uid_map failed: Operation not \
+permitted` or `Could not set caps`, and rootless podman with several ids is impossible. Runner fix: \
+remove `allow_privilege_escalation = false` from [runners.kubernetes] (or set it true); OpenShift: \
+an SCC with allowPrivilegeEscalation: true (anyuid, or the nested-podman SCC). Alternatively run the \
+job as root without privileged: podman then maps /proc/self/uid_map itself with no setuid helper \
+(GitLab's root recipe) (catalog U8, L4).",
+        signatures: &[
+            "newuidmap: Could not set caps",
+            "write to uid_map failed: Operation not permitted",
+            "cannot set allowPrivilegeEscalation to false and privileged to true",
+        ],
+    },
+    Spec {
+        id: "idmap.bounding",
+        title: "SETUID/SETGID (and SETFCAP for root) are in the bounding set",
+        explain: "A setuid or file-capability helper can only gain capabilities that the bounding \
+set allows: OpenShift restricted-v2 and runner `cap_drop` remove SETUID/SETGID, and the helpers then \
+fail with `write to uid_map failed: Operation not permitted`. A root job without CAP_SYS_ADMIN \
+writes the maps itself and needs CAP_SETUID, CAP_SETGID and (kernel ≥ 5.12, to map uid 0) \
+CAP_SETFCAP in its effective set. Runner fix: `cap_add = [\"SETUID\", \"SETGID\"]` (+ \"SETFCAP\" for \
+root) in [runners.kubernetes] or [runners.docker], and do not list them in `cap_drop`; OpenShift: \
+anyuid or a custom SCC with allowedCapabilities [SETUID, SETGID] (catalog U8, O1).",
+        signatures: &["write to uid_map failed: Operation not permitted"],
+    },
+    Spec {
+        id: "idmap.map",
+        title: "Podman's exact id mapping works (newuidmap/newgidmap in a child)",
+        explain: "A forked child creates a user namespace and the helpers map it exactly as podman \
+will (inside 0 → own uid, then each sub-id range in order), or, for uid 0 without CAP_SYS_ADMIN, \
+the child's maps are written with a copy of /proc/self/uid_map as podman does. Its errno and the \
+helper's stderr are the evidence: `write to uid_map failed: Operation not permitted` (no_new_privs, \
+missing capabilities, ranges outside the parent namespace, AppArmor userns restriction), `Invalid \
+argument` (overlapping ranges). When the probe could not run, the verdict rests on the static checks \
+(catalog U3, U4, U7, U8, N3).",
+        signatures: &[
+            "cannot set up namespace using",
+            "cannot setup namespace using",
+            "write to uid_map failed",
+            "write to gid_map failed",
+            "newuidmap: uid range",
+            "newgidmap: gid range",
+        ],
+    },
+];
 
-pub fn probe(_host: &Host, _found: &mut Findings) {}
+/// What a helper binary carries.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HelperPriv {
+    pub setuid_root: bool,
+    /// Permitted file capabilities (decoded), when the xattr exists.
+    pub file_caps: Option<u64>,
+    /// v3 xattr root id (namespaced file capabilities).
+    pub rootid: Option<u32>,
+    pub nosuid_mount: bool,
+    pub problem: Option<String>,
+}
+
+impl HelperPriv {
+    pub fn has(&self, bit: u32) -> bool {
+        !self.nosuid_mount
+            && (self.setuid_root || self.file_caps.is_some_and(|c| c & (1u64 << bit) != 0))
+    }
+}
+
+/// Decodes a `security.capability` xattr (`vfs_cap_data` v1/v2/v3):
+/// returns (permitted, rootid), or why it could not.
+pub fn decode_vfs_caps(raw: &[u8]) -> Result<(u64, Option<u32>), String> {
+    let word = |i: usize| -> Option<u32> {
+        raw.get(i * 4..i * 4 + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let magic = word(0).ok_or_else(|| format!("{} bytes, too short", raw.len()))?;
+    match magic & 0xFF00_0000 {
+        0x0100_0000 => Ok((u64::from(word(1).ok_or("v1 truncated")?), None)),
+        0x0200_0000 => {
+            let lo = word(1).ok_or("v2 truncated")?;
+            let hi = word(3).ok_or("v2 truncated")?;
+            Ok((u64::from(lo) | (u64::from(hi) << 32), None))
+        }
+        0x0300_0000 => {
+            let lo = word(1).ok_or("v3 truncated")?;
+            let hi = word(3).ok_or("v3 truncated")?;
+            Ok((u64::from(lo) | (u64::from(hi) << 32), word(5)))
+        }
+        v => Err(format!("unknown vfs_cap_data revision 0x{v:08x}")),
+    }
+}
+
+fn helper_priv(host: &Host, path: &str) -> HelperPriv {
+    let mut hp = HelperPriv::default();
+    match host.stat(path) {
+        Ok(s) => hp.setuid_root = s.uid == 0 && s.mode & 0o4000 != 0,
+        Err(e) => hp.problem = Some(format!("stat: {}", crate::host::io_error_name(&e))),
+    }
+    match host.file_caps(path) {
+        Ok(Some(raw)) => match decode_vfs_caps(&raw) {
+            Ok((p, rootid)) => {
+                hp.file_caps = Some(p);
+                hp.rootid = rootid;
+            }
+            Err(e) => hp.problem = Some(format!("security.capability: {e}")),
+        },
+        Ok(None) => {}
+        Err(e) => {
+            let name = crate::host::io_error_name(&e);
+            if name != "ENODATA" && name != "EOPNOTSUPP" {
+                hp.problem = Some(format!("security.capability: {name}"));
+            }
+        }
+    }
+    if let Ok(fs) = host.statfs(path) {
+        hp.nosuid_mount = fs.nosuid;
+    }
+    hp
+}
+
+/// Podman's map for a rootless non-root user: 0 → own id, then the ranges
+/// (sorted by start) at consecutive inside ids from 1.
+pub fn podman_map(own: u32, ranges: &[(u64, u64)]) -> Vec<IdMapLine> {
+    let mut out = vec![IdMapLine {
+        inside: 0,
+        outside: own,
+        count: 1,
+    }];
+    let mut inside: u64 = 1;
+    for &(s, c) in ranges {
+        out.push(IdMapLine {
+            inside: u32::try_from(inside).unwrap_or(u32::MAX),
+            outside: u32::try_from(s).unwrap_or(u32::MAX),
+            count: u32::try_from(c).unwrap_or(u32::MAX),
+        });
+        inside += c;
+    }
+    out
+}
+
+/// What podman writes for uid 0 without CAP_SYS_ADMIN: a copy of the
+/// parent's map, split when it holds 4294967295 (runtimes look for it).
+pub fn copied_map(parent: &[IdMapLine]) -> Vec<IdMapLine> {
+    if parent.iter().any(|l| l.count == u32::MAX) {
+        return vec![
+            IdMapLine {
+                inside: 0,
+                outside: 0,
+                count: 1,
+            },
+            IdMapLine {
+                inside: 1,
+                outside: 1,
+                count: u32::MAX - 1,
+            },
+        ];
+    }
+    parent.to_vec()
+}
+
+fn map_text(m: &[IdMapLine]) -> String {
+    m.iter()
+        .map(|l| format!("{} {} {}", l.inside, l.outside, l.count))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const NNP_FIX: &str = "In config.toml remove `allow_privilege_escalation = false` from \
+[runners.kubernetes] (or set `allow_privilege_escalation = true`); OpenShift: an SCC with \
+allowPrivilegeEscalation: true (anyuid, or the nested-podman SCC). Or run the job as root without \
+privileged (`run_as_user = 0`): podman then maps /proc/self/uid_map itself and needs no setuid helper \
+(GitLab's root recipe).";
+
+const BND_FIX: &str = "In config.toml: `cap_add = [\"SETUID\", \"SETGID\"]` under [runners.kubernetes] \
+(or [runners.docker]) and neither in `cap_drop`; OpenShift: bind the service account to anyuid (adds \
+SETUID/SETGID) or a custom SCC with allowedCapabilities: [SETUID, SETGID].";
+
+const HELPER_PRIV_FIX: &str =
+    "In the image: `RUN setcap cap_setuid+ep /usr/bin/newuidmap && setcap \
+cap_setgid+ep /usr/bin/newgidmap` (or `chmod u+s` on both); or reinstall uidmap (Debian/Ubuntu) / \
+shadow-utils; Fedora images: `rpm --setcaps shadow-utils` (what quay.io/podman/stable does).";
+
+const HELPERS_INSTALL_FIX: &str = "Install the helpers in the image: `apt-get install -y uidmap` \
+(Debian/Ubuntu), `dnf install -y shadow-utils` (Fedora/RHEL), `apk add shadow-uidmap` (Alpine).";
+
+pub fn probe(host: &Host, found: &mut Findings) {
+    let p = privs(found);
+    let id = &found.identity;
+    let uid = id.uid;
+    let gid = id.gid;
+    let mut facts = Facts::default();
+    let needed = found.userns.needed;
+
+    if !needed {
+        found.checks.push(Check::info(
+            "idmap.map",
+            if found.plan.rootless {
+                "_CONTAINERS_USERNS_CONFIGURED is set: podman maps no ids itself"
+            } else {
+                "podman runs rootful here and maps no ids"
+            },
+        ));
+        found.idmap = facts;
+        return;
+    }
+
+    if id.uid == 0 {
+        root_path(host, found, p, facts);
+        return;
+    }
+
+    // --- helpers present (U6)
+    facts.newuidmap = host.which("newuidmap");
+    facts.newgidmap = host.which("newgidmap");
+    let missing: Vec<&str> = [
+        ("newuidmap", &facts.newuidmap),
+        ("newgidmap", &facts.newgidmap),
+    ]
+    .iter()
+    .filter(|(_, p)| p.is_none())
+    .map(|(n, _)| *n)
+    .collect();
+    found.checks.push(if missing.is_empty() {
+        Check::ok(
+            "idmap.helpers",
+            format!(
+                "{} and {}",
+                facts.newuidmap.clone().unwrap_or_default(),
+                facts.newgidmap.clone().unwrap_or_default()
+            ),
+        )
+    } else {
+        Check::error(
+            "idmap.helpers",
+            format!(
+                "{} not found in PATH: rootless podman cannot map more than one id",
+                missing.join(" and ")
+            ),
+        )
+        .with("missing", json!(missing))
+        .fix(By::Image, HELPERS_INSTALL_FIX)
+    });
+
+    // --- helper privilege (U7)
+    let mut helpers_ok = None;
+    if let (Some(u), Some(g)) = (&facts.newuidmap, &facts.newgidmap) {
+        let hu = helper_priv(host, u);
+        let hg = helper_priv(host, g);
+        let ok = hu.has(CAP_SETUID) && hg.has(CAP_SETGID);
+        helpers_ok = Some(ok);
+        let ev = |h: &HelperPriv| {
+            json!({"setuid_root": h.setuid_root,
+                   "file_caps": h.file_caps.map(|c| format!("0x{c:x}")),
+                   "rootid": h.rootid, "nosuid_mount": h.nosuid_mount, "problem": h.problem})
+        };
+        let c = if ok {
+            Check::ok(
+                "idmap.helper_privilege",
+                format!(
+                    "{u}: {}; {g}: {}",
+                    if hu.setuid_root {
+                        "setuid root"
+                    } else {
+                        "cap_setuid"
+                    },
+                    if hg.setuid_root {
+                        "setuid root"
+                    } else {
+                        "cap_setgid"
+                    }
+                ),
+            )
+        } else {
+            let nosuid = hu.nosuid_mount || hg.nosuid_mount;
+            Check::error(
+                "idmap.helper_privilege",
+                if nosuid {
+                    format!("{u} / {g} sit on a nosuid mount: setuid bits and file capabilities are ignored")
+                } else {
+                    format!("{u} / {g} are neither setuid root nor carry cap_setuid/cap_setgid: podman reports `should have setuid or have filecaps setuid`")
+                },
+            )
+            .fix(By::Image, HELPER_PRIV_FIX)
+        };
+        found
+            .checks
+            .push(c.with("newuidmap", ev(&hu)).with("newgidmap", ev(&hg)));
+    }
+    facts.helpers_privileged = helpers_ok;
+
+    // --- NNP (U8)
+    let nnp_bad = p.known && p.nnp;
+    found.checks.push(if !p.known {
+        Check::warn("idmap.nnp", "cannot read NoNewPrivs from /proc/self/status").with("probe_ran", false)
+    } else if nnp_bad {
+        Check::error(
+            "idmap.nnp",
+            "NoNewPrivs: 1 (allowPrivilegeEscalation: false): newuidmap/newgidmap cannot gain privileges, so podman cannot map several ids",
+        )
+        .with("no_new_privs", true)
+        .fix(By::RunnerAdmin, NNP_FIX)
+    } else {
+        Check::ok("idmap.nnp", "NoNewPrivs: 0").with("no_new_privs", false)
+    });
+
+    // --- bounding set (U8)
+    let bnd_missing: Vec<&str> = [(CAP_SETUID, "SETUID"), (CAP_SETGID, "SETGID")]
+        .iter()
+        .filter(|(b, _)| !p.bnd_has(*b))
+        .map(|(_, n)| *n)
+        .collect();
+    let bnd_bad = p.known && !bnd_missing.is_empty();
+    found.checks.push(if !p.known {
+        Check::warn(
+            "idmap.bounding",
+            "cannot read CapBnd from /proc/self/status",
+        )
+        .with("probe_ran", false)
+    } else if bnd_bad {
+        Check::error(
+            "idmap.bounding",
+            format!(
+                "CAP_{} missing from the bounding set: the helpers cannot gain it",
+                bnd_missing.join(", CAP_")
+            ),
+        )
+        .with("cap_bnd", format!("{:016x}", p.bnd))
+        .fix(By::RunnerAdmin, BND_FIX)
+    } else {
+        Check::ok(
+            "idmap.bounding",
+            "CAP_SETUID and CAP_SETGID are in the bounding set",
+        )
+        .with("cap_bnd", format!("{:016x}", p.bnd))
+    });
+
+    // --- the functional probe
+    let subid = &found.subid;
+    let static_blockers: Vec<&str> = [
+        (!missing.is_empty(), "idmap.helpers"),
+        (helpers_ok == Some(false), "idmap.helper_privilege"),
+        (nnp_bad, "idmap.nnp"),
+        (bnd_bad, "idmap.bounding"),
+    ]
+    .iter()
+    .filter(|(b, _)| *b)
+    .map(|(_, n)| *n)
+    .collect();
+    let staged = ["/etc/subuid", "/etc/subgid", "/etc/passwd"]
+        .iter()
+        .any(|f| host.is_staged(f));
+
+    if !subid.usable {
+        facts.rootless_multi_id_works = Some(false);
+        found.checks.push(
+            Check::info(
+                "idmap.map",
+                "not attempted: the sub-id ranges are not usable (see subid.* and identity.passwd)",
+            )
+            .with("static_blockers", json!(static_blockers)),
+        );
+        found.idmap = facts;
+        return;
+    }
+    facts.uid_map = podman_map(uid, subid.uid_ranges());
+    facts.gid_map = podman_map(gid, subid.gid_ranges());
+    let cmd = format!(
+        "newuidmap PID {}; newgidmap PID {}",
+        map_text(&facts.uid_map),
+        map_text(&facts.gid_map)
+    );
+    let result = match (&facts.newuidmap, &facts.newgidmap) {
+        (Some(u), Some(g)) if !staged => host.probe(&Probe::UserNsMap {
+            helpers: Some((u.clone(), g.clone())),
+            uid_map: facts.uid_map.clone(),
+            gid_map: facts.gid_map.clone(),
+        }),
+        (Some(_), Some(_)) => ProbeResult::not_run(
+            "dry run: the fixed /etc/subuid, /etc/subgid or /etc/passwd are not on disk for the helpers to read",
+        ),
+        _ => ProbeResult::not_run("helpers missing"),
+    };
+    let check = judge(&result, &static_blockers, found, &cmd, false);
+    facts.rootless_multi_id_works = if result.ran {
+        Some(result.ok)
+    } else if !static_blockers.is_empty() {
+        Some(false)
+    } else {
+        None
+    };
+    demote_static(found, &result);
+    facts.map_probe = Some(result);
+    found.checks.push(check);
+    found.idmap = facts;
+}
+
+/// When the probe proved the mapping works, static objections were wrong
+/// (NSS sources, unusual kernels): keep them as information.
+fn demote_static(found: &mut Findings, result: &ProbeResult) {
+    if !(result.ran && result.ok) {
+        return;
+    }
+    for c in &mut found.checks {
+        if matches!(
+            c.id,
+            "idmap.helper_privilege" | "idmap.nnp" | "idmap.bounding"
+        ) && c.status == Status::Error
+        {
+            c.status = Status::Info;
+            c.summary = format!("{} (but the mapping probe succeeded)", c.summary);
+        }
+    }
+}
+
+fn judge(
+    result: &ProbeResult,
+    static_blockers: &[&str],
+    found: &Findings,
+    cmd: &str,
+    root: bool,
+) -> Check {
+    let base = |c: Check| {
+        c.with("call", cmd.to_string())
+            .with("probe_ran", result.ran)
+            .with("step", result.step.clone())
+            .with("errno", json!(result.errno))
+            .with("detail", result.detail.clone())
+    };
+    if result.ran && result.ok {
+        return base(Check::ok(
+            "idmap.map",
+            if root {
+                "a child mapped a copy of /proc/self/uid_map and gid_map, as podman will"
+                    .to_string()
+            } else {
+                "newuidmap/newgidmap mapped the user's ranges in a child, as podman will"
+                    .to_string()
+            },
+        ));
+    }
+    let aa = found.userns.apparmor_restrict == Some(1);
+    let (by, fix) = if static_blockers.contains(&"idmap.nnp") {
+        (By::RunnerAdmin, NNP_FIX.to_string())
+    } else if static_blockers.contains(&"idmap.bounding") {
+        (By::RunnerAdmin, BND_FIX.to_string())
+    } else if static_blockers.contains(&"idmap.helper_privilege") {
+        (By::Image, HELPER_PRIV_FIX.to_string())
+    } else if static_blockers.contains(&"idmap.helpers") {
+        (By::Image, HELPERS_INSTALL_FIX.to_string())
+    } else if aa {
+        (
+            By::NodeAdmin,
+            "On the nodes: `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 \
+kernel.apparmor_restrict_unprivileged_unconfined=0`, or an AppArmor profile with a `userns,` rule for \
+the build container."
+                .to_string(),
+        )
+    } else if root {
+        (
+            By::RunnerAdmin,
+            "In config.toml: `cap_add = [\"SETUID\", \"SETGID\", \"SETFCAP\"]` (and not in `cap_drop`), \
+or `privileged = true` (podman then runs rootful)."
+                .to_string(),
+        )
+    } else {
+        (
+            By::Image,
+            "Check the ranges against /proc/self/uid_map (subid.parent_map) and the helpers' \
+privileges; run `podman unshare cat /proc/self/uid_map` with --log-level=debug for the helper's error."
+                .to_string(),
+        )
+    };
+    if result.ran {
+        return base(
+            Check::error(
+                "idmap.map",
+                format!(
+                    "podman's id mapping fails: {}{}",
+                    result.describe(),
+                    if result.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", result.detail)
+                    }
+                ),
+            )
+            .fix(by, fix),
+        );
+    }
+    if !static_blockers.is_empty() {
+        return base(
+            Check::error(
+                "idmap.map",
+                format!(
+                    "the mapping probe did not run ({}), and {} rule(s) it out",
+                    result.detail,
+                    static_blockers.join(", ")
+                ),
+            )
+            .fix(by, fix),
+        );
+    }
+    base(Check::warn(
+        "idmap.map",
+        format!(
+            "the mapping probe did not run ({}); nothing in the files rules it out, but it is not proven",
+            result.detail
+        ),
+    ))
+}
+
+/// uid 0 without CAP_SYS_ADMIN: podman copies the parent's maps itself.
+fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
+    let need: Vec<&str> = [
+        (CAP_SETUID, "SETUID"),
+        (CAP_SETGID, "SETGID"),
+        (CAP_SETFCAP, "SETFCAP"),
+    ]
+    .iter()
+    .filter(|(b, _)| !p.eff_has(*b))
+    .map(|(_, n)| *n)
+    .collect();
+    let bad = p.known && !need.is_empty();
+    found.checks.push(if !p.known {
+        Check::warn("idmap.bounding", "cannot read CapEff from /proc/self/status").with("probe_ran", false)
+    } else if bad {
+        Check::error(
+            "idmap.bounding",
+            format!(
+                "root without CAP_{}: podman cannot write the maps of its user namespace",
+                need.join(", CAP_")
+            ),
+        )
+        .with("cap_eff", format!("{:016x}", p.eff))
+        .fix(
+            By::RunnerAdmin,
+            "In config.toml: `cap_add = [\"SETUID\", \"SETGID\", \"SETFCAP\"]` (and none of them in \
+`cap_drop`), or `privileged = true`.",
+        )
+    } else {
+        Check::ok(
+            "idmap.bounding",
+            "root with CAP_SETUID, CAP_SETGID and CAP_SETFCAP: podman can write its maps itself",
+        )
+        .with("cap_eff", format!("{:016x}", p.eff))
+    });
+    if p.known && p.nnp {
+        found.checks.push(Check::info(
+            "idmap.nnp",
+            "NoNewPrivs: 1 does not matter as root: podman uses no setuid helper here",
+        ));
+    }
+    let parent_u = found.userns.parent_uid_map.clone();
+    let parent_g = found.userns.parent_gid_map.clone();
+    if parent_u.is_empty() || parent_g.is_empty() {
+        found.checks.push(
+            Check::warn(
+                "idmap.map",
+                "cannot read /proc/self/uid_map or gid_map to copy",
+            )
+            .with("probe_ran", false),
+        );
+        found.idmap = facts;
+        return;
+    }
+    facts.uid_map = copied_map(&parent_u);
+    facts.gid_map = copied_map(&parent_g);
+    let cmd = format!(
+        "write uid_map {}; gid_map {}",
+        map_text(&facts.uid_map),
+        map_text(&facts.gid_map)
+    );
+    let result = host.probe(&Probe::UserNsMap {
+        helpers: None,
+        uid_map: facts.uid_map.clone(),
+        gid_map: facts.gid_map.clone(),
+    });
+    let blockers: Vec<&str> = if bad { vec!["idmap.bounding"] } else { vec![] };
+    let check = judge(&result, &blockers, found, &cmd, true);
+    facts.rootless_multi_id_works = if result.ran {
+        Some(result.ok)
+    } else if bad {
+        Some(false)
+    } else {
+        None
+    };
+    demote_static(found, &result);
+    facts.map_probe = Some(result);
+    found.checks.push(check);
+    found.idmap = facts;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::testutil::Fixture;
+    use crate::probes::{identity, subid, userns};
+
+    const DOCKER_CAPS: u64 = 0x8004_05fb;
+    const RANGES: &str = "podman:1:999\npodman:1001:64535\n";
+
+    fn status(eff: u64, bnd: u64, nnp: u8) -> String {
+        format!("CapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nNoNewPrivs:\t{nnp}\nSeccomp:\t2\n")
+    }
+
+    fn helpers_probe() -> Probe {
+        Probe::UserNsMap {
+            helpers: Some(("/usr/bin/newuidmap".into(), "/usr/bin/newgidmap".into())),
+            uid_map: podman_map(1000, &[(1, 999), (1001, 64535)]),
+            gid_map: podman_map(1000, &[(1, 999), (1001, 64535)]),
+        }
+    }
+
+    /// uid 1000 in the nested container captured on this host.
+    fn job(bnd: u64, nnp: u8) -> Fixture {
+        Fixture::new()
+            .uid(1000)
+            .gid(1000)
+            .env("HOME", "/home/podman")
+            .env("PATH", "/usr/bin")
+            .file(
+                "/etc/passwd",
+                "podman:x:1000:1000::/home/podman:/bin/bash\n",
+            )
+            .file("/proc/self/status", &status(0, bnd, nnp))
+            .file("/proc/self/uid_map", "         0     100000      65536\n")
+            .file("/proc/self/gid_map", "         0     100000      65536\n")
+            .file("/etc/subuid", RANGES)
+            .file("/etc/subgid", RANGES)
+            .stat("/home/podman", "dir", 0o700, 1000, 1000)
+            .file("/usr/bin/newuidmap", "")
+            .file("/usr/bin/newgidmap", "")
+            .stat("/usr/bin/newuidmap", "file", 0o4755, 0, 0)
+            .stat("/usr/bin/newgidmap", "file", 0o4755, 0, 0)
+            .probe(&Probe::UserNs, ProbeResult::success(""))
+    }
+
+    fn run(host: &Host) -> Findings {
+        let mut found = Findings::default();
+        identity::probe(host, &mut found);
+        userns::probe(host, &mut found);
+        subid::probe(host, &mut found);
+        probe(host, &mut found);
+        found
+    }
+
+    fn st(found: &Findings, id: &str) -> Option<Status> {
+        found.check(id).map(|c| c.status)
+    }
+
+    #[test]
+    fn podman_order() {
+        let m = podman_map(1000, &[(1, 999), (1001, 64535)]);
+        // What podman ran in the nested container on this host.
+        assert_eq!(map_text(&m), "0 1000 1 1 1 999 1000 1001 64535");
+        let c = copied_map(&crate::util::parse_id_map("0 0 4294967295\n").unwrap_or_default());
+        assert_eq!(map_text(&c), "0 0 1 1 1 4294967294");
+        let nested = crate::util::parse_id_map("0 1000 1\n1 100000 65536\n").unwrap_or_default();
+        assert_eq!(copied_map(&nested), nested);
+    }
+
+    #[test]
+    fn decodes_file_capabilities() {
+        // Real xattr of gst-ptp-helper on this host: cap_net_bind_service,cap_net_admin.
+        let raw = [
+            1u8, 0, 0, 2, 0, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(decode_vfs_caps(&raw), Ok((0x1400, None)));
+        // cap_setuid+ep, v3 with a root id.
+        let raw = [
+            1u8, 0, 0, 3, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 1, 0,
+        ];
+        assert_eq!(decode_vfs_caps(&raw), Ok((0x80, Some(100000))));
+        assert!(decode_vfs_caps(&[1, 2]).is_err());
+        assert!(decode_vfs_caps(&[0, 0, 0, 9]).is_err());
+    }
+
+    #[test]
+    fn probe_success_is_the_truth() {
+        let host = job(DOCKER_CAPS, 0)
+            .probe(&helpers_probe(), ProbeResult::success(""))
+            .host();
+        let found = run(&host);
+        assert_eq!(st(&found, "idmap.map"), Some(Status::Ok));
+        assert_eq!(found.idmap.rootless_multi_id_works, Some(true));
+        assert_eq!(found.idmap.helpers_privileged, Some(true));
+        assert_eq!(st(&found, "idmap.helper_privilege"), Some(Status::Ok));
+    }
+
+    #[test]
+    fn probe_failure_is_reported_with_its_errno() {
+        let host = job(DOCKER_CAPS, 0)
+            .probe(
+                &helpers_probe(),
+                ProbeResult::failure(
+                    "newuidmap",
+                    Some("EPERM".into()),
+                    "newuidmap: write to uid_map failed: Operation not permitted",
+                ),
+            )
+            .host();
+        let found = run(&host);
+        let c = found.check("idmap.map").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("EPERM at newuidmap"));
+        assert_eq!(c.evidence["call"], json!("newuidmap PID 0 1000 1 1 1 999 1000 1001 64535; newgidmap PID 0 1000 1 1 1 999 1000 1001 64535"));
+        assert_eq!(found.idmap.rootless_multi_id_works, Some(false));
+    }
+
+    #[test]
+    fn no_new_privs_blocks_and_says_who_fixes_it() {
+        let host = job(DOCKER_CAPS, 1)
+            .probe(
+                &helpers_probe(),
+                ProbeResult::failure("newuidmap", Some("EPERM".into()), ""),
+            )
+            .host();
+        let found = run(&host);
+        assert_eq!(st(&found, "idmap.nnp"), Some(Status::Error));
+        let c = found.check("idmap.map").unwrap();
+        assert_eq!(c.status, Status::Error);
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::RunnerAdmin);
+        assert!(fix.text.contains("allow_privilege_escalation"));
+        assert!(fix.text.contains("root recipe"));
+    }
+
+    #[test]
+    fn missing_capabilities_in_the_bounding_set() {
+        let found = run(&job(0, 0).host());
+        let c = found.check("idmap.bounding").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c
+            .fix
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("cap_add = [\"SETUID\", \"SETGID\"]"));
+        // Probe not answered: the static blocker still makes it an error.
+        assert_eq!(st(&found, "idmap.map"), Some(Status::Error));
+        assert_eq!(found.idmap.rootless_multi_id_works, Some(false));
+    }
+
+    #[test]
+    fn helpers_without_privilege() {
+        let fx = job(DOCKER_CAPS, 0)
+            .stat("/usr/bin/newuidmap", "file", 0o755, 0, 0)
+            .stat("/usr/bin/newgidmap", "file", 0o755, 0, 0);
+        let found = run(&fx.host());
+        let c = found.check("idmap.helper_privilege").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c
+            .fix
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("setcap cap_setuid+ep /usr/bin/newuidmap"));
+        // The same binaries with file capabilities are fine.
+        let fx = job(DOCKER_CAPS, 0)
+            .stat("/usr/bin/newuidmap", "file", 0o755, 0, 0)
+            .stat("/usr/bin/newgidmap", "file", 0o755, 0, 0)
+            .file_caps(
+                "/usr/bin/newuidmap",
+                "0100000280000000000000000000000000000000",
+            )
+            .file_caps(
+                "/usr/bin/newgidmap",
+                "0100000240000000000000000000000000000000",
+            );
+        let found = run(&fx.host());
+        assert_eq!(st(&found, "idmap.helper_privilege"), Some(Status::Ok));
+    }
+
+    #[test]
+    fn missing_helpers() {
+        let fx = job(DOCKER_CAPS, 0).env("PATH", "/nowhere");
+        let found = run(&fx.host());
+        let c = found.check("idmap.helpers").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.fix.as_ref().unwrap().text.contains("uidmap"));
+        assert_eq!(st(&found, "idmap.map"), Some(Status::Error));
+    }
+
+    #[test]
+    fn unanswered_probe_is_never_ok() {
+        let found = run(&job(DOCKER_CAPS, 0).host());
+        let c = found.check("idmap.map").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.evidence["probe_ran"], json!(false));
+        assert_eq!(found.idmap.rootless_multi_id_works, None);
+    }
+
+    #[test]
+    fn staged_fixes_are_not_probed_through_the_helpers() {
+        let mut host = job(DOCKER_CAPS, 0)
+            .file("/etc/subuid", "")
+            .file("/etc/subgid", "")
+            .probe(
+                &helpers_probe(),
+                ProbeResult::failure("newuidmap", Some("EPERM".into()), ""),
+            )
+            .host();
+        host.stage_writes();
+        host.append("/etc/subuid", RANGES).unwrap();
+        host.append("/etc/subgid", RANGES).unwrap();
+        let found = run(&host);
+        assert!(found.subid.usable);
+        let c = found.check("idmap.map").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert!(c.summary.contains("dry run"));
+    }
+
+    #[test]
+    fn root_without_sys_admin_copies_the_map() {
+        let probe = Probe::UserNsMap {
+            helpers: None,
+            uid_map: copied_map(&[crate::host::IdMapLine {
+                inside: 0,
+                outside: 100000,
+                count: 65536,
+            }]),
+            gid_map: copied_map(&[crate::host::IdMapLine {
+                inside: 0,
+                outside: 100000,
+                count: 65536,
+            }]),
+        };
+        let fx = job(DOCKER_CAPS, 1)
+            .uid(0)
+            .gid(0)
+            .file("/proc/self/status", &status(DOCKER_CAPS, DOCKER_CAPS, 1))
+            .probe(&probe, ProbeResult::success(""));
+        let found = run(&fx.host());
+        assert_eq!(st(&found, "idmap.map"), Some(Status::Ok));
+        assert_eq!(st(&found, "idmap.bounding"), Some(Status::Ok));
+        assert_eq!(st(&found, "idmap.nnp"), Some(Status::Info));
+        assert!(found.check("idmap.helpers").is_none());
+        // Without SETFCAP podman cannot map uid 0.
+        let fx = job(0, 0).uid(0).file(
+            "/proc/self/status",
+            &status(DOCKER_CAPS & !(1 << 31), DOCKER_CAPS, 0),
+        );
+        let found = run(&fx.host());
+        assert_eq!(st(&found, "idmap.bounding"), Some(Status::Error));
+        assert_eq!(st(&found, "idmap.map"), Some(Status::Error));
+    }
+
+    #[test]
+    fn rootful_maps_nothing() {
+        let fx = job(0, 0).uid(0).file(
+            "/proc/self/status",
+            &status(0x1ff_feff_ffff, 0x1ff_feff_ffff, 0),
+        );
+        let found = run(&fx.host());
+        assert_eq!(st(&found, "idmap.map"), Some(Status::Info));
+    }
+}

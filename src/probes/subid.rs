@@ -1,12 +1,1198 @@
-//! Area `subid` (to be filled in).
+//! Area `subid`: the user's ranges in `/etc/subuid` and `/etc/subgid`.
+//!
+//! Only relevant when podman is rootless and the uid is not 0 (uid 0
+//! without CAP_SYS_ADMIN copies `/proc/self/uid_map` and ignores these
+//! files). Podman (containers/storage) trims each line, skips `#` comments,
+//! refuses the *whole file* when any line has other than three fields,
+//! matches a line by the user's name or numeric uid and sorts the ranges by
+//! start; newuidmap (shadow) skips lines it cannot parse, so a range with
+//! trailing whitespace is passed by podman and refused by the helper.
+//! Catalog U1–U4, U9.
 
+use super::identity::Passwd;
 use super::Findings;
-use crate::host::Host;
-use crate::model::Spec;
+use crate::host::{Access, Host, IdMapLine};
+use crate::model::{Action, By, Check, Spec, Status};
+use serde_json::{json, Value};
+
+pub const SUBUID: &str = "/etc/subuid";
+pub const SUBGID: &str = "/etc/subgid";
+
+/// IDs a RUN step commonly needs: everything up to nobody (65534).
+pub const WANTED: u64 = 65536;
+/// The fewest sub-ids that still cover nobody=65534 (inside ids 1..=65534).
+pub const ENOUGH: u64 = 65534;
+
+/// One well-formed `owner:start:count` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubIdLine {
+    /// 1-based line number.
+    pub line_no: usize,
+    pub owner: String,
+    pub start: u64,
+    pub count: u64,
+    /// The line had leading/trailing whitespace: podman trims it, newuidmap
+    /// does not parse it.
+    pub padded: bool,
+}
+
+impl SubIdLine {
+    pub fn end(&self) -> u64 {
+        self.start + self.count
+    }
+}
+
+/// A line that is not `owner:start:count`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    pub line_no: usize,
+    /// The owner field, when the line has one.
+    pub owner: String,
+    /// The line has other than three fields: podman then refuses the file.
+    pub fatal_for_podman: bool,
+    pub problem: String,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SubIdFile {
+    pub lines: Vec<SubIdLine>,
+    pub bad: Vec<BadLine>,
+}
+
+impl SubIdFile {
+    /// The ranges of a user, matched by name or numeric uid, in file order.
+    pub fn ranges_for(&self, name: Option<&str>, uid: Option<u32>) -> Vec<&SubIdLine> {
+        let uid_s = uid.map(|u| u.to_string());
+        self.lines
+            .iter()
+            .filter(|l| Some(l.owner.as_str()) == name || Some(&l.owner) == uid_s.as_ref())
+            .collect()
+    }
+
+    /// Malformed lines belonging to a user.
+    pub fn bad_for(&self, name: Option<&str>, uid: Option<u32>) -> Vec<&BadLine> {
+        let uid_s = uid.map(|u| u.to_string());
+        self.bad
+            .iter()
+            .filter(|l| Some(l.owner.as_str()) == name || Some(&l.owner) == uid_s.as_ref())
+            .collect()
+    }
+}
+
+/// Parses a sub-id file, never failing: bad lines are collected.
+pub fn parse_subid(text: &str) -> SubIdFile {
+    let mut f = SubIdFile::default();
+    for (i, raw) in text.lines().enumerate() {
+        let n = i + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.split(':').collect();
+        let owner = parts.first().map(|s| s.to_string()).unwrap_or_default();
+        if parts.len() != 3 {
+            f.bad.push(BadLine {
+                line_no: n,
+                owner,
+                fatal_for_podman: true,
+                problem: format!("{} field(s), expected owner:start:count", parts.len()),
+            });
+            continue;
+        }
+        let num = |s: &str| -> Option<u64> {
+            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            s.parse::<u32>().ok().map(u64::from)
+        };
+        let (Some(start), Some(count)) = (num(parts[1]), num(parts[2])) else {
+            f.bad.push(BadLine {
+                line_no: n,
+                owner,
+                fatal_for_podman: false,
+                problem: format!(
+                    "start {:?} or count {:?} is not a number",
+                    parts[1], parts[2]
+                ),
+            });
+            continue;
+        };
+        if count == 0 || start + count > (1u64 << 32) {
+            f.bad.push(BadLine {
+                line_no: n,
+                owner,
+                fatal_for_podman: false,
+                problem: format!("range {start}:{count} is empty or ends past 4294967295"),
+            });
+            continue;
+        }
+        f.lines.push(SubIdLine {
+            line_no: n,
+            owner,
+            start,
+            count,
+            padded: raw != line,
+        });
+    }
+    f
+}
+
+/// Whether `USER` (as podman uses it) finds other sub-uid ranges than the
+/// real passwd name does (as newuidmap checks them). Used by identity.
+pub fn lookup_differs(host: &Host, passwd: &Passwd, user: &str, real: &str, uid: u32) -> bool {
+    let Ok(text) = host.read(SUBUID) else {
+        return false;
+    };
+    let f = parse_subid(&text);
+    let user_uid = passwd.by_name(user).map(|e| e.uid);
+    let key = |v: Vec<&SubIdLine>| -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = v.iter().map(|l| (l.start, l.count)).collect();
+        v.sort_unstable();
+        v
+    };
+    key(f.ranges_for(Some(user), user_uid)) != key(f.ranges_for(Some(real), Some(uid)))
+}
+
+/// A half-open id interval `[start, end)`.
+pub type Span = (u64, u64);
+
+/// The ids that exist inside this namespace (the inside column of a map),
+/// merged and sorted.
+pub fn inside_spans(map: &[IdMapLine]) -> Vec<Span> {
+    let mut v: Vec<Span> = map
+        .iter()
+        .map(|l| {
+            (
+                u64::from(l.inside),
+                u64::from(l.inside) + u64::from(l.count),
+            )
+        })
+        .collect();
+    v.sort_unstable();
+    let mut out: Vec<Span> = Vec::new();
+    for (s, e) in v {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+pub fn covered(spans: &[Span], start: u64, end: u64) -> bool {
+    spans.iter().any(|&(s, e)| s <= start && end <= e)
+}
+
+/// Ranges (start, count) inside `spans`, not containing `own` nor 0, from
+/// `floor` up, until `want` ids are collected. In the initial namespace a
+/// single `100000:65536` is preferred (away from real users' ids).
+pub fn propose(spans: &[Span], own: u64, want: u64, in_userns: bool) -> Vec<(u64, u64)> {
+    let floor = if in_userns { 1 } else { 100_000 };
+    let mut out = Vec::new();
+    let mut left = want;
+    for &(s, e) in spans {
+        let mut s = s.max(floor);
+        while s < e && left > 0 {
+            let mut stop = e.min(s + left);
+            if own >= s && own < stop {
+                stop = own;
+            }
+            if stop > s {
+                out.push((s, stop - s));
+                left -= stop - s;
+            }
+            s = if stop == own { own + 1 } else { stop };
+        }
+        if left == 0 {
+            break;
+        }
+    }
+    out
+}
+
+/// One file's view for the user.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FileFacts {
+    pub path: String,
+    pub readable: bool,
+    /// The user's ranges as podman sees them, sorted by start.
+    pub ranges: Vec<(u64, u64)>,
+    pub total: u64,
+    /// Lines podman refuses the whole file for.
+    pub fatal_lines: Vec<usize>,
+    /// The user's lines newuidmap cannot parse (padded or malformed).
+    pub user_bad_lines: Vec<usize>,
+    /// A range overlaps another or repeats it.
+    pub overlap: bool,
+    /// A range contains the user's own id.
+    pub contains_own: bool,
+    /// Ranges that do not fit in the ids this namespace has.
+    pub outside_parent: Vec<(u64, u64)>,
+}
 
 #[derive(Debug, Default, Clone)]
-pub struct Facts {}
+pub struct Facts {
+    /// Podman reads these files here (rootless, uid ≠ 0).
+    pub relevant: bool,
+    pub uid: FileFacts,
+    pub gid: FileFacts,
+    /// Both files give podman ranges newuidmap/newgidmap will accept, as far
+    /// as the files tell (the idmap probe is the proof).
+    pub usable: bool,
+    /// The smaller of the two totals.
+    pub total: u64,
+    /// `/etc/nsswitch.conf` `subid:` sources, when the line exists.
+    pub nss_sources: Option<String>,
+    /// Lines this run's fix would append (for idmap's prediction).
+    pub planned: Vec<(String, String)>,
+}
 
-pub const SPECS: &[Spec] = &[];
+impl Facts {
+    /// The user's uid ranges in podman's order (sorted by start).
+    pub fn uid_ranges(&self) -> &[(u64, u64)] {
+        &self.uid.ranges
+    }
+    pub fn gid_ranges(&self) -> &[(u64, u64)] {
+        &self.gid.ranges
+    }
+}
 
-pub fn probe(_host: &Host, _found: &mut Findings) {}
+pub const SPECS: &[Spec] = &[
+    Spec {
+        id: "subid.files",
+        title: "/etc/subuid and /etc/subgid are readable and well-formed",
+        explain: "Podman (containers/storage) refuses the whole of /etc/subuid or /etc/subgid when \
+any line has other than three `owner:start:count` fields, and then falls back to a single-id \
+mapping; newuidmap silently skips lines it cannot parse, including a range followed by trailing \
+whitespace (podman(1): whitespace \"may result in no entry failures\"). Ranges may also come from \
+NSS (`subid:` in /etc/nsswitch.conf, e.g. sss). Fix the files in the image; this tool never \
+rewrites existing lines.",
+        signatures: &[
+            "Cannot parse subuid/gid information: Format not correct",
+            "cannot parse subuid/gid information",
+            "String to int conversion failed during subuid/gid parsing",
+            "open /etc/subuid: no such file or directory",
+        ],
+    },
+    Spec {
+        id: "subid.entries",
+        title: "The user has ranges in /etc/subuid and /etc/subgid",
+        explain: "Rootless podman maps the job's own id to root and the user's subordinate ranges to \
+ids 1, 2, …; without ranges it warns `Using rootless single mapping into the namespace` and any \
+image layer with files owned by another id fails with `potentially insufficient UIDs or GIDs \
+available in user namespace … lchown …: invalid argument`. Fix (job): when the files are writable \
+(root, or `chmod g=u` + gid 0) this tool appends ranges that fit inside the ids this container has \
+and exclude the user's own id (for uid 1000 in a 65536-id namespace: `podman:1:999` and \
+`podman:1001:64535`), then runs `podman system migrate` if a pause process already holds the old \
+namespace. Otherwise bake them into the image: `usermod --add-subuids 100000-165535 \
+--add-subgids 100000-165535 podman`, or use quay.io/podman/stable (catalog U1).",
+        signatures: &[
+            "no subuid ranges found for user",
+            "No subuid ranges found for user",
+            "cannot find UID/GID for user",
+            "Using rootless single mapping into the namespace",
+            "using rootless single mapping into the namespace",
+            "potentially insufficient UIDs or GIDs available in user namespace",
+            "check rootless mode in man pages",
+        ],
+    },
+    Spec {
+        id: "subid.overlap",
+        title: "The user's ranges are disjoint and exclude the user's own id",
+        explain: "The kernel refuses uid_map extents that overlap (`newuidmap: write to uid_map \
+failed: Invalid argument`), and podman refuses a range that contains the user's own id \
+(`invalid configuration: the specified mapping … includes the user UID`). Duplicate lines (the user \
+listed twice) are the common cause. Appending cannot remove a line, so this is an image fix: one \
+line per range, no overlaps, own id excluded (catalog U3).",
+        signatures: &[
+            "includes the user UID",
+            "includes the user GID",
+            "write to uid_map failed: Invalid argument",
+            "write to gid_map failed: Invalid argument",
+            "there might not be enough IDs available in the namespace",
+        ],
+    },
+    Spec {
+        id: "subid.parent_map",
+        title: "The ranges fit inside the ids this container has",
+        explain: "When the job already runs inside a user namespace (rootless outer podman or \
+docker, Kubernetes `hostUsers: false`, OpenShift user-namespace pods) only the ids of \
+/proc/self/uid_map exist; a sub-id range outside them makes `newuidmap: write to uid_map failed: \
+Operation not permitted`. Size the ranges to the namespace: for uid 1000 in 65536 ids, \
+`podman:1:999` and `podman:1001:64535` (catalog U4).",
+        signatures: &[
+            "write to uid_map failed: Operation not permitted",
+            "write to gid_map failed: Operation not permitted",
+            "cannot set up namespace using",
+        ],
+    },
+    Spec {
+        id: "subid.size",
+        title: "The ranges cover the ids images use (nobody = 65534)",
+        explain: "Every id a layer uses must be mapped: nobody/nogroup are 65534, so fewer than 65534 \
+sub-ids make builds of ordinary images fail with `potentially insufficient UIDs or GIDs available \
+in user namespace (requested …)`. Images with ids ≥ 65536 need larger ranges, which a 65536-id \
+parent namespace (k8s `hostUsers: false`) cannot give (catalog U2).",
+        signatures: &[
+            "potentially insufficient UIDs or GIDs available in user namespace",
+            "insufficient UIDs or GIDs",
+        ],
+    },
+];
+
+struct FileRead {
+    parsed: Option<SubIdFile>,
+    error: Option<String>,
+}
+
+fn read_file(host: &Host, path: &str) -> FileRead {
+    match host.read(path) {
+        Ok(t) => FileRead {
+            parsed: Some(parse_subid(&t)),
+            error: None,
+        },
+        Err(e) => FileRead {
+            parsed: None,
+            error: Some(crate::host::io_error_name(&e)),
+        },
+    }
+}
+
+fn analyse(
+    path: &str,
+    file: &Option<SubIdFile>,
+    name: Option<&str>,
+    uid_key: Option<u32>,
+    own: u64,
+    spans: Option<&[Span]>,
+) -> FileFacts {
+    let mut ff = FileFacts {
+        path: path.to_string(),
+        readable: file.is_some(),
+        ..FileFacts::default()
+    };
+    let Some(f) = file else { return ff };
+    ff.fatal_lines = f
+        .bad
+        .iter()
+        .filter(|b| b.fatal_for_podman)
+        .map(|b| b.line_no)
+        .collect();
+    let mine = f.ranges_for(name, uid_key);
+    ff.user_bad_lines = f
+        .bad_for(name, uid_key)
+        .iter()
+        .map(|b| b.line_no)
+        .chain(mine.iter().filter(|l| l.padded).map(|l| l.line_no))
+        .collect();
+    let mut ranges: Vec<(u64, u64)> = mine.iter().map(|l| (l.start, l.count)).collect();
+    ranges.sort_unstable();
+    ff.total = ranges.iter().map(|r| r.1).sum();
+    ff.overlap = ranges.windows(2).any(|w| w[1].0 < w[0].0 + w[0].1);
+    ff.contains_own = ranges.iter().any(|&(s, c)| own >= s && own < s + c);
+    if let Some(spans) = spans {
+        ff.outside_parent = ranges
+            .iter()
+            .copied()
+            .filter(|&(s, c)| !covered(spans, s, s + c))
+            .collect();
+    }
+    ff.ranges = ranges;
+    ff
+}
+
+fn fmt_ranges(owner: &str, r: &[(u64, u64)]) -> String {
+    r.iter()
+        .map(|(s, c)| format!("{owner}:{s}:{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A pause process of an earlier podman in this job (catalog U9).
+fn pause_alive(host: &Host, uid: u32) -> Option<String> {
+    let mut candidates = Vec::new();
+    if let Some(x) = host.env_nonempty("XDG_RUNTIME_DIR") {
+        candidates.push(format!("{}/libpod/tmp/pause.pid", x.trim_end_matches('/')));
+    }
+    candidates.push(format!("/run/user/{uid}/libpod/tmp/pause.pid"));
+    let tmp = host
+        .env_nonempty("TMPDIR")
+        .unwrap_or("/tmp")
+        .trim_end_matches('/');
+    candidates.push(format!("{tmp}/storage-run-{uid}/libpod/tmp/pause.pid"));
+    candidates.push(format!("{tmp}/podman-run-{uid}/libpod/tmp/pause.pid"));
+    candidates.into_iter().find(|p| {
+        host.read(p)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .is_some_and(|pid| pid > 0 && host.exists(&format!("/proc/{pid}")))
+    })
+}
+
+pub fn probe(host: &Host, found: &mut Findings) {
+    let id = &found.identity;
+    let uid = id.uid;
+    let gid = id.gid;
+    let relevant = found.plan.rootless && uid != 0;
+    let name: Option<String> = id.user.clone().or_else(|| id.planned_name.clone());
+    let name_from_fix = id.user.is_none() && name.is_some();
+    let mut facts = Facts {
+        relevant,
+        ..Facts::default()
+    };
+
+    if !relevant {
+        let why = if !found.plan.rootless {
+            "podman runs rootful here and does not read /etc/subuid or /etc/subgid".to_string()
+        } else {
+            "uid 0 without CAP_SYS_ADMIN: podman copies /proc/self/uid_map and ignores /etc/subuid and /etc/subgid".to_string()
+        };
+        found
+            .checks
+            .push(Check::info("subid.entries", why).with("rootless", found.plan.rootless));
+        found.subid = facts;
+        return;
+    }
+
+    let in_userns = found.userns.in_userns;
+    let uid_spans = (!found.userns.parent_uid_map.is_empty())
+        .then(|| inside_spans(&found.userns.parent_uid_map));
+    let gid_spans = (!found.userns.parent_gid_map.is_empty())
+        .then(|| inside_spans(&found.userns.parent_gid_map));
+
+    let fu = read_file(host, SUBUID);
+    let fg = read_file(host, SUBGID);
+    let key_uid = Some(uid);
+    facts.uid = analyse(
+        SUBUID,
+        &fu.parsed,
+        name.as_deref(),
+        key_uid,
+        u64::from(uid),
+        uid_spans.as_deref(),
+    );
+    // newgidmap looks the caller up by its passwd name and uid too.
+    facts.gid = analyse(
+        SUBGID,
+        &fg.parsed,
+        name.as_deref(),
+        key_uid,
+        u64::from(gid),
+        gid_spans.as_deref(),
+    );
+    facts.total = facts.uid.total.min(facts.gid.total);
+    facts.nss_sources = host.read("/etc/nsswitch.conf").ok().and_then(|t| {
+        t.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix("subid:").map(|s| s.trim().to_string()))
+    });
+    let nss_not_files = facts
+        .nss_sources
+        .as_deref()
+        .is_some_and(|s| !s.split_whitespace().any(|w| w == "files"));
+
+    // --- subid.files
+    let mut problems: Vec<String> = Vec::new();
+    let mut status = Status::Ok;
+    let mut ev_files = Vec::new();
+    for (path, fr, ff) in [(SUBUID, &fu, &facts.uid), (SUBGID, &fg, &facts.gid)] {
+        let bad: Vec<Value> = fr
+            .parsed
+            .as_ref()
+            .map(|p| {
+                p.bad
+                    .iter()
+                    .take(20)
+                    .map(|b| json!({"line": b.line_no, "problem": b.problem}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ev_files.push(json!({"path": path, "error": fr.error, "bad_lines": bad,
+                             "user_lines_newuidmap_skips": ff.user_bad_lines}));
+        if let Some(e) = &fr.error {
+            problems.push(format!("{path}: {e}"));
+            // A missing file is the same as no entries (subid.entries says so).
+            status = status.max(if e == "ENOENT" {
+                Status::Info
+            } else {
+                Status::Warn
+            });
+        }
+        if !ff.fatal_lines.is_empty() {
+            problems.push(format!(
+                "{path} line {} is not owner:start:count, so podman refuses the whole file",
+                ff.fatal_lines[0]
+            ));
+            status = Status::Error;
+        }
+        if !ff.user_bad_lines.is_empty() {
+            problems.push(format!(
+                "{path} line {} (the user's) has whitespace or a bad number: podman and newuidmap read it differently",
+                ff.user_bad_lines[0]
+            ));
+            status = Status::Error;
+        }
+        if let Some(p) = &fr.parsed {
+            let others = p.bad.iter().filter(|b| !b.fatal_for_podman).count();
+            if others > 0 && ff.user_bad_lines.is_empty() && status < Status::Warn {
+                problems.push(format!(
+                    "{path} has {others} malformed line(s) of other users"
+                ));
+                status = status.max(Status::Warn);
+            }
+        }
+    }
+    let summary = if problems.is_empty() {
+        "/etc/subuid and /etc/subgid parse cleanly".to_string()
+    } else {
+        problems.join("; ")
+    };
+    let mut c = Check::new("subid.files", status, summary)
+        .with("files", Value::Array(ev_files))
+        .with("nsswitch_subid", json!(facts.nss_sources));
+    if nss_not_files {
+        c = c.with(
+            "note",
+            "nsswitch.conf takes sub-ids from other sources than files; the files may not be what newuidmap uses",
+        );
+    }
+    if status >= Status::Warn {
+        c = c.fix(
+            By::Image,
+            "Fix /etc/subuid and /etc/subgid in the image: one `name:start:count` line per range, \
+no spaces, no other lines.",
+        );
+    }
+    let files_fatal = status == Status::Error;
+    found.checks.push(c);
+
+    // --- subid.entries (U1), with the append fix
+    let owner = name.clone().unwrap_or_else(|| uid.to_string());
+    let mut actions: Vec<Action> = Vec::new();
+    let mut planned: Vec<(String, String)> = Vec::new();
+    let mut missing: Vec<&str> = Vec::new();
+    let mut unfixable: Vec<String> = Vec::new();
+    for (path, fr, ff, own, spans) in [
+        (SUBUID, &fu, &facts.uid, u64::from(uid), &uid_spans),
+        (SUBGID, &fg, &facts.gid, u64::from(gid), &gid_spans),
+    ] {
+        if !ff.ranges.is_empty() {
+            continue;
+        }
+        missing.push(path);
+        let writable = if fr.error.as_deref() == Some("ENOENT") {
+            false
+        } else {
+            host.access(path, Access::Write).is_ok()
+        };
+        if !writable {
+            unfixable.push(format!("{path} is not writable"));
+            continue;
+        }
+        if !ff.fatal_lines.is_empty() || !ff.user_bad_lines.is_empty() {
+            unfixable.push(format!("{path} has lines podman or newuidmap misread"));
+            continue;
+        }
+        let default_spans = vec![(0u64, 1u64 << 32)];
+        let spans = spans.as_deref().unwrap_or(&default_spans);
+        let ranges = propose(spans, own, WANTED, in_userns);
+        if ranges.is_empty() {
+            unfixable.push(format!("no ids left in this namespace for {path}"));
+            continue;
+        }
+        for (s, c) in ranges {
+            let line = format!("{owner}:{s}:{c}");
+            planned.push((path.to_string(), line.clone()));
+            actions.push(Action::AppendLine {
+                path: path.to_string(),
+                line,
+            });
+        }
+    }
+    let entries_check = if missing.is_empty() {
+        Check::ok(
+            "subid.entries",
+            format!(
+                "`{owner}` has {} in {SUBUID} and {} in {SUBGID}",
+                fmt_ranges(&owner, &facts.uid.ranges),
+                fmt_ranges(&owner, &facts.gid.ranges)
+            ),
+        )
+    } else {
+        let mut c = Check::error(
+            "subid.entries",
+            format!(
+                "no ranges for `{owner}` (uid {uid}) in {}: podman falls back to a single-id mapping and layers owned by other ids fail",
+                missing.join(" and ")
+            ),
+        )
+        .with("missing", json!(missing));
+        if !unfixable.is_empty() || (name.is_none()) || (name_from_fix && actions.is_empty()) {
+            c = c.with("job_fix_impossible", unfixable.join("; ")).fix(
+                By::Image,
+                format!(
+                    "Add ranges in the image: `RUN usermod --add-subuids 100000-165535 --add-subgids \
+100000-165535 {owner}` (inside a 65536-id user namespace: `{owner}:1:999` and `{owner}:1001:64535`), \
+or `chmod g=u /etc/subuid /etc/subgid` so an OpenShift job (gid 0) can add them itself."
+                ),
+            );
+        } else {
+            let mut text = format!(
+                "append {} (inside the ids this container has, excluding uid/gid {uid}/{gid})",
+                planned
+                    .iter()
+                    .map(|(p, l)| format!("`{l}` to {p}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if let Some(pid_file) = pause_alive(host, uid) {
+                text.push_str(&format!(
+                    ", then `podman system migrate` (a pause process from {pid_file} holds the old namespace)"
+                ));
+                actions.push(Action::Run {
+                    argv: vec!["podman".into(), "system".into(), "migrate".into()],
+                });
+            }
+            c = c.with(
+                "planned_lines",
+                json!(planned
+                    .iter()
+                    .map(|(p, l)| format!("{p}: {l}"))
+                    .collect::<Vec<_>>()),
+            );
+            c = c.job_fix(text, actions);
+            facts.planned = planned;
+        }
+        c
+    };
+    found.checks.push(entries_check);
+
+    // --- subid.overlap (U3)
+    // A podman lookup name equal to the uid lists each line twice (libsubid
+    // matches by name and by uid); identity.user_env carries that fix.
+    let doubled = found.identity.podman_user.as_deref() == Some(uid.to_string().as_str())
+        && !facts.uid.ranges.is_empty();
+    let mut ov = Vec::new();
+    for (ff, what, own) in [(&facts.uid, "UID", uid), (&facts.gid, "GID", gid)] {
+        if ff.overlap {
+            ov.push(format!(
+                "{} has overlapping or repeated ranges for `{owner}`",
+                ff.path
+            ));
+        }
+        if ff.contains_own {
+            ov.push(format!(
+                "a range in {} includes the user {what} {own} (podman: \"includes the user {what}\")",
+                ff.path
+            ));
+        }
+    }
+    let overlap_bad = !ov.is_empty() || doubled;
+    found.checks.push(if doubled && ov.is_empty() {
+        Check::info(
+            "subid.overlap",
+            format!("podman looks the ranges up as `{uid}`, the uid itself, and gets each twice (see identity.user_env)"),
+        )
+    } else if !overlap_bad {
+        Check::ok("subid.overlap", "the ranges are disjoint and exclude the user's own ids")
+    } else {
+        Check::error("subid.overlap", ov.join("; "))
+            .with("uid_ranges", json!(facts.uid.ranges))
+            .with("gid_ranges", json!(facts.gid.ranges))
+            .fix(
+                By::Image,
+                format!(
+                    "Fix the image's /etc/subuid and /etc/subgid: one line per range, no overlaps or \
+duplicates, not containing the user's own id (for uid 1000: `{owner}:1:999` and `{owner}:1001:64535`, \
+or `{owner}:100000:65536`)."
+                ),
+            )
+    });
+
+    // --- subid.parent_map (U4)
+    let owner_ref = owner.as_str();
+    let outside: Vec<String> = [&facts.uid, &facts.gid]
+        .iter()
+        .flat_map(|ff| {
+            ff.outside_parent
+                .iter()
+                .map(move |(s, c)| format!("{}: {owner_ref}:{s}:{c}", ff.path))
+        })
+        .collect();
+    let parent_bad = !outside.is_empty();
+    let spans_ev = |s: &Option<Vec<Span>>| {
+        json!(s.as_ref().map(|v| v
+            .iter()
+            .map(|(a, b)| format!("{a}-{}", b - 1))
+            .collect::<Vec<_>>()))
+    };
+    found.checks.push(if uid_spans.is_none() {
+        Check::warn(
+            "subid.parent_map",
+            "could not read /proc/self/uid_map, so whether the ranges fit is unknown",
+        )
+        .with("probe_ran", false)
+    } else if !parent_bad {
+        Check::ok(
+            "subid.parent_map",
+            if in_userns {
+                "the ranges fit inside the ids of this user namespace".to_string()
+            } else {
+                "not in a nested user namespace: every id exists".to_string()
+            },
+        )
+        .with("inside_uids", spans_ev(&uid_spans))
+        .with("inside_gids", spans_ev(&gid_spans))
+    } else {
+        let fit_u = uid_spans
+            .as_deref()
+            .map(|s| fmt_ranges(&owner, &propose(s, u64::from(uid), WANTED, in_userns)))
+            .unwrap_or_default();
+        Check::error(
+            "subid.parent_map",
+            format!(
+                "range(s) outside the ids this container has ({}): newuidmap fails with `write to uid_map failed: Operation not permitted`",
+                outside.join(", ")
+            ),
+        )
+        .with("outside", json!(outside))
+        .with("inside_uids", spans_ev(&uid_spans))
+        .with("inside_gids", spans_ev(&gid_spans))
+        .fix(
+            By::Image,
+            format!(
+                "Size the image's ranges to this namespace, e.g. {fit_u} (existing lines cannot be \
+replaced by appending)."
+            ),
+        )
+    });
+
+    // --- subid.size (U2)
+    let have_both = !facts.uid.ranges.is_empty() && !facts.gid.ranges.is_empty();
+    found.checks.push(if !have_both {
+        Check::info("subid.size", "no ranges to size (see subid.entries)")
+    } else if facts.total < ENOUGH {
+        let cap = uid_spans
+            .as_deref()
+            .map(|s| s.iter().map(|(a, b)| b - a).sum::<u64>())
+            .unwrap_or(0);
+        Check::warn(
+            "subid.size",
+            format!(
+                "only {} sub-ids (uid {}, gid {}): ids above {} (nobody = 65534) cannot be mapped and layers using them fail",
+                facts.total, facts.uid.total, facts.gid.total, facts.total
+            ),
+        )
+        .with("total_uids", facts.uid.total)
+        .with("total_gids", facts.gid.total)
+        .with("namespace_ids", cap)
+        .fix(
+            By::Image,
+            "Give the user at least 65536 sub-ids in the image (`usermod --add-subuids 100000-165535 \
+--add-subgids 100000-165535 USER`); in a 65536-id parent namespace use every id but 0 and the user's \
+own.",
+        )
+    } else {
+        Check::ok(
+            "subid.size",
+            format!("{} sub-ids cover ids up to {}", facts.total, facts.total),
+        )
+        .with("total_uids", facts.uid.total)
+        .with("total_gids", facts.gid.total)
+    });
+
+    facts.usable = have_both
+        && !files_fatal
+        && !overlap_bad
+        && !parent_bad
+        && name.is_some()
+        && !name_from_fix;
+    found.subid = facts;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{Access, Host};
+    use crate::probes::testutil::Fixture;
+    use crate::probes::{identity, userns};
+
+    const DOCKER_CAPS: u64 = 0x8004_05fb;
+    const PASSWD: &str =
+        "root:x:0:0:root:/root:/bin/bash\npodman:x:1000:1000::/home/podman:/bin/bash\n";
+
+    fn status(eff: u64) -> String {
+        format!("CapEff:\t{eff:016x}\nCapBnd:\t{eff:016x}\nNoNewPrivs:\t0\nSeccomp:\t2\n")
+    }
+
+    fn run(host: &Host) -> Findings {
+        let mut found = Findings::default();
+        identity::probe(host, &mut found);
+        userns::probe(host, &mut found);
+        probe(host, &mut found);
+        found
+    }
+
+    /// uid 1000 in a container whose user namespace has 65536 ids (the
+    /// nested case captured on this host: uid_map `0 100000 65536`).
+    fn nested(subuid: &str, subgid: &str) -> Fixture {
+        Fixture::new()
+            .uid(1000)
+            .gid(1000)
+            .env("HOME", "/home/podman")
+            .file("/etc/passwd", PASSWD)
+            .file("/proc/self/status", &status(DOCKER_CAPS))
+            .file("/proc/self/uid_map", "         0     100000      65536\n")
+            .file("/proc/self/gid_map", "         0     100000      65536\n")
+            .file(SUBUID, subuid)
+            .file(SUBGID, subgid)
+            .stat("/home/podman", "dir", 0o700, 1000, 1000)
+    }
+
+    fn status_of(found: &Findings, id: &str) -> Option<Status> {
+        found.check(id).map(|c| c.status)
+    }
+
+    #[test]
+    fn parses_upstream_image_lines() {
+        let f = parse_subid("podman:1:999\npodman:1001:64535\n");
+        assert!(f.bad.is_empty());
+        let r = f.ranges_for(Some("podman"), Some(1000));
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[1].start, r[1].count), (1001, 64535));
+    }
+
+    #[test]
+    fn parser_tolerates_garbage() {
+        let f = parse_subid(
+            "# comment\n\npodman:100000:65536 \n1000:200000:65536\nbroken\nx:abc:1\ny:1:0\nz: 1:5\n",
+        );
+        assert_eq!(f.lines.len(), 2);
+        assert!(f.lines[0].padded);
+        assert_eq!(
+            f.ranges_for(Some("podman"), Some(1000)).len(),
+            2,
+            "by name and by uid"
+        );
+        let bad: Vec<(usize, bool)> = f
+            .bad
+            .iter()
+            .map(|b| (b.line_no, b.fatal_for_podman))
+            .collect();
+        assert_eq!(bad, vec![(5, true), (6, false), (7, false), (8, false)]);
+    }
+
+    #[test]
+    fn proposals_fit_the_namespace() {
+        // 65536 ids, uid 1000: the upstream image's lines exactly.
+        let spans =
+            inside_spans(&crate::util::parse_id_map("0 100000 65536\n").unwrap_or_default());
+        assert_eq!(
+            propose(&spans, 1000, WANTED, true),
+            vec![(1, 999), (1001, 64535)]
+        );
+        // k8s hostUsers: false.
+        let spans =
+            inside_spans(&crate::util::parse_id_map("0 833617920 65536\n").unwrap_or_default());
+        assert_eq!(
+            propose(&spans, 1000, WANTED, true),
+            vec![(1, 999), (1001, 64535)]
+        );
+        // A nested rootless podman: `0 1000 1` + `1 100000 65536` → ids 0..=65536.
+        let spans = inside_spans(
+            &crate::util::parse_id_map("0 1000 1\n1 100000 65536\n").unwrap_or_default(),
+        );
+        assert_eq!(spans, vec![(0, 65537)]);
+        assert_eq!(
+            propose(&spans, 1000, WANTED, true),
+            vec![(1, 999), (1001, 64536)]
+        );
+        // The initial namespace: away from real users.
+        let spans = vec![(0u64, 1u64 << 32)];
+        assert_eq!(propose(&spans, 1000, WANTED, false), vec![(100000, 65536)]);
+        assert_eq!(
+            propose(&spans, 100500, WANTED, false),
+            vec![(100000, 500), (100501, 65036)]
+        );
+    }
+
+    #[test]
+    fn upstream_ranges_are_usable() {
+        let lines = "podman:1:999\npodman:1001:64535\n";
+        let found = run(&nested(lines, lines).host());
+        for id in [
+            "subid.files",
+            "subid.entries",
+            "subid.overlap",
+            "subid.parent_map",
+            "subid.size",
+        ] {
+            assert_eq!(status_of(&found, id), Some(Status::Ok), "{id}");
+        }
+        assert!(found.subid.usable);
+        assert_eq!(found.subid.total, 65534);
+        assert_eq!(found.subid.uid_ranges(), &[(1, 999), (1001, 64535)]);
+    }
+
+    #[test]
+    fn missing_entries_are_appended_inside_the_namespace() {
+        let found = run(&nested("", "other:1:5\n").host());
+        let c = found.check("subid.entries").cloned().unwrap();
+        assert_eq!(c.status, Status::Error);
+        let fix = c.fix.unwrap();
+        assert_eq!(fix.by, By::Job);
+        assert_eq!(
+            fix.actions,
+            vec![
+                Action::AppendLine {
+                    path: SUBUID.into(),
+                    line: "podman:1:999".into()
+                },
+                Action::AppendLine {
+                    path: SUBUID.into(),
+                    line: "podman:1001:64535".into()
+                },
+                Action::AppendLine {
+                    path: SUBGID.into(),
+                    line: "podman:1:999".into()
+                },
+                Action::AppendLine {
+                    path: SUBGID.into(),
+                    line: "podman:1001:64535".into()
+                },
+            ]
+        );
+        assert!(!found.subid.usable);
+    }
+
+    #[test]
+    fn migrate_only_when_a_pause_process_is_alive() {
+        let fx = nested("", "")
+            .env("XDG_RUNTIME_DIR", "/run/user/1000")
+            .file("/run/user/1000/libpod/tmp/pause.pid", "4242")
+            .dir("/proc/4242");
+        let found = run(&fx.host());
+        let acts = found
+            .check("subid.entries")
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap()
+            .actions;
+        assert_eq!(
+            acts.last(),
+            Some(&Action::Run {
+                argv: vec!["podman".into(), "system".into(), "migrate".into()]
+            })
+        );
+        let fx = nested("", "")
+            .env("XDG_RUNTIME_DIR", "/run/user/1000")
+            .file("/run/user/1000/libpod/tmp/pause.pid", "4243");
+        let found = run(&fx.host());
+        let acts = found
+            .check("subid.entries")
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap()
+            .actions;
+        assert!(!acts.iter().any(|a| matches!(a, Action::Run { .. })));
+    }
+
+    #[test]
+    fn initial_namespace_gets_the_conventional_range() {
+        let fx = nested("", "")
+            .file("/proc/self/uid_map", "         0          0 4294967295\n")
+            .file("/proc/self/gid_map", "         0          0 4294967295\n");
+        let found = run(&fx.host());
+        let acts = found
+            .check("subid.entries")
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap()
+            .actions;
+        assert_eq!(
+            acts[0],
+            Action::AppendLine {
+                path: SUBUID.into(),
+                line: "podman:100000:65536".into()
+            }
+        );
+    }
+
+    #[test]
+    fn readonly_or_missing_files_need_the_image() {
+        let fx = nested("", "").access(SUBUID, Access::Write, "EACCES");
+        let found = run(&fx.host());
+        let c = found.check("subid.entries").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert_eq!(c.fix.as_ref().map(|f| f.by), Some(By::Image));
+        assert!(c
+            .fix
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("usermod --add-subuids"));
+    }
+
+    #[test]
+    fn malformed_lines() {
+        // Another user's line with two fields: podman refuses the whole file.
+        let found = run(&nested(
+            "broken:1\npodman:1:999\npodman:1001:64535\n",
+            "podman:1:999\npodman:1001:64535\n",
+        )
+        .host());
+        assert_eq!(status_of(&found, "subid.files"), Some(Status::Error));
+        assert!(found
+            .check("subid.files")
+            .unwrap()
+            .summary
+            .contains("line 1"));
+        assert!(!found.subid.usable);
+        // The user's own line with trailing whitespace.
+        let found = run(&nested(
+            "podman:1:999 \npodman:1001:64535\n",
+            "podman:1:999\npodman:1001:64535\n",
+        )
+        .host());
+        assert_eq!(status_of(&found, "subid.files"), Some(Status::Error));
+        // Someone else's non-numeric line: a warning only.
+        let found = run(&nested(
+            "x:abc:1\npodman:1:999\npodman:1001:64535\n",
+            "podman:1:999\npodman:1001:64535\n",
+        )
+        .host());
+        assert_eq!(status_of(&found, "subid.files"), Some(Status::Warn));
+        assert!(found.subid.usable);
+    }
+
+    #[test]
+    fn overlaps_duplicates_and_own_id() {
+        let dup = "podman:1:999\npodman:1:999\npodman:1001:64535\n";
+        let good = "podman:1:999\npodman:1001:64535\n";
+        let found = run(&nested(dup, good).host());
+        let c = found.check("subid.overlap").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert_eq!(c.fix.as_ref().map(|f| f.by), Some(By::Image));
+        let found = run(&nested("podman:1:65535\n", good).host());
+        assert!(found
+            .check("subid.overlap")
+            .unwrap()
+            .summary
+            .contains("includes the user UID 1000"));
+        assert!(!found.subid.usable);
+    }
+
+    #[test]
+    fn ranges_outside_the_parent_namespace() {
+        let lines = "podman:100000:65536\n";
+        let found = run(&nested(lines, lines).host());
+        let c = found.check("subid.parent_map").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c
+            .fix
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("podman:1:999, podman:1001:64535"));
+        // On the host (initial namespace) the same lines fit.
+        let fx = nested(lines, lines)
+            .file("/proc/self/uid_map", "         0          0 4294967295\n")
+            .file("/proc/self/gid_map", "         0          0 4294967295\n");
+        let found = run(&fx.host());
+        assert_eq!(status_of(&found, "subid.parent_map"), Some(Status::Ok));
+        assert!(found.subid.usable);
+    }
+
+    #[test]
+    fn small_ranges_warn() {
+        let lines = "podman:1:999\npodman:1001:1000\n";
+        let found = run(&nested(lines, lines).host());
+        assert_eq!(status_of(&found, "subid.size"), Some(Status::Warn));
+        assert_eq!(found.subid.total, 1999);
+    }
+
+    #[test]
+    fn root_without_sys_admin_ignores_the_files() {
+        let fx = nested("", "").uid(0).gid(0);
+        let found = run(&fx.host());
+        assert!(found.plan.rootless);
+        let c = found.check("subid.entries").unwrap();
+        assert_eq!(c.status, Status::Info);
+        assert!(c.summary.contains("copies /proc/self/uid_map"));
+        assert!(found.check("subid.overlap").is_none());
+    }
+
+    #[test]
+    fn openshift_uid_uses_the_name_the_passwd_fix_adds() {
+        let fx = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .env("HOME", "/")
+            .file("/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n")
+            .file("/proc/self/status", &status(0))
+            .file("/proc/self/uid_map", "         0  833617920      65536\n")
+            .file("/proc/self/gid_map", "         0  833617920      65536\n")
+            .file(SUBUID, "")
+            .file(SUBGID, "")
+            .dir("/tmp");
+        let found = run(&fx.host());
+        let acts = found
+            .check("subid.entries")
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap()
+            .actions;
+        // The uid is outside the namespace's ids here: nothing to skip.
+        assert_eq!(
+            acts[0],
+            Action::AppendLine {
+                path: SUBUID.into(),
+                line: "podman:1:65535".into()
+            }
+        );
+        // gid 0 is never handed out.
+        assert_eq!(
+            acts[1],
+            Action::AppendLine {
+                path: SUBGID.into(),
+                line: "podman:1:65535".into()
+            }
+        );
+    }
+
+    #[test]
+    fn numeric_name_doubles_the_ranges() {
+        let fx = nested(
+            "1000:1:999\n1000:1001:64535\n",
+            "1000:1:999\n1000:1001:64535\n",
+        )
+        .file("/etc/passwd", "1000:*:1000:1000:container user:/:/bin/sh\n");
+        let found = run(&fx.host());
+        assert!(!found.subid.usable);
+        assert!(found
+            .check("subid.overlap")
+            .unwrap()
+            .summary
+            .contains("twice"));
+        assert_eq!(
+            found.check("identity.user_env").unwrap().status,
+            Status::Error
+        );
+        // With USER set to an alias of the uid, podman finds them once.
+        let fx = nested(
+            "1000:1:999\n1000:1001:64535\n",
+            "1000:1:999\n1000:1001:64535\n",
+        )
+        .env("USER", "podman")
+        .file(
+            "/etc/passwd",
+            "1000:*:1000:1000:container user:/:/bin/sh\npodman:x:1000:1000::/home/podman:/bin/sh\n",
+        );
+        let found = run(&fx.host());
+        assert!(found.subid.usable);
+    }
+}

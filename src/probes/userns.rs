@@ -1,12 +1,453 @@
-//! Area `userns` (to be filled in).
+//! Area `userns`: can podman create the user namespace it needs?
+//!
+//! Reads the parent maps (`/proc/self/uid_map`, `gid_map`: the job may
+//! already be inside a user namespace), the node sysctls that switch
+//! unprivileged user namespaces off, and tries `unshare(CLONE_NEWUSER)` in
+//! a forked child. A seccomp filter refusing `unshare` without
+//! CAP_SYS_ADMIN looks like the sysctls being off; the probe plus the
+//! sysctls tell them apart (catalog N1, N2, N3). Only blocking when podman
+//! needs its own user namespace (rootless); rootful podman does not.
 
+use super::identity::{privs, CAP_SYS_ADMIN};
 use super::Findings;
-use crate::host::Host;
-use crate::model::Spec;
+use crate::host::{Host, IdMapLine, Probe, ProbeResult};
+use crate::model::{By, Check, Spec, Status};
+use crate::util::parse_id_map;
+use serde_json::json;
+
+pub const UID_MAP: &str = "/proc/self/uid_map";
+pub const GID_MAP: &str = "/proc/self/gid_map";
+const MAX_USERNS: &str = "/proc/sys/user/max_user_namespaces";
+const USERNS_CLONE: &str = "/proc/sys/kernel/unprivileged_userns_clone";
+const AA_RESTRICT: &str = "/proc/sys/kernel/apparmor_restrict_unprivileged_userns";
+const AA_UNCONFINED: &str = "/proc/sys/kernel/apparmor_restrict_unprivileged_unconfined";
+
+/// The initial user namespace maps every id to itself.
+pub const INITIAL_MAP: IdMapLine = IdMapLine {
+    inside: 0,
+    outside: 0,
+    count: u32::MAX,
+};
 
 #[derive(Debug, Default, Clone)]
-pub struct Facts {}
+pub struct Facts {
+    /// Podman needs a user namespace of its own (it is rootless and
+    /// `_CONTAINERS_USERNS_CONFIGURED` is not set).
+    pub needed: bool,
+    /// The job runs inside a user namespace (its map is not the identity).
+    pub in_userns: bool,
+    /// `/proc/self/uid_map` / `gid_map` (empty when unreadable).
+    pub parent_uid_map: Vec<IdMapLine>,
+    pub parent_gid_map: Vec<IdMapLine>,
+    pub max_user_namespaces: Option<u64>,
+    pub unprivileged_userns_clone: Option<u64>,
+    pub apparmor_restrict: Option<u64>,
+    pub apparmor_restrict_unconfined: Option<u64>,
+    /// Result of the `unshare(CLONE_NEWUSER)` probe; `None` when it did not run.
+    pub can_unshare: Option<bool>,
+    pub probe: Option<ProbeResult>,
+}
 
-pub const SPECS: &[Spec] = &[];
+impl Facts {
+    /// How many ids exist in this namespace.
+    pub fn inside_uids(&self) -> u64 {
+        self.parent_uid_map.iter().map(|l| u64::from(l.count)).sum()
+    }
+}
 
-pub fn probe(_host: &Host, _found: &mut Findings) {}
+pub const SPECS: &[Spec] = &[
+    Spec {
+        id: "userns.parent_map",
+        title: "The user namespace the job already runs in",
+        explain: "/proc/self/uid_map is `0 0 4294967295` in the initial user namespace; anything else \
+means the job container itself runs in a user namespace (rootless outer podman or docker, Kubernetes \
+`hostUsers: false`, OpenShift user-namespace pods) and only the listed ids exist. Rootless podman can \
+then map only those ids, so /etc/subuid ranges must fit inside them (see subid.parent_map; catalog \
+U4).",
+        signatures: &[],
+    },
+    Spec {
+        id: "userns.sysctl",
+        title: "Node sysctls allow unprivileged user namespaces",
+        explain: "`user.max_user_namespaces = 0` or Debian/Ubuntu `kernel.unprivileged_userns_clone = \
+0` switch unprivileged user namespaces off for the whole node: podman fails with `cannot clone: \
+Operation not permitted`, `user namespaces are not enabled in /proc/sys/user/max_user_namespaces`, \
+`cannot re-exec process`. Ubuntu ≥ 23.10 `kernel.apparmor_restrict_unprivileged_userns = 1` lets \
+unconfined processes create one but without capabilities in it (`write to uid_map failed: Operation \
+not permitted`). Node fix: `sysctl -w user.max_user_namespaces=15000`, \
+`kernel.unprivileged_userns_clone=1`, `kernel.apparmor_restrict_unprivileged_userns=0` and \
+`kernel.apparmor_restrict_unprivileged_unconfined=0` (catalog N1, N3).",
+        signatures: &[
+            "user namespaces are not enabled in /proc/sys/user/max_user_namespaces",
+            "cannot clone: No space left on device",
+            "unshare: write failed /proc/self/uid_map: Operation not permitted",
+        ],
+    },
+    Spec {
+        id: "userns.create",
+        title: "A user namespace can be created (unshare(CLONE_NEWUSER) in a child)",
+        explain: "Rootless podman re-executes itself in a new user namespace before anything else. \
+The default seccomp profiles of Docker and containerd/CRI-O (RuntimeDefault) allow `unshare` and \
+namespace `clone` only with CAP_SYS_ADMIN, so in an unprivileged job podman fails with `cannot \
+clone: Operation not permitted` / `cannot re-exec process` (buildah: `Error during \
+unshare(CLONE_NEWUSER): Operation not permitted`) although the node allows user namespaces. Runner \
+fix, Kubernetes executor: `[runners.kubernetes.build_container_security_context.seccomp_profile] \
+type = \"Unconfined\"` (or a Localhost profile allowing unshare, clone, mount, umount2, setns, keyctl, \
+pivot_root); docker executor: `security_opt = [\"seccomp:unconfined\"]`; or `privileged = true` \
+(catalog N1, N2).",
+        signatures: &[
+            "cannot clone: Operation not permitted",
+            "cannot clone: Invalid argument",
+            "cannot re-exec process",
+            "Error during unshare(CLONE_NEWUSER): Operation not permitted",
+            "Error during unshare(CLONE_NEWUSER)",
+        ],
+    },
+];
+
+fn read_num(host: &Host, path: &str) -> (Option<u64>, Option<String>) {
+    match host.read(path) {
+        Ok(t) => match t.trim().parse::<u64>() {
+            Ok(n) => (Some(n), None),
+            Err(_) => (None, Some(format!("unreadable value {:?}", t.trim()))),
+        },
+        Err(e) => (None, Some(crate::host::io_error_name(&e))),
+    }
+}
+
+const SECCOMP_FIX: &str = "Kubernetes executor: \
+`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"` (or a \
+`Localhost` profile that allows unshare, clone, mount, umount2, setns, keyctl, pivot_root); docker \
+executor: `[runners.docker] security_opt = [\"seccomp:unconfined\"]`; or `privileged = true`.";
+
+const SYSCTL_FIX: &str =
+    "On the nodes: `sysctl -w user.max_user_namespaces=15000` and (Debian/Ubuntu) \
+`sysctl -w kernel.unprivileged_userns_clone=1`, persisted in /etc/sysctl.d/.";
+
+pub fn probe(host: &Host, found: &mut Findings) {
+    let p = privs(found);
+    let rootless = found.plan.rootless;
+    let configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
+    let needed = rootless && !configured && !(p.known && p.eff_has(CAP_SYS_ADMIN));
+    let mut facts = Facts {
+        needed,
+        ..Facts::default()
+    };
+
+    // --- parent maps
+    let mut map_problems = Vec::new();
+    for (path, slot) in [
+        (UID_MAP, &mut facts.parent_uid_map),
+        (GID_MAP, &mut facts.parent_gid_map),
+    ] {
+        match host.read(path) {
+            Ok(t) => match parse_id_map(&t) {
+                Ok(m) if !m.is_empty() => *slot = m,
+                Ok(_) => map_problems.push(format!("{path} is empty")),
+                Err(e) => map_problems.push(format!("{path}: {e}")),
+            },
+            Err(e) => map_problems.push(format!("{path}: {}", crate::host::io_error_name(&e))),
+        }
+    }
+    facts.in_userns = !facts.parent_uid_map.is_empty() && facts.parent_uid_map != [INITIAL_MAP];
+    let lines = |m: &[IdMapLine]| {
+        json!(m
+            .iter()
+            .map(|l| format!("{} {} {}", l.inside, l.outside, l.count))
+            .collect::<Vec<_>>())
+    };
+    found.checks.push(if !map_problems.is_empty() {
+        Check::warn(
+            "userns.parent_map",
+            format!("cannot read the id maps: {}", map_problems.join("; ")),
+        )
+        .with("problems", json!(map_problems))
+    } else if facts.in_userns {
+        Check::info(
+            "userns.parent_map",
+            format!(
+                "the job runs inside a user namespace with {} uids ({})",
+                facts.inside_uids(),
+                facts
+                    .parent_uid_map
+                    .iter()
+                    .map(|l| format!("{} {} {}", l.inside, l.outside, l.count))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with("uid_map", lines(&facts.parent_uid_map))
+        .with("gid_map", lines(&facts.parent_gid_map))
+    } else {
+        Check::info(
+            "userns.parent_map",
+            "the job runs in the initial user namespace (all ids exist)",
+        )
+        .with("uid_map", lines(&facts.parent_uid_map))
+    });
+
+    // --- sysctls
+    let (max, max_err) = read_num(host, MAX_USERNS);
+    let (clone, _) = read_num(host, USERNS_CLONE);
+    let (aa, _) = read_num(host, AA_RESTRICT);
+    let (aa_unc, _) = read_num(host, AA_UNCONFINED);
+    facts.max_user_namespaces = max;
+    facts.unprivileged_userns_clone = clone;
+    facts.apparmor_restrict = aa;
+    facts.apparmor_restrict_unconfined = aa_unc;
+    let sysctl_off = max == Some(0) || clone == Some(0);
+
+    // --- functional probe
+    let result = if needed {
+        Some(host.probe(&Probe::UserNs))
+    } else {
+        None
+    };
+    facts.can_unshare = result.as_ref().filter(|r| r.ran).map(|r| r.ok);
+    let probe_ok = facts.can_unshare == Some(true);
+
+    let mut sc = {
+        let mut bits = Vec::new();
+        if let Some(m) = max {
+            bits.push(format!("user.max_user_namespaces={m}"));
+        }
+        if let Some(c) = clone {
+            bits.push(format!("kernel.unprivileged_userns_clone={c}"));
+        }
+        if let Some(a) = aa {
+            bits.push(format!("kernel.apparmor_restrict_unprivileged_userns={a}"));
+        }
+        let desc = if bits.is_empty() {
+            format!("sysctls unreadable ({})", max_err.unwrap_or_default())
+        } else {
+            bits.join(", ")
+        };
+        if sysctl_off && needed && !probe_ok {
+            Check::error(
+                "userns.sysctl",
+                format!("{desc}: unprivileged user namespaces are switched off on the node"),
+            )
+            .fix(By::NodeAdmin, SYSCTL_FIX)
+        } else if sysctl_off {
+            Check::info(
+                "userns.sysctl",
+                format!(
+                    "{desc}: unprivileged user namespaces are off on the node{}",
+                    if needed {
+                        ", but the probe created one"
+                    } else {
+                        " (podman does not need one here)"
+                    }
+                ),
+            )
+        } else if aa == Some(1) && needed {
+            Check::info(
+                "userns.sysctl",
+                format!("{desc}: unconfined processes get no capabilities in a new user namespace (idmap.map shows whether that bites)"),
+            )
+        } else {
+            Check::ok("userns.sysctl", desc)
+        }
+    };
+    sc = sc
+        .with("max_user_namespaces", json!(max))
+        .with("unprivileged_userns_clone", json!(clone))
+        .with("apparmor_restrict_unprivileged_userns", json!(aa))
+        .with("apparmor_restrict_unprivileged_unconfined", json!(aa_unc));
+    found.checks.push(sc);
+
+    // --- userns.create
+    let check = match &result {
+        None => Check::info(
+            "userns.create",
+            if configured {
+                "_CONTAINERS_USERNS_CONFIGURED is set: podman assumes it already runs in its user namespace"
+            } else {
+                "podman runs rootful here and creates no user namespace of its own"
+            },
+        ),
+        Some(r) if r.ran && r.ok => Check::ok("userns.create", "a child created a user namespace"),
+        Some(r) if r.ran => {
+            let errno = r.errno.clone().unwrap_or_default();
+            let seccomp_likely = p.known && p.seccomp == 2 && !p.eff_has(CAP_SYS_ADMIN);
+            let c = Check::error(
+                "userns.create",
+                format!("unshare(CLONE_NEWUSER) failed: {}", r.describe()),
+            )
+            .with("errno", errno.clone())
+            .with("step", r.step.clone())
+            .with("detail", r.detail.clone())
+            .with("seccomp", p.seccomp);
+            if sysctl_off || errno == "ENOSPC" {
+                c.with("cause", "node sysctl")
+                    .fix(By::NodeAdmin, SYSCTL_FIX)
+            } else if seccomp_likely && errno == "EPERM" {
+                c.with(
+                    "cause",
+                    "seccomp filter refuses unshare without CAP_SYS_ADMIN",
+                )
+                .fix(By::RunnerAdmin, SECCOMP_FIX)
+            } else {
+                c.fix(
+                    By::RunnerAdmin,
+                    format!("{SECCOMP_FIX} If seccomp is already unconfined, check the AppArmor/SELinux policy of the build container."),
+                )
+            }
+        }
+        Some(r) => {
+            let mut c = Check::warn(
+                "userns.create",
+                format!(
+                    "the unshare probe did not run ({}); {}",
+                    r.detail,
+                    if p.seccomp == 2 && !p.eff_has(CAP_SYS_ADMIN) {
+                        "a seccomp filter without CAP_SYS_ADMIN often refuses it"
+                    } else {
+                        "nothing in the files says it is refused"
+                    }
+                ),
+            )
+            .with("probe_ran", false);
+            if sysctl_off {
+                c.status = Status::Error;
+                c = c.fix(By::NodeAdmin, SYSCTL_FIX);
+            }
+            c
+        }
+    };
+    facts.probe = result;
+    found.checks.push(check);
+    found.userns = facts;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probes::identity;
+    use crate::probes::testutil::Fixture;
+
+    const DOCKER_CAPS: u64 = 0x8004_05fb;
+    const ALL_CAPS: u64 = 0x1ff_feff_ffff;
+
+    fn status(eff: u64, seccomp: u8) -> String {
+        format!("CapEff:\t{eff:016x}\nCapBnd:\t{eff:016x}\nNoNewPrivs:\t0\nSeccomp:\t{seccomp}\n")
+    }
+
+    fn job(uid: u32, eff: u64, seccomp: u8) -> Fixture {
+        Fixture::new()
+            .uid(uid)
+            .file(
+                "/etc/passwd",
+                "root:x:0:0::/root:/bin/sh\npodman:x:1000:1000::/home/podman:/bin/sh\n",
+            )
+            .file("/proc/self/status", &status(eff, seccomp))
+            .file(UID_MAP, "         0          0 4294967295\n")
+            .file(GID_MAP, "         0          0 4294967295\n")
+            .file(MAX_USERNS, "63396\n")
+    }
+
+    fn run(host: &Host) -> Findings {
+        let mut found = Findings::default();
+        identity::probe(host, &mut found);
+        probe(host, &mut found);
+        found
+    }
+
+    #[test]
+    fn real_maps_parse() {
+        // This host (initial namespace), a nested rootless podman, k8s hostUsers: false.
+        let host = parse_id_map("         0          0 4294967295\n").unwrap_or_default();
+        assert_eq!(host, vec![INITIAL_MAP]);
+        let nested =
+            parse_id_map("         0       1000          1\n         1     100000      65536\n")
+                .unwrap_or_default();
+        assert_eq!(nested.len(), 2);
+        let k8s = parse_id_map("         0  833617920      65536\n").unwrap_or_default();
+        assert_eq!(k8s[0].outside, 833617920);
+    }
+
+    #[test]
+    fn seccomp_refusal_names_the_runner_keys() {
+        let host = job(1000, 0, 2)
+            .probe(
+                &Probe::UserNs,
+                ProbeResult::failure("unshare", Some("EPERM".into()), ""),
+            )
+            .host();
+        let found = run(&host);
+        let c = found.check("userns.create").unwrap();
+        assert_eq!(c.status, Status::Error);
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::RunnerAdmin);
+        assert!(fix.text.contains("seccomp_profile] type = \"Unconfined\""));
+        assert!(fix.text.contains("security_opt = [\"seccomp:unconfined\"]"));
+        assert_eq!(found.userns.can_unshare, Some(false));
+        assert_eq!(found.check("userns.sysctl").unwrap().status, Status::Ok);
+    }
+
+    #[test]
+    fn sysctl_off_is_a_node_fix() {
+        let host = job(1000, 0, 0)
+            .file(MAX_USERNS, "0\n")
+            .probe(
+                &Probe::UserNs,
+                ProbeResult::failure("unshare", Some("ENOSPC".into()), ""),
+            )
+            .host();
+        let found = run(&host);
+        assert_eq!(found.check("userns.sysctl").unwrap().status, Status::Error);
+        let c = found.check("userns.create").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert_eq!(c.fix.as_ref().map(|f| f.by), Some(By::NodeAdmin));
+        // Debian's switch.
+        let host = job(1000, 0, 0).file(USERNS_CLONE, "0\n").host();
+        let found = run(&host);
+        assert_eq!(found.check("userns.create").unwrap().status, Status::Error);
+    }
+
+    #[test]
+    fn probe_success_and_not_run() {
+        let found = run(&job(1000, 0, 2)
+            .probe(&Probe::UserNs, ProbeResult::success(""))
+            .host());
+        assert_eq!(found.check("userns.create").unwrap().status, Status::Ok);
+        assert_eq!(found.userns.can_unshare, Some(true));
+        let found = run(&job(1000, 0, 2).host());
+        let c = found.check("userns.create").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.evidence["probe_ran"], json!(false));
+        assert_eq!(found.userns.can_unshare, None);
+    }
+
+    #[test]
+    fn rootful_needs_no_user_namespace() {
+        let found = run(&job(0, ALL_CAPS, 0).file(MAX_USERNS, "0\n").host());
+        assert!(!found.userns.needed);
+        assert_eq!(found.check("userns.create").unwrap().status, Status::Info);
+        assert_eq!(found.check("userns.sysctl").unwrap().status, Status::Info);
+        // Root without SYS_ADMIN does need one.
+        let found = run(&job(0, DOCKER_CAPS, 2).host());
+        assert!(found.userns.needed);
+    }
+
+    #[test]
+    fn nested_map_is_reported() {
+        let host = job(1000, 0, 2)
+            .file(UID_MAP, "         0     100000      65536\n")
+            .file(GID_MAP, "         0     100000      65536\n")
+            .host();
+        let found = run(&host);
+        assert!(found.userns.in_userns);
+        assert_eq!(found.userns.inside_uids(), 65536);
+        assert!(found
+            .check("userns.parent_map")
+            .unwrap()
+            .summary
+            .contains("65536 uids"));
+        let found = run(&job(1000, 0, 2).file(UID_MAP, "0 0\n").host());
+        assert_eq!(
+            found.check("userns.parent_map").unwrap().status,
+            Status::Warn
+        );
+    }
+}
