@@ -48,6 +48,7 @@ fn detail_lines(row: &Row) -> Vec<String> {
     if let Some(fix) = &c.fix {
         let who = match (fix.by.as_str(), fix.applied) {
             ("job", true) => "fixed by podrun-doctor".to_string(),
+            ("job", false) if fix.actions.is_empty() => "what the job can do".to_string(),
             ("job", false) => "podrun-doctor can fix this".to_string(),
             (by, _) => format!("fix for the {by}"),
         };
