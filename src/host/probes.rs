@@ -1,7 +1,848 @@
-//! Fork-and-try probes on the real system (see `Probe`).
+//! Fork-and-try probes on the real system (see [`Probe`]).
+//!
+//! Every probe runs in a forked child, so the doctor's own process never
+//! changes namespace, mounts anything or joins a keyring. A child reports one
+//! line through a pipe (`ok step errno detail`), is bounded by `alarm()` and
+//! by the parent's deadline, and always leaves through `_exit`. Temporary
+//! directories are made by the parent and removed by it, whatever happened.
+//!
+//! What each probe imitates:
+//! - `UserNs`: `unshare(CLONE_NEWUSER)`, podman's first step when rootless.
+//! - `UserNsMap`: podman's `becomeRootInUserNS`: the child unshares, the
+//!   parent maps it with `newuidmap PID inside outside count …` (and
+//!   `newgidmap`), or writes `/proc/PID/uid_map` itself as podman does for
+//!   uid 0 (`copyMappings`: no `setgroups` write, `4294967295` split in two;
+//!   the single-ID fallback `0 EUID 1` writes `setgroups` `deny` first).
+//!   The child then proves the map by becoming uid/gid 0.
+//! - `ProcMount`: crun for a `RUN` step: new user (own ids mapped to 0),
+//!   mount and pid namespaces, mounts made private, pid 1 of the new pid
+//!   namespace mounts a fresh `proc` (`nosuid,nodev,noexec`).
+//! - `Overlay`: containers/storage's mount test: `lower/upper/work/merged`
+//!   under the given directory, `userxattr` added inside a user namespace.
+//! - `BindMount`: a temporary directory bound onto itself (AppArmor's
+//!   `deny mount` answers EACCES, already at making `/` private).
+//! - `Keyctl`: crun's `KEYCTL_JOIN_SESSION_KEYRING`; ENOSYS counts as ok,
+//!   as crun tolerates it.
 
-use super::sys::{Probe, ProbeResult};
+use super::errno::{errno_name, io_error_name};
+use super::sys::{IdMapLine, Probe, ProbeResult};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{SigHandler, SigSet, Signal};
+use nix::sys::wait::{WaitPidFlag, WaitStatus};
+use nix::unistd::{ForkResult, Gid, Pid, Uid};
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
+/// `alarm()` of every child, in seconds.
+const CHILD_SECONDS: u32 = 5;
+/// How long a parent waits for a child (or a helper) before killing it.
+const DEADLINE: Duration = Duration::from_secs(6);
+/// `KEYCTL_JOIN_SESSION_KEYRING` from `<linux/keyctl.h>`.
+const KEYCTL_JOIN_SESSION_KEYRING: nix::libc::c_long = 1;
+
+/// Runs one probe in a forked child and says how it went.
 pub fn run(probe: &Probe) -> ProbeResult {
-    ProbeResult::not_run(format!("probe {} not available yet", probe.key()))
+    match probe {
+        Probe::UserNs => in_child(|| {
+            done(unshare(CloneFlags::CLONE_NEWUSER).map(|()| "unshare(CLONE_NEWUSER) ok".into()))
+        }),
+        Probe::UserNsMap {
+            helpers,
+            uid_map,
+            gid_map,
+        } => userns_map(helpers.as_ref(), uid_map, gid_map),
+        Probe::ProcMount { userns } => proc_mount(*userns),
+        Probe::Overlay { dir, userns } => overlay(Path::new(dir), *userns),
+        Probe::BindMount { userns } => bind_mount(*userns),
+        Probe::Keyctl => in_child(keyctl),
+    }
+}
+
+// ---------------------------------------------------------------- probes
+
+fn userns_map(
+    helpers: Option<&(String, String)>,
+    uid_map: &[IdMapLine],
+    gid_map: &[IdMapLine],
+) -> ProbeResult {
+    // ready: child -> parent ("u" once unshared); go: parent -> child.
+    let Ok((ready_rd, ready_wr)) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK) else {
+        return ProbeResult::not_run("cannot create a pipe");
+    };
+    let Ok((go_rd, go_wr)) = nix::unistd::pipe2(OFlag::O_CLOEXEC) else {
+        return ProbeResult::not_run("cannot create a pipe");
+    };
+    let child = spawn(|| {
+        if let Err(fail) = unshare(CloneFlags::CLONE_NEWUSER) {
+            let _ = nix::unistd::write(&ready_wr, b"x");
+            return fail;
+        }
+        let _ = nix::unistd::write(&ready_wr, b"u");
+        let mut go = [0u8];
+        if !matches!(nix::unistd::read(&go_rd, &mut go), Ok(1)) || go[0] != b'g' {
+            return ProbeResult::failure("wait", None, "the parent did not map the namespace");
+        }
+        let gid = nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .map_err(|e| fail("setresgid", e, "cannot become gid 0 inside"));
+        let uid = gid.and_then(|()| {
+            nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+                .map_err(|e| fail("setresuid", e, "cannot become uid 0 inside"))
+        });
+        done(uid.map(|()| "became uid 0 and gid 0 inside".into()))
+    });
+    drop(ready_wr);
+    drop(go_rd);
+    let child = match child {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let deadline = Instant::now() + DEADLINE;
+    if wait_byte(&ready_rd, deadline) != Some(b'u') {
+        // The child reports its own failure (unshare) or runs out of time.
+        return finish(child);
+    }
+    let pid = child.pid.as_raw();
+    let mapped = match helpers {
+        Some((newuidmap, newgidmap)) => run_helper(newuidmap, "newuidmap", pid, uid_map)
+            .and_then(|u| run_helper(newgidmap, "newgidmap", pid, gid_map).map(|g| [u, g])),
+        None => write_maps(pid, uid_map, gid_map),
+    };
+    let seen = format!(
+        "kernel shows uid_map [{}] gid_map [{}]",
+        read_map(pid, "uid_map"),
+        read_map(pid, "gid_map")
+    );
+    match mapped {
+        Err(failed) => {
+            let _ = nix::unistd::write(&go_wr, b"x");
+            let _ = finish(child);
+            ProbeResult {
+                detail: format!("{}; {seen}", failed.detail),
+                ..failed
+            }
+        }
+        Ok([u, g]) => {
+            let _ = nix::unistd::write(&go_wr, b"g");
+            let r = finish(child);
+            ProbeResult {
+                detail: format!("{u}; {g}; {seen}; {}", r.detail),
+                ..r
+            }
+        }
+    }
+}
+
+fn proc_mount(userns: bool) -> ProbeResult {
+    let dir = match TempDir::scratch("proc") {
+        Ok(d) => d,
+        Err(e) => return ProbeResult::not_run(e),
+    };
+    let (uid, gid) = own_ids();
+    let target = dir.path.clone();
+    in_child(|| {
+        let flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID;
+        if let Err(f) = enter(userns, flags, uid, gid).and_then(|()| make_private()) {
+            return f;
+        }
+        // The grandchild is pid 1 of the new pid namespace, as for a RUN step.
+        in_child(|| {
+            let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+            done(
+                nix::mount::mount(Some("proc"), &target, Some("proc"), flags, None::<&str>)
+                    .map(|()| format!("mounted proc on {}", target.display()))
+                    .map_err(|e| fail("mount", e, "mount -t proc proc (nosuid,nodev,noexec)")),
+            )
+        })
+    })
+}
+
+fn overlay(dir: &Path, userns: bool) -> ProbeResult {
+    let tmp = match TempDir::new(dir, "overlay") {
+        Ok(d) => d,
+        Err((why, errno)) => return ProbeResult::failure("mkdir", errno, why),
+    };
+    let [lower, upper, work, merged] =
+        ["lower", "upper", "work", "merged"].map(|n| tmp.path.join(n));
+    for d in [&lower, &upper, &work, &merged] {
+        if let Err(e) = std::fs::create_dir(d) {
+            return ProbeResult::failure("mkdir", Some(io_error_name(&e)), d.display().to_string());
+        }
+    }
+    let options = overlay_options(&lower, &upper, &work, userns);
+    let (uid, gid) = own_ids();
+    in_child(|| {
+        if let Err(f) =
+            enter(userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
+        {
+            return f;
+        }
+        done(
+            nix::mount::mount(
+                Some("overlay"),
+                &merged,
+                Some("overlay"),
+                MsFlags::empty(),
+                Some(options.as_str()),
+            )
+            .map(|()| format!("mount -t overlay -o {options}"))
+            .map_err(|e| fail("mount", e, format!("mount -t overlay -o {options}"))),
+        )
+    })
+}
+
+fn bind_mount(userns: bool) -> ProbeResult {
+    let dir = match TempDir::scratch("bind") {
+        Ok(d) => d,
+        Err(e) => return ProbeResult::not_run(e),
+    };
+    let (uid, gid) = own_ids();
+    let target = dir.path.clone();
+    in_child(|| {
+        if let Err(f) =
+            enter(userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
+        {
+            return f;
+        }
+        done(
+            nix::mount::mount(
+                Some(&target),
+                &target,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map(|()| format!("bind-mounted {} onto itself", target.display()))
+            .map_err(|e| fail("bind-mount", e, target.display().to_string())),
+        )
+    })
+}
+
+fn keyctl() -> ProbeResult {
+    let name = c"podrun-doctor-probe";
+    // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, name) reads a NUL-terminated
+    // string that outlives the call and only changes this child's keyring.
+    let rc = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            name.as_ptr(),
+        )
+    };
+    if rc >= 0 {
+        return ProbeResult::success("keyctl(KEYCTL_JOIN_SESSION_KEYRING) ok");
+    }
+    match Errno::last() {
+        Errno::ENOSYS => ProbeResult {
+            ran: true,
+            ok: true,
+            step: "keyctl".into(),
+            errno: Some(errno_name(Errno::ENOSYS as i32)),
+            detail: "keyctl is not implemented; crun only warns".into(),
+        },
+        e => fail("keyctl", e, "keyctl(KEYCTL_JOIN_SESSION_KEYRING)"),
+    }
+}
+
+// ------------------------------------------------- namespace steps (child)
+
+fn fail(step: &str, e: Errno, detail: impl Into<String>) -> ProbeResult {
+    ProbeResult::failure(step, Some(errno_name(e as i32)), detail)
+}
+
+fn done(r: Result<String, ProbeResult>) -> ProbeResult {
+    match r {
+        Ok(detail) => ProbeResult::success(detail),
+        Err(failed) => failed,
+    }
+}
+
+fn unshare(flags: CloneFlags) -> Result<(), ProbeResult> {
+    nix::sched::unshare(flags).map_err(|e| {
+        let names: Vec<&str> = flags.iter_names().map(|(name, _)| name).collect();
+        fail("unshare", e, format!("unshare({})", names.join("|")))
+    })
+}
+
+/// Unshares `flags` (plus a user namespace when `userns`, mapping the
+/// caller's own `uid`/`gid` to 0 as `unshare -r` does).
+fn enter(userns: bool, flags: CloneFlags, uid: u32, gid: u32) -> Result<(), ProbeResult> {
+    let flags = if userns {
+        flags | CloneFlags::CLONE_NEWUSER
+    } else {
+        flags
+    };
+    unshare(flags)?;
+    if userns {
+        match write_file(Path::new("/proc/self/setgroups"), "deny") {
+            Err(e) if e.raw_os_error() != Some(Errno::ENOENT as i32) => {
+                return Err(io_fail("setgroups", &e, "/proc/self/setgroups deny"));
+            }
+            _ => {}
+        }
+        let uid_line = format!("0 {uid} 1\n");
+        write_file(Path::new("/proc/self/uid_map"), &uid_line)
+            .map_err(|e| io_fail("uid_map", &e, uid_line.trim()))?;
+        let gid_line = format!("0 {gid} 1\n");
+        write_file(Path::new("/proc/self/gid_map"), &gid_line)
+            .map_err(|e| io_fail("gid_map", &e, gid_line.trim()))?;
+    }
+    Ok(())
+}
+
+/// `mount --make-rprivate /`, so nothing done in the child propagates back.
+fn make_private() -> Result<(), ProbeResult> {
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| fail("make-private", e, "mount --make-rprivate / (flags 0x44000)"))
+}
+
+fn io_fail(step: &str, e: &std::io::Error, detail: &str) -> ProbeResult {
+    ProbeResult::failure(step, Some(io_error_name(e)), detail)
+}
+
+fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)?
+        .write_all(text.as_bytes())
+}
+
+fn own_ids() -> (u32, u32) {
+    (
+        nix::unistd::geteuid().as_raw(),
+        nix::unistd::getegid().as_raw(),
+    )
+}
+
+// ------------------------------------------------- mapping (parent side)
+
+/// The arguments podman passes to `newuidmap`/`newgidmap` after the path:
+/// `PID inside outside count …`.
+pub fn helper_args(pid: i32, lines: &[IdMapLine]) -> Vec<String> {
+    let mut args = vec![pid.to_string()];
+    for l in lines {
+        args.extend([l.inside, l.outside, l.count].map(|n| n.to_string()));
+    }
+    args
+}
+
+/// What podman writes to a child's `uid_map`/`gid_map` itself: the lines,
+/// except that a map holding `4294967295` becomes `0 0 1` + `1 1 4294967294`
+/// (runc and crun take the full map as "not in a user namespace").
+pub fn direct_map_text(lines: &[IdMapLine]) -> String {
+    let full = u32::MAX;
+    if lines
+        .iter()
+        .any(|l| l.inside == full || l.outside == full || l.count == full)
+    {
+        return "0 0 1\n1 1 4294967294\n".to_string();
+    }
+    lines
+        .iter()
+        .map(|l| format!("{} {} {}\n", l.inside, l.outside, l.count))
+        .collect()
+}
+
+/// Podman's single-ID fallback (`0 EUID 1`), the one case where it writes
+/// `setgroups` `deny` before the maps.
+fn is_single_own(lines: &[IdMapLine], own: u32) -> bool {
+    matches!(lines, [l] if l.inside == 0 && l.outside == own && l.count == 1)
+}
+
+/// The errno a shadow helper names in its message (`write to uid_map
+/// failed: Operation not permitted`).
+pub fn errno_in_text(text: &str) -> Option<String> {
+    const KNOWN: [(&str, Errno); 6] = [
+        ("Operation not permitted", Errno::EPERM),
+        ("Invalid argument", Errno::EINVAL),
+        ("Permission denied", Errno::EACCES),
+        ("No such file or directory", Errno::ENOENT),
+        ("No such process", Errno::ESRCH),
+        ("Read-only file system", Errno::EROFS),
+    ];
+    KNOWN
+        .iter()
+        .find(|(words, _)| text.contains(words))
+        .map(|(_, e)| errno_name(*e as i32))
+}
+
+fn run_helper(
+    path: &str,
+    step: &str,
+    pid: i32,
+    lines: &[IdMapLine],
+) -> Result<String, ProbeResult> {
+    let args = helper_args(pid, lines);
+    let call = format!("{path} {}", args.join(" "));
+    let mut child = Command::new(path)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| io_fail(step, &e, &format!("cannot run `{call}`: {e}")))?;
+    let deadline = Instant::now() + DEADLINE;
+    let mut pause = Duration::from_micros(200);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(5));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let mut said = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut said);
+    }
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut said);
+    }
+    let said = said.trim().replace('\n', " ");
+    match status {
+        Some(s) if s.success() => Ok(format!("`{call}` ok")),
+        Some(s) => Err(ProbeResult::failure(
+            step,
+            errno_in_text(&said),
+            format!("`{call}`: {s}: {said}"),
+        )),
+        None => Err(ProbeResult::failure(
+            step,
+            None,
+            format!("`{call}` did not finish within {}s", DEADLINE.as_secs()),
+        )),
+    }
+}
+
+fn write_maps(
+    pid: i32,
+    uid_map: &[IdMapLine],
+    gid_map: &[IdMapLine],
+) -> Result<[String; 2], ProbeResult> {
+    let (uid, _) = own_ids();
+    if is_single_own(uid_map, uid) {
+        let path = format!("/proc/{pid}/setgroups");
+        write_file(Path::new(&path), "deny\n").map_err(|e| io_fail("setgroups", &e, &path))?;
+    }
+    let mut said = [String::new(), String::new()];
+    for (i, (name, lines)) in [("uid_map", uid_map), ("gid_map", gid_map)]
+        .into_iter()
+        .enumerate()
+    {
+        let path = format!("/proc/{pid}/{name}");
+        let text = direct_map_text(lines);
+        let shown = text.trim().replace('\n', ", ");
+        write_file(Path::new(&path), &text)
+            .map_err(|e| io_fail(name, &e, &format!("write [{shown}] to {path}")))?;
+        said[i] = format!("wrote [{shown}] to {path}");
+    }
+    Ok(said)
+}
+
+fn read_map(pid: i32, name: &str) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/{name}"))
+        .map(|t| {
+            t.lines()
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_else(|e| io_error_name(&e))
+}
+
+/// Waits for one byte on a non-blocking pipe until `deadline`.
+fn wait_byte(fd: &OwnedFd, deadline: Instant) -> Option<u8> {
+    let mut pause = Duration::from_micros(100);
+    loop {
+        let mut b = [0u8];
+        match nix::unistd::read(fd, &mut b) {
+            Ok(1) => return Some(b[0]),
+            Ok(_) => return None,
+            Err(Errno::EAGAIN | Errno::EINTR) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(5));
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+// ------------------------------------------------------ fork machinery
+
+struct Child {
+    pid: Pid,
+    /// Read end of the report pipe (non-blocking).
+    report: OwnedFd,
+}
+
+/// Forks, runs `body` in the child, which reports and `_exit`s; waits with
+/// a deadline. A fork that fails gives `not_run`.
+fn in_child(body: impl FnOnce() -> ProbeResult) -> ProbeResult {
+    match spawn(body) {
+        Ok(child) => finish(child),
+        Err(r) => r,
+    }
+}
+
+fn spawn(body: impl FnOnce() -> ProbeResult) -> Result<Child, ProbeResult> {
+    let (rd, wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
+        .map_err(|e| ProbeResult::not_run(format!("pipe: {}", errno_name(e as i32))))?;
+    // SAFETY: the doctor is single-threaded (tests may have other threads,
+    // but the child only makes plain system calls and small allocations and
+    // is bounded by alarm()); the child never returns into the caller: it
+    // runs `body`, writes its report and leaves through `_exit`.
+    match unsafe { nix::unistd::fork() } {
+        Err(e) => Err(ProbeResult::not_run(format!(
+            "fork: {}",
+            errno_name(e as i32)
+        ))),
+        Ok(ForkResult::Child) => {
+            drop(rd);
+            child_main(wr, body)
+        }
+        Ok(ForkResult::Parent { child }) => Ok(Child {
+            pid: child,
+            report: rd,
+        }),
+    }
+}
+
+fn child_main(report: OwnedFd, body: impl FnOnce() -> ProbeResult) -> ! {
+    // SAFETY: resetting SIGALRM to its default action in this fresh child
+    // installs no handler code; it only makes alarm() terminate the child.
+    let _ = unsafe { nix::sys::signal::signal(Signal::SIGALRM, SigHandler::SigDfl) };
+    let mut alarm_set = SigSet::empty();
+    alarm_set.add(Signal::SIGALRM);
+    let _ = alarm_set.thread_unblock();
+    nix::unistd::alarm::set(CHILD_SECONDS);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|_| ProbeResult::failure("panic", None, "the probe child panicked"));
+    let _ = nix::unistd::write(&report, encode(&result).as_bytes());
+    // SAFETY: `_exit` ends the child at once, without running the parent's
+    // destructors or atexit handlers a second time.
+    unsafe { nix::libc::_exit(0) }
+}
+
+fn finish(child: Child) -> ProbeResult {
+    let status = wait_deadline(child.pid, Instant::now() + DEADLINE);
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while let Ok(n @ 1..) = nix::unistd::read(&child.report, &mut chunk) {
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    if let Some(r) = decode(&String::from_utf8_lossy(&buf)) {
+        return r;
+    }
+    match status {
+        Some(WaitStatus::Signaled(_, Signal::SIGALRM | Signal::SIGKILL, _)) => {
+            ProbeResult::failure(
+                "timeout",
+                None,
+                format!("the probe did not finish within {CHILD_SECONDS}s"),
+            )
+        }
+        other => ProbeResult::failure(
+            "child",
+            None,
+            format!("the probe child ended without a report ({other:?})"),
+        ),
+    }
+}
+
+/// Waits for `pid`; past `deadline` kills it and reaps it.
+fn wait_deadline(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
+    let mut pause = Duration::from_micros(100);
+    loop {
+        match nix::sys::wait::waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(5));
+            }
+            Ok(WaitStatus::StillAlive) => {
+                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
+                return nix::sys::wait::waitpid(pid, None).ok();
+            }
+            Ok(status) => return Some(status),
+            Err(Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// One line: `ok<TAB>step<TAB>errno-or-dash<TAB>detail`.
+fn encode(r: &ProbeResult) -> String {
+    let clean = |s: &str| s.replace(['\t', '\n'], " ");
+    format!(
+        "{}\t{}\t{}\t{}\n",
+        u8::from(r.ok),
+        clean(&r.step),
+        r.errno.as_deref().unwrap_or("-"),
+        clean(&r.detail)
+    )
+}
+
+fn decode(text: &str) -> Option<ProbeResult> {
+    let line = text.lines().next()?;
+    let mut parts = line.splitn(4, '\t');
+    let ok = match parts.next()? {
+        "1" => true,
+        "0" => false,
+        _ => return None,
+    };
+    let step = parts.next()?.to_string();
+    let errno = match parts.next()? {
+        "-" => None,
+        e => Some(e.to_string()),
+    };
+    Some(ProbeResult {
+        ran: true,
+        ok,
+        step,
+        errno,
+        detail: parts.next().unwrap_or("").to_string(),
+    })
+}
+
+// ------------------------------------------------------ temp directories
+
+/// A fresh `0700` directory, removed (with everything in it) when dropped.
+/// Children never drop it: they leave through `_exit`.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    /// A new directory in `parent`; the error names the path and errno.
+    fn new(parent: &Path, kind: &str) -> Result<TempDir, (String, Option<String>)> {
+        use std::os::unix::fs::DirBuilderExt;
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let mut last = (
+            format!("cannot create a directory in {}", parent.display()),
+            None,
+        );
+        for _ in 0..8 {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let path = parent.join(format!(".podrun-probe-{kind}-{}-{n}", std::process::id()));
+            match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+                Ok(()) => return Ok(TempDir { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    last = (
+                        format!("cannot create {}: {e}", path.display()),
+                        Some(io_error_name(&e)),
+                    );
+                    break;
+                }
+            }
+        }
+        Err(last)
+    }
+
+    /// A scratch directory for mount targets: `$TMPDIR`, else the usual
+    /// world-writable places.
+    fn scratch(kind: &str) -> Result<TempDir, String> {
+        let mut tried = Vec::new();
+        let places = [
+            std::env::temp_dir(),
+            "/tmp".into(),
+            "/var/tmp".into(),
+            "/dev/shm".into(),
+        ];
+        for place in places {
+            match TempDir::new(&place, kind) {
+                Ok(d) => return Ok(d),
+                Err((why, _)) => tried.push(why),
+            }
+        }
+        Err(tried.join("; "))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        remove_tree(&self.path);
+    }
+}
+
+/// Removes a tree we made, opening up directories overlay left mode 000
+/// (`work/work`), which `remove_dir_all` cannot list without privileges.
+fn remove_tree(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return;
+    };
+    if !meta.is_dir() {
+        let _ = std::fs::remove_file(path);
+        return;
+    }
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700));
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for e in entries.flatten() {
+            remove_tree(&e.path());
+        }
+    }
+    let _ = std::fs::remove_dir(path);
+}
+
+fn overlay_options(lower: &Path, upper: &Path, work: &Path, userns: bool) -> String {
+    let mut o = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        upper.display(),
+        work.display()
+    );
+    // containers/storage adds userxattr whenever it runs rootless (in a user
+    // namespace): trusted.* xattrs need CAP_SYS_ADMIN in the init namespace.
+    if userns {
+        o.push_str(",userxattr");
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(inside: u32, outside: u32, count: u32) -> IdMapLine {
+        IdMapLine {
+            inside,
+            outside,
+            count,
+        }
+    }
+
+    #[test]
+    fn helper_arguments_are_pid_then_triplets_as_podman_passes_them() {
+        let lines = [line(0, 1000, 1), line(1, 100000, 65536)];
+        assert_eq!(
+            helper_args(52258, &lines),
+            ["52258", "0", "1000", "1", "1", "100000", "65536"]
+        );
+        assert_eq!(helper_args(7, &[]), ["7"]);
+    }
+
+    #[test]
+    fn direct_maps_are_written_as_lines_and_the_full_map_is_split() {
+        assert_eq!(
+            direct_map_text(&[line(0, 1000, 1), line(1, 100000, 65536)]),
+            "0 1000 1\n1 100000 65536\n"
+        );
+        assert_eq!(
+            direct_map_text(&[line(0, 0, 4294967295)]),
+            "0 0 1\n1 1 4294967294\n"
+        );
+    }
+
+    #[test]
+    fn only_the_single_own_id_map_asks_for_setgroups_deny() {
+        assert!(is_single_own(&[line(0, 1000, 1)], 1000));
+        assert!(!is_single_own(&[line(0, 1000, 1)], 0));
+        assert!(!is_single_own(
+            &[line(0, 1000, 1), line(1, 100000, 65536)],
+            1000
+        ));
+        assert!(!is_single_own(&[line(0, 0, 65536)], 0));
+    }
+
+    #[test]
+    fn helper_messages_name_their_errno() {
+        assert_eq!(
+            errno_in_text("newuidmap: write to uid_map failed: Operation not permitted").as_deref(),
+            Some("EPERM")
+        );
+        assert_eq!(
+            errno_in_text("newgidmap: write to gid_map failed: Invalid argument").as_deref(),
+            Some("EINVAL")
+        );
+        assert_eq!(errno_in_text("newuidmap: Could not set caps"), None);
+    }
+
+    #[test]
+    fn reports_survive_the_pipe_with_tabs_and_newlines_flattened() {
+        let r = ProbeResult::failure("mount", Some("EPERM".into()), "a\tb\nc");
+        let back = decode(&encode(&r)).unwrap();
+        assert_eq!(back.step, "mount");
+        assert_eq!(back.errno.as_deref(), Some("EPERM"));
+        assert_eq!(back.detail, "a b c");
+        assert!(back.ran && !back.ok);
+        let ok = decode(&encode(&ProbeResult::success("fine"))).unwrap();
+        assert!(ok.ok && ok.errno.is_none() && ok.step.is_empty());
+        assert_eq!(decode("garbage"), None);
+        assert_eq!(decode(""), None);
+    }
+
+    #[test]
+    fn overlay_options_add_userxattr_only_in_a_user_namespace() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            overlay_options(&p("/t/l"), &p("/t/u"), &p("/t/w"), false),
+            "lowerdir=/t/l,upperdir=/t/u,workdir=/t/w"
+        );
+        assert!(overlay_options(&p("/t/l"), &p("/t/u"), &p("/t/w"), true).ends_with(",userxattr"));
+    }
+
+    #[test]
+    fn temp_dirs_are_removed_even_with_unreadable_subdirectories() {
+        use std::os::unix::fs::PermissionsExt;
+        let base = tempfile::tempdir().unwrap();
+        let path = {
+            let t = TempDir::new(base.path(), "test").unwrap();
+            let locked = t.path.join("work/work");
+            std::fs::create_dir_all(&locked).unwrap();
+            std::fs::write(locked.join("f"), "x").unwrap();
+            std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+            t.path.clone()
+        };
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn an_overlay_under_a_missing_directory_fails_at_mkdir_with_its_errno() {
+        let r = overlay(Path::new("/nonexistent/podrun"), true);
+        assert!(r.ran && !r.ok);
+        assert_eq!(r.step, "mkdir");
+        assert_eq!(r.errno.as_deref(), Some("ENOENT"));
+        assert!(r.detail.contains("/nonexistent/podrun"), "{}", r.detail);
+    }
+
+    #[test]
+    fn a_child_that_hangs_is_stopped_and_reported_as_a_timeout() {
+        // Waits on the deadline path without sleeping for seconds: the child
+        // blocks in pause() and the parent's kill ends it.
+        let child = spawn(|| {
+            nix::unistd::pause();
+            ProbeResult::success("woke")
+        })
+        .unwrap();
+        let _ = nix::sys::signal::kill(child.pid, Signal::SIGKILL);
+        let r = finish(child);
+        assert!(r.ran && !r.ok);
+        assert_eq!(r.step, "timeout");
+    }
+
+    #[test]
+    fn a_child_reports_its_result_through_the_pipe() {
+        let r = in_child(|| ProbeResult::failure("step", Some("EPERM".into()), "from child"));
+        assert_eq!(r.step, "step");
+        assert_eq!(r.errno.as_deref(), Some("EPERM"));
+        assert_eq!(r.detail, "from child");
+    }
 }
