@@ -496,15 +496,17 @@ fn keyring_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
     }
     let result = host.probe(&Probe::Keyctl);
     facts.keyctl_probe = Some(result.clone());
-    let check = if result.ran && result.ok {
-        Check::ok(
-            "mounts.keyring",
-            "keyctl works: the runtime can join a session keyring",
-        )
-    } else if result.ran && result.errno.as_deref() == Some("ENOSYS") {
+    // The live probe reports ENOSYS as ok (crun tolerates it) with the
+    // errno kept, so ENOSYS is looked at first.
+    let check = if result.ran && result.errno.as_deref() == Some("ENOSYS") {
         Check::info(
             "mounts.keyring",
             "keyctl returns ENOSYS: crun warns and goes on without a new keyring",
+        )
+    } else if result.ran && result.ok {
+        Check::ok(
+            "mounts.keyring",
+            "keyctl works: the runtime can join a session keyring",
         )
     } else if result.ran {
         Check::error(
@@ -776,7 +778,13 @@ mod tests {
         let f = Fixture::new()
             .file("/proc/self/status", status)
             .file(MOUNTINFO, NESTED)
-            .probe(&Probe::Keyctl, fail("keyctl", "ENOSYS"));
+            .probe(
+                &Probe::Keyctl,
+                ProbeResult {
+                    ok: true,
+                    ..fail("keyctl", "ENOSYS")
+                },
+            );
         assert_eq!(
             run(f, false).check("mounts.keyring").unwrap().status,
             Status::Info
