@@ -94,6 +94,21 @@ anyuid or a custom SCC with allowedCapabilities [SETUID, SETGID] (catalog U8, O1
         signatures: &["write to uid_map failed: Operation not permitted"],
     },
     Spec {
+        id: "idmap.setuid_sys_admin",
+        title: "setuid-root helpers have CAP_SYS_ADMIN to write another namespace's uid_map",
+        explain: "Debian and Ubuntu ship newuidmap/newgidmap setuid root. Running as euid 0, they are \
+not the owner of the user namespace podman just created, and the kernel then requires CAP_SYS_ADMIN \
+over the parent namespace for the uid_map write; the setuid exec only grants what the bounding set \
+allows. In any container without CAP_SYS_ADMIN in its bounding set (every unprivileged pod, the \
+docker executor without privileged) rootless podman fails with `newuidmap: write to uid_map failed: \
+Operation not permitted` although the setuid bit, SETUID/SETGID and the ranges are all fine. Helpers \
+with file capabilities (`setcap cap_setuid=ep`, as Fedora and quay.io/podman/stable ship them) keep \
+the caller's euid, own the namespace, and need no CAP_SYS_ADMIN. Fix in the image: replace the \
+setuid bit with file capabilities; or, runner admin: privileged (GitLab's rootless recipe) or \
+cap_add SYS_ADMIN. Found with the scenario matrix; the mapping probe confirms it live.",
+        signatures: &["write to uid_map failed: Operation not permitted"],
+    },
+    Spec {
         id: "idmap.map",
         title: "Podman's exact id mapping works (newuidmap/newgidmap in a child)",
         explain: "A forked child creates a user namespace and the helpers map it exactly as podman \
@@ -247,6 +262,15 @@ const HELPER_PRIV_FIX: &str =
 cap_setgid+ep /usr/bin/newgidmap` (or `chmod u+s` on both); or reinstall uidmap (Debian/Ubuntu) / \
 shadow-utils; Fedora images: `rpm --setcaps shadow-utils` (what quay.io/podman/stable does).";
 
+const SETUID_SYS_ADMIN_FIX: &str = "In the image, give the helpers file capabilities instead of \
+the setuid bit (they then write the maps as the namespace's owner and need no CAP_SYS_ADMIN): \
+`RUN chmod u-s /usr/bin/newuidmap /usr/bin/newgidmap && setcap cap_setuid=ep /usr/bin/newuidmap && \
+setcap cap_setgid=ep /usr/bin/newgidmap` (needs libcap2-bin). Or, runner admin: `privileged = true` \
+(GitLab's rootless recipe) or `cap_add = [\"SYS_ADMIN\"]` under [runners.kubernetes] / [runners.docker].";
+
+/// Linux bit number of CAP_SYS_ADMIN.
+const CAP_SYS_ADMIN: u32 = 21;
+
 const HELPERS_INSTALL_FIX: &str = "Install the helpers in the image: `apt-get install -y uidmap` \
 (Debian/Ubuntu), `dnf install -y shadow-utils` (Fedora/RHEL), `apk add shadow-uidmap` (Alpine).";
 
@@ -310,11 +334,19 @@ pub fn probe(host: &Host, found: &mut Findings) {
 
     // --- helper privilege (U7)
     let mut helpers_ok = None;
+    // A setuid-root helper runs with euid 0, which is not the owner of the
+    // user namespace it maps, so the kernel (map_write) wants CAP_SYS_ADMIN
+    // over the parent namespace — capped by the bounding set. Helpers with
+    // file capabilities keep the caller's euid (the owner) and need none.
+    let mut setuid_only = false;
     if let (Some(u), Some(g)) = (&facts.newuidmap, &facts.newgidmap) {
         let hu = helper_priv(host, u);
         let hg = helper_priv(host, g);
         let ok = hu.has(CAP_SETUID) && hg.has(CAP_SETGID);
         helpers_ok = Some(ok);
+        let caps_of =
+            |h: &HelperPriv, bit: u32| h.file_caps.is_some_and(|c| c & (1u64 << bit) != 0);
+        setuid_only = ok && !(caps_of(&hu, CAP_SETUID) && caps_of(&hg, CAP_SETGID));
         let ev = |h: &HelperPriv| {
             json!({"setuid_root": h.setuid_root,
                    "file_caps": h.file_caps.map(|c| format!("0x{c:x}")),
@@ -401,6 +433,26 @@ pub fn probe(host: &Host, found: &mut Findings) {
         .with("cap_bnd", format!("{:016x}", p.bnd))
     });
 
+    // --- setuid helpers without CAP_SYS_ADMIN (seen on every Debian/Ubuntu
+    // image in an unprivileged container: `write to uid_map failed: EPERM`)
+    let sys_admin_bad = p.known && setuid_only && !p.bnd_has(CAP_SYS_ADMIN);
+    if setuid_only && p.known {
+        found.checks.push(if sys_admin_bad {
+            Check::error(
+                "idmap.setuid_sys_admin",
+                "newuidmap/newgidmap are setuid root and CAP_SYS_ADMIN is not in the bounding set: \
+                 the kernel refuses their uid_map write (`write to uid_map failed: Operation not permitted`)",
+            )
+            .with("cap_bnd", format!("{:016x}", p.bnd))
+            .fix(By::Image, SETUID_SYS_ADMIN_FIX)
+        } else {
+            Check::ok(
+                "idmap.setuid_sys_admin",
+                "setuid-root helpers, and CAP_SYS_ADMIN is in the bounding set",
+            )
+        });
+    }
+
     // --- the functional probe
     let subid = &found.subid;
     let static_blockers: Vec<&str> = [
@@ -408,6 +460,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         (helpers_ok == Some(false), "idmap.helper_privilege"),
         (nnp_bad, "idmap.nnp"),
         (bnd_bad, "idmap.bounding"),
+        (sys_admin_bad, "idmap.setuid_sys_admin"),
     ]
     .iter()
     .filter(|(b, _)| *b)
@@ -470,7 +523,7 @@ fn demote_static(found: &mut Findings, result: &ProbeResult) {
     for c in &mut found.checks {
         if matches!(
             c.id,
-            "idmap.helper_privilege" | "idmap.nnp" | "idmap.bounding"
+            "idmap.helper_privilege" | "idmap.nnp" | "idmap.bounding" | "idmap.setuid_sys_admin"
         ) && c.status == Status::Error
         {
             c.status = Status::Info;
@@ -514,6 +567,8 @@ fn judge(
         (By::Image, HELPER_PRIV_FIX.to_string())
     } else if static_blockers.contains(&"idmap.helpers") {
         (By::Image, HELPERS_INSTALL_FIX.to_string())
+    } else if static_blockers.contains(&"idmap.setuid_sys_admin") {
+        (By::Image, SETUID_SYS_ADMIN_FIX.to_string())
     } else if aa {
         (
             By::NodeAdmin,
@@ -848,9 +903,11 @@ mod tests {
         assert_eq!(st(&found, "idmap.map"), Some(Status::Error));
     }
 
+    const WITH_SYS_ADMIN: u64 = DOCKER_CAPS | 1 << CAP_SYS_ADMIN;
+
     #[test]
     fn unanswered_probe_is_never_ok() {
-        let found = run(&job(DOCKER_CAPS, 0).host());
+        let found = run(&job(WITH_SYS_ADMIN, 0).host());
         let c = found.check("idmap.map").unwrap();
         assert_eq!(c.status, Status::Warn);
         assert_eq!(c.evidence["probe_ran"], json!(false));
@@ -858,8 +915,52 @@ mod tests {
     }
 
     #[test]
-    fn staged_fixes_are_not_probed_through_the_helpers() {
+    fn setuid_helpers_without_sys_admin_are_ruled_out_even_unprobed() {
+        // The matrix's deb13-openshift-gu-fuse: a dry run cannot probe the
+        // helpers, and the kernel will refuse them here anyway.
         let mut host = job(DOCKER_CAPS, 0)
+            .file("/etc/subuid", "")
+            .file("/etc/subgid", "")
+            .host();
+        host.stage_writes();
+        host.append("/etc/subuid", RANGES).unwrap();
+        host.append("/etc/subgid", RANGES).unwrap();
+        let found = run(&host);
+        assert_eq!(st(&found, "idmap.setuid_sys_admin"), Some(Status::Error));
+        let c = found.check("idmap.map").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert_eq!(c.fix.as_ref().unwrap().by, By::Image);
+        assert!(c
+            .fix
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("setcap cap_setuid=ep"));
+        assert_eq!(found.idmap.rootless_multi_id_works, Some(false));
+    }
+
+    #[test]
+    fn file_capability_helpers_need_no_sys_admin() {
+        // vfs_cap_data v2: magic+flags, permitted CAP_SETUID|CAP_SETGID (bits 6, 7), effective bit.
+        let caps = "01000002c0000000000000000000000000000000";
+        let found = run(&job(DOCKER_CAPS, 0)
+            .stat("/usr/bin/newuidmap", "file", 0o755, 0, 0)
+            .stat("/usr/bin/newgidmap", "file", 0o755, 0, 0)
+            .file_caps("/usr/bin/newuidmap", caps)
+            .file_caps("/usr/bin/newgidmap", caps)
+            .host());
+        assert_eq!(st(&found, "idmap.helper_privilege"), Some(Status::Ok));
+        assert_eq!(st(&found, "idmap.setuid_sys_admin"), None);
+        assert_eq!(
+            st(&found, "idmap.map"),
+            Some(Status::Warn),
+            "unprobed, nothing rules it out"
+        );
+    }
+
+    #[test]
+    fn staged_fixes_are_not_probed_through_the_helpers() {
+        let mut host = job(WITH_SYS_ADMIN, 0)
             .file("/etc/subuid", "")
             .file("/etc/subgid", "")
             .probe(

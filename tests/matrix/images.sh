@@ -18,7 +18,6 @@
 # Usage: tests/matrix/images.sh [--force] [deb12] [deb13]
 set -euo pipefail
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${PODRUN_MATRIX_CACHE:-/var/cache/podrun-doctor-matrix}
 MIRROR=${PODRUN_MATRIX_MIRROR:-http://deb.debian.org/debian}
 HASH=$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-16)
@@ -53,8 +52,8 @@ fi
 suite_of() { case $1 in deb12) echo bookworm ;; deb13) echo trixie ;; esac; }
 pkgs_of() {
   # podman + what `apt-get install podman` recommends, minus buildah and dbus-user-session;
-  # both runtimes, so scenarios can pick one.  bookworm's podman 4.3 uses slirp4netns, trixie's 5.4 pasta.
-  local common=podman,uidmap,fuse-overlayfs,crun,runc,catatonit,ca-certificates
+  # both runtimes, so scenarios can pick one; libcap2-bin (setcap) for the file-capability variant.  bookworm's podman 4.3 uses slirp4netns, trixie's 5.4 pasta.
+  local common=podman,uidmap,fuse-overlayfs,crun,runc,catatonit,ca-certificates,libcap2-bin
   case $1 in
     deb12) echo "$common,netavark,aardvark-dns,slirp4netns" ;;
     deb13) echo "$common,netavark,aardvark-dns,nftables,passt,slirp4netns" ;;

@@ -5,6 +5,7 @@
 #   inner.sh env            eval "$(podrun-doctor env --json /podrun-out/env.json)"; podman build
 #   inner.sh exec           podrun-doctor exec -- podman build
 #   inner.sh capture        podrun-doctor capture /podrun-out/capture
+# Second argument: timeout in seconds for each inner podman build (default 300).
 # Results are printed as "@@key=value" lines on stdout; everything else is log.
 # Not `set -e`: every outcome must be reported.
 set -u
@@ -12,15 +13,15 @@ MODE=${1:?mode}
 CTX=/podrun-ctx
 OUT=/podrun-out
 DOCTOR=/usr/local/bin/podrun-doctor
-TMO=${PODRUN_MATRIX_INNER_TIMEOUT:-300}
+TMO=${2:-300}
 TAG=localhost/podrun-matrix-test:latest
 
 now() { date +%s%N; }
 secs() { local ms=$(( ($(now) - $1) / 1000000 )); printf '%d.%03d' $((ms/1000)) $((ms%1000)); }
-build() { # $@ = prefix command (may be empty)
+build() {
   local t0 rc
   t0=$(now)
-  "$@" timeout "$TMO" podman build -t "$TAG" "$CTX" 2>&1
+  timeout "$TMO" podman build -t "$TAG" "$CTX" 2>&1
   rc=$?
   echo "@@build_rc=$rc"
   echo "@@build_secs=$(secs "$t0")"

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # OUT_ROOT, SC_DESC etc. are used by the scripts that source this
 # Shared by run.sh and capture.sh: paths, scenarios, image variants, build context, outer `podman run`.
 # Sourced, not executed.
 
@@ -18,14 +19,13 @@ ensure_tools() {
   command -v jq >/dev/null || need+=(jq)
   command -v podman >/dev/null || need+=(podman)
   command -v runc >/dev/null || need+=(runc)
-  [ -x /bin/busybox ] && file_is_static /bin/busybox || need+=(busybox-static)
+  dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || need+=(busybox-static)
   if [ ${#need[@]} -gt 0 ]; then
     mlog "installing ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   fi
 }
-file_is_static() { ! grep -q 'ld-linux' "$1" 2>/dev/null; }
 
 # ---------------------------------------------------------------------------------------------
 # Scenarios.  scenario NAME IMAGE VARIANT "OUTER PODMAN RUN OPTIONS" "what it stands for"
@@ -42,6 +42,8 @@ scenario deb13-root-default     deb13 plain "" "docker executor defaults, root"
 scenario deb12-root-fuse-nnp    deb12 plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe: privileged=false, allow_privilege_escalation=false, /dev/fuse"
 scenario deb13-root-fuse-nnp    deb13 plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe: privileged=false, allow_privilege_escalation=false, /dev/fuse"
 scenario deb13-root-unconfined-fuse deb13 plain "--security-opt=seccomp=unconfined --device=/dev/fuse" "root, seccomp Unconfined, /dev/fuse, masked /proc"
+scenario deb13-root-fuse-nnp-capdrop-setfcap deb13 plain "--device=/dev/fuse --security-opt=no-new-privileges --cap-drop=SETFCAP" "GitLab root recipe, cap_drop SETFCAP"
+scenario deb12-root-fuse-capdrop-setid deb12 plain "--device=/dev/fuse --cap-drop=SETUID,SETGID" "root, /dev/fuse, cap_drop SETUID,SETGID"
 scenario deb12-root-capdrop-all deb12 plain "--cap-drop=ALL" "root, cap_drop ALL"
 scenario deb13-root-capadd-sysadmin deb13 plain "--cap-add=SYS_ADMIN" "root, cap_add SYS_ADMIN, default seccomp, masked /proc"
 scenario deb12-root-priv-readonly deb12 plain "--privileged --read-only" "root privileged, read_only_root_filesystem (podman adds tmpfs /tmp /var/tmp /run)"
@@ -63,17 +65,23 @@ scenario deb12-nosubuid-priv    deb12 nosubuid "--privileged --user=1000" "rootl
 scenario deb13-nosubuid-priv    deb13 nosubuid "--privileged --user=1000" "rootless recipe, image without /etc/subuid and /etc/subgid"
 scenario deb13-subuid-overlap-priv deb13 overlap "--privileged --user=1000" "rootless recipe, subuid/subgid podman:1:65536 (contains own uid 1000)"
 scenario deb12-subuid-small-priv deb12 small "--privileged --user=1000" "rootless recipe, subuid/subgid podman:100000:1000 (too small for uid 1234/2000)"
+# newuidmap/newgidmap with file capabilities instead of setuid root (as Fedora/quay.io images ship them)
+scenario deb13-filecaps-rootless-unconfined-fuse-unmask deb13 filecaps "--user=1000 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse" "file-capability newuidmap; user 1000, unconfined, unmasked, /dev/fuse, default caps"
+scenario deb13-filecaps-rootless-default deb13 filecaps "--user=1000" "file-capability newuidmap; docker executor defaults, user 1000"
 # storage.conf with mount_program
 scenario deb12-fuseconf-root-nnp-nofuse deb12 fuseconf "--security-opt=no-new-privileges" "root recipe without /dev/fuse, image storage.conf mount_program=fuse-overlayfs"
 scenario deb13-fuseconf-rootless-nofuse deb13 fuseconf "--user=1000 --security-opt=seccomp=unconfined --security-opt=unmask=ALL" "user 1000 unconfined, no /dev/fuse, image storage.conf mount_program=fuse-overlayfs"
 # OpenShift-like arbitrary uid with gid 0
 scenario deb12-openshift-uid-priv deb12 plain "--privileged --user=1000680000:0" "arbitrary uid 1000680000:0 (no passwd entry), privileged"
 scenario deb13-openshift-gu-priv deb13 gu "--privileged --user=1000680000:0" "arbitrary uid, image did chmod g=u /etc/passwd /etc/subuid /etc/subgid, privileged"
+scenario deb13-openshift-uid-priv-home deb13 plain "--privileged --user=1000680000:0 --env=HOME=/tmp" "arbitrary uid (no passwd entry), privileged, HOME=/tmp (runner environment sets HOME)"
+scenario deb13-openshift-gu-priv-home deb13 gu "--privileged --user=1000680000:0 --env=HOME=/tmp" "arbitrary uid, g=u image, privileged, HOME=/tmp"
 scenario deb13-openshift-gu-fuse deb13 gu "--user=1000680000:0 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse" "arbitrary uid, g=u image, custom SCC-ish: unconfined, unmasked, /dev/fuse"
 scenario deb13-openshift-restricted deb13 gu "--user=1000680000:0 --cap-drop=ALL --security-opt=no-new-privileges" "OpenShift restricted-v2: arbitrary uid, drop ALL, NNP, default seccomp, no fuse"
 # upstream-like image configuration (quay.io/podman/stable settings)
 scenario deb13-upstream-rootless-priv deb13 upstream "--privileged --user=1000" "quay.io/podman/stable-like image, rootless recipe"
 scenario deb13-upstream-rootless-fuse deb13 upstream "--user=1000 --device=/dev/fuse --security-opt=seccomp=unconfined" "quay.io/podman/stable-like image, user 1000, unconfined, /dev/fuse, masked /proc"
+scenario deb13-upstream-root-priv deb13 upstream "--privileged" "quay.io/podman/stable-like image, root privileged"
 scenario deb12-upstream-root-fuse-nnp deb12 upstream "--device=/dev/fuse --security-opt=no-new-privileges" "quay.io/podman/stable-like image, GitLab root recipe"
 
 # ---------------------------------------------------------------------------------------------
@@ -98,6 +106,7 @@ mountopt = "nodev,fsync=0"
 CONF
 EOF
     ;;
+    filecaps) echo 'chmod u-s /usr/bin/newuidmap /usr/bin/newgidmap && setcap cap_setuid=ep /usr/bin/newuidmap && setcap cap_setgid=ep /usr/bin/newgidmap' ;;
     gu) echo 'chgrp 0 /etc/passwd /etc/subuid /etc/subgid && chmod g=u /etc/passwd /etc/subuid /etc/subgid' ;;
     upstream) cat <<'EOF'
 mkdir -p /etc/containers /home/podman/.config/containers /var/lib/shared/overlay-images /var/lib/shared/overlay-layers /var/lib/shared/vfs-images /var/lib/shared/vfs-layers
@@ -179,15 +188,53 @@ outer_limits() {
   OUTER_BASE=(--runtime runc --ulimit "nofile=$n:$n" --ulimit "nproc=$u:$u")
 }
 
+setup_devices() {
+  # Host quirk: /dev/fuse and /dev/net/tun are 0600 on this host (no udev); CI nodes have 0666.  Scenarios
+  # that are given the devices get 0666 nodes of our own (same major:minor), see README "Host quirks".
+  DEVDIR=$CACHE/dev
+  mkdir -p "$DEVDIR"
+  [ -c "$DEVDIR/fuse" ] || mknod -m 0666 "$DEVDIR/fuse" c 10 229
+  [ -c "$DEVDIR/net-tun" ] || mknod -m 0666 "$DEVDIR/net-tun" c 10 200
+  chmod 0666 "$DEVDIR/fuse" "$DEVDIR/net-tun"
+}
+
+expand_opts() { # scenario -> OPTS array (device placeholders -> our 0666 nodes)
+  local o hostdev=0
+  OPTS=()
+  [[ " ${SC_OPTS[$1]} " == *" @hostdev "* ]] && hostdev=1
+  for o in ${SC_OPTS[$1]}; do
+    case $o in
+      @hostdev) ;;
+      --device=/dev/fuse) if [ $hostdev = 1 ]; then OPTS+=("$o"); else OPTS+=("--device=$DEVDIR/fuse:/dev/fuse"); fi ;;
+      --privileged) OPTS+=("$o"); [ $hostdev = 1 ] || OPTS+=(-v "$DEVDIR/fuse:/dev/fuse" -v "$DEVDIR/net-tun:/dev/net/tun") ;;
+      *) OPTS+=("$o") ;;
+    esac
+  done
+}
+
+# outer NAME STEP MODE LOG [out-dir]: one fresh outer container running inner.sh MODE
+outer() {
+  local name=$1 step=$2 mode=$3 log=$4 outdir=${5:-} cname rc t0 extra=()
+  cname="podrun-matrix-$RUNID-$name-$step"
+  if [ -n "$outdir" ]; then
+    mkdir -p "$outdir"; chmod 0777 "$outdir"
+    extra+=(-v "$outdir:/podrun-out" -v "$DOCTOR_BIN:/usr/local/bin/podrun-doctor:ro")
+  fi
+  expand_opts "$name"
+  t0=$(date +%s%N)
+  set +e
+  timeout -k 10 "$OUTER_TIMEOUT" podman run --rm --name "$cname" "${OUTER_BASE[@]}" "${OPTS[@]}" \
+    -v "$CTX:/podrun-ctx:ro" -v "$MATRIX_DIR/inner.sh:/podrun-matrix/inner.sh:ro" "${extra[@]}" \
+    "$(image_for "$name")" bash /podrun-matrix/inner.sh "$mode" "$INNER_TIMEOUT" >"$log" 2>&1
+  rc=$?
+  set -e
+  echo "@@outer_rc=$rc" >>"$log"
+  echo "@@outer_secs=$(( ($(date +%s%N) - t0) / 1000000 ))" >>"$log"
+  if [ $rc = 124 ] || [ $rc = 137 ]; then podman rm -f -t 0 "$cname" >/dev/null 2>&1 || true; fi
+}
 image_for() { # scenario -> image reference (variant images are built on demand)
   local img=${SC_IMAGE[$1]} var=${SC_VARIANT[$1]}
   if [ "$var" = plain ]; then echo "localhost/podrun-job:$img"; else echo "localhost/podrun-job:$img-$var"; fi
-}
-
-ensure_base_images() {
-  local t need=0
-  for t in "$@"; do podman image exists "localhost/podrun-job:$t" || need=1; done
-  if [ $need = 1 ]; then mlog "job images missing: running images.sh"; "$MATRIX_DIR/images.sh" "$@"; fi
 }
 
 ensure_variant() { # image variant -> builds localhost/podrun-job:<image>-<variant> if stale

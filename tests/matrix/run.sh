@@ -33,13 +33,13 @@ done
 [[ $JOBS =~ ^[12]$ ]] || { echo "run.sh: -j must be 1 or 2" >&2; exit 2; }
 
 selected() {
-  local n=$1 p q
+  local n=$1 arg pat q
   [ ${#ONLY[@]} -eq 0 ] && return 0
-  for p in "${ONLY[@]}"; do
-    IFS=, read -ra q <<<"$p"
-    for p in "${q[@]}"; do
+  for arg in "${ONLY[@]}"; do
+    IFS=, read -ra q <<<"$arg"
+    for pat in "${q[@]}"; do
       # shellcheck disable=SC2053
-      [[ $n == $p ]] && return 0
+      [[ $n == $pat ]] && return 0
     done
   done
   return 1
@@ -61,13 +61,7 @@ imgs=(); for n in "${SEL[@]}"; do [[ " ${imgs[*]} " == *" ${SC_IMAGE[$n]} "* ]] 
 outer_limits "localhost/podrun-job:${imgs[0]}"
 mlog "outer podman run base options: ${OUTER_BASE[*]}"
 
-# Host quirk: /dev/fuse and /dev/net/tun are 0600 on this host (no udev); CI nodes have 0666.  Scenarios
-# that are given the devices get 0666 nodes of our own (same major:minor), see README "Host quirks".
-DEVDIR=$CACHE/dev
-mkdir -p "$DEVDIR"
-[ -c "$DEVDIR/fuse" ] || mknod -m 0666 "$DEVDIR/fuse" c 10 229
-[ -c "$DEVDIR/net-tun" ] || mknod -m 0666 "$DEVDIR/net-tun" c 10 200
-chmod 0666 "$DEVDIR/fuse" "$DEVDIR/net-tun"
+setup_devices
 
 for n in "${SEL[@]}"; do ensure_variant "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}"; done
 
@@ -90,40 +84,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-expand_opts() { # scenario -> OPTS array (device placeholders -> our 0666 nodes)
-  local o hostdev=0
-  OPTS=()
-  [[ " ${SC_OPTS[$1]} " == *" @hostdev "* ]] && hostdev=1
-  for o in ${SC_OPTS[$1]}; do
-    case $o in
-      @hostdev) ;;
-      --device=/dev/fuse) if [ $hostdev = 1 ]; then OPTS+=("$o"); else OPTS+=("--device=$DEVDIR/fuse:/dev/fuse"); fi ;;
-      --privileged) OPTS+=("$o"); [ $hostdev = 1 ] || OPTS+=(-v "$DEVDIR/fuse:/dev/fuse" -v "$DEVDIR/net-tun:/dev/net/tun") ;;
-      *) OPTS+=("$o") ;;
-    esac
-  done
-}
-
-# outer NAME STEP MODE LOG [out-dir]: one fresh outer container running inner.sh MODE
-outer() {
-  local name=$1 step=$2 mode=$3 log=$4 outdir=${5:-} cname rc t0 extra=()
-  cname="podrun-matrix-$RUNID-$name-$step"
-  if [ -n "$outdir" ]; then
-    mkdir -p "$outdir"; chmod 0777 "$outdir"
-    extra+=(-v "$outdir:/podrun-out" -v "$DOCTOR_BIN:/usr/local/bin/podrun-doctor:ro")
-  fi
-  expand_opts "$name"
-  t0=$(date +%s%N)
-  set +e
-  timeout -k 10 "$OUTER_TIMEOUT" podman run --rm --name "$cname" "${OUTER_BASE[@]}" "${OPTS[@]}" \
-    -v "$CTX:/podrun-ctx:ro" -v "$MATRIX_DIR/inner.sh:/podrun-matrix/inner.sh:ro" "${extra[@]}" \
-    "$(image_for "$name")" bash /podrun-matrix/inner.sh "$mode" "$INNER_TIMEOUT" >"$log" 2>&1
-  rc=$?
-  set -e
-  echo "@@outer_rc=$rc" >>"$log"
-  echo "@@outer_secs=$(( ($(date +%s%N) - t0) / 1000000 ))" >>"$log"
-  if [ $rc = 124 ] || [ $rc = 137 ]; then podman rm -f -t 0 "$cname" >/dev/null 2>&1 || true; fi
-}
 val() { grep -a "^@@$2=" "$1" 2>/dev/null | tail -1 | cut -d= -f2- || true; }
 outcome() { # log -> built | failed | timeout | na | error
   local rc; rc=$(val "$1" build_rc)
@@ -131,11 +91,16 @@ outcome() { # log -> built | failed | timeout | na | error
     0) echo built ;; 124|137) echo timeout ;; na) echo na ;; '') echo error ;; *) echo failed ;;
   esac
 }
-key_error() { # the line that tells why a build failed
-  local l
-  l=$(grep -a -E '^Error: |^Error |level=(error|fatal)|^ERRO' "$1" | tail -1 || true)
-  [ -n "$l" ] || l=$(grep -av '^@@' "$1" | grep -av '^\(==\|Cap\)' | grep -a . | tail -1 || true)
-  printf '%s' "$l" | tr '\t' ' ' | cut -c1-400
+tail_chars() { local s=$1 n=$2; if [ ${#s} -gt "$n" ]; then printf %s "${s:${#s}-n}"; else printf %s "$s"; fi; }
+key_error() { # the line that tells why a build failed: the last "Error:" line, plus the log's last line
+  local e l
+  e=$(grep -a -E '^Error: |^Error |level=(error|fatal)|^ERRO' "$1" | tail -1 || true)
+  l=$(grep -a 'error running container: ' "$1" | tail -1 | sed 's/.*\]: //' || true)
+  [ -n "$l" ] || l=$(grep -av '^@@' "$1" | grep -av '^\(== \|CapEff\)' | grep -av '^: exit status' | grep -a . | tail -1 || true)
+  if [ -z "$e" ]; then e=$l
+  elif [ -n "$l" ] && [ "$l" != "$e" ]; then e="${e:0:200} ... $(tail_chars "$l" 250)"
+  elif [ ${#e} -gt 450 ]; then e="${e:0:200} ... $(tail_chars "$e" 250)"; fi
+  printf '%s' "$e" | tr '\t' ' '
 }
 jbool() { # file jq-path -> true|false|?
   local v
@@ -144,7 +109,7 @@ jbool() { # file jq-path -> true|false|?
 }
 
 run_scenario() {
-  local n=$1 d=$OUT_ROOT/$1 o1 o3=na o4=na rb=na ra=na crc= verdict=OK why=() t0
+  local n=$1 d=$OUT_ROOT/$1 o1 o3=na o4=na rb=na ra=na env_ra=na crc='' verdict=OK why=() t0
   t0=$(date +%s)
   rm -rf "$d"; mkdir -p "$d"
   {
@@ -166,6 +131,7 @@ run_scenario() {
     outer "$n" 3 env "$d/step3-env.log" "$d/step3"
     o3=$(outcome "$d/step3-env.log")
     [ -s "$d/step3/env.json" ] && cp "$d/step3/env.json" "$d/env.json"
+    [ -s "$d/env.json" ] && env_ra=$(jbool "$d/env.json" .verdict.ready_after)
     [ "$o3" = na ] && why+=("env unavailable (rc=$(val "$d/step3-env.log" env_rc))")
     outer "$n" 4 exec "$d/step4-exec.log" "$d/step4"
     o4=$(outcome "$d/step4-exec.log")
@@ -195,10 +161,11 @@ run_scenario() {
   fi
   {
     echo "found=$o1"; echo "ready_before=$rb"; echo "ready_after=$ra"; echo "after_env=$o3"; echo "exec=$o4"
+    echo "env_ready_after=$env_ra"   # env's own report (info only; the verdict uses check's)
     echo "check_rc=$crc"; echo "verdict=$verdict"; echo "secs=$(( $(date +%s) - t0 ))"
     echo "step1_secs=$(val "$d/step1-build.log" outer_secs)"
-    echo "why=$(IFS='; '; echo "${why[*]:-}")"
-    echo "error=$(key_error "$d/step1-build.log")"
+    echo "why=$( [ ${#why[@]} -gt 0 ] && printf '%s | ' "${why[@]}" | sed 's/ | $//')"
+    if [ "$o1" = built ]; then echo "error="; else echo "error=$(key_error "$d/step1-build.log")"; fi
   } >"$d/result"
   mlog "$(printf '%-40s found=%-7s before=%-5s after=%-5s env=%-7s exec=%-7s %s (%ss)' \
     "$n" "$o1" "$rb" "$ra" "$o3" "$o4" "$verdict" "$(( $(date +%s) - t0 ))")"
@@ -236,7 +203,8 @@ pass=0; fail=0; bad=0
   for n in "${SEL[@]}"; do [ "$(r "$n" found)" = built ] || printf '  %s: %s\n' "$n" "$(r "$n" error)"; done
   echo
   echo "timings: setup $((T_RUN - T_START))s, scenarios $((T_END - T_RUN))s, total $((T_END - T_START))s (parallelism $JOBS)"
-  false_ready=$(grep -l '^verdict=FALSE-READY' "${SEL[@]/#/$OUT_ROOT/}"/result 2>/dev/null | wc -l || true)
+  false_ready=0
+  for n in "${SEL[@]}"; do [ "$(r "$n" verdict)" = FALSE-READY ] && false_ready=$((false_ready + 1)); done
   echo "wrong verdicts: $bad (false ready: $false_ready)"
   echo "$pass passed, $fail failed"
 } | tee "$OUT_ROOT/summary.txt"
