@@ -37,7 +37,10 @@ fn checks_doc_matches_the_registry() {
         std::fs::write(path, &want).unwrap();
     }
     let have = std::fs::read_to_string(path).unwrap_or_default();
-    assert!(have == want, "docs/checks.md is stale: run PODRUN_BLESS=1 cargo test --test docs");
+    assert!(
+        have == want,
+        "docs/checks.md is stale: run PODRUN_BLESS=1 cargo test --test docs"
+    );
 }
 
 #[test]

@@ -26,9 +26,18 @@ fn report(root: &Path, mode: &str) -> (Value, i32) {
         .args(["--root", root.to_str().unwrap(), mode, "--json", "-"])
         .output()
         .unwrap();
-    let text = if mode == "env" { &out.stderr } else { &out.stdout };
-    let v: Value = serde_json::from_slice(text)
-        .unwrap_or_else(|e| panic!("{}: {mode}: not JSON ({e}): {}", root.display(), String::from_utf8_lossy(text)));
+    let text = if mode == "env" {
+        &out.stderr
+    } else {
+        &out.stdout
+    };
+    let v: Value = serde_json::from_slice(text).unwrap_or_else(|e| {
+        panic!(
+            "{}: {mode}: not JSON ({e}): {}",
+            root.display(),
+            String::from_utf8_lossy(text)
+        )
+    });
     (v, out.status.code().unwrap_or(-1))
 }
 
@@ -65,7 +74,11 @@ fn captured_environments_match_their_golden_reports() {
         let name = env.file_name().unwrap().to_string_lossy().into_owned();
         let (v, code) = report(&env, "check");
         let ready = v["verdict"]["ready_before"].as_bool().unwrap();
-        assert_eq!(code, if ready { 0 } else { 1 }, "{name}: exit code vs verdict");
+        assert_eq!(
+            code,
+            if ready { 0 } else { 1 },
+            "{name}: exit code vs verdict"
+        );
         let got = serde_json::to_string_pretty(&stable(v)).unwrap() + "\n";
         let path = golden_dir.join(format!("{name}.json"));
         if bless {
@@ -74,7 +87,10 @@ fn captured_environments_match_their_golden_reports() {
             stale.push(name);
         }
     }
-    assert!(stale.is_empty(), "reports differ from tests/golden for {stale:?}; review, then PODRUN_BLESS=1");
+    assert!(
+        stale.is_empty(),
+        "reports differ from tests/golden for {stale:?}; review, then PODRUN_BLESS=1"
+    );
 }
 
 #[test]
@@ -85,13 +101,21 @@ fn fixing_twice_changes_nothing_the_second_time() {
         copy_tree(&env, copy.path());
         let (first, _) = report(copy.path(), "env");
         let (second, _) = report(copy.path(), "env");
-        assert_eq!(second["changes"], serde_json::json!([]), "{name}: second run changed {}", second["changes"]);
+        assert_eq!(
+            second["changes"],
+            serde_json::json!([]),
+            "{name}: second run changed {}",
+            second["changes"]
+        );
         // What `check` predicted is what the fixes achieved.
         let (checked, _) = report(&env, "check");
         assert_eq!(
             checked["verdict"]["ready_after"], first["verdict"]["ready_after"],
             "{name}: check's prediction differs from env's outcome"
         );
-        assert_eq!(checked["env"], first["env"], "{name}: check's predicted exports differ from env's");
+        assert_eq!(
+            checked["env"], first["env"],
+            "{name}: check's predicted exports differ from env's"
+        );
     }
 }
