@@ -286,6 +286,8 @@ helper's git clone runs before any job script, so its //.gitconfig error needs t
             "could not lock config file //.gitconfig",
             "unable to resolve HOME directory",
             "mkdir /.local: permission denied",
+            // podman 5 with HOME=/ dies at start, even for `podman --version`:
+            "stat /.config: no such file or directory",
             "mkdir /.config: permission denied",
         ],
     },

@@ -91,7 +91,11 @@ writes the maps itself and needs CAP_SETUID, CAP_SETGID and (kernel ≥ 5.12, to
 CAP_SETFCAP in its effective set. Runner fix: `cap_add = [\"SETUID\", \"SETGID\"]` (+ \"SETFCAP\" for \
 root) in [runners.kubernetes] or [runners.docker], and do not list them in `cap_drop`; OpenShift: \
 anyuid or a custom SCC with allowedCapabilities [SETUID, SETGID] (catalog U8, O1).",
-        signatures: &["write to uid_map failed: Operation not permitted"],
+        signatures: &[
+            "write to uid_map failed: Operation not permitted",
+            // uid 0 without CAP_SETFCAP (or SETUID/SETGID) copying its own map:
+            "cannot write uid_map",
+        ],
     },
     Spec {
         id: "idmap.setuid_sys_admin",

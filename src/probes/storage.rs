@@ -114,6 +114,7 @@ value (root's /run/user/0 after su) breaks it. Fix: podrun-doctor exports XDG_RU
             "is not owned by the current user",
             "XDG_RUNTIME_DIR is pointing to a path which is not writable",
             "creating tmpdir: mkdir /run/user",
+            "Failed to obtain podman configuration: lstat /run/user",
             "exists and it is not writeable only by the current user",
         ],
     },
@@ -410,8 +411,15 @@ fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> 
     {
         return Some((super::config::ETC_STORAGE.to_string(), false));
     }
+    if let Some(p) = host.env_nonempty("CONTAINERS_STORAGE_CONF") {
+        // Someone else's file is named there: do not take the variable over.
+        if host.exists(p) {
+            return None;
+        }
+    }
     home.map(|h| format!("{h}/containers/podrun-storage.conf"))
         .filter(|p| writable(host, p))
+        .or_else(|| super::config::job_dir(host).map(|d| format!("{d}/storage.conf")))
         .map(|p| (p, true))
 }
 
@@ -571,28 +579,57 @@ pub fn probe(host: &Host, found: &mut Findings) {
         works == Some(false) || (driver == "vfs" && best.as_ref().is_some_and(|b| b.0 != "vfs"));
     let graphroot_ok = dir_ok(host, &graphroot);
     let needs_fix = needs_fix || graphroot_ok.is_err();
-    if let (true, Some((bdriver, bmp))) = (needs_fix, best) {
+    // A rootless runroot lives in the runtime dir, judged (and moved) above.
+    let runroot_ok = if per_user {
+        Ok(())
+    } else {
+        dir_ok(host, &runroot)
+    };
+    let needs_fix = needs_fix || runroot_ok.is_err();
+    // A place of the job's own for what cannot stay where it is.
+    let own = super::config::job_dir(host);
+    let mut best = best;
+    if let (true, Some(_)) = (needs_fix, &best) {
         // Keep the graphroot unless it is unusable or holds another driver's store.
         let mut new_root = if graphroot_ok.is_ok() {
             graphroot.clone()
         } else {
-            [
-                format!("{data_home}/containers/storage"),
-                format!(
-                    "{}/podrun-storage-{uid}",
-                    host.env_nonempty("TMPDIR")
-                        .unwrap_or("/var/tmp")
-                        .trim_end_matches('/')
-                ),
-                format!("/tmp/podrun-storage-{uid}"),
-            ]
-            .into_iter()
-            .find(|p| dir_ok(host, p).is_ok())
-            .unwrap_or_else(|| graphroot.clone())
+            let mut candidates = Vec::new();
+            if per_user {
+                candidates.push(format!("{data_home}/containers/storage"));
+            }
+            if let Some(d) = &own {
+                candidates.push(format!("{d}/storage"));
+            }
+            candidates
+                .into_iter()
+                .find(|p| dir_ok(host, p).is_ok())
+                .unwrap_or_else(|| graphroot.clone())
         };
+        if new_root != graphroot {
+            // The driver that works is judged where the store will live.
+            let there = host.nearest_existing(&new_root);
+            let p = host.probe(&Probe::Overlay {
+                dir: there,
+                userns: found.plan.rootless,
+            });
+            if p.ran && p.ok {
+                best = Some(("overlay", None));
+            }
+        }
+        let (bdriver, bmp) = best.clone().unwrap_or(("vfs", None));
         if existing_driver(host, &new_root).is_some_and(|e| e != bdriver) {
             new_root = format!("{}-{bdriver}", new_root.trim_end_matches('/'));
         }
+        let new_runroot = if runroot_ok.is_ok() {
+            runroot.clone()
+        } else {
+            own.as_ref()
+                .map(|d| format!("{d}/runroot"))
+                .filter(|p| dir_ok(host, p).is_ok())
+                .unwrap_or_else(|| runroot.clone())
+        };
+        let runroot = new_runroot;
         let mut body = format!(
             "[storage]\ndriver = \"{bdriver}\"\ngraphroot = \"{new_root}\"\nrunroot = \"{runroot}\"\n"
         );
@@ -645,6 +682,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             }
         }
     }
+    let relocation = check.fix.clone().filter(|_| needs_fix);
     found.checks.push(
         check
             .with("driver", driver.clone())
@@ -664,14 +702,32 @@ pub fn probe(host: &Host, found: &mut Findings) {
             .with("backing_fs", json!(fs.as_ref().map(|s| fs_name(s.magic)))),
     );
 
-    // Graphroot: ownership, filesystem, space.
-    let mut gr = match &graphroot_ok {
-        Err(p) => Check::error("storage.graphroot", format!("graphroot unusable: {p}")),
-        Ok(()) => Check::ok(
+    // Graphroot (and rootful runroot): ownership, filesystem, space. The
+    // relocation above is its fix too.
+    let mut gr = match (&graphroot_ok, &runroot_ok) {
+        (Err(p), _) => Check::error("storage.graphroot", format!("graphroot unusable: {p}")),
+        (Ok(()), Err(p)) if !per_user => Check::error(
+            "storage.graphroot",
+            format!("graphroot {graphroot} is usable, but the runroot is not: {p}"),
+        ),
+        _ => Check::ok(
             "storage.graphroot",
             format!("graphroot {graphroot} is usable"),
         ),
     };
+    if gr.status == crate::model::Status::Error {
+        gr.fix = relocation.or_else(|| {
+            Some(crate::model::Fix {
+                by: By::RunnerAdmin,
+                text: "No writable place for the store here: mount an emptyDir (docker executor: a \
+                       volume) at /var/lib/containers (rootful) or at the job's HOME (rootless), or \
+                       set CI_BUILDS_DIR / TMPDIR to a writable volume."
+                    .into(),
+                applied: false,
+                actions: Vec::new(),
+            })
+        });
+    }
     if let Some(s) = &fs {
         let name = fs_name(s.magic);
         if matches!(s.magic, NFS_MAGIC | SMB2_MAGIC | CIFS_MAGIC | SMB_MAGIC)
@@ -706,6 +762,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     }
     found.checks.push(
         gr.with("graphroot", graphroot.clone())
+            .with("runroot", runroot.clone())
             .with("nearest_existing", near.clone()),
     );
 

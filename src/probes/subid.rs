@@ -288,6 +288,7 @@ namespace. Otherwise bake them into the image: `usermod --add-subuids 100000-165
 --add-subgids 100000-165535 podman`, or use quay.io/podman/stable (catalog U1).",
         signatures: &[
             "no subuid ranges found for user",
+            "Using rootless single mapping into the namespace",
             "No subuid ranges found for user",
             "cannot find UID/GID for user",
             "Using rootless single mapping into the namespace",
@@ -336,6 +337,8 @@ parent namespace (k8s `hostUsers: false`) cannot give (catalog U2).",
         signatures: &[
             "potentially insufficient UIDs or GIDs available in user namespace",
             "insufficient UIDs or GIDs",
+            // buildah 1.28+ words the same failure at the first foreign-owned file:
+            "error setting ownership of",
         ],
     },
 ];
