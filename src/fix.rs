@@ -139,6 +139,51 @@ fn apply(host: &mut Host, id: &str, action: &Action, run: &mut FixRun) -> Result
             });
             Ok(())
         }
+        Action::MergeConf { path, toml } => {
+            let wanted = crate::probes::toml::parse(toml)
+                .map_err(|e| format!("{id}: the settings for {path} do not parse ({e})"))?;
+            let existing = host.read(path).ok();
+            let mut settings = std::collections::BTreeMap::new();
+            if let Some(old) = &existing {
+                if !old.starts_with(OWNED_MARKER) {
+                    return Err(format!(
+                        "{id}: {path} exists and was not written by podrun-doctor; not rewriting it. \
+                         Wanted settings:\n{toml}"
+                    ));
+                }
+                // Our own file that no longer parses is rewritten from scratch.
+                if let Ok(doc) = crate::probes::toml::parse(old) {
+                    settings.extend(doc.entries.into_iter().map(|(k, e)| (k, e.value)));
+                }
+            }
+            settings.extend(wanted.entries.into_iter().map(|(k, e)| (k, e.value)));
+            let body =
+                crate::probes::toml::render_settings(settings.iter().map(|(k, v)| (k.as_str(), v)))
+                    .ok_or_else(|| {
+                        format!("{id}: cannot write the settings for {path} back as TOML")
+                    })?;
+            let contents = format!("{OWNED_MARKER}\n{body}");
+            let verb = match &existing {
+                Some(old) if *old == contents => return Ok(()),
+                Some(_) => "replaced",
+                None => "created",
+            };
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                let parent = parent.to_string_lossy();
+                if !host.is_dir(&parent) {
+                    host.create_dir(&parent, 0o700)
+                        .map_err(|e| format!("{id}: cannot create directory {parent}: {e}"))?;
+                }
+            }
+            host.write_atomic(path, &contents, 0o644)
+                .map_err(|e| format!("{id}: cannot write {path}: {e}"))?;
+            run.changes.push(Change {
+                path: path.clone(),
+                action: verb,
+                check: id.into(),
+            });
+            Ok(())
+        }
         Action::AppendLine { path, line } => {
             let old = host
                 .read(path)
@@ -341,6 +386,118 @@ mod tests {
             .unwrap()
             .contains("cannot read /etc/absent"));
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    fn merge(path: &str, toml: &str) -> Action {
+        Action::MergeConf {
+            path: path.into(),
+            toml: toml.into(),
+        }
+    }
+
+    #[test]
+    fn merged_conf_collects_every_fix_and_a_second_run_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        let path = "/tmp/podrun-0/containers-override.conf";
+        let mut run = FixRun::default();
+        assert!(apply_all(
+            &mut host,
+            "config.cgroup_manager",
+            &[merge(path, "[engine]\ncgroup_manager = \"cgroupfs\"\n")],
+            &mut run
+        ));
+        assert!(apply_all(
+            &mut host,
+            "network.run",
+            &[merge(path, "[containers]\nnetns = \"host\"\n")],
+            &mut run
+        ));
+        let actions: Vec<_> = run.changes.iter().map(|c| c.action).collect();
+        assert_eq!(actions, vec!["created", "replaced"]);
+        let text = host.read(path).unwrap();
+        assert!(text.starts_with(OWNED_MARKER));
+        let doc = crate::probes::toml::parse(&text).unwrap();
+        assert_eq!(doc.str("engine.cgroup_manager"), Some("cgroupfs"));
+        assert_eq!(doc.str("containers.netns"), Some("host"));
+        // The directory of the job's own is private.
+        let mode = std::fs::metadata(dir.path().join("root/tmp/podrun-0"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+
+        // Second run: the same fixes again, nothing changes.
+        let mut second = FixRun::default();
+        assert!(apply_all(
+            &mut host,
+            "config.cgroup_manager",
+            &[merge(path, "[engine]\ncgroup_manager = \"cgroupfs\"\n")],
+            &mut second
+        ));
+        assert!(apply_all(
+            &mut host,
+            "network.run",
+            &[merge(path, "[containers]\nnetns = \"host\"\n")],
+            &mut second
+        ));
+        assert!(second.changes.is_empty(), "{:?}", second.changes);
+        assert_eq!(host.read(path).unwrap(), text);
+    }
+
+    #[test]
+    fn merged_conf_never_touches_a_file_it_did_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        let theirs = dir.path().join("root/etc/containers.conf");
+        std::fs::write(&theirs, "[engine]\nruntime = \"crun\"\n").unwrap();
+        let mut run = FixRun::default();
+        let ok = apply_all(
+            &mut host,
+            "config.runtime",
+            &[merge(
+                "/etc/containers.conf",
+                "[engine]\nruntime = \"runc\"\n",
+            )],
+            &mut run,
+        );
+        assert!(!ok);
+        assert!(run.changes.is_empty());
+        assert!(run.problems[0].contains("was not written by podrun-doctor"));
+        assert_eq!(
+            std::fs::read_to_string(&theirs).unwrap(),
+            "[engine]\nruntime = \"crun\"\n"
+        );
+        // Settings that do not parse are a problem too, not a crash.
+        let ok = apply_all(
+            &mut host,
+            "t",
+            &[merge("/tmp/x.conf", "[engine\n")],
+            &mut run,
+        );
+        assert!(!ok);
+        assert!(run.problems.last().unwrap().contains("do not parse"));
+    }
+
+    #[test]
+    fn merged_conf_on_a_read_only_place_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        // A regular file where the directory should be: fails for root too.
+        std::fs::write(dir.path().join("root/blocked"), "").unwrap();
+        let mut run = FixRun::default();
+        let ok = apply_all(
+            &mut host,
+            "t.ro",
+            &[merge(
+                "/blocked/containers.conf",
+                "[engine]\nruntime = \"runc\"\n",
+            )],
+            &mut run,
+        );
+        assert!(!ok);
+        assert!(run.problems[0].contains("/blocked"), "{:?}", run.problems);
+        assert!(run.changes.is_empty());
     }
 
     #[test]

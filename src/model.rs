@@ -74,6 +74,12 @@ pub enum Action {
         contents: String,
         mode: u32,
     },
+    /// Merge TOML settings into a config file this tool owns: created (with
+    /// `OWNED_MARKER`) when missing, its other keys kept, these keys set; a
+    /// file without the marker is never touched. For config files that
+    /// several fixes share because podman reads only one file from that
+    /// place (`CONTAINERS_CONF`, `CONTAINERS_CONF_OVERRIDE`).
+    MergeConf { path: String, toml: String },
     /// Append a line to a system file (`/etc/passwd`, `/etc/subuid`, …)
     /// unless an identical line is already there.
     AppendLine { path: String, line: String },

@@ -37,8 +37,42 @@ pub fn exec(plan: &ExecPlan) -> std::io::Error {
         .exec()
 }
 
+/// `exec` promises that CMD runs even when the doctor itself fails: should
+/// it panic (release builds abort on panic, so unwinding cannot be caught),
+/// this hook execs CMD with the environment as it was, unless `--strict`.
+fn exec_on_panic(args: &Args, command: &Command) {
+    let Command::Exec(argv) = command else { return };
+    if args.strict || args.dry_run {
+        return;
+    }
+    let argv = argv.clone();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        let env: BTreeMap<String, String> = std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            std::io::stderr(),
+            "podrun-doctor: failed; running {:?} without its fixes",
+            argv.join(" ")
+        );
+        let err = exec(&ExecPlan {
+            argv: argv.clone(),
+            env,
+        });
+        let _ = writeln!(std::io::stderr(), "podrun-doctor: cannot exec: {err}");
+    }));
+}
+
 /// Runs a command with the real standard streams.
 pub fn run(args: &Args, command: &Command, host: Host) -> Outcome {
+    exec_on_panic(args, command);
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
     let terminal = |is: bool| is;

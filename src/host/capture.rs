@@ -1,6 +1,11 @@
 //! Recording a real environment as a fixture tree: every file the doctor
 //! read, every live answer, and the environment variables it consulted
 //! (only those: CI tokens live in the environment).
+//!
+//! `capture` probes, stages its fixes and probes again, so the same key can
+//! be answered twice: the first answer (the environment as found) is kept.
+//! An environment variable the fix loop has already set (`Host::set_env`)
+//! must not replace the value the job really had.
 
 use super::errno::io_error_name;
 use super::sys::{Access, CmdOutput, FsStat, Probe, ProbeResult, Stat};
@@ -13,15 +18,66 @@ use std::path::Path;
 #[derive(Debug, Default)]
 pub struct Capture {
     pub ids: Option<Ids>,
-    pub env: BTreeMap<String, Option<String>>,
+    pub env: EnvRecord,
+    /// The environment the doctor started with (never written out: only
+    /// the variables the fixes changed go into command keys).
+    start_env: BTreeMap<String, String>,
     files: BTreeMap<String, Result<String, String>>,
     tables: BTreeMap<&'static str, Map<String, Value>>,
+}
+
+/// The environment variables consulted, with the value first seen.
+#[derive(Debug, Default)]
+pub struct EnvRecord(BTreeMap<String, Option<String>>);
+
+impl EnvRecord {
+    /// Records a variable's value unless it was recorded before.
+    pub fn insert(&mut self, key: String, value: Option<String>) {
+        self.0.entry(key).or_insert(value);
+    }
 }
 
 fn err_or<T>(result: &io::Result<T>, ok: impl FnOnce(&T) -> Value) -> Value {
     match result {
         Ok(v) => ok(v),
         Err(e) => Value::String(io_error_name(e)),
+    }
+}
+
+/// The variables `now` sets differently from `start` (`K=V`, or `K=` when
+/// unset), sorted; credentials redacted.
+pub(super) fn env_diff(
+    start: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut diff: Vec<String> = now
+        .iter()
+        .filter(|(k, v)| start.get(*k) != Some(*v))
+        .map(|(k, v)| {
+            let v = if is_secret(k) {
+                "<redacted>"
+            } else {
+                v.as_str()
+            };
+            format!("{k}={v}")
+        })
+        .collect();
+    diff.extend(
+        start
+            .keys()
+            .filter(|k| !now.contains_key(*k))
+            .map(|k| format!("{k}=")),
+    );
+    diff.sort();
+    diff
+}
+
+/// The `commands` key of a run: the argv, plus the changed variables.
+pub(super) fn command_key(argv: &[&str], diff: &[String]) -> String {
+    if diff.is_empty() {
+        argv.join(" ")
+    } else {
+        format!("{} [{}]", argv.join(" "), diff.join(" "))
     }
 }
 
@@ -35,15 +91,26 @@ fn is_secret(key: &str) -> bool {
 }
 
 impl Capture {
+    /// A recording of a process that started with this environment.
+    pub fn starting_with(start_env: BTreeMap<String, String>) -> Capture {
+        Capture {
+            start_env,
+            ..Capture::default()
+        }
+    }
+
     fn put(&mut self, table: &'static str, key: String, value: Value) {
-        self.tables.entry(table).or_default().insert(key, value);
+        self.tables
+            .entry(table)
+            .or_default()
+            .entry(key)
+            .or_insert(value);
     }
 
     pub(super) fn file(&mut self, path: &str, result: &io::Result<String>) {
-        self.files.insert(
-            path.to_string(),
-            result.as_ref().cloned().map_err(io_error_name),
-        );
+        self.files
+            .entry(path.to_string())
+            .or_insert_with(|| result.as_ref().cloned().map_err(io_error_name));
     }
 
     pub(super) fn dir(&mut self, path: &str, result: &io::Result<Vec<String>>) {
@@ -85,12 +152,22 @@ impl Capture {
         self.put("file_caps", path.to_string(), v);
     }
 
-    pub(super) fn command(&mut self, argv: &[&str], result: &io::Result<CmdOutput>) {
+    /// A command's answer, keyed by its argv, plus the variables the fixes
+    /// changed when it ran (`podman --version [HOME=/tmp/podrun-1000/home]`):
+    /// podman 5 cannot even print its version with `HOME=/`.
+    pub(super) fn command(
+        &mut self,
+        argv: &[&str],
+        env: &BTreeMap<String, String>,
+        result: &io::Result<CmdOutput>,
+    ) {
         let v = err_or(
             result,
             |o| json!({"status": o.status, "stdout": o.stdout, "stderr": o.stderr}),
         );
-        self.put("commands", argv.join(" "), v);
+        let diff = env_diff(&self.start_env, env);
+        let key = command_key(argv, &diff);
+        self.put("commands", key, v);
     }
 
     pub(super) fn probe(&mut self, probe: &Probe, r: &ProbeResult) {
@@ -128,6 +205,7 @@ impl Capture {
         }
         let env: Map<String, Value> = self
             .env
+            .0
             .iter()
             .filter_map(|(k, v)| {
                 let v = v.as_ref()?;
@@ -146,5 +224,74 @@ impl Capture {
         }
         let text = serde_json::to_string_pretty(&Value::Object(doc)).map_err(io::Error::other)?;
         std::fs::write(dir.join("host.json"), text + "\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_first_answer_is_the_environment_as_found() {
+        let mut c = Capture::default();
+        // The fix loop sets a variable, then probes again: the job's own value stays.
+        c.env.insert("PODMAN_IGNORE_CGROUPSV1_WARNING".into(), None);
+        c.env
+            .insert("PODMAN_IGNORE_CGROUPSV1_WARNING".into(), Some("1".into()));
+        c.env
+            .insert("CI_JOB_TOKEN".into(), Some("glcbt-123".into()));
+        let start: BTreeMap<String, String> = [("HOME".to_string(), "/".to_string())].into();
+        c.start_env = start.clone();
+        c.command(
+            &["podman", "--version"],
+            &start,
+            &Ok(CmdOutput {
+                status: Some(125),
+                stdout: String::new(),
+                stderr: "Error: stat /.config: no such file or directory\n".into(),
+            }),
+        );
+        c.command(
+            &["podman", "--version"],
+            &start,
+            &Ok(CmdOutput {
+                status: Some(0),
+                stdout: "podman version 5.4.2\n".into(),
+                stderr: String::new(),
+            }),
+        );
+        // Run again once a fix has set HOME: a separate answer.
+        let fixed: BTreeMap<String, String> =
+            [("HOME".to_string(), "/tmp/podrun-1000/home".to_string())].into();
+        c.command(
+            &["podman", "--version"],
+            &fixed,
+            &Ok(CmdOutput {
+                status: Some(0),
+                stdout: "podman version 5.4.2\n".into(),
+                stderr: String::new(),
+            }),
+        );
+        c.file("/etc/subuid", &Ok("podman:1:999\n".into()));
+        c.file("/etc/subuid", &Ok("changed\n".into()));
+        let dir = tempfile::tempdir().unwrap();
+        c.write_to(dir.path()).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("host.json")).unwrap();
+        let doc: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(doc["env"], json!({"CI_JOB_TOKEN": "<redacted>"}));
+        assert_eq!(doc["commands"]["podman --version"]["status"], json!(125));
+        assert_eq!(
+            doc["commands"]["podman --version [HOME=/tmp/podrun-1000/home]"]["status"],
+            json!(0)
+        );
+        assert!(
+            !text.contains("\"/\""),
+            "the starting environment is not written"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("root/etc/subuid")).unwrap(),
+            "podman:1:999\n"
+        );
     }
 }

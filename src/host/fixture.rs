@@ -15,6 +15,8 @@ use std::path::Path;
 
 pub struct FixtureSys {
     doc: Map<String, Value>,
+    /// `host.json` "env": what the fixes' variables are compared with.
+    start_env: BTreeMap<String, String>,
 }
 
 type Loaded = (Ids, BTreeMap<String, String>, FixtureSys);
@@ -38,7 +40,7 @@ pub(super) fn load(dir: &Path) -> Result<Loaded, String> {
             .map(|a| a.iter().filter_map(|g| num(Some(g))).collect())
             .unwrap_or_default(),
     };
-    let env = doc
+    let env: BTreeMap<String, String> = doc
         .get("env")
         .and_then(Value::as_object)
         .map(|m| {
@@ -47,7 +49,8 @@ pub(super) fn load(dir: &Path) -> Result<Loaded, String> {
                 .collect()
         })
         .unwrap_or_default();
-    Ok((ids, env, FixtureSys { doc }))
+    let start_env = env.clone();
+    Ok((ids, env, FixtureSys { doc, start_env }))
 }
 
 fn full(root: &Path, path: &str) -> std::path::PathBuf {
@@ -88,6 +91,38 @@ impl FixtureSys {
             other => Ok(other),
         })
     }
+
+    /// [`Self::entry`], except that a recorded `ENOENT` no longer holds once
+    /// the path exists in the tree: only a write made after the capture (a
+    /// fix applied to a copy of the fixture) can have put it there.
+    fn entry_now(
+        &self,
+        root: &Path,
+        table: &str,
+        key: &str,
+        path: &str,
+    ) -> Option<io::Result<&Value>> {
+        match self.entry(table, key) {
+            Some(Err(e)) if self.created(root, &e, path) => None,
+            other => other,
+        }
+    }
+
+    fn created(&self, root: &Path, recorded: &io::Error, path: &str) -> bool {
+        recorded.raw_os_error() == Some(nix::libc::ENOENT) && full(root, path).exists()
+    }
+
+    /// The job's own ids (`host.json` "ids"): the owner of what it created.
+    fn job_ids(&self) -> (u32, u32) {
+        let id = |k: &str| {
+            self.doc
+                .get("ids")
+                .and_then(|i| i.get(k))
+                .and_then(parse_num)
+                .unwrap_or(0) as u32
+        };
+        (id("uid"), id("gid"))
+    }
 }
 
 impl Sys for FixtureSys {
@@ -99,17 +134,34 @@ impl Sys for FixtureSys {
     }
 
     fn read_dir(&self, root: &Path, path: &str) -> io::Result<Vec<String>> {
-        match self.entry("dirs", path) {
+        match self.entry_now(root, "dirs", path, path) {
             Some(Err(e)) => Err(e),
-            Some(Ok(Value::Array(names))) => Ok(names
-                .iter()
-                .filter_map(|n| n.as_str().map(str::to_string))
-                .collect()),
+            Some(Ok(Value::Array(names))) => {
+                let mut names: Vec<String> = names
+                    .iter()
+                    .filter_map(|n| n.as_str().map(str::to_string))
+                    .collect();
+                // Plus what was written into the tree since.
+                names.extend(read_dir_sorted(&full(root, path)).unwrap_or_default());
+                names.sort();
+                names.dedup();
+                Ok(names)
+            }
             _ => read_dir_sorted(&full(root, path)),
         }
     }
 
     fn stat(&self, root: &Path, path: &str) -> io::Result<Stat> {
+        if let Some(Err(e)) = self.entry("stat", path) {
+            if self.created(root, &e, path) {
+                let (uid, gid) = self.job_ids();
+                return std::fs::metadata(full(root, path)).map(|m| Stat {
+                    uid,
+                    gid,
+                    ..stat_of(&m)
+                });
+            }
+        }
         match self.entry("stat", path) {
             Some(Err(e)) => Err(e),
             Some(Ok(v)) => {
@@ -127,16 +179,40 @@ impl Sys for FixtureSys {
                     size: get("size"),
                 })
             }
-            // Ownership in a checked-out tree means nothing: default to root.
-            None => std::fs::metadata(full(root, path)).map(|m| Stat {
-                uid: 0,
-                gid: 0,
-                ..stat_of(&m)
+            // Ownership in a checked-out tree means nothing: default to root,
+            // or to host.json's `tree_owner` ({"uid": N, "gid": N}), so that a
+            // fixture can stand for a job that owns what it creates.
+            None => std::fs::metadata(full(root, path)).map(|m| {
+                let owner = |k: &str| {
+                    self.doc
+                        .get("tree_owner")
+                        .and_then(|o| o.get(k))
+                        .and_then(parse_num)
+                        .unwrap_or(0) as u32
+                };
+                Stat {
+                    uid: owner("uid"),
+                    gid: owner("gid"),
+                    ..stat_of(&m)
+                }
             }),
         }
     }
 
-    fn statfs(&self, _root: &Path, path: &str) -> io::Result<FsStat> {
+    fn statfs(&self, root: &Path, path: &str) -> io::Result<FsStat> {
+        if let Some(Err(e)) = self.entry("statfs", path) {
+            if self.created(root, &e, path) {
+                // A directory created since lives on its parent's filesystem.
+                let mut p = Path::new(path);
+                while let Some(parent) = p.parent() {
+                    let parent_str = parent.to_string_lossy();
+                    if let Some(Ok(_)) = self.entry("statfs", &parent_str) {
+                        return self.statfs(root, &parent_str);
+                    }
+                    p = parent;
+                }
+            }
+        }
         match self.entry("statfs", path) {
             Some(Err(e)) => Err(e),
             Some(Ok(v)) => {
@@ -154,7 +230,7 @@ impl Sys for FixtureSys {
     }
 
     fn access(&self, root: &Path, path: &str, mode: Access) -> io::Result<()> {
-        match self.entry("access", &format!("{path} {}", mode.letter())) {
+        match self.entry_now(root, "access", &format!("{path} {}", mode.letter()), path) {
             Some(Err(e)) => Err(e),
             Some(Ok(_)) => Ok(()),
             None => std::fs::metadata(full(root, path)).map(drop),
@@ -162,7 +238,7 @@ impl Sys for FixtureSys {
     }
 
     fn open_rw(&self, root: &Path, path: &str) -> io::Result<()> {
-        match self.entry("open", path) {
+        match self.entry_now(root, "open", path, path) {
             Some(Err(e)) => Err(e),
             Some(Ok(_)) => Ok(()),
             None => std::fs::metadata(full(root, path)).map(drop),
@@ -177,8 +253,15 @@ impl Sys for FixtureSys {
         }
     }
 
-    fn run(&self, argv: &[&str], _env: &BTreeMap<String, String>) -> io::Result<CmdOutput> {
-        match self.entry("commands", &argv.join(" ")) {
+    fn run(&self, argv: &[&str], env: &BTreeMap<String, String>) -> io::Result<CmdOutput> {
+        // The answer recorded with the variables the fixes changed, if the
+        // capture saw the command run so; else the one as found.
+        let diff = super::capture::env_diff(&self.start_env, env);
+        let keyed = super::capture::command_key(argv, &diff);
+        let entry = self
+            .entry("commands", &keyed)
+            .or_else(|| self.entry("commands", &argv.join(" ")));
+        match entry {
             Some(Err(e)) => Err(e),
             Some(Ok(v)) => Ok(CmdOutput {
                 status: v.get("status").and_then(Value::as_i64).map(|s| s as i32),

@@ -92,7 +92,7 @@ impl Host {
     /// The real system, recording everything read for `capture`.
     pub fn capturing() -> Host {
         let mut host = Host::system();
-        host.capture = Some(RefCell::new(Capture::default()));
+        host.capture = Some(RefCell::new(Capture::starting_with(host.env.clone())));
         host
     }
 
@@ -310,7 +310,20 @@ impl Host {
     /// Runs a tool (for versions); never a shell.
     pub fn run(&self, argv: &[&str]) -> io::Result<CmdOutput> {
         let result = self.sys.run(argv, &self.env);
-        self.record(|c| c.command(argv, &result));
+        self.record(|c| c.command(argv, &self.env, &result));
+        result
+    }
+
+    /// Like [`Host::run`], with some variables removed from the child's
+    /// environment (a dry run's variables that name files only staged,
+    /// which a child process cannot see).
+    pub fn run_without(&self, argv: &[&str], remove: &[&str]) -> io::Result<CmdOutput> {
+        let mut env = self.env.clone();
+        for key in remove {
+            env.remove(*key);
+        }
+        let result = self.sys.run(argv, &env);
+        self.record(|c| c.command(argv, &env, &result));
         result
     }
 

@@ -129,8 +129,10 @@ PODMAN_IGNORE_CGROUPSV1_WARNING=1 hides it. Podman 6 drops v1: move nodes to v2 
         explain: "In the systemd hybrid layout (tmpfs /sys/fs/cgroup plus cgroup2 at \
 /sys/fs/cgroup/unified) with any controller attached to v2, crun fails every container with \
 `cgroups in hybrid mode not supported, drop all controllers from cgroupv2` — rootful and \
-rootless, whatever `cgroups=` says. Job fixes: BUILDAH_ISOLATION=chroot (RUN steps without a \
-runtime), or runc as the runtime if installed. Node fix: boot pure v2 (or pure v1).",
+rootless, whatever `cgroups=` says. config.runtime judges the runtime against this layout. Job \
+fixes (podrun-doctor makes them): `[engine] runtime = \"runc\"` in a drop-in when runc is \
+installed (keeps OCI isolation), else BUILDAH_ISOLATION=chroot (RUN steps without a runtime). Node \
+fix: boot pure v2 (or pure v1).",
         signatures: &["cgroups in hybrid mode not supported"],
     },
     Spec {
@@ -253,7 +255,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
 }
 
 fn podman_major(host: &Host) -> Option<u32> {
-    let out = host.run(&["podman", "--version"]).ok()?;
+    let out = super::tools::run_podman(host, &["podman", "--version"]).ok()?;
     let text = out.stdout;
     let ver = text.split_whitespace().last()?;
     ver.split('.').next()?.parse().ok()
@@ -349,35 +351,23 @@ fn hybrid_check(found: &mut Findings, facts: &Facts) {
             "cgroups.hybrid",
             "hybrid layout with v2 controllers: crun would refuse it, but chroot isolation runs RUN steps without a runtime",
         )
-    } else if found.plan.runtime == "runc" {
+    } else {
+        // The runtime is resolved by the config area (after this one): it
+        // judges crun against this layout and fixes it (runc, else chroot).
         Check::info(
             "cgroups.hybrid",
-            "hybrid layout with v2 controllers: crun would refuse it; the runtime is runc",
-        )
-    } else {
-        Check::error(
-            "cgroups.hybrid",
             format!(
-                "hybrid cgroups with v2 controllers ({}): crun fails every RUN step with \
-                 `cgroups in hybrid mode not supported`",
+                "hybrid cgroups with v2 controllers ({}): crun refuses them (`cgroups in hybrid \
+                 mode not supported`); config.runtime judges the runtime podman will use",
                 facts.controllers.join(" ")
             ),
-        )
-        .job_fix(
-            "export BUILDAH_ISOLATION=chroot (RUN steps without a runtime); or use runc \
-             (`[engine] runtime = \"runc\"`) if installed; node admin: boot pure cgroup v2",
-            vec![Action::SetEnv {
-                key: "BUILDAH_ISOLATION".into(),
-                value: "chroot".into(),
-            }],
         )
     };
     found.checks.push(
         check
             .with("path", format!("{UNIFIED}/cgroup.controllers"))
             .with("controllers", facts.controllers.clone())
-            .with("isolation", iso)
-            .with("runtime", found.plan.runtime.clone()),
+            .with("isolation", iso),
     );
 }
 
@@ -520,9 +510,11 @@ mod tests {
         assert_eq!(found.cgroups.version, Version::Hybrid);
         assert!(found.cgroups.crun_refuses);
         assert_eq!(found.cgroups.controllers, vec!["hugetlb"]);
+        // The runtime is judged (and fixed) by config.runtime, which runs later.
         let c = found.check("cgroups.hybrid").unwrap();
-        assert_eq!(c.status, Status::Error);
-        assert!(c.job_can_fix());
+        assert_eq!(c.status, Status::Info);
+        assert!(c.summary.contains("config.runtime"), "{}", c.summary);
+        assert!(c.fix.is_none());
         assert_eq!(found.check("cgroups.version").unwrap().status, Status::Info);
         assert_eq!(found.check("cgroups.own").unwrap().status, Status::Ok);
         // After the fix.

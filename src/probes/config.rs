@@ -159,8 +159,17 @@ drop-in with [engine] events_logger = \"file\" (podrun-doctor writes it).",
         title: "configured OCI runtime exists",
         explain: "RUN steps use [engine] runtime (default crun, else runc). A configured runtime that is \
 not installed makes every RUN fail; podrun-doctor then writes a drop-in naming the runtime that is \
-installed.",
-        signatures: &["default OCI runtime", "not found in", "no valid executable found for OCI runtime"],
+installed. crun also refuses the systemd hybrid cgroup layout with controllers on v2 (`cgroups in \
+hybrid mode not supported`): podrun-doctor then configures runc when it is installed (keeps OCI \
+isolation), else exports BUILDAH_ISOLATION=chroot. When /etc and HOME are read-only the setting goes \
+into a file of the job's own, exported as CONTAINERS_CONF_OVERRIDE (podman >= 4.5) or as \
+CONTAINERS_CONF holding a copy of the whole configuration (older podman ignores the override).",
+        signatures: &[
+            "default OCI runtime",
+            "not found in",
+            "no valid executable found for OCI runtime",
+            "cgroups in hybrid mode not supported",
+        ],
     },
     Spec {
         id: "config.ulimits",
@@ -174,6 +183,22 @@ hard limits (podrun-doctor writes it), or raise the limits / add SYS_RESOURCE on
             "setrlimit `RLIMIT_NPROC`: Operation not permitted",
             "error setting rlimit type 7: operation not permitted",
             "setrlimit `RLIMIT_NOFILE`: Invalid argument",
+        ],
+    },
+    Spec {
+        id: "config.capabilities",
+        title: "default capabilities within the bounding set (rootful)",
+        explain: "Rootful podman gives every RUN step [containers] default_capabilities (podman's 11 by \
+default: CHOWN DAC_OVERRIDE FOWNER FSETID KILL NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID \
+SYS_CHROOT). A capability the job's bounding set lacks (a runner that drops KILL or NET_BIND_SERVICE) \
+cannot be granted: verified with podman 4.3 and 5.4 (chroot isolation), `error setting capabilities \
+for process: setting capabilities: operation not permitted`. Rootless podman is not affected (a new \
+user namespace starts with a full bounding set). Fix: a drop-in listing only the capabilities the \
+bounding set has (podrun-doctor writes it), or cap_add on the runner side.",
+        signatures: &[
+            "error setting capabilities for process",
+            "setting capabilities: operation not permitted",
+            "apply caps: operation not permitted",
         ],
     },
     Spec {
@@ -233,10 +258,157 @@ pub fn containers_conf_chain(host: &Host, podman: Option<Version>) -> Vec<String
             }
         }
     }
-    if let Some(path) = host.env_nonempty("CONTAINERS_CONF_OVERRIDE") {
+    if let Some(path) = host
+        .env_nonempty("CONTAINERS_CONF_OVERRIDE")
+        .filter(|_| reads_override(podman))
+    {
         chain.push(path.to_string());
     }
     chain
+}
+
+/// Whether this podman reads `CONTAINERS_CONF_OVERRIDE`: containers/common
+/// added it for podman 4.5 (podman#17895). Verified: podman 4.3.1 ignores it
+/// (`podman info` keeps crun with an override naming runc) and honours
+/// `CONTAINERS_CONF`. An unknown version is taken as new.
+pub fn reads_override(podman: Option<Version>) -> bool {
+    podman.is_none_or(|v| v >= Version::new(4, 5, 0))
+}
+
+/// A directory of the job's own for files this tool writes outside the
+/// image's config directories: `$CI_BUILDS_DIR/.podrun-UID` when the builds
+/// directory is writable, else `$TMPDIR/podrun-UID` (or `/tmp/podrun-UID`).
+/// The same base the HOME relocation uses. `None` when neither is writable
+/// or the directory exists and is not the job's.
+pub fn job_dir(host: &Host) -> Option<String> {
+    let uid = host.uid();
+    let usable = |base: &str| match host.stat(base) {
+        Ok(st) => st.uid == uid && host.is_dir(base) && host.access(base, Access::Write).is_ok(),
+        Err(_) => host
+            .access(&host.nearest_existing(base), Access::Write)
+            .is_ok(),
+    };
+    let builds = host
+        .env_nonempty("CI_BUILDS_DIR")
+        .filter(|b| b.starts_with('/'))
+        .map(|b| b.trim_end_matches('/').to_string())
+        .filter(|b| !b.is_empty() && host.is_dir(b) && host.access(b, Access::Write).is_ok())
+        .map(|b| format!("{b}/.podrun-{uid}"));
+    let tmps = [host.env_nonempty("TMPDIR"), Some("/tmp")]
+        .into_iter()
+        .flatten()
+        .filter(|t| t.starts_with('/'))
+        .map(|t| t.trim_end_matches('/').to_string())
+        .filter(|t| !t.is_empty() && host.is_dir(t) && host.access(t, Access::Write).is_ok())
+        .map(|t| format!("{t}/podrun-{uid}"));
+    builds.into_iter().chain(tmps).find(|b| usable(b))
+}
+
+/// Whether the identity area (run before this one) is about to move HOME
+/// (`home.set` / `home.writable` with a job fix): the user's config and
+/// storage directories then follow the new HOME, so this run's file fixes
+/// wait for it instead of exporting variables for a HOME about to change.
+pub fn home_pending(found: &Findings) -> bool {
+    found.checks.iter().any(|c| {
+        matches!(c.id, "home.set" | "home.writable")
+            && c.status >= crate::model::Status::Warn
+            && c.job_can_fix()
+    })
+}
+
+/// How a containers.conf setting reaches podman: the actions and where they
+/// write, in words.
+pub struct ConfRoute {
+    pub actions: Vec<Action>,
+    pub place: String,
+}
+
+/// Where and how to give podman a containers.conf setting (`toml`, e.g.
+/// `[engine]\nruntime = "runc"\n`): a drop-in podman reads
+/// (`dropin_path`); when no such directory is writable (read-only /etc and
+/// HOME), a file of the job's own exported through an environment variable:
+/// `CONTAINERS_CONF_OVERRIDE` (read last, podman ≥ 4.5), or for older podman
+/// `CONTAINERS_CONF` naming a copy of the whole effective configuration
+/// (`settings`) plus the new keys, since that variable replaces every other
+/// file. Several fixes share that one file (`Action::MergeConf`). `None`
+/// when none of this is possible; the caller then gives the image remedy.
+pub fn conf_route(
+    host: &Host,
+    podman: Option<Version>,
+    home_pending: bool,
+    settings: &BTreeMap<String, Setting>,
+    name: &str,
+    toml: &str,
+) -> Option<ConfRoute> {
+    if let Some(path) = dropin_path(host, podman, name) {
+        return Some(ConfRoute {
+            place: format!("writes {path}"),
+            actions: vec![Action::WriteFile {
+                path,
+                contents: format!("{OWNED_MARKER}\n{toml}"),
+                mode: 0o644,
+            }],
+        });
+    }
+    if home_pending && user_dir_read(host, podman) && host.env_nonempty("CONTAINERS_CONF").is_none()
+    {
+        // The drop-in goes into the relocated HOME on the next round.
+        return Some(ConfRoute {
+            place: "a drop-in in the relocated HOME's containers.conf.d, once HOME is moved".into(),
+            actions: Vec::new(),
+        });
+    }
+    let ours = |p: &str| {
+        host.read(p)
+            .map(|t| t.starts_with(OWNED_MARKER))
+            .unwrap_or(false)
+    };
+    let merge = |path: &str, body: String, key: &str| ConfRoute {
+        place: format!("writes {path} and exports {key}={path}"),
+        actions: vec![
+            Action::MergeConf {
+                path: path.to_string(),
+                toml: body,
+            },
+            Action::SetEnv {
+                key: key.into(),
+                value: path.to_string(),
+            },
+        ],
+    };
+    let conf_env = host.env_nonempty("CONTAINERS_CONF");
+    if let Some(p) = conf_env {
+        // CONTAINERS_CONF replaces the chain: only our own file may grow.
+        return ours(p).then(|| merge(p, toml.to_string(), "CONTAINERS_CONF"));
+    }
+    let base = job_dir(host)?;
+    if reads_override(podman) {
+        match host.env_nonempty("CONTAINERS_CONF_OVERRIDE") {
+            Some(p) if ours(p) => Some(merge(p, toml.to_string(), "CONTAINERS_CONF_OVERRIDE")),
+            Some(_) => None,
+            None => Some(merge(
+                &format!("{base}/containers-override.conf"),
+                toml.to_string(),
+                "CONTAINERS_CONF_OVERRIDE",
+            )),
+        }
+    } else {
+        // The whole effective configuration, then the new keys on top.
+        let wanted = toml::parse(toml).ok()?;
+        let mut all: BTreeMap<&str, &Value> = settings
+            .iter()
+            .map(|(k, s)| (k.as_str(), &s.value))
+            .collect();
+        for (k, e) in &wanted.entries {
+            all.insert(k.as_str(), &e.value);
+        }
+        let body = toml::render_settings(all)?;
+        Some(merge(
+            &format!("{base}/containers.conf"),
+            body,
+            "CONTAINERS_CONF",
+        ))
+    }
 }
 
 /// A containers.conf drop-in this tool owns, placed where podman will read
@@ -446,23 +618,44 @@ fn dropin_fix(
     check: Check,
     host: &Host,
     found: &Findings,
+    settings: &BTreeMap<String, Setting>,
     name: &str,
     body: &str,
     text: &str,
 ) -> Check {
-    match dropin_action(host, found, name, body) {
-        Some(action) => {
-            let path = match &action {
-                Action::WriteFile { path, .. } => path.clone(),
-                _ => String::new(),
-            };
-            check.job_fix(format!("{text} (writes {path})"), vec![action])
-        }
+    conf_fix(
+        check,
+        host,
+        found.tools.podman_version,
+        home_pending(found),
+        settings,
+        name,
+        body,
+        text,
+    )
+}
+
+/// Attaches the job fix that gives podman `body` (see `conf_route`), or the
+/// image remedy when the job cannot.
+#[allow(clippy::too_many_arguments)]
+pub fn conf_fix(
+    check: Check,
+    host: &Host,
+    podman: Option<Version>,
+    home_pending: bool,
+    settings: &BTreeMap<String, Setting>,
+    name: &str,
+    body: &str,
+    text: &str,
+) -> Check {
+    match conf_route(host, podman, home_pending, settings, name, body) {
+        Some(route) => check.job_fix(format!("{text} ({})", route.place), route.actions),
         None => check.fix(
             By::Image,
             format!(
-                "{text}: no containers.conf drop-in directory podman reads is writable here{}; put \
-                 this in the image's /etc/containers/containers.conf.d/{name}.conf:\n{body}",
+                "{text}: no containers.conf drop-in directory podman reads is writable here, nor a \
+                 directory for a file of the job's own{}; put this in the image's \
+                 /etc/containers/containers.conf.d/{name}.conf:\n{body}",
                 if host.env_nonempty("CONTAINERS_CONF").is_some() {
                     " (CONTAINERS_CONF replaces all other files: edit that file)"
                 } else {
@@ -623,6 +816,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             c,
             host,
             found,
+            &f.settings,
             "cgroup-manager",
             "[engine]\ncgroup_manager = \"cgroupfs\"\n",
             "Use the cgroupfs cgroup manager",
@@ -665,6 +859,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             ),
             host,
             found,
+            &f.settings,
             "events-logger",
             "[engine]\nevents_logger = \"file\"\n",
             "Log podman events to a file",
@@ -694,7 +889,14 @@ pub fn probe(host: &Host, found: &mut Findings) {
     // sysctls
     sysctl_check(host, found, &f);
 
+    // default capabilities
+    capabilities_check(host, found, &f);
+
     found.config = f;
+}
+
+fn podman_of(found: &Findings) -> Option<Version> {
+    found.tools.podman_version
 }
 
 fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
@@ -733,16 +935,69 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
         "crun" => t.runc.as_ref().map(|_| "runc"),
         _ => t.crun.as_ref().map(|_| "crun"),
     };
-    let check = match (&path, other) {
-        (Some(p), _) => Check::ok(
+    // crun refuses the hybrid cgroup layout with v2 controllers (cgroups
+    // area, which runs first); chroot isolation uses no runtime at all.
+    let hybrid = found.cgroups.crun_refuses && found.plan.isolation != "chroot";
+    let refuses = |n: &str| hybrid && n.rsplit('/').next() == Some("crun");
+    let chroot = |c: Check, why: &str| {
+        c.job_fix(
+            format!(
+                "export BUILDAH_ISOLATION=chroot (RUN steps without a runtime; {why}); node admin: \
+                 boot pure cgroup v2 (`systemd.unified_cgroup_hierarchy=1`)"
+            ),
+            vec![Action::SetEnv {
+                key: "BUILDAH_ISOLATION".into(),
+                value: "chroot".into(),
+            }],
+        )
+    };
+    let to_runc = |c: Check, text: &str| {
+        conf_route(
+            host,
+            podman_of(found),
+            home_pending(found),
+            &f.settings,
+            "runtime",
+            "[engine]\nruntime = \"runc\"\n",
+        )
+        .map(|route| c.job_fix(format!("{text} ({})", route.place), route.actions))
+    };
+    let hybrid_text = "crun fails every RUN step with `cgroups in hybrid mode not supported`";
+    let mut check = match (&path, other) {
+        (Some(p), _) if !refuses(&name) => Check::ok(
             "config.runtime",
             format!("OCI runtime {name} at {p} ({src})"),
         ),
+        (Some(p), _) => {
+            let c = Check::error(
+                "config.runtime",
+                format!(
+                    "OCI runtime {name} at {p} ({src}), but the cgroup layout is hybrid with v2 \
+                     controllers: {hybrid_text}"
+                ),
+            );
+            match other.map(|_| to_runc(c.clone(), "Use runc, which accepts the hybrid layout")) {
+                Some(Some(fixed)) => {
+                    found.plan.runtime = "runc".into();
+                    fixed
+                }
+                _ => chroot(c, "runc is not installed or cannot be configured here"),
+            }
+        }
         (None, None) => Check::error(
             "config.runtime",
             format!("OCI runtime {name:?} ({src}) is not installed and no other runtime is"),
         )
         .fix(By::Image, "Install crun (or runc) in the job image."),
+        (None, Some(o)) if refuses(o) => chroot(
+            Check::error(
+                "config.runtime",
+                format!(
+                    "OCI runtime {name:?} ({src}) is not installed; crun is, but {hybrid_text}"
+                ),
+            ),
+            "or install runc",
+        ),
         (None, Some(o)) => {
             found.plan.runtime = o.to_string();
             dropin_fix(
@@ -752,12 +1007,16 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
                 ),
                 host,
                 found,
+                &f.settings,
                 "runtime",
                 &format!("[engine]\nruntime = \"{o}\"\n"),
                 &format!("Use the installed runtime {o}"),
             )
         }
     };
+    if found.cgroups.crun_refuses {
+        check = check.with("crun_refuses_hybrid_cgroups", true);
+    }
     found.checks.push(
         check
             .with("runtime", name)
@@ -845,6 +1104,7 @@ fn ulimit_check(host: &Host, found: &mut Findings, f: &Facts, podman: Option<Ver
             ),
             host,
             found,
+            &f.settings,
             "ulimits",
             &body,
             "Keep container ulimits within the job's hard limits",
@@ -857,6 +1117,97 @@ fn ulimit_check(host: &Host, found: &mut Findings, f: &Facts, podman: Option<Ver
         .with("nproc_hard", json!(nproc_hard))
         .with("cap_sys_resource", resource);
     found.checks.push(check);
+}
+
+/// Podman's built-in `default_capabilities` (containers/common).
+pub const DEFAULT_CAPABILITIES: &[&str] = &[
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+fn capabilities_check(host: &Host, found: &mut Findings, f: &Facts) {
+    let configured = f
+        .get("containers.default_capabilities")
+        .and_then(|s| s.value.as_str_array());
+    let src = f
+        .get("containers.default_capabilities")
+        .map(|s| format!("{}:{}", s.file, s.line))
+        .unwrap_or_else(|| "built-in default".into());
+    let wanted: Vec<String> =
+        configured.unwrap_or_else(|| DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect());
+    let bit = |name: &str| -> Option<u64> {
+        let upper = name.trim().to_ascii_uppercase();
+        let full = if upper.starts_with("CAP_") {
+            upper
+        } else {
+            format!("CAP_{upper}")
+        };
+        full.parse::<caps::Capability>().ok().map(|c| c.bitmask())
+    };
+    let check = if found.plan.rootless {
+        Check::ok(
+            "config.capabilities",
+            "rootless: RUN steps get their capabilities inside a new user namespace, whatever the \
+             job's bounding set",
+        )
+    } else if !found.caps.known {
+        Check::info(
+            "config.capabilities",
+            "cannot compare default_capabilities with the bounding set (capabilities unread)",
+        )
+    } else {
+        let missing: Vec<&String> = wanted
+            .iter()
+            .filter(|c| bit(c).is_some_and(|b| found.caps.bounding & b == 0))
+            .collect();
+        if missing.is_empty() {
+            Check::ok(
+                "config.capabilities",
+                format!("default_capabilities ({src}) are all in the bounding set"),
+            )
+        } else {
+            let keep: Vec<&String> = wanted.iter().filter(|c| !missing.contains(c)).collect();
+            let body = format!(
+                "[containers]\ndefault_capabilities = [\n{}]\n",
+                keep.iter()
+                    .map(|c| format!("  {},\n", toml::quote(c)))
+                    .collect::<String>()
+            );
+            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            dropin_fix(
+                Check::error(
+                    "config.capabilities",
+                    format!(
+                        "default_capabilities ({src}) name {} which the job's bounding set lacks: \
+                         rootful RUN steps fail with `setting capabilities: operation not permitted`",
+                        names.join(", ")
+                    ),
+                )
+                .with("missing", json!(names)),
+                host,
+                found,
+                &f.settings,
+                "capabilities",
+                &body,
+                "Give RUN steps only the capabilities the job has",
+            )
+        }
+    };
+    found.checks.push(
+        check
+            .with("default_capabilities", json!(wanted))
+            .with("source", src)
+            .with("bounding", format!("{:016x}", found.caps.bounding)),
+    );
 }
 
 fn sysctl_check(host: &Host, found: &mut Findings, f: &Facts) {
@@ -885,6 +1236,7 @@ fn sysctl_check(host: &Host, found: &mut Findings, f: &Facts) {
             ),
             host,
             found,
+            &f.settings,
             "sysctls",
             "[containers]\ndefault_sysctls = []\n",
             "Drop the default sysctls",
@@ -1239,6 +1591,345 @@ Max open files            1024                 1024                 files     \n
         let found = with_podman(&host, Version::new(5, 4, 2));
         assert!(found.config.storage.from_env);
         assert_eq!(found.config.storage.driver.as_deref(), Some("vfs"));
+    }
+
+    /// Root with read-only /etc and HOME, writable /tmp (podman --read-only:
+    /// tmpfs on /tmp, /var/tmp and /run), as in the deb12-root-priv-readonly
+    /// scenario.
+    fn readonly_root() -> Fixture {
+        Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .file(
+                SHARE_CONF,
+                "[containers]\ndefault_sysctls = [\n  \"net.ipv4.ping_group_range=0 0\",\n]\n",
+            )
+            .file(
+                ETC_CONF,
+                "[engine]\ncgroup_manager = \"systemd\"\n[engine.runtimes]\nrunc = [\"/usr/sbin/runc\"]\n",
+            )
+            .dir("/root")
+            .dir("/tmp")
+            .access("/etc/containers", Access::Write, "EROFS")
+            .access("/root", Access::Write, "EROFS")
+    }
+
+    fn job_fix_actions(c: &Check) -> &[Action] {
+        let fix = c.fix.as_ref().expect("a fix");
+        assert_eq!(fix.by, By::Job, "{}", fix.text);
+        &fix.actions
+    }
+
+    #[test]
+    fn readonly_etc_podman4_exports_containers_conf_with_the_whole_chain() {
+        let host = readonly_root().host();
+        assert_eq!(dropin_path(&host, Some(Version::new(4, 3, 1)), "x"), None);
+        assert_eq!(job_dir(&host).as_deref(), Some("/tmp/podrun-0"));
+        let found = with_podman(&host, Version::new(4, 3, 1));
+        let c = found.check("config.cgroup_manager").unwrap();
+        assert_eq!(c.status, Status::Error);
+        let actions = job_fix_actions(c);
+        let Action::MergeConf { path, toml: body } = &actions[0] else {
+            panic!("{actions:?}")
+        };
+        assert_eq!(path, "/tmp/podrun-0/containers.conf");
+        assert_eq!(
+            actions[1],
+            Action::SetEnv {
+                key: "CONTAINERS_CONF".into(),
+                value: "/tmp/podrun-0/containers.conf".into()
+            }
+        );
+        // CONTAINERS_CONF replaces every other file: the copy keeps them.
+        let doc = toml::parse(body).unwrap();
+        assert_eq!(doc.str("engine.cgroup_manager"), Some("cgroupfs"));
+        assert_eq!(
+            doc.get("containers.default_sysctls")
+                .unwrap()
+                .value
+                .as_str_array(),
+            Some(vec!["net.ipv4.ping_group_range=0 0".to_string()])
+        );
+        assert_eq!(
+            doc.get("engine.runtimes.runc")
+                .unwrap()
+                .value
+                .as_str_array(),
+            Some(vec!["/usr/sbin/runc".to_string()])
+        );
+        assert!(c
+            .fix
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("CONTAINERS_CONF=/tmp/podrun-0"));
+    }
+
+    #[test]
+    fn readonly_etc_podman5_exports_an_override_and_4_3_ignores_one() {
+        let host = readonly_root().host();
+        let found = with_podman(&host, Version::new(5, 4, 2));
+        let actions = job_fix_actions(found.check("config.cgroup_manager").unwrap());
+        assert_eq!(
+            actions,
+            &[
+                Action::MergeConf {
+                    path: "/tmp/podrun-0/containers-override.conf".into(),
+                    toml: "[engine]\ncgroup_manager = \"cgroupfs\"\n".into()
+                },
+                Action::SetEnv {
+                    key: "CONTAINERS_CONF_OVERRIDE".into(),
+                    value: "/tmp/podrun-0/containers-override.conf".into()
+                }
+            ]
+        );
+        // Once exported, podman 5 reads it last; podman 4.3 does not read it
+        // at all (verified: `podman info` keeps crun under an override
+        // naming runc).
+        let over = "/tmp/podrun-0/containers-override.conf";
+        let body = format!("{OWNED_MARKER}\n[engine]\ncgroup_manager = \"cgroupfs\"\n");
+        let host = readonly_root()
+            .env("CONTAINERS_CONF_OVERRIDE", over)
+            .file(over, &body)
+            .host();
+        let found = with_podman(&host, Version::new(5, 4, 2));
+        assert_eq!(found.config.cgroup_manager, "cgroupfs");
+        assert_eq!(
+            found.check("config.cgroup_manager").unwrap().status,
+            Status::Ok
+        );
+        let found = with_podman(&host, Version::new(4, 3, 1));
+        assert_eq!(found.config.cgroup_manager, "systemd");
+        assert!(!found.config.files.contains(&over.to_string()));
+    }
+
+    #[test]
+    fn a_foreign_containers_conf_variable_is_not_taken_over() {
+        // CONTAINERS_CONF names someone else's file: only the image can fix.
+        let host = readonly_root()
+            .env("CONTAINERS_CONF", "/etc/containers/containers.conf")
+            .host();
+        let found = with_podman(&host, Version::new(5, 4, 2));
+        let c = found.check("config.cgroup_manager").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert_eq!(c.fix.as_ref().unwrap().by, By::Image);
+        // Same for an override that is not ours, and when /tmp is read-only too.
+        let host = readonly_root()
+            .env(
+                "CONTAINERS_CONF_OVERRIDE",
+                "/etc/containers/containers.conf",
+            )
+            .host();
+        let found = with_podman(&host, Version::new(5, 4, 2));
+        assert_eq!(
+            found
+                .check("config.cgroup_manager")
+                .unwrap()
+                .fix
+                .as_ref()
+                .unwrap()
+                .by,
+            By::Image
+        );
+        let host = readonly_root()
+            .access("/tmp", Access::Write, "EROFS")
+            .host();
+        assert_eq!(job_dir(&host), None);
+        let found = with_podman(&host, Version::new(5, 4, 2));
+        let fix = found
+            .check("config.cgroup_manager")
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap();
+        assert_eq!(fix.by, By::Image);
+        assert!(fix
+            .text
+            .contains("/etc/containers/containers.conf.d/cgroup-manager.conf"));
+    }
+
+    #[test]
+    fn job_dir_prefers_a_writable_builds_dir() {
+        let host = Fixture::new()
+            .uid(1000)
+            .env("CI_BUILDS_DIR", "/builds")
+            .dir("/builds")
+            .dir("/tmp")
+            .host();
+        assert_eq!(job_dir(&host).as_deref(), Some("/builds/.podrun-1000"));
+        let host = Fixture::new()
+            .uid(1000)
+            .env("CI_BUILDS_DIR", "/builds")
+            .env("TMPDIR", "/scratch/")
+            .dir("/builds")
+            .dir("/scratch")
+            .access("/builds", Access::Write, "EROFS")
+            .host();
+        assert_eq!(job_dir(&host).as_deref(), Some("/scratch/podrun-1000"));
+        // An existing base of another user is not used.
+        let host = Fixture::new()
+            .uid(1000)
+            .dir("/tmp/podrun-1000")
+            .stat("/tmp/podrun-1000", "dir", 0o700, 0, 0)
+            .host();
+        assert_eq!(job_dir(&host), None);
+    }
+
+    fn hybrid(found: &mut Findings) {
+        found.cgroups.crun_refuses = true;
+        found.cgroups.hybrid_crun_refuses = true;
+    }
+
+    #[test]
+    fn hybrid_cgroups_switch_crun_to_runc_when_installed() {
+        // Observed on this project's host (podman 4.3.1, crun 1.8.1, hybrid
+        // with hugetlb on v2): `podman build --runtime crun` fails with
+        // `cgroups in hybrid mode not supported`; after `podrun-doctor env`
+        // wrote this drop-in, the same build with a RUN step succeeded.
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/etc/containers")
+            .host();
+        let mut found = Findings::default();
+        found.tools.podman_version = Some(Version::new(4, 3, 1));
+        found.tools.crun = Some("/usr/bin/crun".into());
+        found.tools.runc = Some("/usr/sbin/runc".into());
+        hybrid(&mut found);
+        probe(&host, &mut found);
+        let c = found.check("config.runtime").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("cgroups in hybrid mode not supported"));
+        let actions = job_fix_actions(c);
+        let Action::WriteFile { path, contents, .. } = &actions[0] else {
+            panic!("{actions:?}")
+        };
+        assert_eq!(
+            path,
+            "/etc/containers/containers.conf.d/podrun-runtime.conf"
+        );
+        assert!(contents.contains("runtime = \"runc\""));
+        assert_eq!(found.plan.runtime, "runc");
+
+        // Once the drop-in is there: runc, fine.
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .file(path, contents)
+            .host();
+        let mut found = Findings::default();
+        found.tools.podman_version = Some(Version::new(4, 3, 1));
+        found.tools.crun = Some("/usr/bin/crun".into());
+        found.tools.runc = Some("/usr/sbin/runc".into());
+        hybrid(&mut found);
+        probe(&host, &mut found);
+        assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
+        assert_eq!(found.plan.runtime, "runc");
+    }
+
+    #[test]
+    fn hybrid_cgroups_without_runc_use_chroot_and_chroot_needs_nothing() {
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/home/podman")
+            .dir("/home/podman")
+            .host();
+        let mut found = Findings::default();
+        found.tools.crun = Some("/usr/bin/crun".into());
+        hybrid(&mut found);
+        probe(&host, &mut found);
+        let c = found.check("config.runtime").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert_eq!(
+            job_fix_actions(c),
+            &[Action::SetEnv {
+                key: "BUILDAH_ISOLATION".into(),
+                value: "chroot".into()
+            }]
+        );
+        let mut found = Findings::default();
+        found.tools.crun = Some("/usr/bin/crun".into());
+        hybrid(&mut found);
+        found.plan.isolation = "chroot".into();
+        probe(&host, &mut found);
+        assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
+        // Not hybrid: crun is fine.
+        let mut found = Findings::default();
+        found.tools.crun = Some("/usr/bin/crun".into());
+        probe(&host, &mut found);
+        assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
+    }
+
+    #[test]
+    fn default_capabilities_outside_the_bounding_set() {
+        // Observed: deb12/deb13, outer `--cap-add=SYS_ADMIN --cap-drop=KILL,NET_BIND_SERVICE`
+        // (CapBnd 00000000802401db), rootful chroot RUN: `error setting
+        // capabilities for process: setting capabilities: operation not
+        // permitted`; with this drop-in the same build succeeds.
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .dir("/etc/containers")
+            .host();
+        let mut found = Findings::default();
+        found.tools.podman_version = Some(Version::new(4, 3, 1));
+        found.caps.known = true;
+        found.caps.bounding = 0x0000_0000_8024_01db;
+        found.caps.effective = 0x0000_0000_8024_01db;
+        found.plan.rootless = false;
+        // config computes rootless from CapEff through the caps facts.
+        probe(&host, &mut found);
+        assert!(!found.plan.rootless);
+        let c = found.check("config.capabilities").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        assert!(
+            c.summary.contains("KILL, NET_BIND_SERVICE"),
+            "{}",
+            c.summary
+        );
+        let Action::WriteFile { path, contents, .. } = &job_fix_actions(c)[0] else {
+            panic!()
+        };
+        assert!(path.ends_with("podrun-capabilities.conf"));
+        let doc = toml::parse(contents).unwrap();
+        let caps = doc
+            .get("containers.default_capabilities")
+            .unwrap()
+            .value
+            .as_str_array()
+            .unwrap();
+        assert_eq!(caps.len(), 9);
+        assert!(!caps.iter().any(|c| c == "KILL" || c == "NET_BIND_SERVICE"));
+        assert!(caps.iter().any(|c| c == "SYS_CHROOT"));
+
+        // Configured list with CAP_ prefixes, all present: fine.
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .file(
+                ETC_CONF,
+                "[containers]\ndefault_capabilities = [\"CAP_CHOWN\", \"setuid\"]\n",
+            )
+            .host();
+        let mut found = Findings::default();
+        found.caps.known = true;
+        found.caps.bounding = 0x0000_0000_8024_01db;
+        found.caps.effective = 0x0000_0000_8024_01db;
+        probe(&host, &mut found);
+        assert_eq!(
+            found.check("config.capabilities").unwrap().status,
+            Status::Ok
+        );
+
+        // Rootless: a new user namespace starts with a full bounding set
+        // (verified: the RUN step's CapBnd shows KILL again).
+        let host = Fixture::new().uid(1000).env("HOME", "/h").host();
+        let mut found = Findings::default();
+        found.caps.known = true;
+        found.caps.bounding = 0x1db;
+        probe(&host, &mut found);
+        assert_eq!(
+            found.check("config.capabilities").unwrap().status,
+            Status::Ok
+        );
     }
 
     #[test]

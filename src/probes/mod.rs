@@ -179,3 +179,107 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
     }
     found
 }
+
+#[cfg(test)]
+mod remedy_tests {
+    use super::*;
+    use crate::model::{By, Status};
+
+    /// Words that make a remedy paste-ready for whoever must act: a runner
+    /// configuration key, a node setting, an OpenShift SCC, or an image line.
+    const CONCRETE: &[&str] = &[
+        "config.toml",
+        "[runners.",
+        "[[runners.",
+        "security_opt",
+        "cap_add",
+        "devices",
+        "privileged",
+        "sysctl",
+        "SCC",
+        "RUN ",
+        "Containerfile",
+        "apt-get",
+        "dnf ",
+        "setcap",
+        "chmod",
+        "containers.conf",
+        "storage.conf",
+        "/etc/",
+        "emptyDir",
+        "environment",
+        "boot",
+        "kernel",
+    ];
+
+    fn env_fixtures() -> Vec<std::path::PathBuf> {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut dirs = Vec::new();
+        for sub in ["envs", "captured"] {
+            let Ok(rd) = std::fs::read_dir(base.join(sub)) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                if e.path().join("host.json").is_file() {
+                    dirs.push(e.path());
+                }
+            }
+        }
+        dirs.sort();
+        dirs
+    }
+
+    fn remedy_problems(name: &str, found: &Findings) -> Vec<String> {
+        let mut bad = Vec::new();
+        for c in found.checks.iter().filter(|c| c.status == Status::Error) {
+            let Some(fix) = &c.fix else {
+                bad.push(format!("{name}: {} has no fix ({})", c.id, c.summary));
+                continue;
+            };
+            if fix.text.trim().is_empty() {
+                bad.push(format!("{name}: {} has an empty fix text", c.id));
+            }
+            if fix.by != By::Job && !CONCRETE.iter().any(|k| fix.text.contains(k)) {
+                bad.push(format!(
+                    "{name}: {} ({}) names no concrete key: {}",
+                    c.id,
+                    fix.by.as_str(),
+                    fix.text
+                ));
+            }
+        }
+        bad
+    }
+
+    /// Every blocking finding in every captured hostile environment
+    /// (unprivileged, NNP, no fuse, OpenShift restricted, …), as found and
+    /// after this tool's own fixes, carries a paste-ready remedy.
+    #[test]
+    fn every_blocking_finding_names_a_concrete_remedy() {
+        let dirs = env_fixtures();
+        assert!(!dirs.is_empty(), "no fixtures under tests/fixtures");
+        let mut bad = Vec::new();
+        for dir in &dirs {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            // Work on a copy: the fix loop writes into the tree.
+            let tmp = tempfile::tempdir().unwrap();
+            let status = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", dir.display()))
+                .arg(tmp.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let Ok(mut host) = Host::fixture(tmp.path()) else {
+                continue;
+            };
+            host.stage_writes();
+            let (before, after, _) = crate::fix::fix_loop(&mut host, &[]);
+            bad.extend(remedy_problems(&name, &before));
+            bad.extend(remedy_problems(&format!("{name} (after fixes)"), &after));
+        }
+        bad.sort();
+        bad.dedup();
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+}

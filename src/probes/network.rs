@@ -30,7 +30,20 @@ pub struct Facts {
     pub works: Option<bool>,
 }
 
-pub const SPECS: &[Spec] = &[Spec {
+pub const SPECS: &[Spec] = &[
+    Spec {
+        id: "network.config_dir",
+        title: "rootful podman can write its network configuration directory",
+        explain: "Rootful podman keeps its network definitions and the netavark lock in \
+network_config_dir (/etc/containers/networks; CNI: /etc/cni/net.d) and creates it at start, for \
+every command, host network or not. On a read-only root filesystem that fails: `creating locker \
+directory: mkdir /etc/containers/networks: read-only file system` (verified with podman 4.3 under \
+`--read-only`). Job fix: network_config_dir in a directory of the job's own (podrun-doctor writes \
+it into containers.conf). Admin side: an emptyDir at /etc/containers/networks, or a writable root \
+filesystem.",
+        signatures: &["creating locker directory", "mkdir /etc/containers/networks"],
+    },
+    Spec {
     id: "network.run",
     title: "RUN steps can get a network namespace",
     explain: "Each RUN step gets a private network namespace by default. Rootless podman wires it with \
@@ -50,7 +63,8 @@ GitLab runner drops NET_RAW by default). Job fix: a containers.conf drop-in `[co
         "netavark: No such file or directory",
         "Module ip_tables not found",
     ],
-}];
+    },
+];
 
 fn cap(host: &Host, found: &Findings, bit: u32) -> bool {
     if found.caps.known {
@@ -66,7 +80,89 @@ fn cap(host: &Host, found: &Findings, bit: u32) -> bool {
         .is_some_and(|v| v & (1u64 << bit) != 0)
 }
 
+/// Rootful podman's network_config_dir must be writable (or creatable).
+fn config_dir_check(host: &Host, found: &mut Findings) {
+    if found.plan.rootless {
+        found.checks.push(Check::ok(
+            "network.config_dir",
+            "rootless: network definitions live in the store (judged by storage)",
+        ));
+        return;
+    }
+    let configured = found
+        .config
+        .get_str("network.network_config_dir")
+        .map(str::to_string);
+    let backend = found
+        .config
+        .get_str("network.network_backend")
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let podman5 = found.tools.podman_version.is_none_or(|v| v.major >= 5);
+            if podman5 || found.tools.netavark.is_some() {
+                "netavark".into()
+            } else {
+                "cni".into()
+            }
+        });
+    let dir = configured.clone().unwrap_or_else(|| {
+        if backend == "cni" {
+            "/etc/cni/net.d".into()
+        } else {
+            "/etc/containers/networks".into()
+        }
+    });
+    let near = host.nearest_existing(&dir);
+    let usable = host.access(&near, crate::host::Access::Write);
+    let check = match &usable {
+        Ok(()) => Check::ok(
+            "network.config_dir",
+            format!("{dir} ({backend}) is writable"),
+        ),
+        Err(e) => {
+            let c = Check::error(
+                "network.config_dir",
+                format!(
+                    "{dir} ({backend}) cannot be written ({near}: {}): rootful podman fails at \
+                     start with `creating locker directory: mkdir {dir}: …`",
+                    io_error_name(e)
+                ),
+            );
+            match super::config::job_dir(host) {
+                Some(base) => super::config::conf_fix(
+                    c,
+                    host,
+                    found.tools.podman_version,
+                    super::config::home_pending(found),
+                    &found.config.settings,
+                    "network-dir",
+                    &format!(
+                        "[network]\nnetwork_config_dir = {}\n",
+                        super::toml::quote(&format!("{base}/networks"))
+                    ),
+                    "Keep podman's network definitions in a directory of the job's own",
+                ),
+                None => c.fix(
+                    crate::model::By::RunnerAdmin,
+                    "Mount an emptyDir at /etc/containers/networks (Kubernetes: \
+                     [[runners.kubernetes.volumes.empty_dir]] name = \"podman-networks\" \
+                     mount_path = \"/etc/containers/networks\"; docker executor: volumes = \
+                     [\"/etc/containers/networks\"]), or drop read_only_root_filesystem.",
+                ),
+            }
+        }
+    };
+    found.checks.push(
+        check
+            .with("network_config_dir", dir)
+            .with("backend", backend)
+            .with("configured", json!(configured))
+            .with("nearest_existing", near),
+    );
+}
+
 pub fn probe(host: &Host, found: &mut Findings) {
+    config_dir_check(host, found);
     let mut f = Facts {
         netns: found.config.netns.clone(),
         ..Facts::default()
@@ -172,10 +268,17 @@ pub fn probe(host: &Host, found: &mut Findings) {
     };
     let check = if f.works == Some(false) {
         let text = "Give RUN steps the job's own network (netns = \"host\")";
-        match super::config::dropin_action(host, found, "netns", "[containers]\nnetns = \"host\"\n") {
-            Some(action) => {
+        match super::config::conf_route(
+            host,
+            found.tools.podman_version,
+            super::config::home_pending(found),
+            &found.config.settings,
+            "netns",
+            "[containers]\nnetns = \"host\"\n",
+        ) {
+            Some(route) => {
                 found.plan.network = "host".into();
-                check.job_fix(text, vec![action])
+                check.job_fix(format!("{text} ({})", route.place), route.actions)
             }
             None => check.fix(
                 crate::model::By::Image,
@@ -254,6 +357,49 @@ mod tests {
         let found = run(&host, Version::new(5, 4, 2), None, true);
         assert_eq!(found.check("network.run").unwrap().status, Status::Ok);
         assert_eq!(found.plan.network, "pasta");
+    }
+
+    #[test]
+    fn readonly_etc_moves_the_rootful_network_config_dir() {
+        // Observed: deb12 `--privileged --read-only`, after the storage and
+        // netns fixes: `Error: creating locker directory: mkdir
+        // /etc/containers/networks: read-only file system`; with
+        // network_config_dir under /tmp the build succeeds.
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/etc/containers")
+            .dir("/root")
+            .dir("/tmp")
+            .access("/etc/containers", crate::host::Access::Write, "EROFS")
+            .access("/root", crate::host::Access::Write, "EROFS")
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), Some("host"), false);
+        let c = found.check("network.config_dir").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        assert!(c.summary.contains("/etc/containers/networks"));
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::Job);
+        let Action::MergeConf { path, toml } = &fix.actions[0] else {
+            panic!("{:?}", fix.actions)
+        };
+        assert_eq!(path, "/tmp/podrun-0/containers.conf");
+        assert!(
+            toml.contains("network_config_dir = \"/tmp/podrun-0/networks\""),
+            "{toml}"
+        );
+        // Writable /etc: fine; rootless: not judged here.
+        let host = Fixture::new().dir("/etc/containers").host();
+        let found = run(&host, Version::new(4, 3, 1), Some("host"), false);
+        assert_eq!(
+            found.check("network.config_dir").unwrap().status,
+            Status::Ok
+        );
+        let found = run(&host, Version::new(4, 3, 1), Some("host"), true);
+        assert_eq!(
+            found.check("network.config_dir").unwrap().status,
+            Status::Ok
+        );
     }
 
     #[test]

@@ -336,19 +336,24 @@ fn tmpdir_check(host: &Host, found: &mut Findings, graphroot: &str) {
     let mut check = if ok {
         Check::ok("storage.tmpdir", format!("{tmp} is writable"))
     } else {
-        let candidate = [
-            graphroot.to_string(),
-            host.env_nonempty("HOME").unwrap_or("/").to_string(),
-        ]
-        .into_iter()
-        .map(|d| {
-            let parent = std::path::Path::new(&d)
-                .parent()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or(d.clone());
-            format!("{}/podrun-tmp", parent.trim_end_matches('/'))
-        })
-        .find(|p| writable(host, p));
+        let candidate = super::config::job_dir(host)
+            .map(|d| format!("{d}/tmp"))
+            .into_iter()
+            .chain(
+                [
+                    graphroot.to_string(),
+                    host.env_nonempty("HOME").unwrap_or("/").to_string(),
+                ]
+                .into_iter()
+                .map(|d| {
+                    let parent = std::path::Path::new(&d)
+                        .parent()
+                        .map(|p| p.to_string_lossy().into_owned())
+                        .unwrap_or(d.clone());
+                    format!("{}/podrun-tmp", parent.trim_end_matches('/'))
+                }),
+            )
+            .find(|p| writable(host, p));
         let c = Check::error(
             "storage.tmpdir",
             format!("{tmp} is not writable: pulling and committing layers fail"),
@@ -578,7 +583,14 @@ pub fn probe(host: &Host, found: &mut Findings) {
     let needs_fix =
         works == Some(false) || (driver == "vfs" && best.as_ref().is_some_and(|b| b.0 != "vfs"));
     let graphroot_ok = dir_ok(host, &graphroot);
-    let needs_fix = needs_fix || graphroot_ok.is_err();
+    // Rootless files that live under HOME wait for the identity area's HOME
+    // relocation (applied in the same round) rather than move elsewhere.
+    let home_wait = per_user && !sc.from_env && super::config::home_pending(found);
+    let follows_home = per_user
+        && sc.graphroot.is_none()
+        && sc.rootless_storage_path.is_none()
+        && host.env_nonempty("XDG_DATA_HOME").is_none();
+    let needs_fix = needs_fix || (graphroot_ok.is_err() && !(home_wait && follows_home));
     // A rootless runroot lives in the runtime dir, judged (and moved) above.
     let runroot_ok = if per_user {
         Ok(())
@@ -643,7 +655,20 @@ pub fn probe(host: &Host, found: &mut Findings) {
             None if bdriver == "overlay" => "native overlay".to_string(),
             None => "vfs".to_string(),
         };
-        match storage_conf_target(host, &sc) {
+        let target = if home_wait {
+            None
+        } else {
+            storage_conf_target(host, &sc)
+        };
+        match target {
+            None if home_wait => {
+                check = check.job_fix(
+                    format!(
+                        "Use {what}: a storage.conf in the relocated HOME, written once HOME is moved"
+                    ),
+                    Vec::new(),
+                );
+            }
             Some((path, env)) => {
                 let mut actions = vec![Action::WriteFile {
                     path: path.clone(),
@@ -715,7 +740,14 @@ pub fn probe(host: &Host, found: &mut Findings) {
             format!("graphroot {graphroot} is usable"),
         ),
     };
-    if gr.status == crate::model::Status::Error {
+    if gr.status == crate::model::Status::Error && home_wait && follows_home && relocation.is_none()
+    {
+        gr = gr.job_fix(
+            "The store follows HOME, which podrun-doctor moves to a private writable directory \
+             (home.set / home.writable)",
+            Vec::new(),
+        );
+    } else if gr.status == crate::model::Status::Error {
         gr.fix = relocation.or_else(|| {
             Some(crate::model::Fix {
                 by: By::RunnerAdmin,
@@ -1060,6 +1092,166 @@ mod tests {
         };
         assert!(
             contents.contains("graphroot = \"/home/podman/.local/share/containers/storage\""),
+            "{contents}"
+        );
+    }
+
+    /// Root with a read-only root filesystem and tmpfs on /tmp, /var/tmp and
+    /// /run (podman run --read-only), as in deb12-root-priv-readonly:
+    /// `creating runtime static files directory: mkdir /var/lib/containers:
+    /// read-only file system`.
+    fn readonly_root() -> Fixture {
+        Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/root")
+            .dir("/var/lib")
+            .dir("/etc/containers")
+            .dir("/tmp")
+            .dir("/var/tmp")
+            .dir("/run")
+            .access("/var/lib", Access::Write, "EROFS")
+            .access("/etc/containers", Access::Write, "EROFS")
+            .access("/root", Access::Write, "EROFS")
+            .statfs("/var/lib", OVERLAYFS_MAGIC, 50 << 30)
+            .statfs("/tmp", 0x0102_1994, 20 << 30)
+            .probe(
+                &Probe::Overlay {
+                    dir: "/var/lib".into(),
+                    userns: false,
+                },
+                ProbeResult::failure("mkdir", Some("EROFS".into()), ""),
+            )
+            .probe(
+                &Probe::Overlay {
+                    dir: "/tmp".into(),
+                    userns: false,
+                },
+                ProbeResult::success(""),
+            )
+            .open("/dev/fuse", "ok")
+    }
+
+    #[test]
+    fn readonly_root_relocates_the_store_to_a_dir_of_the_jobs_own() {
+        let host = readonly_root().host();
+        let found = run(&host, Version::new(4, 3, 1), true);
+        assert!(!found.plan.rootless);
+        let g = found.check("storage.graphroot").unwrap();
+        assert_eq!(g.status, Status::Error, "{}", g.summary);
+        assert!(g.summary.contains("/var/lib is not writable (EROFS)"));
+        let fix = g.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::Job, "{}", fix.text);
+        let Action::WriteFile { path, contents, .. } = &fix.actions[0] else {
+            panic!("{:?}", fix.actions)
+        };
+        assert_eq!(path, "/tmp/podrun-0/storage.conf");
+        assert_eq!(
+            fix.actions[1],
+            Action::SetEnv {
+                key: "CONTAINERS_STORAGE_CONF".into(),
+                value: "/tmp/podrun-0/storage.conf".into()
+            }
+        );
+        let doc = crate::probes::toml::parse(contents).unwrap();
+        assert_eq!(doc.str("storage.graphroot"), Some("/tmp/podrun-0/storage"));
+        // Native overlay works on the tmpfs where the store will live.
+        assert_eq!(doc.str("storage.driver"), Some("overlay"));
+        assert_eq!(doc.str("storage.options.overlay.mount_program"), None);
+        assert_eq!(doc.str("storage.runroot"), Some("/run/containers/storage"));
+
+        // After the fix (the variable exported, the file written): usable.
+        let host = readonly_root()
+            .env("CONTAINERS_STORAGE_CONF", path)
+            .file(path, contents)
+            .statfs("/tmp/podrun-0", 0x0102_1994, 20 << 30)
+            .probe(
+                &Probe::Overlay {
+                    dir: "/tmp/podrun-0".into(),
+                    userns: false,
+                },
+                ProbeResult::success(""),
+            )
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), true);
+        let g = found.check("storage.graphroot").unwrap();
+        assert_eq!(g.status, Status::Ok, "{} {:?}", g.summary, g.evidence);
+        let d = found.check("storage.driver").unwrap();
+        assert_eq!(d.status, Status::Ok, "{} {:?}", d.summary, d.evidence);
+        assert_eq!(found.storage.graphroot, "/tmp/podrun-0/storage");
+    }
+
+    #[test]
+    fn readonly_run_moves_the_rootful_runroot_too() {
+        let host = readonly_root()
+            .access("/run", Access::Write, "EROFS")
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), true);
+        let fix = found
+            .check("storage.graphroot")
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap();
+        let Action::WriteFile { contents, .. } = &fix.actions[0] else {
+            panic!()
+        };
+        assert!(
+            contents.contains("runroot = \"/tmp/podrun-0/runroot\""),
+            "{contents}"
+        );
+    }
+
+    #[test]
+    fn nowhere_to_relocate_names_the_runner_fix() {
+        let host = readonly_root()
+            .access("/tmp", Access::Write, "EROFS")
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), true);
+        let g = found.check("storage.graphroot").unwrap();
+        assert_eq!(g.status, Status::Error);
+        let fix = g.fix.as_ref().unwrap();
+        assert_ne!(fix.by, By::Job);
+        assert!(
+            fix.text.contains("storage.conf") || fix.text.contains("emptyDir"),
+            "{}",
+            fix.text
+        );
+    }
+
+    #[test]
+    fn switching_driver_never_reuses_a_store_of_another_driver() {
+        // Rootful, native overlay fails, no fuse: the fix is vfs. The
+        // graphroot holds an overlay store: the new store goes beside it.
+        let root = "/var/lib/containers/storage";
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .file(
+                crate::probes::config::ETC_STORAGE,
+                "[storage]\ndriver = \"overlay\"\n",
+            )
+            .dir(&format!("{root}/overlay-layers"))
+            .dir("/var/tmp")
+            .probe(
+                &Probe::Overlay {
+                    dir: root.into(),
+                    userns: false,
+                },
+                ProbeResult::failure("mount", Some("EINVAL".into()), ""),
+            )
+            .open("/dev/fuse", "ENOENT")
+            .host();
+        let found = run(&host, Version::new(4, 3, 1), false);
+        let c = found.check("storage.driver").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        let fix = c.fix.as_ref().unwrap();
+        let Action::WriteFile { contents, .. } = &fix.actions[0] else {
+            panic!()
+        };
+        assert!(contents.contains("driver = \"vfs\""));
+        assert!(
+            contents.contains(&format!("graphroot = \"{root}-vfs\"")),
             "{contents}"
         );
     }

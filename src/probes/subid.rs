@@ -794,9 +794,9 @@ replaced by appending)."
         .with("namespace_ids", cap)
         .fix(
             By::Image,
-            "Give the user at least 65536 sub-ids in the image (`usermod --add-subuids 100000-165535 \
---add-subgids 100000-165535 USER`); in a 65536-id parent namespace use every id but 0 and the user's \
-own.",
+            "Give the user at least 65536 sub-ids in the image, in the Containerfile: `RUN usermod \
+--add-subuids 100000-165535 --add-subgids 100000-165535 USER`; in a 65536-id parent namespace use every \
+id but 0 and the user's own.",
         )
     } else {
         Check::ok(

@@ -98,6 +98,87 @@ impl Doc {
     }
 }
 
+/// A TOML basic string: `"…"` with `\\`, `\"` and control characters escaped.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn render_value(v: &Value) -> String {
+    match v {
+        Value::Str(s) => quote(s),
+        Value::Int(i) => i.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(render_value)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Other(s) => s.clone(),
+    }
+}
+
+fn render_key(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        k.to_string()
+    } else {
+        quote(k)
+    }
+}
+
+/// Writes settings (full dotted key → value) back as a TOML document, one
+/// `[table]` per key prefix. `None` when the text would not read back as
+/// the same settings (a key segment with a dot in it, a value kept as raw
+/// text that does not parse), so a caller never writes a file that means
+/// something else than it meant.
+pub fn render_settings<'a>(
+    settings: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Option<String> {
+    let mut tables: BTreeMap<&str, Vec<(&str, &Value)>> = BTreeMap::new();
+    let mut wanted: BTreeMap<String, Value> = BTreeMap::new();
+    for (key, value) in settings {
+        let (table, name) = key.rsplit_once('.').unwrap_or(("", key));
+        tables.entry(table).or_default().push((name, value));
+        wanted.insert(key.to_string(), value.clone());
+    }
+    let mut out = String::new();
+    for (table, entries) in &tables {
+        if !table.is_empty() {
+            let header: Vec<String> = table.split('.').map(render_key).collect();
+            out.push_str(&format!("[{}]\n", header.join(".")));
+        }
+        for (name, value) in entries {
+            out.push_str(&format!("{} = {}\n", render_key(name), render_value(value)));
+        }
+    }
+    let back = parse(&out).ok()?;
+    let same = back.entries.len() == wanted.len()
+        && back
+            .entries
+            .iter()
+            .all(|(k, e)| wanted.get(k) == Some(&e.value));
+    same.then_some(out)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     /// 1-based line number.

@@ -131,8 +131,24 @@ fn find(host: &Host, name: &str) -> Option<String> {
     })
 }
 
+/// Runs a podman command as the job would after the fixes, except that in
+/// a dry run (`check`, `--dry-run`) the variables naming config files this
+/// tool only staged are left out: podman would fail on the missing file,
+/// and its version does not depend on them.
+pub fn run_podman(host: &Host, argv: &[&str]) -> std::io::Result<crate::host::CmdOutput> {
+    let staged: Vec<&str> = [
+        "CONTAINERS_CONF",
+        "CONTAINERS_CONF_OVERRIDE",
+        "CONTAINERS_STORAGE_CONF",
+    ]
+    .into_iter()
+    .filter(|k| host.env_nonempty(k).is_some_and(|p| host.is_staged(p)))
+    .collect();
+    host.run_without(argv, &staged)
+}
+
 fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
-    match host.run(&[path, "--version"]) {
+    match run_podman(host, &[path, "--version"]) {
         Ok(out) => {
             let text = if out.stdout.trim().is_empty() {
                 out.stderr

@@ -146,6 +146,11 @@ pub fn render(report: &Report, style: &Style) -> String {
     let v = &report.verdict;
     let verdict = match (v.ready_before, v.ready_after, report.mode) {
         (true, _, _) => paint(style, "1;32", "READY: podman build should work as things are."),
+        (false, true, "check") if report.env.is_empty() => paint(
+            style,
+            "1;33",
+            "NOT READY as found, READY after fixes: run `podrun-doctor` (its fixes are files only).",
+        ),
         (false, true, "check") => paint(
             style,
             "1;33",
