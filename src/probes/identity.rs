@@ -54,8 +54,6 @@ pub struct Facts {
     pub podman_user: Option<String>,
     /// Podman's mode (same as `found.plan.rootless`).
     pub rootless: bool,
-    /// `/proc/self/status` as read by this area (caps runs later).
-    pub status: ProcStatus,
 }
 
 impl Facts {
@@ -72,38 +70,9 @@ impl Facts {
     }
 }
 
-/// The few `/proc/self/status` fields the identity areas need.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ProcStatus {
-    pub cap_eff: Option<u64>,
-    pub cap_bnd: Option<u64>,
-    pub no_new_privs: Option<bool>,
-    pub seccomp: Option<u32>,
-    /// Why the file could not be read (errno name), if it could not.
-    pub error: Option<String>,
-}
-
-/// Parses the `CapEff`, `CapBnd`, `NoNewPrivs` and `Seccomp` lines.
-pub fn parse_status(text: &str) -> ProcStatus {
-    let mut s = ProcStatus::default();
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match key {
-            "CapEff" => s.cap_eff = u64::from_str_radix(value, 16).ok(),
-            "CapBnd" => s.cap_bnd = u64::from_str_radix(value, 16).ok(),
-            "NoNewPrivs" => s.no_new_privs = value.parse::<u8>().ok().map(|v| v != 0),
-            "Seccomp" => s.seccomp = value.parse().ok(),
-            _ => {}
-        }
-    }
-    s
-}
-
-/// Privileges as the later areas see them: the `caps` area's facts when it
-/// read them, else what this area read.
+/// Privileges as the identity areas use them, from the `caps` area (which
+/// runs first and is the one reader of `/proc/self/status`); `known` is
+/// false when it could not read them.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Privs {
     pub known: bool,
@@ -123,22 +92,13 @@ impl Privs {
 }
 
 pub fn privs(found: &Findings) -> Privs {
-    if found.caps.known {
-        return Privs {
-            known: true,
-            eff: found.caps.effective,
-            bnd: found.caps.bounding,
-            nnp: found.caps.no_new_privs,
-            seccomp: u32::from(found.caps.seccomp_mode),
-        };
-    }
-    let s = &found.identity.status;
+    let c = &found.caps;
     Privs {
-        known: s.cap_eff.is_some() && s.cap_bnd.is_some(),
-        eff: s.cap_eff.unwrap_or(0),
-        bnd: s.cap_bnd.unwrap_or(0),
-        nnp: s.no_new_privs.unwrap_or(false),
-        seccomp: s.seccomp.unwrap_or(0),
+        known: c.known,
+        eff: c.effective,
+        bnd: c.bounding,
+        nnp: c.no_new_privs,
+        seccomp: u32::from(c.seccomp_mode),
     }
 }
 
@@ -309,16 +269,6 @@ emptyDir at that path.",
     },
 ];
 
-fn read_status(host: &Host) -> ProcStatus {
-    match host.read(STATUS) {
-        Ok(text) => parse_status(&text),
-        Err(e) => ProcStatus {
-            error: Some(crate::host::io_error_name(&e)),
-            ..ProcStatus::default()
-        },
-    }
-}
-
 fn is_owned_writable_dir(host: &Host, path: &str, uid: u32) -> bool {
     matches!(host.stat(path), Ok(s) if s.kind == FileKind::Dir && s.uid == uid)
         && host.access(path, Access::Write).is_ok()
@@ -461,14 +411,9 @@ fn home_fix(check: Check, plan: &Result<HomePlan, String>) -> Check {
 pub fn probe(host: &Host, found: &mut Findings) {
     let ids = host.ids().clone();
     let uid = ids.uid;
-    let status = read_status(host);
     let userns_configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
-    // The caps area (run before this one) when it read the file, else ours.
-    let cap_eff = if found.caps.known {
-        Some(found.caps.effective)
-    } else {
-        status.cap_eff
-    };
+    // The caps area runs before this one.
+    let cap_eff = found.caps.known.then_some(found.caps.effective);
     let sys_admin = cap_eff.map(|c| c & (1u64 << CAP_SYS_ADMIN) != 0);
     // Podman: a failure to read the capabilities leaves a root process rootful.
     let rootless = uid != 0 || userns_configured || sys_admin == Some(false);
@@ -479,7 +424,6 @@ pub fn probe(host: &Host, found: &mut Findings) {
         gid: ids.gid,
         groups: ids.groups.clone(),
         rootless,
-        status: status.clone(),
         home: host.env("HOME").map(str::to_string),
         ..Facts::default()
     };
@@ -494,7 +438,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         match sys_admin {
             Some(true) => "uid 0 with CAP_SYS_ADMIN: podman runs rootful (no user namespace of its own)".to_string(),
             Some(false) => "uid 0 without CAP_SYS_ADMIN: podman runs rootless and copies /proc/self/uid_map into its user namespace (no setuid helper, /etc/subuid unused)".to_string(),
-            None => format!("uid 0, capabilities unreadable ({}): podman treats this as rootful", status.error.clone().unwrap_or_else(|| "no CapEff line".into())),
+            None => format!("uid 0, capabilities unreadable ({STATUS}): podman treats this as rootful"),
         }
     };
     let mode_status = if uid == 0 && sys_admin.is_none() {
@@ -1048,6 +992,7 @@ NoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nSeccomp_filters:\t{}\n",
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
+        crate::probes::caps::probe(host, &mut found);
         probe(host, &mut found);
         found
     }
@@ -1069,16 +1014,6 @@ podman:x:1000:1000::/home/podman:/bin/bash\n";
         );
         assert_eq!(p.entries.len(), 1);
         assert_eq!(p.bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![2, 4]);
-        // The real /proc/self/status of a root process on this host.
-        let s = parse_status(
-            "CapEff:\t000001fffeffffff\nCapBnd:\t000001fffeffffff\nNoNewPrivs:\t0\nSeccomp:\t0\n",
-        );
-        assert_eq!(s.cap_eff, Some(ALL_CAPS));
-        assert_eq!(s.no_new_privs, Some(false));
-        assert_eq!(
-            parse_status("Seccomp:\t2\nNoNewPrivs:\t1\n").seccomp,
-            Some(2)
-        );
     }
 
     #[test]

@@ -726,7 +726,7 @@ mod tests {
     const RANGES: &str = "podman:1:999\npodman:1001:64535\n";
 
     fn status(eff: u64, bnd: u64, nnp: u8) -> String {
-        format!("CapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nNoNewPrivs:\t{nnp}\nSeccomp:\t2\n")
+        format!("CapPrm:\t{eff:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nNoNewPrivs:\t{nnp}\nSeccomp:\t2\n")
     }
 
     fn helpers_probe() -> Probe {
@@ -763,6 +763,7 @@ mod tests {
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
+        crate::probes::caps::probe(host, &mut found);
         identity::probe(host, &mut found);
         userns::probe(host, &mut found);
         subid::probe(host, &mut found);

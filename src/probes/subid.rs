@@ -828,11 +828,12 @@ mod tests {
         "root:x:0:0:root:/root:/bin/bash\npodman:x:1000:1000::/home/podman:/bin/bash\n";
 
     fn status(eff: u64) -> String {
-        format!("CapEff:\t{eff:016x}\nCapBnd:\t{eff:016x}\nNoNewPrivs:\t0\nSeccomp:\t2\n")
+        format!("CapPrm:\t{eff:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{eff:016x}\nNoNewPrivs:\t0\nSeccomp:\t2\n")
     }
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
+        crate::probes::caps::probe(host, &mut found);
         identity::probe(host, &mut found);
         userns::probe(host, &mut found);
         probe(host, &mut found);

@@ -330,7 +330,7 @@ mod tests {
     const ALL_CAPS: u64 = 0x1ff_feff_ffff;
 
     fn status(eff: u64, seccomp: u8) -> String {
-        format!("CapEff:\t{eff:016x}\nCapBnd:\t{eff:016x}\nNoNewPrivs:\t0\nSeccomp:\t{seccomp}\n")
+        format!("CapPrm:\t{eff:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{eff:016x}\nNoNewPrivs:\t0\nSeccomp:\t{seccomp}\n")
     }
 
     fn job(uid: u32, eff: u64, seccomp: u8) -> Fixture {
@@ -348,6 +348,7 @@ mod tests {
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
+        crate::probes::caps::probe(host, &mut found);
         identity::probe(host, &mut found);
         probe(host, &mut found);
         found
