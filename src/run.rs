@@ -75,10 +75,9 @@ pub fn run(args: &Args, command: &Command, host: Host) -> Outcome {
     exec_on_panic(args, command);
     let stdout = std::io::stdout();
     let stderr = std::io::stderr();
-    let terminal = |is: bool| is;
     let streams = Streams {
-        out_is_tty: terminal(stdout.is_terminal()),
-        err_is_tty: terminal(stderr.is_terminal()),
+        out_is_tty: stdout.is_terminal(),
+        err_is_tty: stderr.is_terminal(),
     };
     run_with(
         args,
