@@ -4,7 +4,7 @@
 #   inner.sh check          podrun-doctor check --json -           (JSON -> /podrun-out/check.json)
 #   inner.sh env            eval "$(podrun-doctor env --json /podrun-out/env.json)"; podman build
 #   inner.sh exec           podrun-doctor exec -- podman build
-#   inner.sh capture        podrun-doctor capture /podrun-out/capture
+#   inner.sh capture        podrun-doctor capture /podrun-out/capture (+ check --json /podrun-out/check.json)
 # Second argument: timeout in seconds for each inner podman build (default 300).
 # Results are printed as "@@key=value" lines on stdout; everything else is log.
 # Not `set -e`: every outcome must be reported.
@@ -70,6 +70,8 @@ case $MODE in
     doctor_present || exit 0
     "$DOCTOR" capture "$OUT/capture" 2>&1
     echo "@@capture_rc=$?"
+    # The live report, to compare with the report from the fixture (capture.sh).
+    "$DOCTOR" check --json "$OUT/check.json" >/dev/null 2>&1
     ;;
   *) echo "inner.sh: unknown mode $MODE" >&2; exit 2 ;;
 esac

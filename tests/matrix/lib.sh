@@ -14,6 +14,17 @@ INNER_TIMEOUT=${PODRUN_MATRIX_INNER_TIMEOUT:-300}   # each inner podman build
 
 mlog() { printf '[matrix %s] %s\n' "$(date +%T)" "$*" >&2; }
 
+matrix_lock() {
+  # One matrix run (or capture) at a time on a host: they share images, $CACHE and $OUT_ROOT.
+  local lock=${PODRUN_MATRIX_LOCK:-/run/lock/podrun-doctor-matrix.lock}
+  mkdir -p "$(dirname "$lock")"
+  exec 9>"$lock"
+  if ! flock -n 9; then
+    mlog "another matrix run or capture holds $lock; waiting for it"
+    flock 9
+  fi
+}
+
 ensure_tools() {
   local need=()
   command -v jq >/dev/null || need+=(jq)
@@ -31,8 +42,11 @@ ensure_tools() {
 # Scenarios.  scenario NAME IMAGE VARIANT "OUTER PODMAN RUN OPTIONS" "what it stands for"
 # IMAGE: deb12 (podman 4.3) | deb13 (podman 5.4).  VARIANT: see variant_setup below.
 # Options are split on whitespace (none of them contains a space).
-SC_NAMES=(); declare -A SC_IMAGE SC_VARIANT SC_OPTS SC_DESC
-scenario() { SC_NAMES+=("$1"); SC_IMAGE[$1]=$2; SC_VARIANT[$1]=$3; SC_OPTS[$1]=$4; SC_DESC[$1]=$5; }
+# VARIANT "doctor" is the project's own image (image/Containerfile) on top of IMAGE: its ENTRYPOINT is
+# `podrun-doctor exec --`.  Steps 1-4 always run with `--entrypoint ''` (the job as found, the doctor
+# run by hand); SC_ENTRY[NAME]=honour adds step 5, the build through the image's entrypoint.
+SC_NAMES=(); declare -A SC_IMAGE SC_VARIANT SC_OPTS SC_DESC SC_ENTRY
+scenario() { SC_NAMES+=("$1"); SC_IMAGE[$1]=$2; SC_VARIANT[$1]=$3; SC_OPTS[$1]=$4; SC_DESC[$1]=$5; SC_ENTRY[$1]=${6:-}; }
 
 # uid 0, rootful
 scenario deb12-root-priv        deb12 plain "--privileged" "docker executor privileged=true / k8s privileged, root"
@@ -83,6 +97,15 @@ scenario deb13-upstream-rootless-priv deb13 upstream "--privileged --user=1000" 
 scenario deb13-upstream-rootless-fuse deb13 upstream "--user=1000 --device=/dev/fuse --security-opt=seccomp=unconfined" "quay.io/podman/stable-like image, user 1000, unconfined, /dev/fuse, masked /proc"
 scenario deb13-upstream-root-priv deb13 upstream "--privileged" "quay.io/podman/stable-like image, root privileged"
 scenario deb12-upstream-root-fuse-nnp deb12 upstream "--device=/dev/fuse --security-opt=no-new-privileges" "quay.io/podman/stable-like image, GitLab root recipe"
+# the project's own image (image/Containerfile: doctor baked in, ENTRYPOINT podrun-doctor exec --, g=u identity files)
+scenario img12-rootless-priv    deb12 doctor "--privileged --user=1000" "doctor image, GitLab rootless recipe, entrypoint honoured (docker executor / FF_KUBERNETES_HONOR_ENTRYPOINT)" honour
+scenario img13-rootless-priv    deb13 doctor "--privileged --user=1000" "doctor image, GitLab rootless recipe, entrypoint honoured" honour
+scenario img12-root-fuse-nnp    deb12 doctor "--device=/dev/fuse --security-opt=no-new-privileges" "doctor image, GitLab root recipe, entrypoint honoured" honour
+scenario img13-root-fuse-nnp    deb13 doctor "--device=/dev/fuse --security-opt=no-new-privileges" "doctor image, GitLab root recipe, entrypoint honoured" honour
+scenario img13-openshift-priv   deb13 doctor "--privileged --user=1000680000:0" "doctor image, arbitrary uid 1000680000:0 (no passwd entry, HOME=/), privileged, entrypoint honoured" honour
+scenario img13-openshift-fuse   deb13 doctor "--user=1000680000:0 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse" "doctor image, arbitrary uid, custom SCC-ish (unconfined, unmasked, /dev/fuse, default caps), entrypoint honoured" honour
+scenario img13-root-default-noentry deb13 doctor "" "doctor image, root, docker defaults, entrypoint overridden (k8s without FF_KUBERNETES_HONOR_ENTRYPOINT): eval \"\$(podrun-doctor env)\" in before_script = step 3"
+scenario img13-rootless-priv-noentry deb13 doctor "--privileged --user=1000 --env=HOME=/" "doctor image, rootless recipe with HOME=/, entrypoint overridden: eval \"\$(podrun-doctor env)\" in before_script = step 3"
 
 # ---------------------------------------------------------------------------------------------
 # Image variants: a root shell snippet run once in the base image and committed (cached by hash).
@@ -212,6 +235,18 @@ expand_opts() { # scenario -> OPTS array (device placeholders -> our 0666 nodes)
   done
 }
 
+tail_chars() { local s=$1 n=$2; if [ ${#s} -gt "$n" ]; then printf %s "${s:${#s}-n}"; else printf %s "$s"; fi; }
+key_error() { # the line that tells why a build failed: the last "Error:" line, plus the log's last line
+  local e l
+  e=$(grep -a -E '^Error: |^Error |level=(error|fatal)|^ERRO' "$1" | tail -1 || true)
+  l=$(grep -a 'error running container: ' "$1" | tail -1 | sed 's/.*\]: //' || true)
+  [ -n "$l" ] || l=$(grep -av '^@@' "$1" | grep -av '^\(== \|CapEff\)' | grep -av '^: exit status' | grep -a . | tail -1 || true)
+  if [ -z "$e" ]; then e=$l
+  elif [ -n "$l" ] && [ "$l" != "$e" ]; then e="${e:0:200} ... $(tail_chars "$l" 250)"
+  elif [ ${#e} -gt 450 ]; then e="${e:0:200} ... $(tail_chars "$e" 250)"; fi
+  printf '%s' "$e" | tr '\t' ' ' | sed -E 's/time="[^"]*" //g'
+}
+
 # outer NAME STEP MODE LOG [out-dir]: one fresh outer container running inner.sh MODE
 outer() {
   local name=$1 step=$2 mode=$3 log=$4 outdir=${5:-} cname rc t0 extra=()
@@ -221,9 +256,10 @@ outer() {
     extra+=(-v "$outdir:/podrun-out" -v "$DOCTOR_BIN:/usr/local/bin/podrun-doctor:ro")
   fi
   expand_opts "$name"
+  entry_opts "$name" "$step"
   t0=$(date +%s%N)
   set +e
-  timeout -k 10 "$OUTER_TIMEOUT" podman run --rm --name "$cname" "${OUTER_BASE[@]}" "${OPTS[@]}" \
+  timeout -k 10 "$OUTER_TIMEOUT" podman run --rm --name "$cname" "${OUTER_BASE[@]}" "${OPTS[@]}" "${ENTRY[@]}" \
     -v "$CTX:/podrun-ctx:ro" -v "$MATRIX_DIR/inner.sh:/podrun-matrix/inner.sh:ro" "${extra[@]}" \
     "$(image_for "$name")" bash /podrun-matrix/inner.sh "$mode" "$INNER_TIMEOUT" >"$log" 2>&1
   rc=$?
@@ -231,6 +267,11 @@ outer() {
   echo "@@outer_rc=$rc" >>"$log"
   echo "@@outer_secs=$(( ($(date +%s%N) - t0) / 1000000 ))" >>"$log"
   if [ $rc = 124 ] || [ $rc = 137 ]; then podman rm -f -t 0 "$cname" >/dev/null 2>&1 || true; fi
+}
+entry_opts() { # scenario step -> ENTRY array: doctor-image steps 1-4 bypass the image's ENTRYPOINT
+  ENTRY=()
+  [ "${SC_VARIANT[$1]}" = doctor ] && [ "$2" != entry ] && ENTRY=(--entrypoint '')
+  return 0
 }
 image_for() { # scenario -> image reference (variant images are built on demand)
   local img=${SC_IMAGE[$1]} var=${SC_VARIANT[$1]}
@@ -240,6 +281,7 @@ image_for() { # scenario -> image reference (variant images are built on demand)
 ensure_variant() { # image variant -> builds localhost/podrun-job:<image>-<variant> if stale
   local img=$1 var=$2 base setup hash cur ref cname changes=() line
   [ "$var" = plain ] && return 0
+  [ "$var" = doctor ] && { ensure_doctor_image "$img"; return; }
   base=$(podman image inspect --format '{{.Id}}' "localhost/podrun-job:$img")
   setup=$(variant_setup "$var")
   hash=$( { echo "$base"; echo "$setup"; variant_changes "$var"; } | sha256sum | cut -c1-16)
@@ -254,6 +296,29 @@ ensure_variant() { # image variant -> builds localhost/podrun-job:<image>-<varia
   while IFS= read -r line; do [ -n "$line" ] && changes+=(--change "$line"); done < <(variant_changes "$var")
   podman commit -q "${changes[@]}" "$cname" "$ref" >/dev/null
   podman rm -f "$cname" >/dev/null
+}
+
+# The project's own image: image/Containerfile with --build-arg BASE=localhost/podrun-job:<image> and
+# the doctor binary under test, built with the host's podman (runc: the host's crun refuses its hybrid
+# cgroups).  Cached by label: a hash of the base image id, the Containerfile and the binary.
+ensure_doctor_image() {
+  local img=$1 base hash cur ref ctx rc=0
+  ref="localhost/podrun-job:$img-doctor"
+  [ -x "$DOCTOR_BIN" ] || { mlog "no doctor binary at $DOCTOR_BIN: cannot build $ref"; return 1; }
+  base=$(podman image inspect --format '{{.Id}}' "localhost/podrun-job:$img")
+  hash=$( { echo "$base"; sha256sum <"$REPO_DIR/image/Containerfile"; sha256sum <"$DOCTOR_BIN"; } | sha256sum | cut -c1-16)
+  cur=$(podman image inspect --format '{{index .Labels "podrun.matrix.variant"}}' "$ref" 2>/dev/null || true)
+  [ "$cur" = "$hash" ] && return 0
+  mlog "building $ref from image/Containerfile"
+  ctx=$(mktemp -d /tmp/podrun-image.XXXXXX)
+  cp "$REPO_DIR/image/Containerfile" "$ctx/Containerfile"
+  cp "$DOCTOR_BIN" "$ctx/podrun-doctor"
+  podman build -q --pull=never --runtime runc "${OUTER_BASE[@]:2}" --network none \
+    --build-arg "BASE=localhost/podrun-job:$img" --label "podrun.matrix.variant=$hash" \
+    -t "$ref" "$ctx" >"$ctx/build.log" 2>&1 || rc=$?
+  [ $rc = 0 ] || { mlog "building $ref failed:"; tail -20 "$ctx/build.log" >&2; }
+  rm -rf "$ctx"
+  return $rc
 }
 
 # The inner build context: FROM scratch + a busybox rootfs with a file owned by 2000:2000, then a RUN

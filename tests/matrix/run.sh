@@ -7,6 +7,8 @@
 #   2  podrun-doctor check --json -                                      -> .verdict.ready_before must equal 1
 #   3  eval "$(podrun-doctor env --json F)"; podman build               -> outcome must equal ready_after (from 2)
 #   4  podrun-doctor exec -- podman build                                -> must build wherever 3 builds
+#   5  (doctor-image scenarios with SC_ENTRY=honour) podman build through the image's own ENTRYPOINT
+#      (`podrun-doctor exec --`; steps 1-4 run with --entrypoint '')     -> outcome must equal ready_after
 #
 # Usage: tests/matrix/run.sh [--list] [--only NAME[,NAME...]] [-j 1|2] [--step1-only]
 #   --only accepts shell globs (deb13-*); may be repeated.
@@ -48,12 +50,13 @@ SEL=()
 for n in "${SC_NAMES[@]}"; do selected "$n" && SEL+=("$n"); done
 
 if [ $LIST = 1 ]; then
-  for n in "${SEL[@]}"; do printf '%-40s %-6s %-9s %s\n' "$n" "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}" "${SC_OPTS[$n]:-(defaults)}"; done
+  for n in "${SEL[@]}"; do printf '%-40s %-6s %-9s %-7s %s\n' "$n" "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}" "${SC_ENTRY[$n]:--}" "${SC_OPTS[$n]:-(defaults)}"; done
   exit 0
 fi
 [ ${#SEL[@]} -gt 0 ] || { echo "run.sh: no scenario matches ${ONLY[*]}" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run.sh must run as root (rootful outer podman)" >&2; exit 2; }
 
+matrix_lock
 T_START=$(date +%s)
 ensure_tools
 imgs=(); for n in "${SEL[@]}"; do [[ " ${imgs[*]} " == *" ${SC_IMAGE[$n]} "* ]] || imgs+=("${SC_IMAGE[$n]}"); done
@@ -91,17 +94,6 @@ outcome() { # log -> built | failed | timeout | na | error
     0) echo built ;; 124|137) echo timeout ;; na) echo na ;; '') echo error ;; *) echo failed ;;
   esac
 }
-tail_chars() { local s=$1 n=$2; if [ ${#s} -gt "$n" ]; then printf %s "${s:${#s}-n}"; else printf %s "$s"; fi; }
-key_error() { # the line that tells why a build failed: the last "Error:" line, plus the log's last line
-  local e l
-  e=$(grep -a -E '^Error: |^Error |level=(error|fatal)|^ERRO' "$1" | tail -1 || true)
-  l=$(grep -a 'error running container: ' "$1" | tail -1 | sed 's/.*\]: //' || true)
-  [ -n "$l" ] || l=$(grep -av '^@@' "$1" | grep -av '^\(== \|CapEff\)' | grep -av '^: exit status' | grep -a . | tail -1 || true)
-  if [ -z "$e" ]; then e=$l
-  elif [ -n "$l" ] && [ "$l" != "$e" ]; then e="${e:0:200} ... $(tail_chars "$l" 250)"
-  elif [ ${#e} -gt 450 ]; then e="${e:0:200} ... $(tail_chars "$e" 250)"; fi
-  printf '%s' "$e" | tr '\t' ' '
-}
 jbool() { # file jq-path -> true|false|?
   local v
   v=$(jq -r "$2 | if type == \"boolean\" then tostring else \"?\" end" "$1" 2>/dev/null) || v='?'
@@ -109,7 +101,7 @@ jbool() { # file jq-path -> true|false|?
 }
 
 run_scenario() {
-  local n=$1 d=$OUT_ROOT/$1 o1 o3=na o4=na rb=na ra=na env_ra=na crc='' verdict=OK why=() t0
+  local n=$1 d=$OUT_ROOT/$1 o1 o3=na o4=na o5=- rb=na ra=na env_ra=na crc='' verdict=OK why=() t0
   t0=$(date +%s)
   rm -rf "$d"; mkdir -p "$d"
   {
@@ -136,9 +128,12 @@ run_scenario() {
     outer "$n" 4 exec "$d/step4-exec.log" "$d/step4"
     o4=$(outcome "$d/step4-exec.log")
     [ -s "$d/step4/exec.json" ] && cp "$d/step4/exec.json" "$d/exec.json"
-  else
-    why+=("doctor not available")
   fi
+  if [ "${SC_ENTRY[$n]}" = honour ] && [ $HAVE_DOCTOR = 1 ]; then
+    outer "$n" entry build "$d/step5-entry.log"
+    o5=$(outcome "$d/step5-entry.log")
+  fi
+  [ $HAVE_DOCTOR = 1 ] || why+=("doctor not available")
   # Verdict.
   local b1=false b3=false
   [ "$o1" = built ] && b1=true
@@ -152,6 +147,10 @@ run_scenario() {
       elif [ "$ra" != '?' ] && [ "$ra" != $b3 ]; then why+=("ready_after=$ra but build after env $o3"); fi
     fi
     if [ $b3 = true ] && [ "$o4" != built ]; then why+=("exec $o4 where env built"); fi
+    if [ "$o5" != - ]; then
+      if [ "$ra" = true ] && [ "$o5" != built ]; then why+=("FALSE READY: ready_after=true but build through the entrypoint $o5")
+      elif [ "$ra" = false ] && [ "$o5" = built ]; then why+=("ready_after=false but the build through the entrypoint built"); fi
+    fi
   fi
   if [ ${#why[@]} -gt 0 ]; then
     verdict=WRONG
@@ -160,15 +159,16 @@ run_scenario() {
     printf '%s\n' "${why[@]}" | grep -q 'unavailable\|no JSON' && [ "$verdict" = WRONG ] && verdict=NA
   fi
   {
-    echo "found=$o1"; echo "ready_before=$rb"; echo "ready_after=$ra"; echo "after_env=$o3"; echo "exec=$o4"
+    echo "found=$o1"; echo "ready_before=$rb"; echo "ready_after=$ra"; echo "after_env=$o3"; echo "exec=$o4"; echo "entry=$o5"
     echo "env_ready_after=$env_ra"   # env's own report (info only; the verdict uses check's)
     echo "check_rc=$crc"; echo "verdict=$verdict"; echo "secs=$(( $(date +%s) - t0 ))"
     echo "step1_secs=$(val "$d/step1-build.log" outer_secs)"
     echo "why=$( [ ${#why[@]} -gt 0 ] && printf '%s | ' "${why[@]}" | sed 's/ | $//')"
     if [ "$o1" = built ]; then echo "error="; else echo "error=$(key_error "$d/step1-build.log")"; fi
+    case $o5 in -|built) ;; *) echo "entry_error=$(key_error "$d/step5-entry.log")" ;; esac
   } >"$d/result"
-  mlog "$(printf '%-40s found=%-7s before=%-5s after=%-5s env=%-7s exec=%-7s %s (%ss)' \
-    "$n" "$o1" "$rb" "$ra" "$o3" "$o4" "$verdict" "$(( $(date +%s) - t0 ))")"
+  mlog "$(printf '%-40s found=%-7s before=%-5s after=%-5s env=%-7s exec=%-7s entry=%-7s %s (%ss)' \
+    "$n" "$o1" "$rb" "$ra" "$o3" "$o4" "$o5" "$verdict" "$(( $(date +%s) - t0 ))")"
 }
 
 mlog "running ${#SEL[@]} scenarios, parallelism $JOBS, results in $OUT_ROOT"
@@ -186,11 +186,11 @@ T_END=$(date +%s)
 r() { grep -a "^$2=" "$OUT_ROOT/$1/result" 2>/dev/null | head -1 | cut -d= -f2- || true; }
 pass=0; fail=0; bad=0
 {
-  printf '%-40s %-8s %-12s %-11s %-10s %-8s %s\n' scenario found ready_before ready_after after_fix exec verdict
+  printf '%-40s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' scenario found ready_before ready_after after_fix exec entry verdict
   for n in "${SEL[@]}"; do
     v=$(r "$n" verdict); [ -n "$v" ] || v=ERROR
-    printf '%-40s %-8s %-12s %-11s %-10s %-8s %s\n' "$n" "$(r "$n" found)" "$(r "$n" ready_before)" \
-      "$(r "$n" ready_after)" "$(r "$n" after_env)" "$(r "$n" exec)" "$v"
+    printf '%-40s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' "$n" "$(r "$n" found)" "$(r "$n" ready_before)" \
+      "$(r "$n" ready_after)" "$(r "$n" after_env)" "$(r "$n" exec)" "$(r "$n" entry)" "$v"
     if [ "$v" = OK ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
     case $v in WRONG|FALSE-READY) bad=$((bad + 1)) ;; esac
   done
@@ -214,5 +214,8 @@ for n in "${SEL[@]}"; do
     <"$OUT_ROOT/$n/result" 2>/dev/null || true
 done | jq -s . >"$OUT_ROOT/results.json"
 
-[ $fail = 0 ] || exit 1
+# The counts above were made in the pipeline's subshell: count again here.
+failed=0
+for n in "${SEL[@]}"; do [ "$(r "$n" verdict)" = OK ] || failed=$((failed + 1)); done
+[ "$failed" = 0 ] || exit 1
 exit 0
