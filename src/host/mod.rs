@@ -42,6 +42,10 @@ pub struct Host {
     env: BTreeMap<String, String>,
     sys: Box<dyn Sys>,
     capture: Option<RefCell<Capture>>,
+    /// Facts that cannot change during one run (a binary's version), kept
+    /// across the fix rounds: a later round may not be able to ask again
+    /// (podman 5 prints no version while HOME is only a staged directory).
+    memo: RefCell<BTreeMap<String, String>>,
     /// Dry runs write here instead of to disk, so probing again sees the
     /// fixes without anything changing (`None` for a directory).
     staged: Option<RefCell<BTreeMap<String, Option<String>>>>,
@@ -71,6 +75,7 @@ impl Host {
             env,
             sys: Box::new(RealSys),
             capture: None,
+            memo: RefCell::default(),
             staged: None,
         }
     }
@@ -85,6 +90,7 @@ impl Host {
             env,
             sys: Box::new(sys),
             capture: None,
+            memo: RefCell::default(),
             staged: None,
         })
     }
@@ -325,6 +331,19 @@ impl Host {
         let result = self.sys.run(argv, &env);
         self.record(|c| c.command(argv, &env, &result));
         result
+    }
+
+    /// The remembered answer for `key`, or `answer()` remembered when it
+    /// gives one. Only for facts fixed for the whole run.
+    pub fn remember(&self, key: &str, answer: impl FnOnce() -> Option<String>) -> Option<String> {
+        if let Some(known) = self.memo.borrow().get(key) {
+            return Some(known.clone());
+        }
+        let value = answer()?;
+        self.memo
+            .borrow_mut()
+            .insert(key.to_string(), value.clone());
+        Some(value)
     }
 
     /// A fork-and-try probe (see [`Probe`]).

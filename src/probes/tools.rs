@@ -148,17 +148,26 @@ pub fn run_podman(host: &Host, argv: &[&str]) -> std::io::Result<crate::host::Cm
 }
 
 fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
-    match run_podman(host, &[path, "--version"]) {
-        Ok(out) => {
-            let text = if out.stdout.trim().is_empty() {
-                out.stderr
-            } else {
-                out.stdout
-            };
-            let first = text.lines().next().unwrap_or("").trim().to_string();
-            (Version::parse(&text), Some(first))
+    let mut failed = None;
+    // A version, once read, holds for the whole run (see Host::remember).
+    let known = host.remember(&format!("version {path}"), || {
+        let out = run_podman(host, &[path, "--version"]).ok()?;
+        let text = if out.stdout.trim().is_empty() {
+            out.stderr
+        } else {
+            out.stdout
+        };
+        let first = text.lines().next().unwrap_or("").trim().to_string();
+        if Version::parse(&text).is_some() {
+            Some(first)
+        } else {
+            failed = Some(first);
+            None
         }
-        Err(_) => (None, None),
+    });
+    match known {
+        Some(line) => (Version::parse(&line), Some(line)),
+        None => (None, failed),
     }
 }
 
@@ -197,6 +206,9 @@ pub fn probe(host: &Host, found: &mut Findings) {
         Some(path) => {
             let (v, line) = version_of(host, &path);
             f.podman_version = v;
+            found
+                .report_context
+                .insert("podman_path".into(), json!(path.clone()));
             found.report_context.insert(
                 "podman".into(),
                 v.map(|v| json!(v.to_string())).unwrap_or(json!(null)),

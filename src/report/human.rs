@@ -69,11 +69,14 @@ pub fn render(report: &Report, style: &Style) -> String {
             .map(|u| format!(" ({u})"))
             .unwrap_or_default()
     );
-    let podman = ctx
-        .get("podman")
-        .and_then(|v| v.as_str())
-        .map(|v| format!(", podman {v}"))
-        .unwrap_or_else(|| ", podman not found".to_string());
+    let podman = match (
+        ctx.get("podman").and_then(|v| v.as_str()),
+        ctx.get("podman_path").and_then(|v| v.as_str()),
+    ) {
+        (Some(version), _) => format!(", podman {version}"),
+        (None, Some(_)) => ", podman (version unknown)".to_string(),
+        (None, None) => ", podman not found".to_string(),
+    };
     if !style.quiet {
         out.push_str(&format!(
             "podrun-doctor {} ({}{}): {}, {}{}\n",
