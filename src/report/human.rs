@@ -37,12 +37,15 @@ fn effective(row: &Row) -> Status {
     row.status_after.unwrap_or(row.check.status)
 }
 
-fn detail_lines(row: &Row) -> Vec<String> {
+/// `predicted`: the statuses after the fixes are a forecast (`check`,
+/// `--dry-run`), not something this run did.
+fn detail_lines(row: &Row, predicted: bool) -> Vec<String> {
     let c = &row.check;
     let mut lines = vec![format!("{}: {}", c.id, c.summary)];
     if let Some(after) = row.status_after {
         if after != c.status {
-            lines.push(format!("  now {} after the fixes", after.as_str()));
+            let when = if predicted { "would be" } else { "now" };
+            lines.push(format!("  {when} {} after the fixes", after.as_str()));
         }
     }
     if let Some(fix) = &c.fix {
@@ -100,6 +103,7 @@ pub fn render(report: &Report, style: &Style) -> String {
             areas.push(a);
         }
     }
+    let predicted = report.mode == "check" || report.dry_run;
     for area in &areas {
         let rows: Vec<&Row> = report
             .rows
@@ -116,7 +120,9 @@ pub fn render(report: &Report, style: &Style) -> String {
             .map(|r| r.check.status)
             .max()
             .unwrap_or(Status::Ok);
-        if style.quiet && worst < Status::Warn {
+        // A forecast shows the state as found; a fixing run the state left.
+        let shown = if predicted { worst_before } else { worst };
+        if style.quiet && shown < Status::Warn {
             continue;
         }
         let headline = rows
@@ -125,14 +131,18 @@ pub fn render(report: &Report, style: &Style) -> String {
             .map(|r| r.check.summary.as_str())
             .next()
             .unwrap_or("");
-        let fixed = if worst < worst_before { " (fixed)" } else { "" };
+        let fixed = match (worst < worst_before, predicted) {
+            (false, _) => "",
+            (true, true) => " (podrun-doctor can fix this)",
+            (true, false) => " (fixed)",
+        };
         out.push_str(&format!(
             "  {} {:<9} {headline}{fixed}\n",
-            mark(style, worst),
+            mark(style, shown),
             area
         ));
         for row in rows.iter().filter(|r| r.check.status >= Status::Warn) {
-            for line in detail_lines(row) {
+            for line in detail_lines(row, predicted) {
                 out.push_str(&format!("         {line}\n"));
             }
         }
@@ -268,6 +278,25 @@ mod tests {
         );
         assert!(text.contains("NOT READY: blocked by userns.clone"));
         assert!(!text.contains('\x1b'), "no colour unless asked");
+    }
+
+    #[test]
+    fn a_forecast_shows_the_state_as_found_and_a_fixing_run_the_state_left() {
+        let checked = render(&report(), &style(false, false, false));
+        assert!(
+            checked
+                .contains("  FAIL home      HOME / is not writable (podrun-doctor can fix this)\n"),
+            "{checked}"
+        );
+        assert!(checked.contains("  would be ok after the fixes\n"));
+        let mut fixed = report();
+        fixed.mode = "env";
+        let text = render(&fixed, &style(false, false, false));
+        assert!(
+            text.contains("  ok   home      HOME / is not writable (fixed)\n"),
+            "{text}"
+        );
+        assert!(text.contains("  now ok after the fixes\n"));
     }
 
     #[test]
