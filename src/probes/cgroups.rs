@@ -603,6 +603,11 @@ mod tests {
         let found = run(f, false, "oci");
         assert_eq!(found.cgroups.version, Version::V2);
         assert!(found.cgroups.systemd);
+        assert!(found
+            .check("cgroups.systemd")
+            .unwrap()
+            .summary
+            .contains("defaults to the systemd cgroup manager"));
         assert_eq!(found.cgroups.own_v2_path.as_deref(), Some("/"));
         assert!(found
             .check("cgroups.version")
@@ -614,5 +619,10 @@ mod tests {
         assert_eq!(c.status, Status::Warn);
         assert_eq!(c.evidence["probe_ran"], json!(false));
         assert!(!found.cgroups.systemd);
+        assert!(found
+            .check("cgroups.systemd")
+            .unwrap()
+            .summary
+            .contains("defaults to cgroupfs"));
     }
 }

@@ -1432,6 +1432,58 @@ Max open files            1024                 1024                 files     \n
     }
 
     #[test]
+    fn ping_group_range_on_a_read_only_proc_sys_is_dropped_by_a_dropin() {
+        let fixture = || {
+            Fixture::new()
+                .uid(1000)
+                .gid(1000)
+                .env("HOME", "/home/podman")
+                .dir("/home/podman")
+                .stat("/home/podman", "dir", 0o755, 1000, 1000)
+                .file(
+                    "/usr/share/containers/containers.conf",
+                    "[containers]\ndefault_sysctls = [\n  \"net.ipv4.ping_group_range=0 0\",\n]\n",
+                )
+        };
+        let ro = fixture()
+            .answer(
+                "statfs",
+                "/proc/sys/net",
+                json!({"magic": "0x9fa0", "free_bytes": 0, "readonly": true}),
+            )
+            .host();
+        let found = with_podman(&ro, Version::new(5, 4, 2));
+        let c = found.check("config.sysctls").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert!(
+            c.summary
+                .contains("/usr/share/containers/containers.conf:2"),
+            "{}",
+            c.summary
+        );
+        match &c.fix.as_ref().unwrap().actions[..] {
+            [Action::WriteFile { path, contents, .. }, ..] => {
+                assert_eq!(
+                    path,
+                    "/home/podman/.config/containers/containers.conf.d/podrun-sysctls.conf"
+                );
+                assert!(contents.contains("default_sysctls = []"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A writable /proc/sys (privileged) needs nothing.
+        let rw = fixture()
+            .answer(
+                "statfs",
+                "/proc/sys/net",
+                json!({"magic": "0x9fa0", "free_bytes": 0, "readonly": false}),
+            )
+            .host();
+        let c = with_podman(&rw, Version::new(5, 4, 2));
+        assert_eq!(c.check("config.sysctls").unwrap().status, Status::Ok);
+    }
+
+    #[test]
     fn rootful_systemd_manager_is_an_error_with_a_dropin() {
         let host = Fixture::new()
             .env("HOME", "/root")

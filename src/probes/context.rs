@@ -306,6 +306,23 @@ mod tests {
             .unwrap()
             .contains("2376"));
         assert!(found.checks.iter().all(|c| c.status <= Status::Warn));
+        for id in ["context.ci", "context.orchestrator", "context.engine"] {
+            assert_eq!(
+                found.check(id).map(|c| c.status),
+                Some(Status::Info),
+                "{id}"
+            );
+        }
+        assert!(found
+            .check("context.ci")
+            .unwrap()
+            .summary
+            .contains("GitLab"));
+        assert!(found
+            .check("context.orchestrator")
+            .unwrap()
+            .summary
+            .contains("OpenShift"));
     }
 
     #[test]
