@@ -81,8 +81,12 @@ cleanup() {
   local pids
   pids=$(jobs -pr) || true
   [ -n "$pids" ] && kill $pids 2>/dev/null || true
-  podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^podrun-matrix-$RUNID-" | while read -r c; do podman rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
+  # No leftover container is the usual case: grep then fails, and under
+  # errexit a failing trap would turn the script's exit status into 1.
+  { podman ps -a --format '{{.Names}}' 2>/dev/null | grep "^podrun-matrix-$RUNID-" || true; } |
+    while read -r c; do podman rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
