@@ -254,13 +254,6 @@ pub fn probe(host: &Host, found: &mut Findings) {
     found.cgroups = facts;
 }
 
-fn podman_major(host: &Host) -> Option<u32> {
-    let out = super::tools::run_podman(host, &["podman", "--version"]).ok()?;
-    let text = out.stdout;
-    let ver = text.split_whitespace().last()?;
-    ver.split('.').next()?.parse().ok()
-}
-
 fn version_check(
     host: &Host,
     found: &mut Findings,
@@ -299,7 +292,8 @@ fn version_check(
                     }
                 )
             };
-            let major = podman_major(host);
+            // The tools area (run earlier) asked podman once for everyone.
+            let major = found.tools.podman_version.map(|v| v.major);
             let ignored = host
                 .env_nonempty("PODMAN_IGNORE_CGROUPSV1_WARNING")
                 .is_some();
@@ -470,8 +464,18 @@ mod tests {
         include_str!("../../tests/fixtures/captured/host/sys/fs/cgroup/unified/cgroup.controllers");
 
     fn run(f: Fixture, rootless: bool, isolation: &str) -> Findings {
+        run_with_podman(f, rootless, isolation, None)
+    }
+
+    fn run_with_podman(
+        f: Fixture,
+        rootless: bool,
+        isolation: &str,
+        podman: Option<crate::probes::tools::Version>,
+    ) -> Findings {
         let host = f.host();
         let mut found = Findings::default();
+        found.tools.podman_version = podman;
         found.plan.rootless = rootless;
         found.plan.isolation = isolation.into();
         crate::probes::mounts::probe(&host, &mut found);
@@ -488,7 +492,6 @@ mod tests {
             .statfs(ROOT, TMPFS_MAGIC, 1 << 30)
             .statfs(UNIFIED, CGROUP2_MAGIC, 0)
             .access("/sys/fs/cgroup/memory", Access::Write, "ok")
-            .command("podman --version", 0, "podman version 4.3.1\n", "")
     }
 
     #[test]
@@ -531,9 +534,9 @@ mod tests {
     fn podman5_on_v1_warns_and_env_hides_it() {
         let f = Fixture::new()
             .file(SELF_CGROUP, NESTED_CG)
-            .statfs(ROOT, TMPFS_MAGIC, 0)
-            .command("podman --version", 0, "podman version 5.4.2\n", "");
-        let found = run(f, true, "rootless");
+            .statfs(ROOT, TMPFS_MAGIC, 0);
+        let podman5 = Some(crate::probes::tools::Version::new(5, 4, 2));
+        let found = run_with_podman(f, true, "rootless", podman5);
         let c = found.check("cgroups.version").unwrap();
         assert_eq!(c.status, Status::Warn);
         assert_eq!(
@@ -546,10 +549,9 @@ mod tests {
         let f = Fixture::new()
             .env("PODMAN_IGNORE_CGROUPSV1_WARNING", "1")
             .file(SELF_CGROUP, NESTED_CG)
-            .statfs(ROOT, TMPFS_MAGIC, 0)
-            .command("podman --version", 0, "podman version 5.4.2\n", "");
+            .statfs(ROOT, TMPFS_MAGIC, 0);
         assert_eq!(
-            run(f, true, "rootless")
+            run_with_podman(f, true, "rootless", podman5)
                 .check("cgroups.version")
                 .unwrap()
                 .status,

@@ -131,10 +131,14 @@ fn find(host: &Host, name: &str) -> Option<String> {
     })
 }
 
+/// Variables naming the user's directories, which podman checks at start.
+const PATH_VARS: &[&str] = &["HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME"];
+
 /// Runs a podman command as the job would after the fixes, except that in
-/// a dry run (`check`, `--dry-run`) the variables naming config files this
-/// tool only staged are left out: podman would fail on the missing file,
-/// and its version does not depend on them.
+/// a dry run (`check`, `--dry-run`) the variables naming files or
+/// directories this tool only staged are left out: podman would fail on
+/// the missing path (podman 5 even for `--version`), and its version does
+/// not depend on them.
 pub fn run_podman(host: &Host, argv: &[&str]) -> std::io::Result<crate::host::CmdOutput> {
     let staged: Vec<&str> = [
         "CONTAINERS_CONF",
@@ -142,6 +146,7 @@ pub fn run_podman(host: &Host, argv: &[&str]) -> std::io::Result<crate::host::Cm
         "CONTAINERS_STORAGE_CONF",
     ]
     .into_iter()
+    .chain(PATH_VARS.iter().copied())
     .filter(|k| host.env_nonempty(k).is_some_and(|p| host.is_staged(p)))
     .collect();
     host.run_without(argv, &staged)
@@ -150,8 +155,8 @@ pub fn run_podman(host: &Host, argv: &[&str]) -> std::io::Result<crate::host::Cm
 fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
     let mut failed = None;
     // A version, once read, holds for the whole run (see Host::remember).
-    let known = host.remember(&format!("version {path}"), || {
-        let out = run_podman(host, &[path, "--version"]).ok()?;
+    let mut ask = |out: std::io::Result<crate::host::CmdOutput>| {
+        let out = out.ok()?;
         let text = if out.stdout.trim().is_empty() {
             out.stderr
         } else {
@@ -161,9 +166,16 @@ fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
         if Version::parse(&text).is_some() {
             Some(first)
         } else {
-            failed = Some(first);
+            failed.get_or_insert(first);
             None
         }
+    };
+    let known = host.remember(&format!("version {path}"), || {
+        let argv = [path, "--version"];
+        // The version does not depend on HOME or XDG_*, but podman 5 dies
+        // at start on a bad one (`stat /.config`, `lstat /run/user`): ask
+        // again without them.
+        ask(run_podman(host, &argv)).or_else(|| ask(host.run_without(&argv, PATH_VARS)))
     });
     match known {
         Some(line) => (Version::parse(&line), Some(line)),
