@@ -132,7 +132,12 @@ fn find(host: &Host, name: &str) -> Option<String> {
 }
 
 /// Variables naming the user's directories, which podman checks at start.
-const PATH_VARS: &[&str] = &["HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME"];
+const PATH_VARS: &[&str] = &[
+    "HOME",
+    "XDG_RUNTIME_DIR",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+];
 
 /// Runs a podman command as the job would after the fixes, except that in
 /// a dry run (`check`, `--dry-run`) the variables naming files or
