@@ -10,8 +10,8 @@
 # run `run.sh --only NAME` first; without a result no expected.json is written and the script fails).
 #
 # --host captures this machine as it is, then measures it the way the matrix does: `podman build` of the
-# matrix build context as found, then after `eval "$(podrun-doctor env)"`.  That applies the doctor's
-# fixes FOR REAL on this host (as that user); the plan (`env --dry-run`) is printed first.
+# matrix build context as found, then after `eval "$(podrun-doctor env)"` run in a private mount namespace
+# with overlays on /etc and /root, so the fixes reach that build but not the host.
 #
 # Env:   PODRUN_DOCTOR_BIN, PODRUN_MATRIX_CACHE, PODRUN_MATRIX_OUT as for run.sh;
 #        PODRUN_FIXTURES_DIR (default tests/fixtures/envs)
