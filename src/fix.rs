@@ -3,7 +3,7 @@
 //! (a second run changes nothing), never rewrite a file this tool did not
 //! create, and every change is recorded for the report.
 
-use crate::host::Host;
+use crate::host::{FileKind, Host};
 use crate::model::{Action, Check, Status, OWNED_MARKER};
 use crate::probes::{probe_all, Findings};
 use std::collections::BTreeMap;
@@ -89,7 +89,20 @@ fn apply(host: &mut Host, id: &str, action: &Action, run: &mut FixRun) -> Result
             Ok(())
         }
         Action::CreateDir { path, mode } => {
-            if host.is_dir(path) {
+            if let Ok(existing) = host.stat(path) {
+                if existing.kind != FileKind::Dir {
+                    return Err(format!("{id}: {path} exists and is not a directory"));
+                }
+                // A private directory someone else made first (a race in a
+                // shared /tmp) is not the job's own: never use it.
+                if mode & 0o077 == 0 && existing.uid != host.uid() {
+                    return Err(format!(
+                        "{id}: {path} exists but belongs to uid {}, not to uid {}: not using it; \
+                         remove it, or set TMPDIR to a directory of the job's own",
+                        existing.uid,
+                        host.uid()
+                    ));
+                }
                 return Ok(());
             }
             host.create_dir(path, *mode)
@@ -303,6 +316,37 @@ mod tests {
         let mut second = FixRun::default();
         assert!(apply_all(&mut host, "t.one", &actions, &mut second));
         assert!(second.changes.is_empty(), "{:?}", second.changes);
+    }
+
+    #[test]
+    fn a_private_directory_someone_else_made_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("root/tmp/podrun-1000")).unwrap();
+        std::fs::write(
+            dir.path().join("host.json"),
+            r#"{"ids": {"uid": 1000, "gid": 1000},
+                "stat": {"/tmp/podrun-1000": {"kind": "dir", "mode": "0777", "uid": 0, "gid": 0}}}"#,
+        )
+        .unwrap();
+        let mut host = Host::fixture(dir.path()).unwrap();
+        let mut run = FixRun::default();
+        let private = Action::CreateDir {
+            path: "/tmp/podrun-1000".into(),
+            mode: 0o700,
+        };
+        assert!(!apply_all(&mut host, "t.dir", &[private], &mut run));
+        assert!(
+            run.problems[0].contains("belongs to uid 0, not to uid 1000"),
+            "{:?}",
+            run.problems
+        );
+        // A shared parent (0755) may well belong to someone else.
+        let shared = Action::CreateDir {
+            path: "/tmp/podrun-1000".into(),
+            mode: 0o755,
+        };
+        assert!(apply_all(&mut host, "t.dir", &[shared], &mut run));
+        assert!(run.changes.is_empty());
     }
 
     #[test]
