@@ -130,7 +130,7 @@ impl Sys for FixtureSys {
         if let Some(Err(e)) = self.entry("read_errors", path) {
             return Err(e);
         }
-        std::fs::read(full(root, path))
+        super::real::read_bounded(&full(root, path), super::real::READ_LIMIT)
     }
 
     fn read_dir(&self, root: &Path, path: &str) -> io::Result<Vec<String>> {

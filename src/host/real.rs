@@ -44,6 +44,31 @@ pub(crate) fn stat_of(meta: &std::fs::Metadata) -> Stat {
     }
 }
 
+/// The most a single file read returns: far above any config file, passwd
+/// or /proc table a job container has, and small enough that a path
+/// pointing at `/dev/zero` or a huge file cannot exhaust memory.
+pub(crate) const READ_LIMIT: u64 = 16 << 20;
+
+/// Reads at most `limit` bytes of a file (a longer file is an `EFBIG`
+/// error, never a silently truncated config). The file is opened
+/// non-blocking, so a FIFO or a terminal named where a config file belongs
+/// gives an error instead of hanging the doctor (regular files and /proc
+/// ignore the flag).
+pub(crate) fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)?;
+    let mut buf = Vec::new();
+    file.take(limit + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > limit {
+        return Err(io::Error::from_raw_os_error(nix::libc::EFBIG));
+    }
+    Ok(buf)
+}
+
 pub(crate) fn read_dir_sorted(dir: &Path) -> io::Result<Vec<String>> {
     let mut names = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
@@ -54,7 +79,7 @@ pub(crate) fn read_dir_sorted(dir: &Path) -> io::Result<Vec<String>> {
 
 impl Sys for RealSys {
     fn read(&self, root: &Path, path: &str) -> io::Result<Vec<u8>> {
-        std::fs::read(full(root, path))
+        read_bounded(&full(root, path), READ_LIMIT)
     }
 
     fn read_dir(&self, root: &Path, path: &str) -> io::Result<Vec<String>> {
@@ -114,22 +139,71 @@ impl Sys for RealSys {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-        let out = Command::new(program)
+        let child = Command::new(program)
             .args(args)
             .env_clear()
             .envs(env)
             .stdin(Stdio::null())
-            .output()?;
-        Ok(CmdOutput {
-            status: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        output_within(child, RUN_DEADLINE)
     }
 
     fn probe(&self, _root: &Path, probe: &Probe) -> ProbeResult {
         super::probes::run(probe)
     }
+}
+
+/// How long a tool may take to answer (`podman --version` and the like
+/// answer in well under a second): a hung tool must not hang the doctor.
+const RUN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Collects a child's output, killing it when it outlives `deadline`
+/// (`ETIMEDOUT`). Output is read on threads so that a chatty child cannot
+/// block on a full pipe; after a timeout they are left behind, as a
+/// grandchild may hold the pipes open.
+fn output_within(
+    mut child: std::process::Child,
+    deadline: std::time::Duration,
+) -> io::Result<CmdOutput> {
+    use std::io::Read;
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::sync::mpsc::Receiver<Vec<u8>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.by_ref().take(READ_LIMIT).read_to_end(&mut buf);
+            }
+            let _ = tx.send(buf);
+        });
+        rx
+    }
+    let out = drain(child.stdout.take());
+    let err = drain(child.stderr.take());
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::from_raw_os_error(nix::libc::ETIMEDOUT));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    };
+    // The child is gone; its pipes close unless it left a process behind.
+    let left = deadline
+        .saturating_sub(start.elapsed())
+        .max(std::time::Duration::from_secs(1));
+    let stdout = out.recv_timeout(left).unwrap_or_default();
+    let stderr = err.recv_timeout(left).unwrap_or_default();
+    Ok(CmdOutput {
+        status: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    })
 }
 
 /// `getxattr(2)` without a dependency: std has no xattr API, and nix 0.30
@@ -176,5 +250,54 @@ mod tests {
         assert_eq!(sys.stat(dir.path(), "/a").unwrap().kind, FileKind::Dir);
         assert_eq!(sys.stat(dir.path(), "/b").unwrap().size, 1);
         assert!(sys.file_caps(dir.path(), "/b").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_tool_that_hangs_is_killed_and_its_output_is_kept_otherwise() {
+        let env: BTreeMap<String, String> =
+            [("PATH".to_string(), "/usr/bin:/bin".to_string())].into();
+        let out = RealSys
+            .run(&["sh", "-c", "echo out; echo err >&2; exit 3"], &env)
+            .unwrap();
+        assert_eq!(out.status, Some(3));
+        assert_eq!(out.stdout, "out\n");
+        assert_eq!(out.stderr, "err\n");
+        let child = Command::new("sleep")
+            .arg("30")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = output_within(child, std::time::Duration::from_millis(200)).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(nix::libc::ETIMEDOUT));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// A config path that names a FIFO, a device that never ends or a huge
+    /// file gives an error at once; the doctor neither hangs nor fills
+    /// memory.
+    #[test]
+    fn reads_are_bounded_and_never_block() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        let sys = RealSys;
+        // No writer: a blocking open would wait forever; non-blocking reads
+        // an empty pipe at once.
+        assert_eq!(sys.read(dir.path(), "/fifo").unwrap(), b"");
+        let err = read_bounded(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(nix::libc::EFBIG));
+        std::fs::write(dir.path().join("big"), vec![b'x'; 4097]).unwrap();
+        assert!(read_bounded(&dir.path().join("big"), 4096).is_err());
+        assert_eq!(
+            read_bounded(&dir.path().join("big"), 4097).unwrap().len(),
+            4097
+        );
+        // /proc files (size 0 in stat) are read in full.
+        assert!(!sys
+            .read(Path::new("/"), "/proc/self/status")
+            .unwrap()
+            .is_empty());
     }
 }

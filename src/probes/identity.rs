@@ -553,17 +553,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             );
         }
         (Ok(_), None) => {
-            let name = if passwd.by_name("podman").is_none() {
-                "podman".to_string()
-            } else {
-                let mut n = format!("user{uid}");
-                let mut i = 1;
-                while passwd.by_name(&n).is_some() {
-                    n = format!("user{uid}_{i}");
-                    i += 1;
-                }
-                n
-            };
+            let name = free_name(&passwd, uid);
             let writable = host.access(PASSWD, Access::Write).is_ok();
             let mut check = Check::error(
                 "identity.passwd",
@@ -831,6 +821,24 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
     found.identity = facts;
 }
 
+/// A name for a passwd line appended for `uid` that no other uid's line
+/// uses: `podman`, else `user<uid>`, else `user<uid>_<n>` (a name taken by
+/// another uid would resolve to that entry). A name already given to this
+/// uid (by an earlier run) is reused, so a second run appends nothing.
+fn free_name(passwd: &Passwd, uid: u32) -> String {
+    let free = |n: &str| passwd.by_name(n).is_none_or(|e| e.uid == uid);
+    if free("podman") {
+        return "podman".to_string();
+    }
+    let mut n = format!("user{uid}");
+    let mut i = 1;
+    while !free(&n) {
+        n = format!("user{uid}_{i}");
+        i += 1;
+    }
+    n
+}
+
 /// The passwd name is the uid itself (CRI-O and podman add such entries for
 /// arbitrary uids): podman's libsubid lookup matches every sub-id line once
 /// by name and once by uid, passes each range twice, and newuidmap fails.
@@ -864,11 +872,7 @@ run_as_user = 1000` (OpenShift: an SCC that allows it, e.g. anyuid), or ship a n
 the uid in the image.",
         );
     }
-    let alias = if passwd.by_name("podman").is_none() {
-        "podman".to_string()
-    } else {
-        format!("user{uid}")
-    };
+    let alias = free_name(passwd, uid);
     let home = match (home_env, home_plan) {
         (Some(h), _) if h.starts_with('/') && h != "/" => h.clone(),
         (_, Ok(p)) => p.home.clone(),
@@ -1303,6 +1307,35 @@ podman:x:1000:1000::/home/podman:/bin/bash\n";
             found.check("identity.user_env").unwrap().status,
             Status::Warn
         );
+    }
+
+    #[test]
+    fn an_appended_alias_never_reuses_a_taken_name() {
+        let passwd = parse_passwd(
+            "root:x:0:0:root:/root:/bin/bash\npodman:x:1000:1000::/home/podman:/bin/bash\n\
+user1000680000:x:5:5::/:/bin/sh\n1000680000:*:1000680000:0:container user:/:/bin/sh\n",
+        );
+        assert_eq!(free_name(&passwd, 1000680000), "user1000680000_1");
+        // The alias an earlier run appended is this uid's own: reused.
+        let again =
+            parse_passwd("podman:x:1000:1000::/home/podman:/bin/bash\nuser7:x:7:0::/tmp:/bin/sh\n");
+        assert_eq!(free_name(&again, 7), "user7");
+        let host = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .env("HOME", "/")
+            .file(
+                PASSWD,
+                "root:x:0:0:root:/root:/bin/bash\npodman:x:1000:1000::/home/podman:/bin/bash\n\
+user1000680000:x:5:5::/:/bin/sh\n1000680000:*:1000680000:0:container user:/:/bin/sh\n",
+            )
+            .file("/etc/subuid", "1000680000:100000:65536\n")
+            .dir("/tmp")
+            .host();
+        let found = run(&host);
+        let c = found.check("identity.user_env").cloned().unwrap();
+        let line = c.evidence["planned_line"].as_str().unwrap().to_string();
+        assert!(line.starts_with("user1000680000_1:x:1000680000:"), "{line}");
     }
 
     #[test]

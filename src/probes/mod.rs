@@ -283,3 +283,66 @@ mod remedy_tests {
         assert!(bad.is_empty(), "{}", bad.join("\n"));
     }
 }
+
+#[cfg(test)]
+mod spec_tests {
+    use super::*;
+
+    /// Every check id any area emits, in any captured environment, as found
+    /// and after the fixes, has a spec (`list`, `explain ID` and the JUnit
+    /// names depend on it).
+    #[test]
+    fn every_emitted_check_id_has_a_spec() {
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut dirs = Vec::new();
+        for sub in ["envs", "captured"] {
+            for e in std::fs::read_dir(base.join(sub))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if e.path().join("host.json").is_file() {
+                    dirs.push(e.path());
+                }
+            }
+        }
+        assert!(dirs.len() >= 10, "fixtures missing: {dirs:?}");
+        let mut unknown = Vec::new();
+        for dir in &dirs {
+            let tmp = tempfile::tempdir().unwrap();
+            let status = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", dir.display()))
+                .arg(tmp.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let mut host = Host::fixture(tmp.path()).unwrap();
+            host.stage_writes();
+            let (before, after, _) = crate::fix::fix_loop(&mut host, &[]);
+            for c in before.checks.iter().chain(after.checks.iter()) {
+                if spec(c.id).is_none() {
+                    unknown.push(format!("{}: {}", dir.display(), c.id));
+                }
+            }
+        }
+        unknown.sort();
+        unknown.dedup();
+        assert!(
+            unknown.is_empty(),
+            "ids without a spec:\n{}",
+            unknown.join("\n")
+        );
+    }
+
+    #[test]
+    fn spec_ids_are_unique_and_belong_to_their_area() {
+        let mut seen = std::collections::BTreeSet::new();
+        for area in AREAS {
+            for s in area.specs {
+                assert!(seen.insert(s.id), "duplicate spec id {}", s.id);
+                assert!(s.id.contains('.'), "{} is not dotted", s.id);
+            }
+        }
+    }
+}

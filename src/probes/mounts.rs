@@ -327,7 +327,12 @@ fn isolation(host: &Host, found: &mut Findings, facts: &mut Facts) {
     let check =
         match host.env_nonempty("BUILDAH_ISOLATION") {
             Some(v) => {
-                let lower = v.to_ascii_lowercase();
+                let mut lower = v.to_ascii_lowercase();
+                // podman's `--isolation` flag defaults to this variable and
+                // takes `default` as `oci` (verified: podman 4.3.1, 5.4.2).
+                if lower == "default" {
+                    lower = "oci".to_string();
+                }
                 if matches!(lower.as_str(), "oci" | "rootless" | "chroot") {
                     facts.isolation_from_env = true;
                     found.plan.isolation = lower.clone();
@@ -810,6 +815,21 @@ mod tests {
             set_isolation_env("rootless")
         );
         assert!(!format!("{:?}", c.evidence).contains("vm"));
+    }
+
+    /// `BUILDAH_ISOLATION=default` is what podman's `--isolation` flag
+    /// takes as `oci` (checked with podman 4.3.1 and 5.4.2: the build runs;
+    /// `bogus` fails with `unrecognized isolation type`).
+    #[test]
+    fn default_isolation_value_is_accepted_as_oci() {
+        let f = Fixture::new()
+            .env("BUILDAH_ISOLATION", "Default")
+            .file(MOUNTINFO, PRIV);
+        let found = run(f, true);
+        let c = found.check("mounts.isolation").unwrap();
+        assert_eq!(c.status, Status::Info, "{}", c.summary);
+        assert!(c.fix.is_none());
+        assert_eq!(found.plan.isolation, "oci");
     }
 
     #[test]

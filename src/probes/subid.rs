@@ -179,6 +179,27 @@ pub fn inside_spans(map: &[IdMapLine]) -> Vec<Span> {
     out
 }
 
+/// `spans` without the ids of `taken` (both half-open intervals).
+pub fn minus(spans: &[Span], taken: &[Span]) -> Vec<Span> {
+    let mut out: Vec<Span> = spans.to_vec();
+    for &(ts, te) in taken {
+        out = out
+            .into_iter()
+            .flat_map(|(s, e)| {
+                if te <= s || ts >= e {
+                    vec![(s, e)]
+                } else {
+                    [(s, ts.max(s)), (te.min(e), e)]
+                        .into_iter()
+                        .filter(|(a, b)| a < b)
+                        .collect()
+                }
+            })
+            .collect();
+    }
+    out
+}
+
 pub fn covered(spans: &[Span], start: u64, end: u64) -> bool {
     spans.iter().any(|&(s, e)| s <= start && end <= e)
 }
@@ -598,7 +619,20 @@ no spaces, no other lines.",
         }
         let default_spans = vec![(0u64, 1u64 << 32)];
         let spans = spans.as_deref().unwrap_or(&default_spans);
-        let ranges = propose(spans, own, WANTED, in_userns);
+        // Never over another user's ranges when the namespace has room
+        // elsewhere; only a namespace whose every id is already handed out
+        // (65536 ids, all given to the image's user) shares them, which
+        // newuidmap accepts (it checks the caller's lines only).
+        let taken: Vec<Span> = fr
+            .parsed
+            .as_ref()
+            .map(|p| p.lines.iter().map(|l| (l.start, l.end())).collect())
+            .unwrap_or_default();
+        let free = minus(spans, &taken);
+        let mut ranges = propose(&free, own, WANTED, in_userns);
+        if ranges.iter().map(|r| r.1).sum::<u64>() < ENOUGH {
+            ranges = propose(spans, own, WANTED, in_userns);
+        }
         if ranges.is_empty() {
             unfixable.push(format!("no ids left in this namespace for {path}"));
             continue;
@@ -1024,6 +1058,64 @@ mod tests {
             Action::AppendLine {
                 path: SUBUID.into(),
                 line: "podman:100000:65536".into()
+            }
+        );
+    }
+
+    /// Appended ranges stay off other users' ranges where the namespace
+    /// has room (design: never overlapping what is there); a 65536-id
+    /// namespace already handed out whole shares it rather than fail.
+    #[test]
+    fn appended_ranges_avoid_other_users_ranges() {
+        let fx = nested(
+            "builder:100000:65536\n",
+            "builder:100000:65536\nx:170000:10\n",
+        )
+        .file("/proc/self/uid_map", "         0          0 4294967295\n")
+        .file("/proc/self/gid_map", "         0          0 4294967295\n");
+        let found = run(&fx.host());
+        let acts = found
+            .check("subid.entries")
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap()
+            .actions;
+        assert_eq!(
+            acts,
+            vec![
+                Action::AppendLine {
+                    path: SUBUID.into(),
+                    line: "podman:165536:65536".into()
+                },
+                Action::AppendLine {
+                    path: SUBGID.into(),
+                    line: "podman:165536:4464".into()
+                },
+                Action::AppendLine {
+                    path: SUBGID.into(),
+                    line: "podman:170010:61072".into()
+                },
+            ]
+        );
+        assert_eq!(
+            minus(&[(0, 100)], &[(10, 20), (50, 200), (0, 1)]),
+            vec![(1, 10), (20, 50)]
+        );
+        // Every id of the namespace is given to `builder`: shared.
+        let found = run(&nested("builder:1:65535\n", "builder:1:65535\n").host());
+        let acts = found
+            .check("subid.entries")
+            .unwrap()
+            .fix
+            .clone()
+            .unwrap()
+            .actions;
+        assert_eq!(
+            acts[0],
+            Action::AppendLine {
+                path: SUBUID.into(),
+                line: "podman:1:999".into()
             }
         );
     }
