@@ -53,14 +53,7 @@ pub(super) fn env_diff(
     let mut diff: Vec<String> = now
         .iter()
         .filter(|(k, v)| start.get(*k) != Some(*v))
-        .map(|(k, v)| {
-            let v = if is_secret(k) {
-                "<redacted>"
-            } else {
-                v.as_str()
-            };
-            format!("{k}={v}")
-        })
+        .map(|(k, v)| format!("{k}={}", redact(k, v)))
         .collect();
     diff.extend(
         start
@@ -78,6 +71,24 @@ pub(super) fn command_key(argv: &[&str], diff: &[String]) -> String {
         argv.join(" ")
     } else {
         format!("{} [{}]", argv.join(" "), diff.join(" "))
+    }
+}
+
+/// A value as a fixture may hold it: secrets by name are replaced whole,
+/// and credentials in a URL (`tcp://user:pass@host`, proxies) are cut out.
+fn redact(key: &str, value: &str) -> String {
+    if is_secret(key) {
+        return "<redacted>".to_string();
+    }
+    match value.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find('/').unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://<redacted>{}", &rest[at..]),
+                None => value.to_string(),
+            }
+        }
+        None => value.to_string(),
     }
 }
 
@@ -209,12 +220,7 @@ impl Capture {
             .iter()
             .filter_map(|(k, v)| {
                 let v = v.as_ref()?;
-                let value = if is_secret(k) {
-                    "<redacted>"
-                } else {
-                    v.as_str()
-                };
-                Some((k.clone(), json!(value)))
+                Some((k.clone(), json!(redact(k, v))))
             })
             .collect();
         doc.insert("env".into(), Value::Object(env));
@@ -280,6 +286,15 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join("host.json")).unwrap();
         let doc: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(doc["env"], json!({"CI_JOB_TOKEN": "<redacted>"}));
+        assert_eq!(
+            redact("DOCKER_HOST", "tcp://ci:hunter2@docker:2376/x"),
+            "tcp://<redacted>@docker:2376/x"
+        );
+        assert_eq!(
+            redact("DOCKER_HOST", "unix:///run/docker.sock"),
+            "unix:///run/docker.sock"
+        );
+        assert_eq!(redact("HOME", "/home/podman"), "/home/podman");
         assert_eq!(doc["commands"]["podman --version"]["status"], json!(125));
         assert_eq!(
             doc["commands"]["podman --version [HOME=/tmp/podrun-1000/home]"]["status"],

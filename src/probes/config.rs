@@ -583,18 +583,6 @@ fn has_sys_resource(host: &Host, found: &Findings) -> bool {
         .is_some_and(|v| v & (1 << 24) != 0)
 }
 
-fn has_sys_admin(host: &Host, found: &Findings) -> Option<bool> {
-    if found.caps.known {
-        return Some(found.caps.has_effective(caps::Capability::CAP_SYS_ADMIN));
-    }
-    host.read("/proc/self/status").ok().and_then(|t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("CapEff:"))
-            .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-            .map(|v| v & (1 << 21) != 0)
-    })
-}
-
 fn parse_error_check(id: &'static str, file: &str, e: &ParseError, what: &str) -> Check {
     Check::error(
         id,
@@ -675,11 +663,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         ..Facts::default()
     };
 
-    // Podman's notion of rootless: uid != 0, or uid 0 without CAP_SYS_ADMIN.
-    let sys_admin = has_sys_admin(host, found);
-    found.plan.rootless = host.uid() != 0
-        || sys_admin == Some(false)
-        || host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
+    // found.plan.rootless is podman's own rule, decided by the identity area.
 
     // containers.conf chain
     let chain = containers_conf_chain(host, podman);
@@ -1269,6 +1253,9 @@ mod tests {
         let mut found = Findings::default();
         found.tools.podman_version = Some(v);
         found.tools.crun = Some("/usr/bin/crun".into());
+        // The areas config reads: capabilities and podman's mode.
+        crate::probes::caps::probe(host, &mut found);
+        crate::probes::identity::probe(host, &mut found);
         probe(host, &mut found);
         found
     }

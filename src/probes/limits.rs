@@ -253,9 +253,9 @@ fn judge(
             Check::warn(
                 id,
                 format!(
-                    "{name} {shown} {sysres}: `podman build` is unaffected unless \
-                     default_ulimits asks for more (judged by config), but rootful `podman run` \
-                     asks for {PODMAN_DEFAULT} and fails to set it"
+                    "{name} {shown} {sysres}: rootful `podman run` asks for {PODMAN_DEFAULT} \
+                     and fails to set it; podman 5 asks the same for every RUN step of a build, \
+                     podman 4 does not (config.ulimits judges the build and fixes it)"
                 ),
             )
             .fix(

@@ -179,8 +179,17 @@ pub fn probe(host: &Host, found: &mut Findings) {
         .config
         .get_str("network.default_rootless_network_cmd")
         .map(str::to_string);
-    let cmd =
-        configured_cmd.unwrap_or_else(|| if podman5 { "pasta" } else { "slirp4netns" }.into());
+    // An explicit `netns = "pasta"` / `"slirp4netns"` (optionally with
+    // `:options`) names the helper; otherwise the configured default.
+    let named = f
+        .netns
+        .as_deref()
+        .map(|n| n.split(':').next().unwrap_or(n))
+        .filter(|n| matches!(*n, "pasta" | "slirp4netns"))
+        .map(str::to_string);
+    let cmd = named
+        .or(configured_cmd)
+        .unwrap_or_else(|| if podman5 { "pasta" } else { "slirp4netns" }.into());
     let cmd_path = match cmd.as_str() {
         "pasta" => t.pasta.clone(),
         "slirp4netns" => t.slirp4netns.clone(),
@@ -323,6 +332,22 @@ mod tests {
         found.plan.rootless = rootless;
         probe(host, &mut found);
         found
+    }
+
+    #[test]
+    fn an_explicit_netns_names_the_helper() {
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/home/podman")
+            .dir("/home/podman")
+            .open(TUN, "EACCES")
+            .host();
+        // podman 4's default is slirp4netns, but the setting asks for pasta.
+        let found = run(&host, Version::new(4, 3, 1), Some("pasta:--mtu,1500"), true);
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("pasta"), "{}", c.summary);
+        assert!(!c.summary.contains("slirp4netns"), "{}", c.summary);
     }
 
     #[test]

@@ -863,6 +863,8 @@ mod tests {
         if fuse {
             found.tools.fuse_overlayfs = Some("/usr/bin/fuse-overlayfs".into());
         }
+        crate::probes::caps::probe(host, &mut found);
+        crate::probes::identity::probe(host, &mut found);
         crate::probes::config::probe(host, &mut found);
         probe(host, &mut found);
         found
