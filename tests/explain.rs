@@ -41,6 +41,10 @@ fn every_failure_seen_in_the_matrix_is_explained() {
         ("Error: building at STEP \"RUN …\": netavark: No such file or directory (os error 2)", "network.run"),
         ("error running container: from /usr/bin/crun creating container for [/bin/sh -c …]: setrlimit `RLIMIT_NOFILE`: Operation not permitted", "config.ulimits"),
         ("cgroups in hybrid mode not supported, drop all controllers from cgroupv2", "cgroups.hybrid"),
+        (
+            "error running container: from /usr/bin/crun creating container for [/bin/sh -c …]: sethostname: Operation not permitted",
+            "network.uts",
+        ),
         ("error running container: from /usr/bin/crun creating container for [/bin/sh -c …]: mount `proc` to `proc`: Operation not permitted", "mounts.proc"),
     ];
     let mut missing = Vec::new();

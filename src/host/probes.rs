@@ -62,6 +62,7 @@ pub fn run(probe: &Probe) -> ProbeResult {
         Probe::Overlay { dir, userns } => overlay(Path::new(dir), *userns),
         Probe::BindMount { userns } => bind_mount(*userns),
         Probe::Keyctl => in_child(keyctl),
+        Probe::Hostname { userns } => hostname(*userns),
     }
 }
 
@@ -220,6 +221,20 @@ fn bind_mount(userns: bool) -> ProbeResult {
             )
             .map(|()| format!("bind-mounted {} onto itself", target.display()))
             .map_err(|e| fail("bind-mount", e, target.display().to_string())),
+        )
+    })
+}
+
+fn hostname(userns: bool) -> ProbeResult {
+    let (uid, gid) = own_ids();
+    in_child(|| {
+        if let Err(f) = enter(userns, CloneFlags::CLONE_NEWUTS, uid, gid) {
+            return f;
+        }
+        done(
+            nix::unistd::sethostname("podrun-probe")
+                .map(|()| "sethostname in a new UTS namespace".to_string())
+                .map_err(|e| fail("sethostname", e, "sethostname(\"podrun-probe\")")),
         )
     })
 }

@@ -131,6 +131,10 @@ pub enum Probe {
     /// `keyctl(KEYCTL_JOIN_SESSION_KEYRING)`, which crun does for each
     /// container and default seccomp profiles refuse.
     Keyctl,
+    /// `sethostname` in a new UTS namespace (and user namespace when
+    /// `userns`), as the runtime does for every RUN step; seccomp profiles
+    /// (podman's, Docker's, containerd's) allow it only with CAP_SYS_ADMIN.
+    Hostname { userns: bool },
 }
 
 impl Probe {
@@ -162,6 +166,7 @@ impl Probe {
             Probe::Overlay { dir, userns } => format!("overlay {dir} userns={userns}"),
             Probe::BindMount { userns } => format!("bind-mount userns={userns}"),
             Probe::Keyctl => "keyctl".to_string(),
+            Probe::Hostname { userns } => format!("hostname userns={userns}"),
         }
     }
 }

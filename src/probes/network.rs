@@ -12,8 +12,8 @@
 //! nothing it needs, so it is the job-side fix.
 
 use super::Findings;
-use crate::host::{io_error_name, Host};
-use crate::model::{Check, Spec};
+use crate::host::{io_error_name, Host, Probe};
+use crate::model::{Action, Check, Spec};
 use serde_json::json;
 
 const TUN: &str = "/dev/net/tun";
@@ -64,7 +64,100 @@ GitLab runner drops NET_RAW by default). Job fix: a containers.conf drop-in `[co
         "Module ip_tables not found",
     ],
     },
+    Spec {
+        id: "network.uts",
+        title: "RUN steps can set their hostname in a UTS namespace",
+        explain: "Every RUN step with oci or rootless isolation gets its own UTS namespace, and the \
+runtime calls sethostname in it. Seccomp profiles (podman's own default, Docker's, containerd's \
+RuntimeDefault) allow sethostname only to containers with CAP_SYS_ADMIN, so in any such job \
+container without it crun fails every RUN with `sethostname: Operation not permitted` — even when \
+/proc is unmasked and the network works (found with the scenario matrix; not in GitLab's docs). \
+The probe tries sethostname in a new UTS namespace. Job fix: a containers.conf drop-in \
+`[containers] utsns = \"host\"` (quay.io/podman/stable ships it), else BUILDAH_ISOLATION=chroot. \
+Admin side: seccomp `Unconfined` (Kubernetes build_container_security_context seccomp_profile, \
+docker `security_opt = [\"seccomp:unconfined\"]`), or privileged.",
+        signatures: &["sethostname: Operation not permitted"],
+    },
 ];
+
+/// network.uts: can the runtime set a RUN step's hostname?
+fn uts_check(host: &Host, found: &mut Findings) {
+    let isolation = found.plan.isolation.clone();
+    let utsns = found.config.get_str("containers.utsns").map(str::to_string);
+    let check = if !super::mounts::isolation_uses_runtime(&isolation) {
+        Check::ok(
+            "network.uts",
+            format!("{isolation} isolation: RUN steps get no UTS namespace of their own"),
+        )
+    } else if utsns.as_deref() == Some("host") {
+        Check::ok(
+            "network.uts",
+            "utsns = \"host\": RUN steps keep the job's hostname",
+        )
+    } else {
+        let probe = Probe::Hostname {
+            userns: found.plan.rootless,
+        };
+        let result = host.probe(&probe);
+        let base = |c: Check| {
+            c.with("probe", probe.key())
+                .with("probe_ran", result.ran)
+                .with("step", result.step.clone())
+                .with("errno", json!(result.errno))
+        };
+        if !result.ran {
+            base(Check::warn(
+                "network.uts",
+                format!(
+                    "could not try sethostname in a new UTS namespace ({}): RUN steps may fail with \
+                     `sethostname: Operation not permitted`",
+                    result.detail
+                ),
+            ))
+        } else if result.ok {
+            base(Check::ok(
+                "network.uts",
+                "sethostname works in a new UTS namespace, as the runtime needs for RUN steps",
+            ))
+        } else {
+            let check = base(Check::error(
+                "network.uts",
+                format!(
+                    "RUN steps cannot set their hostname ({}): seccomp allows sethostname only with \
+                     CAP_SYS_ADMIN, and crun fails every RUN with `sethostname: Operation not permitted`",
+                    result.describe()
+                ),
+            ));
+            let text = "Keep RUN steps in the job's UTS namespace (utsns = \"host\")";
+            match super::config::conf_route(
+                host,
+                found.tools.podman_version,
+                super::config::home_pending(found),
+                &found.config.settings,
+                "utsns",
+                "[containers]\nutsns = \"host\"\n",
+            ) {
+                Some(route) => check.job_fix(format!("{text} ({})", route.place), route.actions),
+                // Nowhere to put the setting: chroot isolation needs no UTS namespace.
+                None => check.job_fix(
+                    "export BUILDAH_ISOLATION=chroot (RUN steps then need no UTS namespace); or, \
+                     runner admin: seccomp Unconfined (docker `security_opt = [\"seccomp:unconfined\"]`, \
+                     Kubernetes [runners.kubernetes.build_container_security_context.seccomp_profile] \
+                     type = \"Unconfined\")",
+                    vec![Action::SetEnv {
+                        key: "BUILDAH_ISOLATION".into(),
+                        value: "chroot".into(),
+                    }],
+                ),
+            }
+        }
+    };
+    found.checks.push(
+        check
+            .with("isolation", isolation)
+            .with("utsns", json!(utsns)),
+    );
+}
 
 fn cap(host: &Host, found: &Findings, bit: u32) -> bool {
     if found.caps.known {
@@ -163,6 +256,7 @@ fn config_dir_check(host: &Host, found: &mut Findings) {
 
 pub fn probe(host: &Host, found: &mut Findings) {
     config_dir_check(host, found);
+    uts_check(host, found);
     let mut f = Facts {
         netns: found.config.netns.clone(),
         ..Facts::default()
@@ -332,6 +426,56 @@ mod tests {
         found.plan.rootless = rootless;
         probe(host, &mut found);
         found
+    }
+
+    #[test]
+    fn sethostname_refused_by_seccomp_is_an_error_fixed_by_utsns_host() {
+        // Observed in the matrix: uid 1000, file-capability helpers, /dev/fuse and
+        // /dev/net/tun given, /proc unmasked, podman's default seccomp: every RUN fails
+        // with `sethostname: Operation not permitted`; utsns = "host" builds.
+        use crate::host::ProbeResult;
+        let hostname = Probe::Hostname { userns: true };
+        let fixture = || {
+            Fixture::new()
+                .uid(1000)
+                .env("HOME", "/home/podman")
+                .dir("/home/podman")
+                .stat("/home/podman", "dir", 0o755, 1000, 1000)
+                .open(TUN, "ok")
+        };
+        let refused = fixture()
+            .probe(
+                &hostname,
+                ProbeResult::failure("sethostname", Some("EPERM".into()), ""),
+            )
+            .host();
+        let found = run(&refused, Version::new(5, 4, 2), None, true);
+        let c = found.check("network.uts").unwrap();
+        assert_eq!(c.status, Status::Error);
+        let Action::WriteFile { path, contents, .. } = &c.fix.as_ref().unwrap().actions[0] else {
+            panic!("{:?}", c.fix)
+        };
+        assert!(
+            path.ends_with("containers.conf.d/podrun-utsns.conf"),
+            "{path}"
+        );
+        assert!(contents.contains("utsns = \"host\""));
+
+        let works = fixture().probe(&hostname, ProbeResult::success("")).host();
+        let found = run(&works, Version::new(5, 4, 2), None, true);
+        assert_eq!(found.check("network.uts").unwrap().status, Status::Ok);
+
+        // Not probed: never claimed fine.
+        let found = run(&fixture().host(), Version::new(5, 4, 2), None, true);
+        let c = found.check("network.uts").unwrap();
+        assert_eq!(c.status, Status::Warn);
+        assert_eq!(c.evidence["probe_ran"], json!(false));
+
+        // chroot isolation has no UTS namespace to set up.
+        let mut found = Findings::default();
+        found.plan.isolation = "chroot".into();
+        probe(&refused, &mut found);
+        assert_eq!(found.check("network.uts").unwrap().status, Status::Ok);
     }
 
     #[test]

@@ -135,6 +135,7 @@ imgs=(); for n in "${SEL[@]}"; do [[ " ${imgs[*]} " == *" ${SC_IMAGE[$n]} "* ]] 
 "$MATRIX_DIR/images.sh" "${imgs[@]}"
 outer_limits "localhost/podrun-job:${imgs[0]}"
 setup_devices
+setup_seccomp
 for n in "${SEL[@]}"; do ensure_variant "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}"; done
 # shellcheck disable=SC2034  # used by outer() in lib.sh
 RUNID=$$

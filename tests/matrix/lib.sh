@@ -106,6 +106,42 @@ scenario img13-openshift-priv   deb13 doctor "--privileged --user=1000680000:0" 
 scenario img13-openshift-fuse   deb13 doctor "--user=1000680000:0 --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse" "doctor image, arbitrary uid, custom SCC-ish (unconfined, unmasked, /dev/fuse, default caps), entrypoint honoured" honour
 scenario img13-root-default-noentry deb13 doctor "" "doctor image, root, docker defaults, entrypoint overridden (k8s without FF_KUBERNETES_HONOR_ENTRYPOINT): eval \"\$(podrun-doctor env)\" in before_script = step 3"
 scenario img13-rootless-priv-noentry deb13 doctor "--privileged --user=1000 --env=HOME=/" "doctor image, rootless recipe with HOME=/, entrypoint overridden: eval \"\$(podrun-doctor env)\" in before_script = step 3"
+# Added 2026-11-28 (see README "Scenarios added 2026-11-28").
+# The job container in a user namespace of 65536 IDs (k8s `hostUsers: false`, rootless outer engine) [U4].
+# `--privileged` and a user namespace cannot be combined here: podman then bind-mounts the host's own /dev
+# nodes (0600 on this host) over everything, so "privileged" is spelled out: all caps, unconfined, unmasked,
+# /dev/fuse and /dev/net/tun (which is what a rootless outer `podman run --privileged` gives on a real host).
+UNS="--uidmap=0:100000:65536 --gidmap=0:100000:65536"
+ALLCAPS="--cap-add=ALL --security-opt=seccomp=unconfined --security-opt=unmask=ALL --device=/dev/fuse --device=/dev/net/tun"
+scenario deb13-userns-rootless-allcaps deb13 plain "--user=1000 $UNS $ALLCAPS" "user 1000 in a 65536-ID user namespace (rootless outer podman --privileged / hostUsers:false with all caps), upstream sub-ids podman:1:999,1001:64535 (fit)"
+scenario deb12-userns-rootless-fuse deb12 plain "--user=1000 $UNS --device=/dev/fuse" "user 1000 in a 65536-ID user namespace, default caps, /dev/fuse (k8s hostUsers:false + fuse device plugin)"
+scenario deb13-userns-filecaps-rootless-fuse-unmask deb13 filecaps "--user=1000 $UNS --device=/dev/fuse --security-opt=unmask=ALL" "file-capability newuidmap, user 1000 in a 65536-ID user namespace, default caps, /dev/fuse, procMount Unmasked (allowed with hostUsers:false)"
+scenario deb13-userns-subuid-outside-allcaps deb13 outside "--user=1000 $UNS $ALLCAPS" "as deb13-userns-rootless-allcaps, sub-ids podman:100000:65536 (outside the parent map: newuidmap fails)"
+scenario deb13-userns-outsidegu-allcaps deb13 outsidegu "--user=1000:0 $UNS $ALLCAPS" "as above, uid 1000 gid 0, identity files chgrp 0 + chmod g=u (OpenShift pattern): the job could rewrite them"
+scenario deb13-userns-outsidegu-grp0-allcaps deb13 outsidegu "--user=1000 --group-add=0 $UNS $ALLCAPS" "as above, uid 1000 gid 1000 with supplementary group 0 (can write the g=u identity files)"
+scenario deb13-userns-gu-uid5000-allcaps deb13 gu "--user=5000:0 $UNS $ALLCAPS" "arbitrary uid 5000:0 (no passwd entry) in a 65536-ID user namespace, g=u identity files (OpenShift userns pod): sub-ids must be chosen inside 0-65535"
+scenario deb13-userns-root-fuse deb13 plain "$UNS --device=/dev/fuse" "root in a 65536-ID user namespace, default caps, /dev/fuse: podman copies /proc/self/uid_map"
+scenario deb12-userns-root-fuse deb12 plain "$UNS --device=/dev/fuse" "root in a 65536-ID user namespace, default caps, /dev/fuse (podman 4.3)"
+# podman's (and Docker's, containerd's) default seccomp allows sethostname only with CAP_SYS_ADMIN: a nested
+# RUN with OCI isolation and its own UTS namespace then fails in crun
+scenario deb13-filecaps-rootless-fuse-tun-unmask deb13 filecaps "--user=1000 --device=/dev/fuse --device=/dev/net/tun --security-opt=unmask=ALL" "file-capability newuidmap, user 1000, default seccomp and caps, /dev/fuse, /dev/net/tun, procMount Unmasked"
+scenario deb13-root-fuse-unmask deb13 plain "--device=/dev/fuse --security-opt=unmask=ALL" "root, default seccomp and caps, /dev/fuse, procMount Unmasked (no /dev/net/tun)"
+scenario deb12-root-fuse-unmask deb12 plain "--device=/dev/fuse --security-opt=unmask=ALL" "same, podman 4.3"
+# Docker's default seccomp profile (generated from podman's, see setup_seccomp) [N2, N4]
+scenario deb13-filecaps-rootless-dockerseccomp deb13 filecaps "--user=1000 --device=/dev/fuse @dockerseccomp" "docker executor defaults (Docker's seccomp: unshare/clone(CLONE_NEWUSER)/mount need CAP_SYS_ADMIN, no keyctl), user 1000, file-capability newuidmap, /dev/fuse"
+scenario deb13-root-fuse-dockerseccomp deb13 plain "--device=/dev/fuse @dockerseccomp" "docker executor, root, devices=[/dev/fuse], Docker's default seccomp"
+scenario deb12-root-fuse-dockerseccomp deb12 plain "--device=/dev/fuse @dockerseccomp" "docker executor, root, devices=[/dev/fuse], Docker's default seccomp (podman 4.3)"
+scenario deb13-root-sysadmin-fuse-dockerseccomp deb13 plain "--cap-add=SYS_ADMIN --device=/dev/fuse @dockerseccomp" "docker executor, root, cap_add SYS_ADMIN (unshare allowed again), /dev/fuse, Docker's seccomp: keyctl still refused (N4)"
+# proposed by a teammate: read-only rootfs on podman 5; rootful with default caps missing from the bounding set
+scenario deb13-root-priv-readonly deb13 plain "--privileged --read-only" "root privileged podman 5, read_only_root_filesystem (override route)"
+scenario deb12-root-sysadmin-capdrop deb12 plain "--cap-add=SYS_ADMIN --cap-drop=KILL,NET_BIND_SERVICE --security-opt=unmask=ALL --device=/dev/fuse" "rootful, default caps outside the bounding set"
+scenario deb13-root-sysadmin-capdrop deb13 plain "--cap-add=SYS_ADMIN --cap-drop=KILL,NET_BIND_SERVICE --security-opt=unmask=ALL --device=/dev/fuse" "same, podman 5 (plus E6)"
+# storage on an emptyDir-like volume at the graphroot (the usual Kubernetes advice): native overlay possible
+scenario deb13-rootless-priv-emptydir deb13 plain "--privileged --user=1000 @emptydir=/home/podman/.local/share/containers" "rootless recipe + emptyDir at ~/.local/share/containers (fresh host dir, 0777)"
+scenario deb13-root-fuse-nnp-emptydir deb13 plain "--device=/dev/fuse --security-opt=no-new-privileges @emptydir=/var/lib/containers" "GitLab root recipe + emptyDir at /var/lib/containers"
+scenario deb12-root-default-emptydir deb12 plain "@emptydir=/var/lib/containers" "root, docker defaults (no /dev/fuse) + volume at /var/lib/containers"
+scenario deb13-filecaps-rootless-tmpfs deb13 filecaps "--user=1000 --tmpfs=/home/podman/.local/share/containers:rw,mode=1777" "file-capability newuidmap, user 1000, docker defaults (no /dev/fuse), emptyDir medium=Memory (tmpfs) at ~/.local/share/containers"
+unset UNS ALLCAPS
 
 # ---------------------------------------------------------------------------------------------
 # Image variants: a root shell snippet run once in the base image and committed (cached by hash).
@@ -115,6 +151,8 @@ variant_setup() {
     nosubuid) echo 'rm -f /etc/subuid /etc/subgid' ;;
     overlap) echo "printf 'podman:1:65536\n' >/etc/subuid; printf 'podman:1:65536\n' >/etc/subgid" ;;
     small) echo "printf 'podman:100000:1000\n' >/etc/subuid; printf 'podman:100000:1000\n' >/etc/subgid" ;;
+    outside) echo "printf 'podman:100000:65536\n' >/etc/subuid; printf 'podman:100000:65536\n' >/etc/subgid" ;;
+    outsidegu) echo "printf 'podman:100000:65536\n' >/etc/subuid; printf 'podman:100000:65536\n' >/etc/subgid; chgrp 0 /etc/passwd /etc/subuid /etc/subgid && chmod g=u /etc/passwd /etc/subuid /etc/subgid" ;;
     fuseconf) cat <<'EOF'
 mkdir -p /etc/containers
 cat >/etc/containers/storage.conf <<'CONF'
@@ -221,18 +259,72 @@ setup_devices() {
   chmod 0666 "$DEVDIR/fuse" "$DEVDIR/net-tun"
 }
 
-expand_opts() { # scenario -> OPTS array (device placeholders -> our 0666 nodes)
-  local o hostdev=0
+expand_opts() { # scenario -> OPTS array (placeholders -> real options)
+  # @hostdev            keep the host's own 0600 /dev/fuse and /dev/net/tun (default: our 0666 nodes)
+  # --device=/dev/fuse  -> our 0666 node.  In a user namespace (--uidmap/--userns) podman bind-mounts the
+  #   *host's* node at the destination path whatever the source says, so there the device is given at our
+  #   node's own path (for the device cgroup rule) and the node is bind-mounted at /dev/fuse.
+  #   --device=/dev/net/tun the same.
+  # @dockerseccomp      --security-opt=seccomp=<Docker-like profile made by setup_seccomp>
+  # @emptydir=PATH      a fresh empty 0777 host directory at PATH (made per outer container by outer())
+  local o hostdev=0 userns=0 src
   OPTS=()
   [[ " ${SC_OPTS[$1]} " == *" @hostdev "* ]] && hostdev=1
+  [[ " ${SC_OPTS[$1]} " == *" --uidmap"* || " ${SC_OPTS[$1]} " == *" --userns="* ]] && userns=1
   for o in ${SC_OPTS[$1]}; do
     case $o in
       @hostdev) ;;
-      --device=/dev/fuse) if [ $hostdev = 1 ]; then OPTS+=("$o"); else OPTS+=("--device=$DEVDIR/fuse:/dev/fuse"); fi ;;
+      --device=/dev/fuse|--device=/dev/net/tun)
+        src=$DEVDIR/fuse; [ "$o" = --device=/dev/fuse ] || src=$DEVDIR/net-tun
+        if [ $hostdev = 1 ]; then OPTS+=("$o")
+        elif [ $userns = 1 ]; then OPTS+=("--device=$src:$src" -v "$src:${o#--device=}")
+        else OPTS+=("--device=$src:${o#--device=}"); fi ;;
       --privileged) OPTS+=("$o"); [ $hostdev = 1 ] || OPTS+=(-v "$DEVDIR/fuse:/dev/fuse" -v "$DEVDIR/net-tun:/dev/net/tun") ;;
+      @dockerseccomp) OPTS+=("--security-opt=seccomp=$SECCOMP_DOCKER") ;;
+      @emptydir=*) OPTS+=(-v "@emptydir:${o#@emptydir=}") ;;
       *) OPTS+=("$o") ;;
     esac
   done
+}
+
+# A Docker-like default seccomp profile (moby/profiles seccomp/default.json logic) made from the outer
+# podman's own /usr/share/containers/seccomp.json: EPERM as the default errno; unshare, setns, mount,
+# umount(2), pivot_root and the new mount API only with CAP_SYS_ADMIN; clone only without namespace flags
+# (mask 0x7E020000) unless CAP_SYS_ADMIN; clone3 -> ENOSYS unless CAP_SYS_ADMIN; keyctl, add_key and
+# request_key not at all (moby has none of them).  Podman's own profile allows all of these.
+# Podman 4.3 ignores a profile's defaultErrnoRet (it keeps ENOSYS), so the refusals are explicit EPERM
+# rules, as Docker's answers are: one per namespace flag for clone (libseccomp has no "masked not equal").
+SECCOMP_DOCKER=$CACHE/seccomp-docker.json
+setup_seccomp() {
+  local src=/usr/share/containers/seccomp.json tmp
+  [ -r "$src" ] || { mlog "no $src: cannot make the Docker-like seccomp profile"; return 1; }
+  mkdir -p "$CACHE"; tmp=$(mktemp "$CACHE/seccomp-docker.XXXXXX")
+  jq '
+    ["unshare","setns","mount","umount","umount2","pivot_root","fsopen","fsconfig","fsmount","fspick",
+     "move_mount","open_tree","mount_setattr"] as $sysadmin
+    | ["keyctl","add_key","request_key"] as $never
+    | .defaultErrnoRet = 1
+    | .syscalls = ([.syscalls[]
+        | if .action == "SCMP_ACT_ALLOW" and ((.includes // {}) | length) == 0
+             and ((.excludes // {}) | length) == 0 and ((.args // []) | length) == 0
+          then .names -= ($sysadmin + $never + ["clone", "clone3"]) else . end
+        | select((.names | length) > 0)]
+      + [{names: ($sysadmin + ["clone", "clone3"]), action: "SCMP_ACT_ALLOW", args: [],
+          includes: {caps: ["CAP_SYS_ADMIN"]}, excludes: {}},
+         {names: ["clone"], action: "SCMP_ACT_ALLOW",
+          args: [{index: 0, value: 2114060288, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ"}],
+          includes: {}, excludes: {caps: ["CAP_SYS_ADMIN"]}},
+         {names: ["clone3"], action: "SCMP_ACT_ERRNO", errnoRet: 38, args: [],
+          includes: {}, excludes: {caps: ["CAP_SYS_ADMIN"]}},
+         {names: $sysadmin, action: "SCMP_ACT_ERRNO", errnoRet: 1, args: [],
+          includes: {}, excludes: {caps: ["CAP_SYS_ADMIN"]}},
+         {names: $never, action: "SCMP_ACT_ERRNO", errnoRet: 1, args: [], includes: {}, excludes: {}}]
+      + [(131072, 33554432, 67108864, 134217728, 268435456, 536870912, 1073741824) as $ns
+         | {names: ["clone"], action: "SCMP_ACT_ERRNO", errnoRet: 1,
+            args: [{index: 0, value: $ns, valueTwo: $ns, op: "SCMP_CMP_MASKED_EQ"}],
+            includes: {}, excludes: {caps: ["CAP_SYS_ADMIN"]}}])
+  ' "$src" >"$tmp" && mv "$tmp" "$SECCOMP_DOCKER"
+  chmod 0644 "$SECCOMP_DOCKER"
 }
 
 tail_chars() { local s=$1 n=$2; if [ ${#s} -gt "$n" ]; then printf %s "${s:${#s}-n}"; else printf %s "$s"; fi; }
@@ -257,6 +349,7 @@ outer() {
   fi
   expand_opts "$name"
   entry_opts "$name" "$step"
+  emptydirs "$cname"
   t0=$(date +%s%N)
   set +e
   timeout -k 10 "$OUTER_TIMEOUT" podman run --rm --name "$cname" "${OUTER_BASE[@]}" "${OPTS[@]}" "${ENTRY[@]}" \
@@ -267,6 +360,18 @@ outer() {
   echo "@@outer_rc=$rc" >>"$log"
   echo "@@outer_secs=$(( ($(date +%s%N) - t0) / 1000000 ))" >>"$log"
   if [ $rc = 124 ] || [ $rc = 137 ]; then podman rm -f -t 0 "$cname" >/dev/null 2>&1 || true; fi
+  rm -rf "${WORK:?}/emptydir/$cname"
+}
+emptydirs() { # container name: every "-v @emptydir:PATH" in OPTS gets a fresh 0777 dir under $WORK/emptydir/
+  local i n=0 d
+  for i in "${!OPTS[@]}"; do
+    case ${OPTS[$i]} in
+      @emptydir:*)
+        d=$WORK/emptydir/$1/$n; n=$((n + 1))
+        mkdir -p "$d"; chmod 0777 "$d"
+        OPTS[i]="$d:${OPTS[$i]#@emptydir:}" ;;
+    esac
+  done
 }
 entry_opts() { # scenario step -> ENTRY array: doctor-image steps 1-4 bypass the image's ENTRYPOINT
   ENTRY=()

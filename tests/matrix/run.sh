@@ -65,6 +65,7 @@ outer_limits "localhost/podrun-job:${imgs[0]}"
 mlog "outer podman run base options: ${OUTER_BASE[*]}"
 
 setup_devices
+setup_seccomp
 
 for n in "${SEL[@]}"; do ensure_variant "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}"; done
 
