@@ -36,6 +36,8 @@ pub struct Facts {
     pub user: Option<String>,
     /// The home directory of that passwd entry.
     pub passwd_home: Option<String>,
+    /// The primary gid of that passwd entry.
+    pub passwd_gid: Option<u32>,
     /// `HOME` as found.
     pub home: Option<String>,
     /// `HOME` is usable by podman as it stands (set, not `/`, an existing
@@ -490,6 +492,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     let entry = passwd.by_uid(uid).cloned();
     facts.user = entry.as_ref().map(|e| e.name.clone());
     facts.passwd_home = entry.as_ref().map(|e| e.home.clone());
+    facts.passwd_gid = entry.as_ref().map(|e| e.gid);
     facts.openshift_like = uid >= OPENSHIFT_UID_MIN && ids.gid == 0 && entry.is_none();
 
     // HOME analysis comes first: the passwd fix writes the home it plans.

@@ -12,7 +12,7 @@
 use super::identity::{privs, Privs, CAP_SETFCAP, CAP_SETGID, CAP_SETUID};
 use super::Findings;
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
-use crate::model::{By, Check, Spec, Status};
+use crate::model::{Action, By, Check, Spec, Status};
 use serde_json::json;
 
 #[derive(Debug, Default, Clone)]
@@ -96,6 +96,17 @@ anyuid or a custom SCC with allowedCapabilities [SETUID, SETGID] (catalog U8, O1
             // uid 0 without CAP_SETFCAP (or SETUID/SETGID) copying its own map:
             "cannot write uid_map",
         ],
+    },
+    Spec {
+        id: "idmap.gid",
+        title: "the job's gid is the one its passwd entry names",
+        explain: "newuidmap and newgidmap check that the process they map belongs to the user and \
+group of the caller's passwd entry. A job started with another gid (Kubernetes `runAsGroup: 0`, \
+`--user 1000:0`, OpenShift's gid 0) while the image's entry says gid 1000 is refused with `Target \
+process is owned by a different user`, and rootless podman cannot map its ids. Appending lines \
+cannot help (the helpers take the first entry of the uid). Runner fix: `run_as_group` equal to the \
+entry's gid; image fix: give the user the job's gid. Found with the scenario matrix.",
+        signatures: &["Target process is owned by a different user"],
     },
     Spec {
         id: "idmap.setuid_sys_admin",
@@ -437,6 +448,35 @@ pub fn probe(host: &Host, found: &mut Findings) {
         .with("cap_bnd", format!("{:016x}", p.bnd))
     });
 
+    // --- a gid other than the passwd entry's (OpenShift-style
+    // `run_as_group = 0` with an image user of its own group): the helpers
+    // refuse with `Target process is owned by a different user`.
+    let gid_mismatch = match found.identity.passwd_gid {
+        Some(pw_gid) if pw_gid != gid => Some(pw_gid),
+        _ => None,
+    };
+    if let Some(pw_gid) = gid_mismatch {
+        found.checks.push(
+            Check::error(
+                "idmap.gid",
+                format!(
+                    "the job runs with gid {gid} but the passwd entry of uid {uid} says gid {pw_gid}: \
+                     newuidmap/newgidmap refuse with `Target process is owned by a different user`"
+                ),
+            )
+            .with("gid", gid)
+            .with("passwd_gid", pw_gid)
+            .fix(
+                By::RunnerAdmin,
+                format!(
+                    "In config.toml, run the job with the image user's group: `run_as_group = {pw_gid}` \
+                     under [runners.kubernetes.pod_security_context] (docker executor: `user = \"{uid}:{pw_gid}\"`); \
+                     or in the image give the user gid {gid} (`RUN usermod -g {gid} USER`)."
+                ),
+            ),
+        );
+    }
+
     // --- setuid helpers without CAP_SYS_ADMIN (seen on every Debian/Ubuntu
     // image in an unprivileged container: `write to uid_map failed: EPERM`)
     let sys_admin_bad = p.known && setuid_only && !p.bnd_has(CAP_SYS_ADMIN);
@@ -465,6 +505,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         (nnp_bad, "idmap.nnp"),
         (bnd_bad, "idmap.bounding"),
         (sys_admin_bad, "idmap.setuid_sys_admin"),
+        (gid_mismatch.is_some(), "idmap.gid"),
     ]
     .iter()
     .filter(|(b, _)| *b)
@@ -527,7 +568,11 @@ fn demote_static(found: &mut Findings, result: &ProbeResult) {
     for c in &mut found.checks {
         if matches!(
             c.id,
-            "idmap.helper_privilege" | "idmap.nnp" | "idmap.bounding" | "idmap.setuid_sys_admin"
+            "idmap.helper_privilege"
+                | "idmap.nnp"
+                | "idmap.bounding"
+                | "idmap.setuid_sys_admin"
+                | "idmap.gid"
         ) && c.status == Status::Error
         {
             c.status = Status::Info;
@@ -571,6 +616,13 @@ fn judge(
         (By::Image, HELPER_PRIV_FIX.to_string())
     } else if static_blockers.contains(&"idmap.helpers") {
         (By::Image, HELPERS_INSTALL_FIX.to_string())
+    } else if static_blockers.contains(&"idmap.gid") {
+        (
+            By::RunnerAdmin,
+            "In config.toml, run the job with the image user's own group (`run_as_group` under \
+[runners.kubernetes.pod_security_context]), or give the user that gid in the image."
+                .to_string(),
+        )
     } else if static_blockers.contains(&"idmap.setuid_sys_admin") {
         (By::Image, SETUID_SYS_ADMIN_FIX.to_string())
     } else if aa {
@@ -588,11 +640,23 @@ the build container."
 or `privileged = true` (podman then runs rootful)."
                 .to_string(),
         )
+    } else if result.step == "unshare" {
+        // The user namespace itself was refused (seccomp, sysctls): the
+        // mapping never got a chance; userns.create names the cause.
+        (
+            By::RunnerAdmin,
+            "User namespaces are refused here (see userns.create). In config.toml: \
+`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"` \
+(docker executor: `security_opt = [\"seccomp:unconfined\"]`), or `privileged = true`."
+                .to_string(),
+        )
     } else {
         (
             By::Image,
-            "Check the ranges against /proc/self/uid_map (subid.parent_map) and the helpers' \
-privileges; run `podman unshare cat /proc/self/uid_map` with --log-level=debug for the helper's error."
+            "In the image (Containerfile), give the user ranges inside the ids the pod maps and \
+helpers that can write them, e.g. `RUN printf 'podman:1:999\\npodman:1001:64535\\n' | tee /etc/subuid \
+/etc/subgid && setcap cap_setuid=ep /usr/bin/newuidmap && setcap cap_setgid=ep /usr/bin/newgidmap`; \
+the helper's own error is in the evidence (`detail`)."
                 .to_string(),
         )
     };
@@ -701,6 +765,15 @@ fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
         uid_map: facts.uid_map.clone(),
         gid_map: facts.gid_map.clone(),
     });
+    if result.ran && !result.ok && !bad {
+        // Podman's second choice when the copy fails (a job container in a
+        // user namespace of its own, like Kubernetes hostUsers: false):
+        // newuidmap with root's own ranges from /etc/subuid and /etc/subgid.
+        let check = root_subid_path(host, found, &mut facts, &result);
+        found.checks.push(check);
+        found.idmap = facts;
+        return;
+    }
     let blockers: Vec<&str> = if bad { vec!["idmap.bounding"] } else { vec![] };
     let check = judge(&result, &blockers, found, &cmd, true);
     facts.rootless_multi_id_works = if result.ran {
@@ -714,6 +787,130 @@ fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
     facts.map_probe = Some(result);
     found.checks.push(check);
     found.idmap = facts;
+}
+
+/// Root whose copied maps were refused: podman maps through newuidmap
+/// with root's sub-id ranges when there are any, else falls back to a
+/// single id (and the first foreign-owned file fails with `lchown …
+/// invalid argument`). The job can add the ranges itself: root may append
+/// to /etc/subuid and /etc/subgid, with ranges inside the ids it has.
+fn root_subid_path(host: &Host, found: &Findings, facts: &mut Facts, copy: &ProbeResult) -> Check {
+    let read = |path: &str| {
+        host.read(path)
+            .map(|t| super::subid::parse_subid(&t))
+            .unwrap_or_default()
+    };
+    let ranges = |file: &super::subid::SubIdFile| -> Vec<(u64, u64)> {
+        file.ranges_for(Some("root"), Some(0))
+            .iter()
+            .map(|l| (l.start, l.count))
+            .collect()
+    };
+    let (subuid, subgid) = (read("/etc/subuid"), read("/etc/subgid"));
+    let (uids, gids) = (ranges(&subuid), ranges(&subgid));
+    let copy_text = format!(
+        "copying /proc/self/uid_map is refused ({})",
+        copy.describe()
+    );
+    facts.newuidmap = host.which("newuidmap");
+    facts.newgidmap = host.which("newgidmap");
+    let helpers = facts.newuidmap.clone().zip(facts.newgidmap.clone());
+    if !uids.is_empty() && !gids.is_empty() {
+        facts.uid_map = podman_map(0, &uids);
+        facts.gid_map = podman_map(0, &gids);
+        let staged = ["/etc/subuid", "/etc/subgid"]
+            .iter()
+            .any(|f| host.is_staged(f));
+        let result = match &helpers {
+            Some(h) if !staged => host.probe(&Probe::UserNsMap {
+                helpers: Some(h.clone()),
+                uid_map: facts.uid_map.clone(),
+                gid_map: facts.gid_map.clone(),
+            }),
+            Some(_) => ProbeResult::not_run(
+                "dry run: the added ranges are not on disk for the helpers to read",
+            ),
+            None => ProbeResult::not_run("newuidmap/newgidmap not installed"),
+        };
+        let cmd = format!(
+            "newuidmap PID {}; newgidmap PID {}",
+            map_text(&facts.uid_map),
+            map_text(&facts.gid_map)
+        );
+        let blockers: Vec<&str> = if helpers.is_none() {
+            vec!["idmap.helpers"]
+        } else {
+            vec![]
+        };
+        facts.rootless_multi_id_works = result.ran.then_some(result.ok);
+        let check = judge(&result, &blockers, found, &cmd, false);
+        facts.map_probe = Some(result);
+        return check.with("copy", copy_text);
+    }
+    facts.rootless_multi_id_works = Some(false);
+    let base = Check::error(
+        "idmap.map",
+        format!(
+            "{copy_text}, and root has no ranges in /etc/subuid and /etc/subgid: podman falls back to \
+             a single id (`Using rootless single mapping`), and the first file owned by another id \
+             fails with `lchown … invalid argument`"
+        ),
+    )
+    .with("copy_errno", json!(copy.errno))
+    .with("copy_step", copy.step.clone());
+    // Ranges inside the ids this container has, but 0 (root itself).
+    let inside = super::subid::inside_spans(&found.userns.parent_uid_map);
+    let inside_g = super::subid::inside_spans(&found.userns.parent_gid_map);
+    let want = super::subid::WANTED - 1;
+    // Ids no other owner's line holds, when there are enough; in a
+    // 65536-id namespace the image's user usually holds them all, and
+    // sharing is harmless there: newuidmap reads only the caller's lines
+    // (the same rule as subid.entries).
+    let propose = |spans: &[super::subid::Span], taken: &super::subid::SubIdFile| {
+        let taken: Vec<super::subid::Span> =
+            taken.lines.iter().map(|l| (l.start, l.end())).collect();
+        let free = super::subid::propose(&super::subid::minus(spans, &taken), 0, want, true);
+        if free.iter().map(|(_, c)| c).sum::<u64>() >= super::subid::ENOUGH {
+            free
+        } else {
+            super::subid::propose(spans, 0, want, true)
+        }
+    };
+    let (new_u, new_g) = (propose(&inside, &subuid), propose(&inside_g, &subgid));
+    let writable = ["/etc/subuid", "/etc/subgid"]
+        .iter()
+        .all(|f| host.access(f, crate::host::Access::Write).is_ok());
+    let enough = |r: &[(u64, u64)]| r.iter().map(|(_, c)| c).sum::<u64>() >= super::subid::ENOUGH;
+    if helpers.is_some() && writable && enough(&new_u) && enough(&new_g) {
+        let line = |(s, c): &(u64, u64)| format!("root:{s}:{c}");
+        let mut actions: Vec<Action> = new_u
+            .iter()
+            .map(|r| Action::AppendLine {
+                path: "/etc/subuid".into(),
+                line: line(r),
+            })
+            .collect();
+        actions.extend(new_g.iter().map(|r| Action::AppendLine {
+            path: "/etc/subgid".into(),
+            line: line(r),
+        }));
+        let shown: Vec<String> = new_u.iter().map(line).collect();
+        base.job_fix(
+            format!(
+                "Append {} to /etc/subuid and /etc/subgid: podman then maps root's ranges through \
+                 newuidmap",
+                shown.join(", ")
+            ),
+            actions,
+        )
+    } else {
+        base.fix(
+            By::Image,
+            "In the image: `RUN echo root:1:65535 >> /etc/subuid && echo root:1:65535 >> /etc/subgid` \
+             (ranges inside the ids the pod maps, without 0), with uidmap installed; or, runner admin: \
+             run the job outside a user namespace (no `hostUsers: false`) or privileged.",
+        )
+    }
 }
 
 #[cfg(test)]
@@ -1016,6 +1213,89 @@ mod tests {
         let found = run(&fx.host());
         assert_eq!(st(&found, "idmap.bounding"), Some(Status::Error));
         assert_eq!(st(&found, "idmap.map"), Some(Status::Error));
+    }
+
+    #[test]
+    fn root_in_a_user_namespace_gets_its_own_ranges_when_the_copy_is_refused() {
+        // The matrix's deb13-userns-root-fuse (hostUsers: false): copying
+        // "0 100000 65536" is refused from inside; root's ranges fix it.
+        let parent = [crate::host::IdMapLine {
+            inside: 0,
+            outside: 100000,
+            count: 65536,
+        }];
+        let copy = Probe::UserNsMap {
+            helpers: None,
+            uid_map: copied_map(&parent),
+            gid_map: copied_map(&parent),
+        };
+        let refused = || {
+            job(DOCKER_CAPS, 0)
+                .uid(0)
+                .gid(0)
+                .file("/proc/self/status", &status(DOCKER_CAPS, DOCKER_CAPS, 0))
+                .probe(
+                    &copy,
+                    ProbeResult::failure("uid_map", Some("EPERM".into()), ""),
+                )
+        };
+        let found = run(&refused().host());
+        let c = found.check("idmap.map").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(
+            c.summary.contains("Using rootless single mapping"),
+            "{}",
+            c.summary
+        );
+        // podman's user holds every id but its own: sharing them is fine.
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(
+            fix.actions,
+            vec![
+                Action::AppendLine {
+                    path: "/etc/subuid".into(),
+                    line: "root:1:65535".into()
+                },
+                Action::AppendLine {
+                    path: "/etc/subgid".into(),
+                    line: "root:1:65535".into()
+                },
+            ]
+        );
+
+        // With the ranges in place podman uses newuidmap, and the probe decides.
+        let with_ranges = "podman:1:999\npodman:1001:64535\nroot:1:65535\n";
+        let helpers = Probe::UserNsMap {
+            helpers: Some(("/usr/bin/newuidmap".into(), "/usr/bin/newgidmap".into())),
+            uid_map: podman_map(0, &[(1, 65535)]),
+            gid_map: podman_map(0, &[(1, 65535)]),
+        };
+        let fx = refused()
+            .file("/etc/subuid", with_ranges)
+            .file("/etc/subgid", with_ranges)
+            .probe(&helpers, ProbeResult::success(""));
+        let found = run(&fx.host());
+        let c = found.check("idmap.map").unwrap();
+        assert_eq!(c.status, Status::Ok, "{}", c.summary);
+        assert_eq!(found.idmap.rootless_multi_id_works, Some(true));
+    }
+
+    #[test]
+    fn a_gid_other_than_the_passwd_entrys_is_refused_by_the_helpers() {
+        // The matrix's deb13-userns-outsidegu-allcaps (`--user 1000:0`):
+        // newuidmap says "Target process is owned by a different user".
+        let found = run(&job(WITH_SYS_ADMIN, 0).gid(0).host());
+        let c = found.check("idmap.gid").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.fix.as_ref().unwrap().text.contains("run_as_group = 1000"));
+        assert_eq!(st(&found, "idmap.map"), Some(Status::Error));
+        assert_eq!(
+            found.check("idmap.map").unwrap().fix.as_ref().unwrap().by,
+            By::RunnerAdmin
+        );
+        // The same job with its own group has no such finding.
+        let found = run(&job(WITH_SYS_ADMIN, 0).host());
+        assert!(found.check("idmap.gid").is_none());
     }
 
     #[test]

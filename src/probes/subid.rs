@@ -469,7 +469,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         let why = if !found.plan.rootless {
             "podman runs rootful here and does not read /etc/subuid or /etc/subgid".to_string()
         } else {
-            "uid 0 without CAP_SYS_ADMIN: podman copies /proc/self/uid_map and ignores /etc/subuid and /etc/subgid".to_string()
+            "uid 0 without CAP_SYS_ADMIN: podman copies /proc/self/uid_map, and reads root's ranges in /etc/subuid and /etc/subgid only when that copy is refused (see idmap.map)".to_string()
         };
         found
             .checks
@@ -798,8 +798,10 @@ or `{owner}:100000:65536`)."
         .fix(
             By::Image,
             format!(
-                "Size the image's ranges to this namespace, e.g. {fit_u} (existing lines cannot be \
-replaced by appending)."
+                "Size the image's ranges to this namespace, e.g. {fit_u}: in the Containerfile, \
+`RUN printf '%s\\n' {lines} | tee /etc/subuid /etc/subgid` (existing lines cannot be replaced by \
+appending).",
+                lines = fit_u.replace(", ", " ")
             ),
         )
     });
