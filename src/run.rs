@@ -326,8 +326,16 @@ pub fn build_report(
         .map(|c| {
             let mut check = c.clone();
             if let Some(fix) = &mut check.fix {
-                fix.applied =
-                    !dry_run && mode != "check" && fixes.applied.iter().any(|id| id == c.id);
+                // Bare `fix` cannot export: a fix that needs a variable is
+                // not in place for the job until `env`/`exec` is used.
+                let needs_export = fix
+                    .actions
+                    .iter()
+                    .any(|a| matches!(a, crate::model::Action::SetEnv { .. }));
+                fix.applied = !dry_run
+                    && mode != "check"
+                    && !(mode == "fix" && needs_export)
+                    && fixes.applied.iter().any(|id| id == c.id);
             }
             let status_after = after
                 .check(c.id)

@@ -240,6 +240,22 @@ fn bare_fix_applies_files_and_points_at_eval_env() {
     assert!(job.root(NEW_HOME).is_dir());
     // Nothing printed as exports: a child cannot change the job's shell.
     assert!(!stdout(&out).lines().any(|l| l.starts_with("export ")));
+    // Nor claimed as done: the checklist says not ready yet.
+    assert!(text.contains("NOT READY"), "{text}");
+    assert!(!text.contains("READY after the fixes above"), "{text}");
+    let json = job.dir.join("fix.json");
+    job.run(&["--json", json.to_str().unwrap()]);
+    let v = report(&json);
+    let home = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "home.set")
+        .unwrap();
+    assert_eq!(
+        home["fix"]["applied"], false,
+        "an export the job has not made is not applied"
+    );
 }
 
 #[test]

@@ -103,7 +103,11 @@ pub fn render(report: &Report, style: &Style) -> String {
             areas.push(a);
         }
     }
-    let predicted = report.mode == "check" || report.dry_run;
+    // A forecast: nothing was done (check, --dry-run), or bare `fix` left
+    // exports the job still has to make.
+    let predicted = report.mode == "check"
+        || report.dry_run
+        || (report.mode == "fix" && !report.env.is_empty());
     for area in &areas {
         let rows: Vec<&Row> = report
             .rows
@@ -168,6 +172,11 @@ pub fn render(report: &Report, style: &Style) -> String {
             style,
             "1;33",
             "NOT READY as found, READY after fixes: run `eval \"$(podrun-doctor env)\"` (or `podrun-doctor exec -- CMD`).",
+        ),
+        (false, true, "fix") if !report.env.is_empty() => paint(
+            style,
+            "1;33",
+            "NOT READY yet: the fixes include environment variables; use `eval \"$(podrun-doctor env)\"` (or `podrun-doctor exec -- CMD`) instead of `podrun-doctor`.",
         ),
         (false, true, _) => paint(style, "1;32", "READY after the fixes above."),
         (false, false, _) => paint(
@@ -297,6 +306,22 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  now ok after the fixes\n"));
+    }
+
+    #[test]
+    fn bare_fix_with_exports_left_is_not_ready_yet() {
+        let mut r = report();
+        r.mode = "fix";
+        r.verdict.ready_after = true;
+        r.env
+            .insert("HOME".into(), "/builds/.podrun-1000/home".into());
+        let text = render(&r, &style(false, false, false));
+        assert!(
+            text.contains("NOT READY yet: the fixes include environment variables"),
+            "{text}"
+        );
+        assert!(text.contains("(podrun-doctor can fix this)"), "{text}");
+        assert!(!text.contains("(fixed)"), "{text}");
     }
 
     #[test]
