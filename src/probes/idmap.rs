@@ -187,6 +187,12 @@ pub fn decode_vfs_caps(raw: &[u8]) -> Result<(u64, Option<u32>), String> {
     }
 }
 
+/// The `VFS_CAP_FLAGS_EFFECTIVE` bit of a `security.capability` xattr:
+/// the permitted capabilities become effective at exec.
+pub fn vfs_caps_effective(raw: &[u8]) -> bool {
+    raw.first().is_some_and(|b| b & 0x01 != 0)
+}
+
 fn helper_priv(host: &Host, path: &str) -> HelperPriv {
     let mut hp = HelperPriv::default();
     match host.stat(path) {
@@ -195,6 +201,13 @@ fn helper_priv(host: &Host, path: &str) -> HelperPriv {
     }
     match host.file_caps(path) {
         Ok(Some(raw)) => match decode_vfs_caps(&raw) {
+            // Without the effective flag (`cap_setuid=p`) a helper that does
+            // not raise its capabilities itself (shadow's don't) gets none.
+            Ok(_) if !vfs_caps_effective(&raw) => {
+                hp.problem = Some(
+                    "security.capability lacks the effective flag (cap_setuid=p, not =ep)".into(),
+                );
+            }
             Ok((p, rootid)) => {
                 hp.file_caps = Some(p);
                 hp.rootid = rootid;
@@ -995,6 +1008,10 @@ mod tests {
             1u8, 0, 0, 3, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xa0, 0x86, 1, 0,
         ];
         assert_eq!(decode_vfs_caps(&raw), Ok((0x80, Some(100000))));
+        assert!(vfs_caps_effective(&raw));
+        let mut permitted_only = raw;
+        permitted_only[0] = 0;
+        assert!(!vfs_caps_effective(&permitted_only));
         assert!(decode_vfs_caps(&[1, 2]).is_err());
         assert!(decode_vfs_caps(&[0, 0, 0, 9]).is_err());
     }
