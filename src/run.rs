@@ -181,6 +181,12 @@ fn diagnose(
     streams: Streams,
 ) -> Outcome {
     let started = Instant::now();
+    // Debug builds only: lets the tests prove that `exec` still runs CMD
+    // when the doctor itself fails (see exec_on_panic).
+    #[cfg(debug_assertions)]
+    if std::env::var_os("PODRUN_DOCTOR_TEST_PANIC").is_some() {
+        panic!("podrun-doctor: panic requested by PODRUN_DOCTOR_TEST_PANIC (debug builds only)");
+    }
     let mode = command.mode();
     // `check` changes nothing: it predicts its fixes on staged writes.
     let dry = args.dry_run || mode == "check";

@@ -319,3 +319,39 @@ fn exec_runs_the_command_even_when_not_ready_unless_strict() {
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("--strict"));
 }
+
+#[test]
+fn exec_still_runs_the_command_when_the_doctor_itself_fails() {
+    // Debug builds panic on request; release builds have no such switch.
+    let job = rootless_home_slash();
+    let root = job.dir.to_str().unwrap().to_string();
+    let out = doctor()
+        .args(["--root", &root, "exec", "--", "sh", "-c", "echo ran anyway"])
+        .env("PODRUN_DOCTOR_TEST_PANIC", "1")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "ran anyway\n", "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("running \"sh -c echo ran anyway\" without its fixes"),
+        "{}",
+        stderr(&out)
+    );
+    // --strict: a failing doctor blocks the command.
+    let out = doctor()
+        .args([
+            "--root",
+            &root,
+            "exec",
+            "--strict",
+            "--",
+            "sh",
+            "-c",
+            "echo ran anyway",
+        ])
+        .env("PODRUN_DOCTOR_TEST_PANIC", "1")
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&out), "");
+    assert_ne!(out.status.code(), Some(0));
+}
