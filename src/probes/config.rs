@@ -623,6 +623,45 @@ fn dropin_fix(
     )
 }
 
+/// `conf_route` for the areas that run after this one (the merged settings
+/// are in `found.config` by then).
+pub fn route_after_config(
+    host: &Host,
+    found: &Findings,
+    name: &str,
+    body: &str,
+) -> Option<ConfRoute> {
+    conf_route(
+        host,
+        found.tools.podman_version,
+        home_pending(found),
+        &found.config.settings,
+        name,
+        body,
+    )
+}
+
+/// `conf_fix` for the areas that run after this one.
+pub fn fix_after_config(
+    check: Check,
+    host: &Host,
+    found: &Findings,
+    name: &str,
+    body: &str,
+    text: &str,
+) -> Check {
+    conf_fix(
+        check,
+        host,
+        found.tools.podman_version,
+        home_pending(found),
+        &found.config.settings,
+        name,
+        body,
+        text,
+    )
+}
+
 /// Attaches the job fix that gives podman `body` (see `conf_route`), or the
 /// image remedy when the job cannot.
 #[allow(clippy::too_many_arguments)]

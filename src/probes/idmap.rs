@@ -559,9 +559,21 @@ pub fn probe(host: &Host, found: &mut Findings) {
         _ => ProbeResult::not_run("helpers missing"),
     };
     let check = judge(&result, &static_blockers, found, &cmd, false);
+    conclude(found, facts, result, check, !static_blockers.is_empty());
+}
+
+/// Records the mapping's outcome: the probe's when it ran, else "fails"
+/// when a static rule rules it out, else unknown.
+fn conclude(
+    found: &mut Findings,
+    mut facts: Facts,
+    result: ProbeResult,
+    check: Check,
+    blocked: bool,
+) {
     facts.rootless_multi_id_works = if result.ran {
         Some(result.ok)
-    } else if !static_blockers.is_empty() {
+    } else if blocked {
         Some(false)
     } else {
         None
@@ -789,17 +801,7 @@ fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
     }
     let blockers: Vec<&str> = if bad { vec!["idmap.bounding"] } else { vec![] };
     let check = judge(&result, &blockers, found, &cmd, true);
-    facts.rootless_multi_id_works = if result.ran {
-        Some(result.ok)
-    } else if bad {
-        Some(false)
-    } else {
-        None
-    };
-    demote_static(found, &result);
-    facts.map_probe = Some(result);
-    found.checks.push(check);
-    found.idmap = facts;
+    conclude(found, facts, result, check, bad);
 }
 
 /// Root whose copied maps were refused: podman maps through newuidmap

@@ -129,11 +129,9 @@ fn uts_check(host: &Host, found: &mut Findings) {
                 ),
             ));
             let text = "Keep RUN steps in the job's UTS namespace (utsns = \"host\")";
-            match super::config::conf_route(
+            match super::config::route_after_config(
                 host,
-                found.tools.podman_version,
-                super::config::home_pending(found),
-                &found.config.settings,
+                found,
                 "utsns",
                 "[containers]\nutsns = \"host\"\n",
             ) {
@@ -222,12 +220,10 @@ fn config_dir_check(host: &Host, found: &mut Findings) {
                 ),
             );
             match super::config::job_dir(host) {
-                Some(base) => super::config::conf_fix(
+                Some(base) => super::config::fix_after_config(
                     c,
                     host,
-                    found.tools.podman_version,
-                    super::config::home_pending(found),
-                    &found.config.settings,
+                    found,
                     "network-dir",
                     &format!(
                         "[network]\nnetwork_config_dir = {}\n",
@@ -371,11 +367,9 @@ pub fn probe(host: &Host, found: &mut Findings) {
     };
     let check = if f.works == Some(false) {
         let text = "Give RUN steps the job's own network (netns = \"host\")";
-        match super::config::conf_route(
+        match super::config::route_after_config(
             host,
-            found.tools.podman_version,
-            super::config::home_pending(found),
-            &found.config.settings,
+            found,
             "netns",
             "[containers]\nnetns = \"host\"\n",
         ) {
