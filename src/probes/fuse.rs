@@ -36,12 +36,23 @@ pub fn lists_fs(text: &str, name: &str) -> bool {
         .any(|l| l.split_whitespace().last() == Some(name))
 }
 
-pub const EXPOSE_FUSE: &str = "expose /dev/fuse to the build container: Kubernetes: a fuse \
-device plugin DaemonSet plus a `[[runners.kubernetes.pod_spec]]` patch adding \
-`resources.limits: {\"github.com/fuse\": 1}` to the build container (with \
-FF_USE_ADVANCED_POD_SPEC_CONFIGURATION=true); OpenShift/CRI-O: `pod_annotations = \
-{\"io.kubernetes.cri-o.Devices\" = \"/dev/fuse\"}`; docker executor: `devices = \
-[\"/dev/fuse\"]` in [runners.docker]; node: `modprobe fuse`";
+pub const EXPOSE_FUSE: &str = "Expose /dev/fuse to the build container.
+Kubernetes (with a fuse device plugin DaemonSet on the nodes), in config.toml:
+  [runners.feature_flags]
+    FF_USE_ADVANCED_POD_SPEC_CONFIGURATION = true
+  [[runners.kubernetes.pod_spec]]
+    name = \"fuse-device\"
+    patch_type = \"strategic\"
+    patch = '''
+      containers:
+        - name: build
+          resources:
+            limits:
+              github.com/fuse: 1
+    '''
+OpenShift/CRI-O: `pod_annotations = {\"io.kubernetes.cri-o.Devices\" = \"/dev/fuse\"}` under [runners.kubernetes].
+Docker executor: `devices = [\"/dev/fuse\"]` under [runners.docker].
+Node: `modprobe fuse`.";
 
 pub const SPECS: &[Spec] = &[
     Spec {
