@@ -423,6 +423,8 @@ ensure_doctor_image() {
     -t "$ref" "$ctx" >"$ctx/build.log" 2>&1 || rc=$?
   [ $rc = 0 ] || { mlog "building $ref failed:"; tail -20 "$ctx/build.log" >&2; }
   rm -rf "$ctx"
+  # The image this one replaced is left untagged: drop it (only ours carry the label).
+  podman image prune -f --filter label=podrun.matrix.variant >/dev/null 2>&1 || true
   return $rc
 }
 
