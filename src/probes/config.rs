@@ -650,16 +650,7 @@ pub fn fix_after_config(
     body: &str,
     text: &str,
 ) -> Check {
-    conf_fix(
-        check,
-        host,
-        found.tools.podman_version,
-        home_pending(found),
-        &found.config.settings,
-        name,
-        body,
-        text,
-    )
+    dropin_fix(check, host, found, &found.config.settings, name, body, text)
 }
 
 /// Attaches the job fix that gives podman `body` (see `conf_route`), or the

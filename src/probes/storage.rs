@@ -935,13 +935,16 @@ mod tests {
 
     #[test]
     fn fuse_usable_upgrades_vfs_to_fuse_overlayfs() {
-        let (p, r) = overlay_probe("/home/podman", false);
-        let host = rootless()
-            .probe(&p, r)
-            .file("/dev/fuse", "")
-            .open("/dev/fuse", "ok")
-            .file("/usr/bin/fuse-overlayfs", "")
-            .host();
+        let fuse_but_no_native_overlay = || {
+            let (p, r) = overlay_probe("/home/podman", false);
+            rootless()
+                .probe(&p, r)
+                .file("/dev/fuse", "")
+                .open("/dev/fuse", "ok")
+                .file("/usr/bin/fuse-overlayfs", "")
+                .host()
+        };
+        let host = fuse_but_no_native_overlay();
         let found = run(&host, Version::new(4, 3, 1), true);
         let c = found.check("storage.driver").unwrap();
         assert_eq!(c.status, Status::Warn);
@@ -950,13 +953,7 @@ mod tests {
         };
         assert!(contents.contains("mount_program = \"/usr/bin/fuse-overlayfs\""));
         // With podman 5 overlay+fuse is picked automatically and works.
-        let (p, r) = overlay_probe("/home/podman", false);
-        let host = rootless()
-            .probe(&p, r)
-            .file("/dev/fuse", "")
-            .open("/dev/fuse", "ok")
-            .file("/usr/bin/fuse-overlayfs", "")
-            .host();
+        let host = fuse_but_no_native_overlay();
         let found = run(&host, Version::new(5, 4, 2), true);
         assert_eq!(found.check("storage.driver").unwrap().status, Status::Ok);
     }
