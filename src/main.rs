@@ -16,6 +16,14 @@ fn main() {
                 Box::new(std::io::stderr())
             };
             let _ = writeln!(out, "{}", text.trim_end());
+            if code != 0 && cli::is_env(&argv) {
+                // `eval "$(podrun-doctor env …)"` loses this exit code.
+                let _ = write!(
+                    std::io::stdout(),
+                    "{}",
+                    run::env_fail_lines("usage error (see above)")
+                );
+            }
             std::process::exit(code);
         }
     };

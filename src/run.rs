@@ -78,6 +78,8 @@ pub fn run(args: &Args, command: &Command, host: Host) -> Outcome {
     let streams = Streams {
         out_is_tty: stdout.is_terminal(),
         err_is_tty: stderr.is_terminal(),
+        out_cols: terminal_columns(&stdout),
+        err_cols: terminal_columns(&stderr),
     };
     run_with(
         args,
@@ -94,6 +96,23 @@ pub fn run(args: &Args, command: &Command, host: Host) -> Outcome {
 pub struct Streams {
     pub out_is_tty: bool,
     pub err_is_tty: bool,
+    /// The terminal's width, when the stream is one.
+    pub out_cols: Option<usize>,
+    pub err_cols: Option<usize>,
+}
+
+/// The width of the terminal behind `fd`, if it is one.
+fn terminal_columns(fd: &impl std::os::fd::AsRawFd) -> Option<usize> {
+    let mut size = nix::libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own; a
+    // descriptor that is not a terminal makes it fail with ENOTTY.
+    let rc = unsafe { nix::libc::ioctl(fd.as_raw_fd(), nix::libc::TIOCGWINSZ, &mut size) };
+    (rc == 0 && size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
 
 /// Runs a command with the given streams (tests pass buffers).
@@ -188,6 +207,9 @@ fn diagnose(
         panic!("podrun-doctor: panic requested by PODRUN_DOCTOR_TEST_PANIC (debug builds only)");
     }
     let mode = command.mode();
+    if let Some(outcome) = guard(args, command, &host, out, err) {
+        return outcome;
+    }
     // `check` changes nothing: it predicts its fixes on staged writes.
     let dry = args.dry_run || mode == "check";
     if dry {
@@ -211,29 +233,15 @@ fn diagnose(
     // (`--json -`); the checklist goes wherever stdout is not needed.
     let json_to_stdout = args.json.as_deref() == Some("-") && mode != "env";
     let human_to_stdout = matches!(mode, "check" | "fix") && !json_to_stdout;
-    let human_tty = if human_to_stdout {
-        streams.out_is_tty
-    } else {
-        streams.err_is_tty
-    };
-    let color = match args.color() {
-        Color::Never => false,
-        Color::Always => true,
-        Color::Auto => human_tty,
-    } && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let style = human::Style {
-        color,
-        gitlab: host.env_nonempty("GITLAB_CI").is_some(),
-        quiet: args.quiet,
-        now: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    };
+    let style = style_for(args, &host, streams, human_to_stdout);
     let json_text = json::render(&report);
     let mut code = report.exit_code(args.strict);
     if mode == "fix" && !fixes.env.is_empty() {
         code = 1;
+    }
+    let no_fail = no_fail(args);
+    if no_fail && code == 1 {
+        code = 0;
     }
 
     match args.json.as_deref() {
@@ -271,18 +279,26 @@ fn diagnose(
 
     match command {
         Command::Env => {
+            let prefix = if args.dry_run { "# " } else { "" };
             for (k, v) in &fixes.env {
-                let prefix = if args.dry_run { "# " } else { "" };
                 let _ = writeln!(out, "{prefix}export {k}={}", shell_quote(v));
+            }
+            if !args.dry_run {
+                let marker = marker(&host, "env", report.verdict.ready_after);
+                let _ = writeln!(out, "export {MARKER}={}", shell_quote(&marker));
+            }
+            if code != 0 {
+                let _ = write!(out, "{}", env_fail_lines(&not_ready_reason(&report)));
             }
             Outcome { code, exec: None }
         }
         Command::Exec(argv) => {
-            if args.strict && code != 0 {
+            if code != 0 {
                 let _ = writeln!(
                     err,
-                    "podrun-doctor: not running {:?} (--strict and not ready)",
-                    argv.join(" ")
+                    "podrun-doctor: not running {:?}: {} (--no-fail or PODRUN_DOCTOR_NO_FAIL=1 runs it anyway)",
+                    argv.join(" "),
+                    not_ready_reason(&report)
                 );
                 return Outcome { code, exec: None };
             }
@@ -305,6 +321,10 @@ fn diagnose(
                 })
                 .collect();
             env.extend(fixes.env.clone());
+            env.insert(
+                MARKER.into(),
+                marker(&host, "exec", report.verdict.ready_after),
+            );
             Outcome {
                 code,
                 exec: Some(ExecPlan {
@@ -385,4 +405,169 @@ pub fn build_report(
         plan: after.plan.clone(),
         verdict: verdict(&before.checks, &after.checks),
     }
+}
+
+/// How the checklist looks: colour on a terminal or in CI unless NO_COLOR
+/// (an explicit `--color` wins over both), the terminal's width or 100.
+fn style_for(args: &Args, host: &Host, streams: Streams, to_stdout: bool) -> human::Style {
+    let (tty, cols) = if to_stdout {
+        (streams.out_is_tty, streams.out_cols)
+    } else {
+        (streams.err_is_tty, streams.err_cols)
+    };
+    let gitlab = host.env_nonempty("GITLAB_CI").is_some();
+    let ci = gitlab || host.env("CI") == Some("true");
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = match args.color() {
+        Color::Never => false,
+        Color::Always => true,
+        Color::Auto => (tty || ci) && !no_color,
+    };
+    human::Style {
+        color,
+        gitlab,
+        quiet: args.quiet,
+        verbose: args.verbose,
+        width: cols.unwrap_or(human::DEFAULT_WIDTH).max(40),
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    }
+}
+
+/// `--no-fail` or PODRUN_DOCTOR_NO_FAIL=1: NOT READY is reported, not fatal.
+fn no_fail(args: &Args) -> bool {
+    args.no_fail || std::env::var_os("PODRUN_DOCTOR_NO_FAIL").is_some_and(|v| v == "1")
+}
+
+fn not_ready_reason(report: &Report) -> String {
+    let ready = match report.mode {
+        "check" => report.verdict.ready_before,
+        _ => report.verdict.ready_after,
+    };
+    if ready {
+        "warnings, and --strict makes them fail".to_string()
+    } else {
+        format!(
+            "NOT READY, blocked by {}",
+            report.verdict.blocking.join(", ")
+        )
+    }
+}
+
+/// What `env` prints last when the job must stop: `eval "$(…)"` loses the
+/// doctor's exit status, so the text itself fails. It exits a
+/// non-interactive shell (a CI job's script, with or without `set -e`, sh
+/// or bash) and only returns 1 in an interactive one, so trying the line in
+/// a terminal does not close it.
+pub fn env_fail_lines(reason: &str) -> String {
+    let msg = format!("podrun-doctor: {reason}; stopping the job here");
+    format!(
+        "echo {} >&2\ncase $- in *i*) false ;; *) exit 1 ;; esac\n",
+        shell_quote(&msg)
+    )
+}
+
+/// The variable `env` and `exec` leave behind so a later doctor in the
+/// same job reports instead of probing and fixing again.
+pub const MARKER: &str = "PODRUN_DOCTOR_DONE";
+
+/// Who ran, for whom and where: a marker from another job (CI_JOB_ID), a
+/// different uid, or another container (its pid namespace, which an image's
+/// baked-in ENV or a reused variable cannot share) never matches.
+fn marker(host: &Host, mode: &str, ready: bool) -> String {
+    format!(
+        "v1 {} mode={mode} ready={}",
+        marker_identity(host),
+        u8::from(ready)
+    )
+}
+
+fn marker_identity(host: &Host) -> String {
+    let job = std::env::var("CI_JOB_ID")
+        .ok()
+        .filter(|j| !j.is_empty())
+        .unwrap_or_else(|| "-".into());
+    let pidns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    format!("uid={} job={job} pidns={pidns}", host.uid())
+}
+
+/// The earlier run's mode and verdict, when the marker is this job's own.
+fn earlier_run(host: &Host) -> Option<(String, bool)> {
+    let value = std::env::var(MARKER).ok()?;
+    let rest = value.strip_prefix("v1 ")?;
+    let identity = marker_identity(host);
+    let tail = rest.strip_prefix(identity.as_str())?.trim_start();
+    let mut mode = None;
+    let mut ready = None;
+    for field in tail.split(' ') {
+        match field.split_once('=') {
+            Some(("mode", m)) => mode = Some(m.to_string()),
+            Some(("ready", r)) => ready = Some(r == "1"),
+            _ => {}
+        }
+    }
+    Some((mode?, ready?))
+}
+
+/// A fixing run after `env`/`exec` already ran in this job (an image
+/// entrypoint, then `before_script`): one line with the earlier result
+/// instead of probing and fixing again.
+fn guard(
+    args: &Args,
+    command: &Command,
+    host: &Host,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Option<Outcome> {
+    if args.dry_run || matches!(command, Command::Check) {
+        return None;
+    }
+    let (mode, ready) = earlier_run(host)?;
+    let verdict = if ready { "READY" } else { "NOT READY" };
+    let reports = if args.json.is_some() || args.junit.is_some() {
+        "; no new --json/--junit report (the earlier run wrote its own)"
+    } else {
+        ""
+    };
+    let line = format!(
+        "podrun-doctor: already ran in this job ({mode}: {verdict}); not probing or fixing again{reports} (unset {MARKER} to run again)"
+    );
+    let code = if ready || no_fail(args) { 0 } else { 1 };
+    if matches!(command, Command::Fix) {
+        let _ = writeln!(out, "{line}");
+    } else {
+        let _ = writeln!(err, "{line}");
+    }
+    match command {
+        Command::Env if code != 0 => {
+            let _ = write!(
+                out,
+                "{}",
+                env_fail_lines("NOT READY (an earlier run in this job)")
+            );
+        }
+        Command::Exec(argv) if code == 0 => {
+            let env = std::env::vars_os()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect();
+            return Some(Outcome {
+                code,
+                exec: Some(ExecPlan {
+                    argv: argv.clone(),
+                    env,
+                }),
+            });
+        }
+        _ => {}
+    }
+    Some(Outcome { code, exec: None })
 }

@@ -134,17 +134,92 @@ fn exec_runs_the_command_in_place() {
             "--root",
             dir.path().to_str().unwrap(),
             "exec",
+            "--no-fail",
             "--",
             "sh",
             "-c",
             "echo ran $PODRUN_TEST_MARK; exit 7",
         ])
         .env("PODRUN_TEST_MARK", "kept")
+        .env_remove("PODRUN_DOCTOR_DONE")
         .output()
         .unwrap();
     // The command's own exit code comes back: the doctor is gone by then.
     assert_eq!(out.status.code(), Some(7));
     assert_eq!(stdout(&out), "ran kept\n");
+}
+
+#[test]
+fn exec_does_not_run_the_command_when_not_ready_unless_told_to() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path(), r#"{"ids": {"uid": 0, "gid": 0}}"#);
+    let root = dir.path().to_str().unwrap();
+    let exec = |extra: &[&str], no_fail_env: Option<&str>| {
+        let mut cmd = doctor();
+        cmd.args(["--root", root, "exec"])
+            .args(extra)
+            .args(["--", "sh", "-c", "echo ran"])
+            .env_remove("PODRUN_DOCTOR_DONE")
+            .env_remove("PODRUN_DOCTOR_NO_FAIL");
+        if let Some(v) = no_fail_env {
+            cmd.env("PODRUN_DOCTOR_NO_FAIL", v);
+        }
+        cmd.output().unwrap()
+    };
+    // No podman in an empty tree: NOT READY.
+    let out = exec(&[], None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("not running \"sh -c echo ran\": NOT READY, blocked by"));
+    assert_eq!(stdout(&exec(&["--no-fail"], None)), "ran\n");
+    assert_eq!(stdout(&exec(&[], Some("1"))), "ran\n");
+    assert_eq!(exec(&[], Some("0")).status.code(), Some(1));
+}
+
+#[test]
+fn conventional_options_and_per_command_help() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture(dir.path(), r#"{"ids": {"uid": 0, "gid": 0}}"#);
+    let root = dir.path().to_str().unwrap();
+    let out = run(&[
+        "--root",
+        root,
+        "check",
+        "--json=-",
+        "--color=never",
+        "--skip=fuse",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mode"], "check");
+    for c in v["checks"].as_array().unwrap() {
+        if c["id"].as_str().unwrap().starts_with("fuse.") {
+            assert_eq!(c["status"], "skip", "{c}");
+        }
+    }
+    let version = run(&["-V"]);
+    assert_eq!(version.status.code(), Some(0));
+    assert_eq!(
+        stdout(&version),
+        format!("podrun-doctor {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(stdout(&run(&["--version"])), stdout(&version));
+    let helps: Vec<String> = ["check", "fix", "env", "exec", "explain", "list"]
+        .iter()
+        .map(|c| {
+            let out = run(&[c, "-h"]);
+            assert_eq!(out.status.code(), Some(0), "{c} -h");
+            assert_eq!(stdout(&run(&[c, "--help"])), stdout(&out));
+            stdout(&out)
+        })
+        .collect();
+    let mut unique = helps.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), helps.len(), "every command has its own help");
+    let typo = run(&["check", "--skip", "fusee"]);
+    assert_eq!(typo.status.code(), Some(2));
+    assert!(stderr(&typo).contains("\"fusee\"") && stderr(&typo).contains("fuse.device"));
 }
 
 #[test]
@@ -198,10 +273,35 @@ fn colour_only_when_asked_and_never_with_no_color() {
         .output()
         .unwrap();
     assert!(stdout(&always).contains("\x1b["));
-    let no_color = doctor()
+    // An explicit flag beats NO_COLOR (no-color.org); auto respects it.
+    let forced = doctor()
         .args(["--root", root, "check", "--color", "always"])
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    assert!(!stdout(&no_color).contains('\x1b'));
+    assert!(stdout(&forced).contains("\x1b["));
+    let never = doctor()
+        .args(["--root", root, "check", "--color=never"])
+        .output()
+        .unwrap();
+    assert!(!stdout(&never).contains('\x1b'));
+    // GitLab renders ANSI colour in job logs: a CI job gets colour on auto.
+    let ci = tempfile::tempdir().unwrap();
+    fixture(
+        ci.path(),
+        r#"{"ids": {"uid": 0, "gid": 0}, "env": {"CI": "true"}}"#,
+    );
+    let ci_root = ci.path().to_str().unwrap();
+    let in_ci = doctor()
+        .args(["--root", ci_root, "check"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(stdout(&in_ci).contains("\x1b["), "{}", stdout(&in_ci));
+    let in_ci_no_color = doctor()
+        .args(["--root", ci_root, "check"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!stdout(&in_ci_no_color).contains('\x1b'));
 }

@@ -32,6 +32,9 @@ impl Job {
             .arg(&self.dir)
             .args(args)
             .env_remove("HOME")
+            .env_remove("PODRUN_DOCTOR_DONE")
+            .env_remove("PODRUN_DOCTOR_NO_FAIL")
+            .env_remove("CI_JOB_ID")
             .stdin(Stdio::null())
             .output()
             .unwrap()
@@ -88,6 +91,7 @@ fn rootless_home_slash() -> Job {
     for bin in [
         "/usr/bin/podman",
         "/usr/bin/crun",
+        "/usr/bin/conmon",
         "/usr/bin/newuidmap",
         "/usr/bin/newgidmap",
         "/usr/bin/fuse-overlayfs",
@@ -95,6 +99,10 @@ fn rootless_home_slash() -> Job {
         "/usr/bin/slirp4netns",
     ] {
         write(bin, "");
+        // Executable, or `which` rightly does not find it.
+        use std::os::unix::fs::PermissionsExt;
+        let full = root.join(bin.trim_start_matches('/'));
+        std::fs::set_permissions(full, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     write(
         "/proc/self/status",
@@ -307,17 +315,156 @@ fn exec_runs_the_command_with_the_fixed_environment() {
 }
 
 #[test]
-fn exec_runs_the_command_even_when_not_ready_unless_strict() {
+fn exec_does_not_run_the_command_when_not_ready_unless_no_fail() {
     let job = rootless_home_slash();
     // Make the job unfixable: no podman at all.
     std::fs::remove_file(job.root("/usr/bin/podman")).unwrap();
     let out = job.run(&["exec", "--", "sh", "-c", "echo ran"]);
+    assert_eq!(stdout(&out), "", "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("blocked by tools.podman"),
+        "{}",
+        stderr(&out)
+    );
+    let out = job.run(&["exec", "--no-fail", "--", "sh", "-c", "echo ran"]);
     assert_eq!(stdout(&out), "ran\n", "{}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn strict_exec_stops_at_a_warning() {
+    let job = rootless_home_slash();
+    // Ready after the fixes, with warnings (probes a fixture cannot answer).
+    let out = job.run(&["exec", "--", "sh", "-c", "echo ran"]);
+    assert_eq!(stdout(&out), "ran\n", "{}", stderr(&out));
     let out = job.run(&["exec", "--strict", "--", "sh", "-c", "echo ran"]);
     assert_eq!(stdout(&out), "");
-    assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("--strict"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--strict"), "{}", stderr(&out));
+}
+
+/// The marker `env` exported, unquoted.
+fn marker_of(exports: &str) -> String {
+    let line = exports
+        .lines()
+        .find(|l| l.starts_with("export PODRUN_DOCTOR_DONE="))
+        .unwrap_or_else(|| panic!("no marker in {exports:?}"));
+    line["export PODRUN_DOCTOR_DONE=".len()..]
+        .trim_matches('\'')
+        .to_string()
+}
+
+#[test]
+fn a_second_doctor_in_the_same_job_reports_the_first_instead_of_fixing_again() {
+    let job = rootless_home_slash();
+    let first = job.run(&["env"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let marker = marker_of(&stdout(&first));
+    let before = job.snapshot();
+    let again = |marker: &str, job_id: &str, args: &[&str]| {
+        doctor()
+            .arg("--root")
+            .arg(&job.dir)
+            .args(args)
+            .env("PODRUN_DOCTOR_DONE", marker)
+            .env("CI_JOB_ID", job_id)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    // The marker was made outside a job (no CI_JOB_ID): so is this run.
+    let out = again(&marker, "", &["exec", "--", "sh", "-c", "echo ran"]);
+    assert_eq!(stdout(&out), "ran\n", "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "podrun-doctor: already ran in this job (env: READY); not probing or fixing again \
+         (unset PODRUN_DOCTOR_DONE to run again)\n"
+    );
+    assert_eq!(job.snapshot(), before, "the guard changes nothing");
+
+    // A stale marker (another job, another uid) is not this job's: probe.
+    let other_job = again(&marker, "777", &["env"]);
+    assert!(
+        stderr(&other_job).contains("✓ home"),
+        "{}",
+        stderr(&other_job)
+    );
+    let other_uid = marker.replace("uid=1000", "uid=0");
+    let out = again(&other_uid, "", &["env"]);
+    assert!(!stderr(&out).contains("already ran"), "{}", stderr(&out));
+    let bogus = again("1", "", &["env"]);
+    assert!(!stderr(&bogus).contains("already ran"));
+}
+
+/// `eval "$(podrun-doctor env)"` as GitLab runs it: sh (dash) and bash,
+/// with `set -e` (the runner's script) and without (a user's own script).
+#[test]
+fn not_ready_env_fails_the_eval_in_sh_and_bash_with_or_without_set_e() {
+    let job = rootless_home_slash();
+    std::fs::remove_file(job.root("/usr/bin/podman")).unwrap();
+    let doctor = env!("CARGO_BIN_EXE_podrun-doctor");
+    let root = job.dir.to_str().unwrap();
+    for shell in ["sh", "bash"] {
+        for prelude in ["", "set -e", "set -eo pipefail"] {
+            if shell == "sh" && prelude.contains("pipefail") {
+                continue;
+            }
+            let script =
+                format!("{prelude}\neval \"$('{doctor}' --root '{root}' env)\"\necho AFTER");
+            let out = Command::new(shell)
+                .args(["-c", &script])
+                .env_remove("PODRUN_DOCTOR_DONE")
+                .env_remove("PODRUN_DOCTOR_NO_FAIL")
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{shell} {prelude:?}: {}",
+                stderr(&out)
+            );
+            assert!(!stdout(&out).contains("AFTER"), "{shell} {prelude:?}");
+            assert!(
+                stderr(&out).contains("NOT READY, blocked by tools.podman; stopping the job here"),
+                "{}",
+                stderr(&out)
+            );
+            // --no-fail: the job goes on.
+            let script = script.replace(" env)", " env --no-fail)");
+            let out = Command::new(shell).args(["-c", &script]).output().unwrap();
+            assert_eq!(stdout(&out), "AFTER\n", "{shell} {prelude:?}");
+        }
+    }
+    // A usage error (a typo in --skip) must not let the eval pass either.
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &format!("eval \"$('{doctor}' env --skip fusee)\"; echo AFTER"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stdout(&out).contains("AFTER"));
+}
+
+/// The ready case sets the fixes in the job's shell.
+#[test]
+fn ready_env_exports_in_sh_and_bash() {
+    let job = rootless_home_slash();
+    let doctor = env!("CARGO_BIN_EXE_podrun-doctor");
+    let root = job.dir.to_str().unwrap();
+    for shell in ["sh", "bash"] {
+        let script =
+            format!("set -e\neval \"$('{doctor}' --root '{root}' env)\"\necho \"HOME=$HOME\"");
+        let out = Command::new(shell)
+            .args(["-c", &script])
+            .env_remove("PODRUN_DOCTOR_DONE")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        assert_eq!(stdout(&out), format!("HOME={NEW_HOME}\n"));
+    }
 }
 
 #[test]
