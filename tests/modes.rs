@@ -502,3 +502,41 @@ fn exec_still_runs_the_command_when_the_doctor_itself_fails() {
     assert_eq!(stdout(&out), "");
     assert_ne!(out.status.code(), Some(0));
 }
+
+/// JUnit in a fixing run: the state left, with the fixes the doctor made
+/// in the case output; a skipped case says why. Valid for GitLab's parser.
+#[test]
+fn junit_after_env_shows_the_fixes_made_and_why_a_case_was_skipped() {
+    let job = rootless_home_slash();
+    let xml = job.dir.join("env.xml");
+    let out = job.run(&["env", "--skip", "fuse", "--junit", xml.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let junit = std::fs::read_to_string(&xml).unwrap();
+    let case = |id: &str| {
+        let start = junit
+            .find(&format!("name=\"{id}\""))
+            .unwrap_or_else(|| panic!("no case {id} in {junit}"));
+        junit[start..start + junit[start..].find("</testcase>").unwrap()].to_string()
+    };
+    let home = case("home.set");
+    assert!(
+        home.contains("<system-out>error as found, ok after the fixes: "),
+        "{home}"
+    );
+    assert!(home.contains("fixed by podrun-doctor: "), "{home}");
+    let fuse = case("fuse.device");
+    assert!(fuse.contains("<skipped>skipped by --skip ("), "{fuse}");
+    assert!(junit.contains(" failures=\"0\" "), "{junit}");
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/schema/junit-gitlab.xsd");
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(&xml)
+        .output()
+        .expect("xmllint (libxml2-utils, tests/setup.sh)");
+    assert!(
+        lint.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lint.stderr)
+    );
+}

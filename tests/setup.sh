@@ -4,6 +4,8 @@
 set -euo pipefail
 
 packages=(podman runc crun uidmap fuse-overlayfs slirp4netns debootstrap busybox-static jq file util-linux qemu-user-static)
+# Report checkers (tests/reports.rs) and the pipeline linter (tests/pipelines.sh).
+packages+=(python3-jsonschema libxml2-utils dash bash)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,3 +22,20 @@ fi
 for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 done
+
+# gitlab-ci-local validates and runs the pipelines (tests/pipelines.sh). Pinned: 4.64.0 is
+# the newest release that runs on Debian 12's Node 18/20 (later ones crash at start-up).
+GCL_VERSION=4.64.0
+GCL_PREFIX=${PODRUN_GCL_PREFIX:-/var/cache/podrun-doctor-tools/gitlab-ci-local-$GCL_VERSION}
+if [[ ! -x $GCL_PREFIX/node_modules/.bin/gitlab-ci-local ]]; then
+  if ! command -v npm >/dev/null; then
+    # Debian 12's nodejs/npm packages, or NodeSource's nodejs (which ships npm).
+    echo "setup: npm missing: apt-get install nodejs npm (Node 18 or 20)" >&2
+  elif [[ $(id -u) -eq 0 ]]; then
+    echo "setup: installing gitlab-ci-local $GCL_VERSION into $GCL_PREFIX"
+    mkdir -p "$GCL_PREFIX"
+    npm install --no-audit --no-fund --silent --prefix "$GCL_PREFIX" "gitlab-ci-local@$GCL_VERSION"
+  else
+    echo "setup: gitlab-ci-local $GCL_VERSION missing (run tests/setup.sh as root)" >&2
+  fi
+fi

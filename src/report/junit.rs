@@ -1,8 +1,8 @@
 //! JUnit XML: one test case per check, so GitLab's test report lists them
 //! (`artifacts: reports: junit: podrun-doctor.xml`).
 
-use super::{area_of, Report};
-use crate::model::Status;
+use super::{area_of, strip_codes, Report};
+use crate::model::{By, Status};
 
 fn esc(s: &str) -> String {
     s.chars()
@@ -18,58 +18,84 @@ fn esc(s: &str) -> String {
         .collect()
 }
 
+/// The state a case reports: as found for `check` and `--dry-run` (nothing
+/// was changed, so the job's state is the one found, and the exit code says
+/// the same), after the fixes for the fixing modes.
+fn case_status(report: &Report, row: &super::Row) -> Status {
+    if report.mode == "check" || report.dry_run {
+        row.check.status
+    } else {
+        row.status_after.unwrap_or(row.check.status)
+    }
+}
+
+/// The fix, said for the case's text: who acts, and whether it is done.
+fn fix_text(report: &Report, row: &super::Row) -> String {
+    let Some(f) = &row.check.fix else {
+        return String::new();
+    };
+    let who = match (f.by, f.applied) {
+        (By::Job, true) => "fixed by podrun-doctor".to_string(),
+        (By::Job, false) if report.mode == "check" || report.dry_run => {
+            "podrun-doctor can fix this".to_string()
+        }
+        (By::Job, false) => "the job's fix".to_string(),
+        (by, _) => format!("fix for the {}", by.as_str().replace('-', " ")),
+    };
+    format!("{who}: {}", strip_codes(&f.text))
+}
+
+/// GitLab's parser (lib/gitlab/ci/parsers/test/junit.rb) reads a case's
+/// `failure`, `error` or `skipped` text, and `system-out` beside a failure;
+/// the text goes in the element, not an attribute, so the widget shows it.
 pub fn render(report: &Report, strict: bool) -> String {
     let mut failures = 0;
     let mut skipped = 0;
     let mut cases = String::new();
     for row in &report.rows {
         let c = &row.check;
-        let status = row.status_after.unwrap_or(c.status);
+        let status = case_status(report, row);
         cases.push_str(&format!(
             "    <testcase classname=\"podrun-doctor.{}\" name=\"{}\" time=\"0\">\n",
             esc(area_of(c.id)),
             esc(c.id)
         ));
-        let fix = c
-            .fix
-            .as_ref()
-            .map(|f| {
+        let summary = strip_codes(&c.summary);
+        let fix = fix_text(report, row);
+        let state = match row.status_after {
+            Some(after) if status == after && after != c.status => {
                 format!(
-                    "\nfix ({}{}): {}",
-                    f.by.as_str(),
-                    if f.applied { ", applied" } else { "" },
-                    f.text
+                    "{} as found, {} after the fixes",
+                    c.status.as_str(),
+                    after.as_str()
                 )
-            })
-            .unwrap_or_default();
-        match status {
-            Status::Error => {
-                failures += 1;
-                cases.push_str(&format!(
-                    "      <failure message=\"{}\" type=\"error\">{}</failure>\n",
-                    esc(&c.summary),
-                    esc(&format!("{}{fix}", c.summary))
-                ));
             }
-            Status::Warn if strict => {
+            _ => status.as_str().to_string(),
+        };
+        let out = if fix.is_empty() {
+            format!("{state}: {summary}")
+        } else {
+            format!("{state}: {summary}\n{fix}")
+        };
+        match status {
+            Status::Error | Status::Warn if status == Status::Error || strict => {
                 failures += 1;
                 cases.push_str(&format!(
-                    "      <failure message=\"{}\" type=\"warning\">{}</failure>\n",
-                    esc(&c.summary),
-                    esc(&format!("{}{fix}", c.summary))
+                    "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                    esc(&summary),
+                    if status == Status::Error {
+                        "error"
+                    } else {
+                        "warning"
+                    },
+                    esc(&out)
                 ));
             }
             Status::Skip => {
                 skipped += 1;
-                cases.push_str(&format!(
-                    "      <skipped message=\"{}\"/>\n",
-                    esc(&c.summary)
-                ));
+                cases.push_str(&format!("      <skipped>{}</skipped>\n", esc(&summary)));
             }
-            _ => cases.push_str(&format!(
-                "      <system-out>{}</system-out>\n",
-                esc(&format!("{}: {}{fix}", status.as_str(), c.summary))
-            )),
+            _ => cases.push_str(&format!("      <system-out>{}</system-out>\n", esc(&out))),
         }
         cases.push_str("    </testcase>\n");
     }
