@@ -129,7 +129,7 @@ pub fn run_with(
     match command {
         Command::List => {
             for s in all_specs() {
-                let _ = writeln!(out, "{:<28} {}", s.id, s.title);
+                let _ = writeln!(out, "{:<28} {}", s.id, crate::report::strip_codes(s.title));
             }
             done(0)
         }

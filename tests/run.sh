@@ -23,9 +23,17 @@ grep -E '^test result: ' target/cargo-test.log | awk '{p+=$4; f+=$6} END {printf
 step "static musl builds and size budget"
 tests/budget.sh
 
+step "pipelines: .gitlab-ci.yml, docs/examples, templates (gitlab-ci-local)"
+tests/pipelines.sh
+
 if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
   step "scenario matrix"
   tests/matrix/run.sh
+  step "matrix reports against docs/report.schema.json"
+  shopt -s nullglob
+  reports=(target/matrix/*/check.json target/matrix/*/env.json target/matrix/*/exec.json)
+  ((${#reports[@]})) || { echo "no matrix reports under target/matrix"; exit 1; }
+  python3 tests/schema/validate.py "${reports[@]}"
 else
   echo "scenario matrix skipped (needs root; PODRUN_SKIP_MATRIX=${PODRUN_SKIP_MATRIX:-})"
 fi

@@ -4,8 +4,8 @@
 set -euo pipefail
 
 packages=(podman runc crun uidmap fuse-overlayfs slirp4netns debootstrap busybox-static jq file util-linux qemu-user-static)
-# Report checkers (tests/reports.rs) and the pipeline linter (tests/pipelines.sh).
-packages+=(python3-jsonschema libxml2-utils dash bash)
+# Report checkers (tests/reports.rs); gitlab-ci-local needs rsync (tests/pipelines.sh).
+packages+=(python3-jsonschema libxml2-utils dash bash rsync)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
