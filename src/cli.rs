@@ -32,11 +32,11 @@ pub struct Args {
     #[argh(switch, short = 'q')]
     pub quiet: bool,
 
-    /// colour: auto (default), always or never; NO_COLOR is honoured
+    /// colour: auto (a terminal or CI, not with NO_COLOR), always or never
     #[argh(option)]
     pub color: Option<String>,
 
-    /// warnings fail too; `exec` does not run CMD when not ready
+    /// warnings fail too (`exec` then does not run CMD on a warning)
     #[argh(switch)]
     pub strict: bool,
 
@@ -110,9 +110,15 @@ pub fn parse(argv: &[String]) -> Result<(Args, Command), (String, i32)> {
     if head.iter().any(|w| w == "--version") {
         return Err((format!("podrun-doctor {}", env!("CARGO_PKG_VERSION")), 0));
     }
-    if head.iter().any(|w| w == "--help") {
-        if let Some(text) = command_word(head).and_then(command_help) {
-            return Err((text.to_string(), 0));
+    if head.iter().any(|w| w == "--help") || command_word(head) == Some("help") {
+        // argh reflows a doc comment into one paragraph: the command table
+        // needs its own text.
+        let text = match command_word(head) {
+            None | Some("help") => Some(format!("{TOP}\n{COMMON}")),
+            Some(word) => command_help(word),
+        };
+        if let Some(text) = text {
+            return Err((text, 0));
         }
     }
     // argh refuses a positional `-`; carry it past the parser as a token
@@ -225,6 +231,24 @@ fn check_skips(skips: &[String]) -> Result<(), String> {
 fn area_of(id: &str) -> &str {
     id.split('.').next().unwrap_or(id)
 }
+
+const TOP: &str = "\
+Usage: podrun-doctor [COMMAND] [OPTIONS]
+
+Probe a CI job container for `podman build`, fix what the job can fix, and say who
+must fix the rest.
+
+Commands (`podrun-doctor COMMAND --help` for each):
+  fix (default)   probe, apply the fixes that need no environment change, report
+  check           probe and report; change nothing anywhere
+  env             apply every fix; print `export` lines for eval \"$(podrun-doctor env)\"
+  exec -- CMD...  apply every fix, then exec CMD with the fixed environment
+  explain [ID|-]  what a check means; with `-`, match a podman log on stdin
+  list            the check ids
+
+Exit: 0 ready, 1 not ready, 2 usage or internal error. Options take `--opt VALUE`
+or `--opt=VALUE`; `-V`, `--version` prints the version.
+";
 
 const COMMON: &str = "\
 Options:
@@ -436,6 +460,11 @@ mod tests {
         let (top, code) = p(&["-h"]).unwrap_err();
         assert_eq!(code, 0);
         assert!(top.contains("COMMAND --help"), "{top}");
+        assert!(
+            top.contains("\n  check           probe and report"),
+            "{top}"
+        );
+        assert_eq!(p(&["help"]).unwrap_err(), (top.clone(), 0));
         assert_ne!(top, env_help);
     }
 
