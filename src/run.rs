@@ -236,7 +236,10 @@ fn diagnose(
     let style = style_for(args, &host, streams, human_to_stdout);
     let json_text = json::render(&report);
     let mut code = report.exit_code(args.strict);
-    if mode == "fix" && !fixes.env.is_empty() {
+    // Bare `fix` cannot export: when the job was not ready as found, the
+    // exports may be what readiness needs. A job ready as found only misses
+    // exports that clear warnings, which never fail it.
+    if mode == "fix" && !fixes.env.is_empty() && !report.verdict.ready_before {
         code = 1;
     }
     let no_fail = no_fail(args);

@@ -540,3 +540,33 @@ fn junit_after_env_shows_the_fixes_made_and_why_a_case_was_skipped() {
         String::from_utf8_lossy(&lint.stderr)
     );
 }
+
+/// A job ready as found whose only export clears a warning: bare `fix`
+/// says so and exits 0 (warnings never fail a job).
+#[test]
+fn bare_fix_does_not_fail_for_an_export_that_only_clears_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/envs/deb13-rootless-priv");
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(&env)
+        .arg(dir.path().join("job"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let root = dir.path().join("job");
+    let json = dir.path().join("fix.json");
+    let out = doctor()
+        .arg("--root")
+        .arg(&root)
+        .args(["fix", "--json"])
+        .arg(&json)
+        .env_remove("PODRUN_DOCTOR_DONE")
+        .output()
+        .unwrap();
+    let v = report(&json);
+    assert_eq!(v["verdict"]["ready_before"], true, "{v}");
+    assert_eq!(v["env"]["PODMAN_IGNORE_CGROUPSV1_WARNING"], "1", "{v}");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("READY: podman build should work as things are."));
+}
