@@ -31,7 +31,7 @@ if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
   tests/matrix/run.sh
   step "matrix reports against docs/report.schema.json"
   shopt -s nullglob
-  reports=(target/matrix/*/check.json target/matrix/*/env.json target/matrix/*/exec.json)
+  reports=(target/matrix/*/step*/check.json target/matrix/*/step*/env.json target/matrix/*/step*/exec.json)
   ((${#reports[@]})) || { echo "no matrix reports under target/matrix"; exit 1; }
   python3 tests/schema/validate.py "${reports[@]}"
 else
