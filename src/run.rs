@@ -290,13 +290,15 @@ fn diagnose(
                 let marker = marker(&host, "env", report.verdict.ready_after);
                 let _ = writeln!(out, "export {MARKER}={}", shell_quote(&marker));
             }
-            if code != 0 {
+            // Only the verdict stops the job; an unwritable report (2) was
+            // said on stderr and does not.
+            if code == 1 {
                 let _ = write!(out, "{}", env_fail_lines(&not_ready_reason(&report)));
             }
             Outcome { code, exec: None }
         }
         Command::Exec(argv) => {
-            if code != 0 {
+            if code == 1 {
                 let _ = writeln!(
                     err,
                     "podrun-doctor: not running {:?}: {} (--no-fail or PODRUN_DOCTOR_NO_FAIL=1 runs it anyway)",

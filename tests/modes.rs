@@ -570,3 +570,20 @@ fn bare_fix_does_not_fail_for_an_export_that_only_clears_a_warning() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("READY: podman build should work as things are."));
 }
+
+/// An unwritable report is said on stderr; it does not stop the build.
+#[test]
+fn an_unwritable_report_does_not_block_exec() {
+    let job = rootless_home_slash();
+    let out = job.run(&[
+        "exec",
+        "--json",
+        "/nonexistent-dir/r.json",
+        "--",
+        "sh",
+        "-c",
+        "echo ran",
+    ]);
+    assert_eq!(stdout(&out), "ran\n", "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot write the JSON report to /nonexistent-dir/r.json"));
+}
