@@ -286,9 +286,10 @@ fn diagnose(
             for (k, v) in &fixes.env {
                 let _ = writeln!(out, "{prefix}export {k}={}", shell_quote(v));
             }
-            if !args.dry_run {
-                let marker = marker(&host, "env", report.verdict.ready_after);
-                let _ = writeln!(out, "export {MARKER}={}", shell_quote(&marker));
+            if let Some(marker) = marker(&host, "env", report.verdict.ready_after) {
+                if !args.dry_run {
+                    let _ = writeln!(out, "export {MARKER}={}", shell_quote(&marker));
+                }
             }
             // Only the verdict stops the job; an unwritable report (2) was
             // said on stderr and does not.
@@ -326,10 +327,9 @@ fn diagnose(
                 })
                 .collect();
             env.extend(fixes.env.clone());
-            env.insert(
-                MARKER.into(),
-                marker(&host, "exec", report.verdict.ready_after),
-            );
+            if let Some(marker) = marker(&host, "exec", report.verdict.ready_after) {
+                env.insert(MARKER.into(), marker);
+            }
             Outcome {
                 code,
                 exec: Some(ExecPlan {
@@ -480,31 +480,31 @@ pub const MARKER: &str = "PODRUN_DOCTOR_DONE";
 
 /// Who ran, for whom and where: a marker from another job (CI_JOB_ID), a
 /// different uid, or another container (its pid namespace, which an image's
-/// baked-in ENV or a reused variable cannot share) never matches.
-fn marker(host: &Host, mode: &str, ready: bool) -> String {
-    format!(
+/// baked-in ENV or a reused variable cannot share) never matches. Only in a
+/// CI job: in a terminal a remembered verdict would go stale unseen.
+fn marker(host: &Host, mode: &str, ready: bool) -> Option<String> {
+    Some(format!(
         "v1 {} mode={mode} ready={}",
-        marker_identity(host),
+        marker_identity(host)?,
         u8::from(ready)
-    )
+    ))
 }
 
-fn marker_identity(host: &Host) -> String {
-    let job = std::env::var("CI_JOB_ID")
-        .ok()
-        .filter(|j| !j.is_empty())
-        .unwrap_or_else(|| "-".into());
-    let pidns = std::fs::read_link("/proc/self/ns/pid")
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "unknown".into());
-    format!("uid={} job={job} pidns={pidns}", host.uid())
+fn marker_identity(host: &Host) -> Option<String> {
+    let job = std::env::var("CI_JOB_ID").ok().filter(|j| !j.is_empty())?;
+    let pidns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!(
+        "uid={} job={job} pidns={}",
+        host.uid(),
+        pidns.display()
+    ))
 }
 
 /// The earlier run's mode and verdict, when the marker is this job's own.
 fn earlier_run(host: &Host) -> Option<(String, bool)> {
     let value = std::env::var(MARKER).ok()?;
     let rest = value.strip_prefix("v1 ")?;
-    let identity = marker_identity(host);
+    let identity = marker_identity(host)?;
     let tail = rest.strip_prefix(identity.as_str())?.trim_start();
     let mut mode = None;
     let mut ready = None;

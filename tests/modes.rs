@@ -358,23 +358,35 @@ fn marker_of(exports: &str) -> String {
 #[test]
 fn a_second_doctor_in_the_same_job_reports_the_first_instead_of_fixing_again() {
     let job = rootless_home_slash();
-    let first = job.run(&["env"]);
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    let marker = marker_of(&stdout(&first));
-    let before = job.snapshot();
-    let again = |marker: &str, job_id: &str, args: &[&str]| {
-        doctor()
-            .arg("--root")
+    let in_job = |marker: Option<&str>, job_id: Option<&str>, args: &[&str]| {
+        let mut cmd = doctor();
+        cmd.arg("--root")
             .arg(&job.dir)
             .args(args)
-            .env("PODRUN_DOCTOR_DONE", marker)
-            .env("CI_JOB_ID", job_id)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .env_remove("PODRUN_DOCTOR_DONE")
+            .env_remove("CI_JOB_ID")
+            .stdin(Stdio::null());
+        if let Some(m) = marker {
+            cmd.env("PODRUN_DOCTOR_DONE", m);
+        }
+        if let Some(id) = job_id {
+            cmd.env("CI_JOB_ID", id);
+        }
+        cmd.output().unwrap()
     };
-    // The marker was made outside a job (no CI_JOB_ID): so is this run.
-    let out = again(&marker, "", &["exec", "--", "sh", "-c", "echo ran"]);
+    let first = in_job(None, Some("4242"), &["env"]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let marker = marker_of(&stdout(&first));
+    assert!(
+        marker.starts_with("v1 uid=1000 job=4242 pidns="),
+        "{marker}"
+    );
+    let before = job.snapshot();
+    let out = in_job(
+        Some(&marker),
+        Some("4242"),
+        &["exec", "--", "sh", "-c", "echo ran"],
+    );
     assert_eq!(stdout(&out), "ran\n", "{}", stderr(&out));
     assert_eq!(
         stderr(&out),
@@ -383,18 +395,29 @@ fn a_second_doctor_in_the_same_job_reports_the_first_instead_of_fixing_again() {
     );
     assert_eq!(job.snapshot(), before, "the guard changes nothing");
 
-    // A stale marker (another job, another uid) is not this job's: probe.
-    let other_job = again(&marker, "777", &["env"]);
+    // A stale marker (another job, another uid, no job at all, garbage) is
+    // not this job's: the doctor probes.
+    let other_job = in_job(Some(&marker), Some("777"), &["env"]);
     assert!(
         stderr(&other_job).contains("✓ home"),
         "{}",
         stderr(&other_job)
     );
     let other_uid = marker.replace("uid=1000", "uid=0");
-    let out = again(&other_uid, "", &["env"]);
-    assert!(!stderr(&out).contains("already ran"), "{}", stderr(&out));
-    let bogus = again("1", "", &["env"]);
-    assert!(!stderr(&bogus).contains("already ran"));
+    for (m, id) in [
+        (other_uid.as_str(), Some("4242")),
+        (marker.as_str(), None),
+        ("1", Some("4242")),
+    ] {
+        let out = in_job(Some(m), id, &["env"]);
+        assert!(
+            !stderr(&out).contains("already ran"),
+            "{m}: {}",
+            stderr(&out)
+        );
+    }
+    // Outside a CI job there is no marker to leave.
+    assert!(!stdout(&in_job(None, None, &["env"])).contains("PODRUN_DOCTOR_DONE"));
 }
 
 /// `eval "$(podrun-doctor env)"` as GitLab runs it: sh (dash) and bash,
