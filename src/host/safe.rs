@@ -529,4 +529,89 @@ mod tests {
             1000
         );
     }
+
+    /// Issue 9 item 6: on ENOSPC the sub-id append left a truncated line.
+    /// Runs the half below in a private mount namespace (root only: only
+    /// root can mount the tiny tmpfs; CI runs as root).
+    #[test]
+    fn a_full_disk_leaves_system_files_whole() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("a_full_disk_leaves_system_files_whole needs root to mount a tmpfs: not run");
+            return;
+        }
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "host::safe::tests::full_disk_inside_a_mount_namespace",
+            ])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "{text}");
+    }
+
+    #[test]
+    #[ignore = "run by a_full_disk_leaves_system_files_whole in its own mount namespace"]
+    fn full_disk_inside_a_mount_namespace() {
+        use nix::mount::{mount, MsFlags};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        mount(
+            Some("tmpfs"),
+            root,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("size=64k"),
+        )
+        .unwrap();
+        std::fs::create_dir(root.join("etc")).unwrap();
+        // 40 KiB of ranges: a whole second copy cannot fit in 64 KiB.
+        let ranges: String = (0..2000)
+            .map(|i| format!("u{i:05}:{}:65536\n", 100000 + i))
+            .collect();
+        std::fs::write(root.join("etc/subuid"), &ranges).unwrap();
+        let e = append_line(root, "/etc/subuid", "podman:1:999").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/subuid")).unwrap(),
+            ranges
+        );
+        assert_eq!(names(&root.join("etc")), vec!["subuid"]);
+
+        // In place (the directory closed to the job): the filesystem full to
+        // the last page, the single write fails and the file stays whole.
+        let page = vec![b'#'; 4096];
+        std::fs::write(root.join("etc/passwd"), &page).unwrap();
+        let mut filler = std::fs::File::create(root.join("filler")).unwrap();
+        while filler.write_all(&page).is_ok() {}
+        drop(filler);
+        let dirfd = open_dir(root, "/etc", None).unwrap().fd;
+        let st = fstatat(&dirfd, "passwd", AtFlags::AT_SYMLINK_NOFOLLOW).unwrap();
+        let e = append_in_place(
+            &dirfd,
+            "passwd",
+            "/etc/passwd",
+            &st,
+            b"u:x:1:1::/h:/bin/sh\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        assert_eq!(std::fs::read(root.join("etc/passwd")).unwrap(), page);
+        drop(dirfd);
+        nix::mount::umount(root).unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
 }
