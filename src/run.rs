@@ -244,7 +244,7 @@ fn diagnose(
             let _ = out.write_all(json_text.as_bytes());
         }
         Some(path) => {
-            if let Err(e) = std::fs::write(path, &json_text) {
+            if let Err(e) = crate::host::write_report(std::path::Path::new(path), &json_text) {
                 let _ = writeln!(
                     err,
                     "podrun-doctor: cannot write the JSON report to {path}: {e}"
@@ -255,7 +255,8 @@ fn diagnose(
         None => {}
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, junit::render(&report, args.strict)) {
+        let text = junit::render(&report, args.strict);
+        if let Err(e) = crate::host::write_report(std::path::Path::new(path), &text) {
             let _ = writeln!(
                 err,
                 "podrun-doctor: cannot write the JUnit report to {path}: {e}"

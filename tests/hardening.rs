@@ -149,3 +149,45 @@ fn spawn_env(tree: &Path) -> std::process::Child {
         .spawn()
         .unwrap()
 }
+
+/// Issue 9 item 7: `--json`/`--junit` followed a symlink at the report
+/// path (a symlink committed in a merge request is enough). Now the link
+/// and its target are left alone, the run says why and exits 2; a regular
+/// file is replaced whole.
+#[test]
+fn a_symlink_at_the_report_path_is_not_followed() {
+    let (dir, tree) = fixture("deb13-root-default", |_| {});
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let json = dir.path().join("podrun-doctor.json");
+    let junit = dir.path().join("junit.xml");
+    std::os::unix::fs::symlink(&victim, &json).unwrap();
+    std::os::unix::fs::symlink(&victim, &junit).unwrap();
+    let out = doctor(
+        &tree,
+        &[
+            "check",
+            "--json",
+            json.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is a symbolic link"), "{stderr}");
+    assert!(std::fs::symlink_metadata(&json)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // A plain file there is replaced, and nothing else is left behind.
+    std::fs::remove_file(&json).unwrap();
+    std::fs::write(&json, "old").unwrap();
+    let out = doctor(&tree, &["check", "--json", json.to_str().unwrap()]);
+    assert_ne!(out.status.code(), Some(2));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(doc.is_object());
+    assert!(!names(dir.path()).iter().any(|n| n.contains("podrun-tmp")));
+}

@@ -29,6 +29,7 @@ pub use checked::{Found, ReadProblem, CHECKED_LIMIT};
 pub use errno::{errno_name, error_from_name, io_error_name};
 pub use fixture::FixtureSys;
 pub use real::RealSys;
+pub use safe::write_report;
 pub use sys::{Access, CmdOutput, FileKind, FsStat, IdMapLine, Probe, ProbeResult, Stat, Sys};
 
 /// The ids of the process being examined (captured once at start-up).

@@ -324,6 +324,50 @@ fn with_path(e: io::Error, path: &str) -> io::Error {
     }
 }
 
+/// Writes a report (`--json PATH`, `--junit PATH`) where the user asked:
+/// a path in the repository checkout, where a merge request may have
+/// committed a symlink. The last component is never followed: a symlink or
+/// anything but a regular file there is refused; the report is written to
+/// a temp file next to it and renamed into place, so a reader never sees
+/// half a report.
+pub fn write_report(path: &Path, text: &str) -> io::Result<()> {
+    let shown = path.display();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| err(Errno::EINVAL, format!("{shown} is not a file name")))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = std::fs::File::open(parent).map(OwnedFd::from)?;
+    match entry(&dir, name)? {
+        Some(st) if kind_of(&st) == FileKind::Symlink => {
+            return Err(err(
+                Errno::ELOOP,
+                format!(
+                    "{shown} is a symbolic link (one committed to the repository can point \
+                     anywhere): not writing through it; remove it or choose another path"
+                ),
+            ))
+        }
+        Some(st) if kind_of(&st) != FileKind::File => {
+            return Err(err(
+                Errno::EINVAL,
+                format!(
+                    "{shown} is a {}, not a regular file: not replacing it; choose another path",
+                    kind_of(&st).as_str()
+                ),
+            ))
+        }
+        _ => {}
+    }
+    let umask = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
+    nix::sys::stat::umask(umask);
+    let mode = 0o644 & !umask.bits();
+    replace_in(&dir, name, text.as_bytes(), mode, None, || Ok(()))
+}
+
 /// Whether a temp file could not be made because the directory is closed
 /// to this process (OpenShift: `/etc/passwd` is g=u, `/etc` is not).
 fn dir_closed(e: &io::Error) -> bool {
