@@ -191,3 +191,57 @@ fn a_symlink_at_the_report_path_is_not_followed() {
     assert!(doc.is_object());
     assert!(!names(dir.path()).iter().any(|n| n.contains("podrun-tmp")));
 }
+
+/// Issue 9 item 6, the OpenShift case: `/etc/passwd` is writable (g=u) but
+/// `/etc` is not, so no temp file can be made beside it. The line is then
+/// appended in place, whole, once; owner and mode stay. Run as root, which
+/// drops to uid 65534 for the doctor (root could write to /etc).
+#[test]
+fn a_writable_passwd_in_a_closed_etc_is_appended_in_place_whole() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("needs root to run the doctor as another uid: not run");
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let (dir, tree) = fixture("deb13-openshift-gu-priv", |_| {});
+    let mode =
+        |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    mode(dir.path(), 0o755);
+    mode(&tree.join("root/etc"), 0o755);
+    let etc = tree.join("root/etc");
+    for f in ["passwd", "subuid", "subgid"] {
+        mode(&etc.join(f), 0o666);
+    }
+    let before = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    let entries_before = names(&etc);
+    let run = || {
+        Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_podrun-doctor"))
+            .arg("--root")
+            .arg(&tree)
+            .arg("fix")
+            .env_remove("HOME")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let after = std::fs::read_to_string(etc.join("passwd")).unwrap();
+    let added = after
+        .strip_prefix(before.as_str())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(
+        added, "user1000680000:x:1000680000:0::/tmp/podrun-1000680000/home:/bin/sh\n",
+        "{text}"
+    );
+    assert!(text.contains("appended /etc/passwd"), "{text}");
+    assert_eq!(names(&etc), entries_before, "no temp file left");
+    let meta = std::fs::metadata(etc.join("passwd")).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o7777), (0, 0o666));
+    // A second run finds the line and adds nothing.
+    run();
+    assert_eq!(std::fs::read_to_string(etc.join("passwd")).unwrap(), after);
+}
