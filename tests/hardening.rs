@@ -245,3 +245,35 @@ fn a_writable_passwd_in_a_closed_etc_is_appended_in_place_whole() {
     run();
     assert_eq!(std::fs::read_to_string(etc.join("passwd")).unwrap(), after);
 }
+
+/// Issue 9 item 7: `exec` turned non-UTF-8 argv and environment bytes into
+/// U+FFFD. CMD now gets the bytes the doctor was given.
+#[test]
+fn exec_passes_non_utf8_bytes_through_unchanged() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let (_dir, tree) = fixture("deb13-root-default", |_| {});
+    let out = Command::new(env!("CARGO_BIN_EXE_podrun-doctor"))
+        .arg("--root")
+        .arg(&tree)
+        .args([
+            "exec",
+            "--",
+            "/bin/sh",
+            "-c",
+            "printf '%s|%s' \"$1\" \"$PODRUN_RAW\"",
+            "sh",
+        ])
+        .arg(OsStr::from_bytes(b"a\xff\xfeb"))
+        .env("PODRUN_RAW", OsStr::from_bytes(b"\xc3\x28x"))
+        .env_remove("HOME")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.stdout,
+        b"a\xff\xfeb|\xc3\x28x",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
