@@ -262,7 +262,7 @@ fn write_owned(
         host.create_dir(&parent, parent_mode)
             .map_err(|e| format!("{id}: cannot create directory {parent}: {e}"))?;
     }
-    host.write_atomic(path, contents, mode)
+    host.replace_checked(path, existing, contents, mode)
         .map_err(|e| format!("{id}: cannot write {path}: {e}"))?;
     changed(run, path, verb, id);
     Ok(())

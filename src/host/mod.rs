@@ -427,7 +427,24 @@ impl Host {
         if self.stage(path, Some(contents.to_string())) {
             return Ok(());
         }
-        safe::write_atomic(&self.root, path, contents, mode)
+        safe::write_atomic(&self.root, path, contents, mode, None)
+    }
+
+    /// [`Host::write_atomic`] of a file whose current content the caller
+    /// judged (`expected`, `None` for absent): refused with `EAGAIN` when
+    /// the file no longer holds it, so a file swapped in between the check
+    /// and the write is never overwritten.
+    pub fn replace_checked(
+        &self,
+        path: &str,
+        expected: Option<&str>,
+        contents: &str,
+        mode: u32,
+    ) -> io::Result<()> {
+        if self.is_staging() {
+            return self.write_atomic(path, contents, mode);
+        }
+        safe::write_atomic(&self.root, path, contents, mode, Some(expected))
     }
 
     /// Reads a file the fixes may rewrite, following no symlink on the way:

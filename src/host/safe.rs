@@ -288,30 +288,55 @@ fn replace_in(
 /// Writes a file atomically (temp file in the same directory + rename) with
 /// `mode`, never wider than the mode of the file it replaces. The parent
 /// must exist; no component may be a symlink, and the target must be a
-/// regular file or absent.
-pub(crate) fn write_atomic(root: &Path, path: &str, contents: &str, mode: u32) -> io::Result<()> {
+/// regular file of root or this process, or absent. With `expected`, the
+/// target must still hold exactly that (`None`: still be absent), read on
+/// the same descriptors as the write: a file swapped in after the caller
+/// looked at it is never overwritten.
+pub(crate) fn write_atomic(
+    root: &Path,
+    path: &str,
+    contents: &str,
+    mode: u32,
+    expected: Option<Option<&str>>,
+) -> io::Result<()> {
     let (parent, name) = split(path)?;
     let dir = open_dir(root, parent, None)?;
-    let old = regular_or_absent(&dir.fd, name, path)?;
+    let old = read_in(&dir.fd, name, path)?;
+    if let Some((_, st)) = &old {
+        if !trusted_owner(st.st_uid) {
+            return Err(err(
+                Errno::EPERM,
+                format!("{path} belongs to uid {}: not replacing it", st.st_uid),
+            ));
+        }
+    }
+    let changed = || {
+        err(
+            Errno::EAGAIN,
+            format!("{path} changed while it was being written; not replacing it (run again)"),
+        )
+    };
+    if let Some(expected) = expected {
+        let found = old.as_ref().map(|(b, _)| String::from_utf8_lossy(b));
+        // A concurrent run that wrote the same thing first is no conflict.
+        if found.as_deref() == Some(contents) {
+            return Ok(());
+        }
+        if found.as_deref() != expected {
+            return Err(changed());
+        }
+    }
+    let old = old.map(|(_, st)| st);
     let mode = match &old {
         Some(st) => mode & st.st_mode & 0o7777,
         None => mode,
     };
-    let same = |old: &Option<FileStat>| {
-        let now = regular_or_absent(&dir.fd, name, path)?;
-        match (old, now) {
-            (None, None) => Ok(()),
-            (Some(a), Some(b)) if a.st_ino == b.st_ino => Ok(()),
-            _ => Err(err(
-                Errno::EAGAIN,
-                format!("{path} changed while it was being written; not replacing it (run again)"),
-            )),
-        }
+    let same = || match (&old, regular_or_absent(&dir.fd, name, path)?) {
+        (None, None) => Ok(()),
+        (Some(a), Some(b)) if a.st_ino == b.st_ino => Ok(()),
+        _ => Err(changed()),
     };
-    replace_in(&dir.fd, name, contents.as_bytes(), mode, None, || {
-        same(&old)
-    })
-    .map_err(|e| with_path(e, path))
+    replace_in(&dir.fd, name, contents.as_bytes(), mode, None, same).map_err(|e| with_path(e, path))
 }
 
 fn with_path(e: io::Error, path: &str) -> io::Error {
@@ -490,14 +515,14 @@ mod tests {
                 .contains("/builds/.podrun-0 is a symbolic link"),
             "{e}"
         );
-        let e = write_atomic(&root, "/builds/.podrun-0/x.conf", "x", 0o644).unwrap_err();
+        let e = write_atomic(&root, "/builds/.podrun-0/x.conf", "x", 0o644, None).unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
         // A link as the last component is not written through either.
         std::fs::create_dir(root.join("etc")).unwrap();
         std::fs::write(elsewhere.join("target"), "theirs\n").unwrap();
         symlink(elsewhere.join("target"), root.join("etc/subuid")).unwrap();
         assert!(append_line(&root, "/etc/subuid", "a:1:2").is_err());
-        assert!(write_atomic(&root, "/etc/subuid", "x", 0o644).is_err());
+        assert!(write_atomic(&root, "/etc/subuid", "x", 0o644, None).is_err());
         assert!(read_no_follow(&root, "/etc/subuid").is_err());
         assert_eq!(
             std::fs::read_to_string(elsewhere.join("target")).unwrap(),
@@ -524,8 +549,8 @@ mod tests {
         std::fs::set_permissions(root.join("a/b"), std::fs::Permissions::from_mode(0o750)).unwrap();
         assert!(!create_dir(root, "/a/b", 0o700).unwrap());
         assert_eq!(mode("a/b"), 0o750);
-        write_atomic(root, "/a/f", "one", 0o600).unwrap();
-        write_atomic(root, "/a/f", "two", 0o644).unwrap();
+        write_atomic(root, "/a/f", "one", 0o600, None).unwrap();
+        write_atomic(root, "/a/f", "two", 0o644, Some(Some("one"))).unwrap();
         assert_eq!(mode("a/f"), 0o600);
         std::fs::write(root.join("a/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
         std::fs::set_permissions(
@@ -547,6 +572,37 @@ mod tests {
         assert_eq!(names.len(), 3, "no temp file left: {names:?}");
     }
 
+    /// Issue 9: a target replaced between the engine's check and its write
+    /// (a file of someone else's, or a symlink) is never overwritten.
+    #[test]
+    fn a_target_swapped_after_the_check_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("ours.conf"), "# ours\n").unwrap();
+        // The engine saw "# ours"; someone put their own file there since.
+        std::fs::write(root.join("ours.conf"), "theirs\n").unwrap();
+        let e =
+            write_atomic(root, "/ours.conf", "# new\n", 0o644, Some(Some("# ours\n"))).unwrap_err();
+        assert!(
+            e.to_string().contains("changed while it was being written"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("ours.conf")).unwrap(),
+            "theirs\n"
+        );
+        // Absent when checked, present now: not overwritten either.
+        let e = write_atomic(root, "/ours.conf", "# new\n", 0o644, Some(None)).unwrap_err();
+        assert!(e.to_string().contains("changed"), "{e}");
+        // A symlink swapped in: refused, its target untouched.
+        std::fs::remove_file(root.join("ours.conf")).unwrap();
+        std::fs::write(root.join("victim"), "v\n").unwrap();
+        symlink(root.join("victim"), root.join("ours.conf")).unwrap();
+        assert!(write_atomic(root, "/ours.conf", "# new\n", 0o644, Some(None)).is_err());
+        assert_eq!(std::fs::read_to_string(root.join("victim")).unwrap(), "v\n");
+        assert_eq!(names(root), vec!["ours.conf", "victim"]);
+    }
+
     #[test]
     fn a_fifo_is_refused_at_once_instead_of_hanging() {
         let dir = tempfile::tempdir().unwrap();
@@ -566,7 +622,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("theirs")).unwrap();
         std::os::unix::fs::chown(dir.path().join("theirs"), Some(1000), Some(1000)).unwrap();
-        let e = write_atomic(dir.path(), "/theirs/x", "x", 0o644).unwrap_err();
+        let e = write_atomic(dir.path(), "/theirs/x", "x", 0o644, None).unwrap_err();
         assert!(e.to_string().contains("/theirs belongs to uid 1000"), "{e}");
         assert_eq!(
             std::fs::metadata(dir.path().join("theirs")).unwrap().uid(),
