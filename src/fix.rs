@@ -60,7 +60,9 @@ pub fn fix_loop(host: &mut Host, skip: &[String]) -> (Findings, Findings, FixRun
         }
         current = probe_all(host, skip);
     }
-    run.problems.dedup();
+    // The same refusal comes back every round: list it once.
+    let mut seen = std::collections::BTreeSet::new();
+    run.problems.retain(|p| seen.insert(p.clone()));
     (before, current, run)
 }
 
@@ -81,143 +83,21 @@ fn apply_all(host: &mut Host, id: &str, actions: &[Action], run: &mut FixRun) ->
     all
 }
 
+/// One action, by kind: each kind has its own function below.
 fn apply(host: &mut Host, id: &str, action: &Action, run: &mut FixRun) -> Result<(), String> {
     match action {
         Action::SetEnv { key, value } => {
-            host.set_env(key, Some(value));
-            run.env.insert(key.clone(), value.clone());
+            set_env(host, key, value, run);
             Ok(())
         }
-        Action::CreateDir { path, mode } => {
-            if let Ok(existing) = host.stat(path) {
-                if existing.kind != FileKind::Dir {
-                    return Err(format!("{id}: {path} exists and is not a directory"));
-                }
-                // A private directory someone else made first (a race in a
-                // shared /tmp) is not the job's own: never use it.
-                if mode & 0o077 == 0 && existing.uid != host.uid() {
-                    return Err(format!(
-                        "{id}: {path} exists but belongs to uid {}, not to uid {}: not using it; \
-                         remove it, or set TMPDIR to a directory of the job's own",
-                        existing.uid,
-                        host.uid()
-                    ));
-                }
-                return Ok(());
-            }
-            host.create_dir(path, *mode)
-                .map_err(|e| format!("{id}: cannot create directory {path}: {e}"))?;
-            run.changes.push(Change {
-                path: path.clone(),
-                action: "created",
-                check: id.into(),
-            });
-            Ok(())
-        }
+        Action::CreateDir { path, mode } => create_dir(host, id, path, *mode, run),
         Action::WriteFile {
             path,
             contents,
             mode,
-        } => {
-            let contents = if contents.starts_with(OWNED_MARKER) {
-                contents.clone()
-            } else {
-                format!("{OWNED_MARKER}\n{contents}")
-            };
-            let existing = host.read(path).ok();
-            let verb = match &existing {
-                Some(old) if *old == contents => return Ok(()),
-                Some(old) if !old.starts_with(OWNED_MARKER) => {
-                    return Err(format!(
-                    "{id}: {path} exists and was not written by podrun-doctor; not rewriting it. \
-                         Wanted content:\n{contents}"
-                ))
-                }
-                Some(_) => "replaced",
-                None => "created",
-            };
-            if let Some(parent) = std::path::Path::new(path).parent() {
-                let parent = parent.to_string_lossy();
-                if !host.is_dir(&parent) {
-                    host.create_dir(&parent, 0o755)
-                        .map_err(|e| format!("{id}: cannot create directory {parent}: {e}"))?;
-                }
-            }
-            host.write_atomic(path, &contents, *mode)
-                .map_err(|e| format!("{id}: cannot write {path}: {e}"))?;
-            run.changes.push(Change {
-                path: path.clone(),
-                action: verb,
-                check: id.into(),
-            });
-            Ok(())
-        }
-        Action::MergeConf { path, toml } => {
-            let wanted = crate::probes::toml::parse(toml)
-                .map_err(|e| format!("{id}: the settings for {path} do not parse ({e})"))?;
-            let existing = host.read(path).ok();
-            let mut settings = std::collections::BTreeMap::new();
-            if let Some(old) = &existing {
-                if !old.starts_with(OWNED_MARKER) {
-                    return Err(format!(
-                        "{id}: {path} exists and was not written by podrun-doctor; not rewriting it. \
-                         Wanted settings:\n{toml}"
-                    ));
-                }
-                // Our own file that no longer parses is rewritten from scratch.
-                if let Ok(doc) = crate::probes::toml::parse(old) {
-                    settings.extend(doc.entries.into_iter().map(|(k, e)| (k, e.value)));
-                }
-            }
-            settings.extend(wanted.entries.into_iter().map(|(k, e)| (k, e.value)));
-            let body =
-                crate::probes::toml::render_settings(settings.iter().map(|(k, v)| (k.as_str(), v)))
-                    .ok_or_else(|| {
-                        format!("{id}: cannot write the settings for {path} back as TOML")
-                    })?;
-            let contents = format!("{OWNED_MARKER}\n{body}");
-            let verb = match &existing {
-                Some(old) if *old == contents => return Ok(()),
-                Some(_) => "replaced",
-                None => "created",
-            };
-            if let Some(parent) = std::path::Path::new(path).parent() {
-                let parent = parent.to_string_lossy();
-                if !host.is_dir(&parent) {
-                    host.create_dir(&parent, 0o700)
-                        .map_err(|e| format!("{id}: cannot create directory {parent}: {e}"))?;
-                }
-            }
-            host.write_atomic(path, &contents, 0o644)
-                .map_err(|e| format!("{id}: cannot write {path}: {e}"))?;
-            run.changes.push(Change {
-                path: path.clone(),
-                action: verb,
-                check: id.into(),
-            });
-            Ok(())
-        }
-        Action::AppendLine { path, line } => {
-            let old = host
-                .read(path)
-                .map_err(|e| format!("{id}: cannot read {path}: {e}"))?;
-            if old.lines().any(|l| l == line) {
-                return Ok(());
-            }
-            let text = if old.is_empty() || old.ends_with('\n') {
-                format!("{line}\n")
-            } else {
-                format!("\n{line}\n")
-            };
-            host.append(path, &text)
-                .map_err(|e| format!("{id}: cannot append to {path}: {e}"))?;
-            run.changes.push(Change {
-                path: path.clone(),
-                action: "appended",
-                check: id.into(),
-            });
-            Ok(())
-        }
+        } => write_file(host, id, path, contents, *mode, run),
+        Action::MergeConf { path, toml } => merge_conf(host, id, path, toml, run),
+        Action::AppendLine { path, line } => append_line(host, id, path, line, run),
         Action::Run { argv } => {
             if !run.commands.contains(argv) {
                 run.commands.push(argv.clone());
@@ -225,6 +105,231 @@ fn apply(host: &mut Host, id: &str, action: &Action, run: &mut FixRun) -> Result
             Ok(())
         }
     }
+}
+
+fn changed(run: &mut FixRun, path: &str, action: &'static str, id: &str) {
+    run.changes.push(Change {
+        path: path.to_string(),
+        action,
+        check: id.into(),
+    });
+}
+
+fn set_env(host: &mut Host, key: &str, value: &str, run: &mut FixRun) {
+    host.set_env(key, Some(value));
+    run.env.insert(key.to_string(), value.to_string());
+}
+
+/// A directory of the job's own. What exists is judged without following a
+/// link: a symlink planted where the directory belongs is never used.
+fn create_dir(
+    host: &Host,
+    id: &str,
+    path: &str,
+    mode: u32,
+    run: &mut FixRun,
+) -> Result<(), String> {
+    if let Ok(existing) = host.lstat(path) {
+        if existing.kind == FileKind::Symlink {
+            return Err(format!(
+                "{id}: {path} is a symbolic link, not a directory: not following it; \
+                 remove it (someone else may have planted it) and run again"
+            ));
+        }
+        if existing.kind != FileKind::Dir {
+            return Err(format!("{id}: {path} exists and is not a directory"));
+        }
+        // A private directory someone else made first (a race in a
+        // shared /tmp) is not the job's own: never use it.
+        if mode & 0o077 == 0 && existing.uid != host.uid() {
+            return Err(format!(
+                "{id}: {path} exists but belongs to uid {}, not to uid {}: not using it; \
+                 remove it, or set TMPDIR to a directory of the job's own",
+                existing.uid,
+                host.uid()
+            ));
+        }
+    }
+    let made = host
+        .create_dir(path, mode)
+        .map_err(|e| format!("{id}: cannot create directory {path}: {e}"))?;
+    if made {
+        changed(run, path, "created", id);
+    }
+    Ok(())
+}
+
+fn write_file(
+    host: &Host,
+    id: &str,
+    path: &str,
+    contents: &str,
+    mode: u32,
+    run: &mut FixRun,
+) -> Result<(), String> {
+    let contents = if contents.starts_with(OWNED_MARKER) {
+        contents.to_string()
+    } else {
+        format!("{OWNED_MARKER}\n{contents}")
+    };
+    let wanted = format!("Wanted content:\n{contents}");
+    let existing = owned_existing(host, id, path, &wanted)?;
+    write_owned(
+        host,
+        id,
+        path,
+        existing.as_deref(),
+        &contents,
+        mode,
+        0o755,
+        run,
+    )
+}
+
+/// Settings merged into a config file this tool owns: its other keys kept.
+fn merge_conf(
+    host: &Host,
+    id: &str,
+    path: &str,
+    toml: &str,
+    run: &mut FixRun,
+) -> Result<(), String> {
+    let wanted = crate::probes::toml::parse(toml)
+        .map_err(|e| format!("{id}: the settings for {path} do not parse ({e})"))?;
+    let existing = owned_existing(host, id, path, &format!("Wanted settings:\n{toml}"))?;
+    let mut settings = BTreeMap::new();
+    // Our own file that no longer parses is rewritten from scratch.
+    if let Some(Ok(doc)) = existing.as_deref().map(crate::probes::toml::parse) {
+        settings.extend(doc.entries.into_iter().map(|(k, e)| (k, e.value)));
+    }
+    settings.extend(wanted.entries.into_iter().map(|(k, e)| (k, e.value)));
+    let body = crate::probes::toml::render_settings(settings.iter().map(|(k, v)| (k.as_str(), v)))
+        .ok_or_else(|| format!("{id}: cannot write the settings for {path} back as TOML"))?;
+    let contents = format!("{OWNED_MARKER}\n{body}");
+    write_owned(
+        host,
+        id,
+        path,
+        existing.as_deref(),
+        &contents,
+        0o644,
+        0o700,
+        run,
+    )
+}
+
+/// The current content of a file the fixes want to own: `None` when there
+/// is none; an error when it is someone else's (no marker) or cannot be
+/// read without following a link.
+fn owned_existing(
+    host: &Host,
+    id: &str,
+    path: &str,
+    wanted: &str,
+) -> Result<Option<String>, String> {
+    let existing = host
+        .read_no_follow(path)
+        .map_err(|e| format!("{id}: cannot check {path} before writing it: {e}"))?;
+    match existing {
+        Some(old) if !old.starts_with(OWNED_MARKER) => Err(format!(
+            "{id}: {path} exists and was not written by podrun-doctor; not rewriting it. {wanted}"
+        )),
+        other => Ok(other),
+    }
+}
+
+/// The one writer of files this tool owns: the parent made if missing (no
+/// symlink followed, no foreign directory entered), the file replaced
+/// atomically, its mode never widened, and the change recorded once.
+#[allow(clippy::too_many_arguments)]
+fn write_owned(
+    host: &Host,
+    id: &str,
+    path: &str,
+    existing: Option<&str>,
+    contents: &str,
+    mode: u32,
+    parent_mode: u32,
+    run: &mut FixRun,
+) -> Result<(), String> {
+    let verb = match existing {
+        Some(old) if old == contents => return Ok(()),
+        Some(_) => "replaced",
+        None => "created",
+    };
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        let parent = parent.to_string_lossy();
+        host.create_dir(&parent, parent_mode)
+            .map_err(|e| format!("{id}: cannot create directory {parent}: {e}"))?;
+    }
+    host.replace_checked(path, existing, contents, mode)
+        .map_err(|e| format!("{id}: cannot write {path}: {e}"))?;
+    changed(run, path, verb, id);
+    Ok(())
+}
+
+/// A line for a system file (`/etc/passwd`, sub-id files): validated first,
+/// since its fields come from the job's environment (HOME, USER), then
+/// added atomically unless already there.
+fn append_line(
+    host: &Host,
+    id: &str,
+    path: &str,
+    line: &str,
+    run: &mut FixRun,
+) -> Result<(), String> {
+    if let Err(problem) = validate_line(path, line) {
+        return Err(format!(
+            "{id}: not adding a line to {path}: {problem}; nothing was written. The line is \
+             built from the job's environment (HOME, the user name, the uid): give those \
+             plain values and run again"
+        ));
+    }
+    let added = host
+        .append_line(path, line)
+        .map_err(|e| format!("{id}: cannot append to {path}: {e}"))?;
+    if added {
+        changed(run, path, "appended", id);
+    }
+    Ok(())
+}
+
+/// Why `line` must not go into `path`: a control character anywhere (a
+/// newline would start a second record, e.g. a uid-0 account), or, for the
+/// colon-separated account files, the wrong number of fields (a `:` inside
+/// a value) or a non-numeric id.
+fn validate_line(path: &str, line: &str) -> Result<(), String> {
+    if let Some(c) = line.chars().find(|c| c.is_control()) {
+        return Err(format!(
+            "the line {line:?} contains the control character {c:?}"
+        ));
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let (fields, numeric): (usize, &[usize]) = match name {
+        "passwd" => (7, &[2, 3]),
+        "group" => (4, &[2]),
+        "subuid" | "subgid" => (3, &[1, 2]),
+        _ => return Ok(()),
+    };
+    let parts: Vec<&str> = line.split(':').collect();
+    if parts.len() != fields {
+        return Err(format!(
+            "the line {line:?} has {} colon-separated fields where {name} has {fields} \
+             (a value contains ':')",
+            parts.len()
+        ));
+    }
+    if parts[0].is_empty() {
+        return Err(format!("the line {line:?} has an empty name"));
+    }
+    if let Some(i) = numeric.iter().find(|i| parts[**i].parse::<u32>().is_err()) {
+        return Err(format!(
+            "field {} of the line {line:?} is {:?}, not a number",
+            i + 1,
+            parts[*i]
+        ));
+    }
+    Ok(())
 }
 
 /// Runs the commands the fixes asked for (after the files are in place).
@@ -428,7 +533,7 @@ mod tests {
             .problems
             .last()
             .unwrap()
-            .contains("cannot read /etc/absent"));
+            .contains("cannot append to /etc/absent: /etc/absent does not exist"));
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
@@ -562,5 +667,100 @@ mod tests {
         assert!(host.read("/new/dir/f.conf").unwrap().ends_with("k = 1\n"));
         assert_eq!(host.read_dir("/new/dir").unwrap(), vec!["f.conf"]);
         assert!(!dir.path().join("root/new").exists());
+    }
+
+    /// Issue 9 item 1, the engine's half: in a 0777 /builds another uid
+    /// planted `.podrun-0` as a link to a directory of its choosing. The
+    /// probes still pick the path (they judge it with a following stat);
+    /// the engine refuses to create or write through the link.
+    #[test]
+    fn a_link_planted_in_a_world_writable_builds_dir_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        let builds = dir.path().join("root/builds");
+        std::fs::create_dir(&builds).unwrap();
+        std::fs::set_permissions(&builds, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let target = dir.path().join("var-tmp");
+        std::fs::create_dir(&target).unwrap();
+        std::os::unix::fs::symlink(&target, builds.join(".podrun-0")).unwrap();
+        let path = "/builds/.podrun-0/containers-override.conf";
+        let actions = [
+            Action::CreateDir {
+                path: "/builds/.podrun-0".into(),
+                mode: 0o700,
+            },
+            merge(path, "[engine]\nruntime = \"crun\"\n"),
+        ];
+        let mut run = FixRun::default();
+        assert!(!apply_all(&mut host, "config.override", &actions, &mut run));
+        assert!(run.changes.is_empty(), "{:?}", run.changes);
+        assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+        assert!(
+            run.problems[0].contains("/builds/.podrun-0 is a symbolic link"),
+            "{:?}",
+            run.problems
+        );
+        assert!(
+            run.problems[1].contains("/builds/.podrun-0 is a symbolic link"),
+            "{:?}",
+            run.problems
+        );
+        // The target directory's mode was not changed through the link.
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_ne!(mode & 0o777, 0o700);
+    }
+
+    /// Issue 9 item 2 in the engine: whatever a probe built, a line for an
+    /// account file with a newline, a stray ':' or a non-numeric id is
+    /// refused before anything is written.
+    #[test]
+    fn account_lines_are_validated_before_any_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        let passwd = dir.path().join("root/etc/passwd");
+        std::fs::write(&passwd, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+        std::fs::write(dir.path().join("root/etc/subuid"), "").unwrap();
+        let bad = [
+            (
+                "/etc/passwd",
+                "u:x:1000:0::/tmp/x\nevil::0:0::/root:/bin/sh",
+                "control character",
+            ),
+            (
+                "/etc/passwd",
+                "u:x:1000:0::/a:b:/bin/sh",
+                "8 colon-separated fields",
+            ),
+            ("/etc/passwd", "u:x:abc:0::/h:/bin/sh", "not a number"),
+            ("/etc/subuid", "u:1:2:3", "4 colon-separated fields"),
+            ("/etc/subuid", ":1:2", "empty name"),
+        ];
+        for (path, line, why) in bad {
+            let mut run = FixRun::default();
+            let action = Action::AppendLine {
+                path: path.into(),
+                line: line.into(),
+            };
+            assert!(!apply_all(
+                &mut host,
+                "identity.passwd",
+                &[action],
+                &mut run
+            ));
+            assert!(
+                run.problems[0].contains(why),
+                "{line:?}: {:?}",
+                run.problems
+            );
+            assert!(run.problems[0].contains(&format!("not adding a line to {path}")));
+        }
+        assert_eq!(
+            std::fs::read_to_string(&passwd).unwrap(),
+            "root:x:0:0:root:/root:/bin/sh\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("root/etc/subuid")).unwrap(),
+            ""
+        );
     }
 }

@@ -30,11 +30,50 @@ pub fn exec(plan: &ExecPlan) -> std::io::Error {
     let Some((program, args)) = plan.argv.split_first() else {
         return std::io::Error::from(std::io::ErrorKind::InvalidInput);
     };
+    let raw = raw_args(program, args);
+    let Some((program, args)) = raw.split_first() else {
+        return std::io::Error::from(std::io::ErrorKind::InvalidInput);
+    };
     std::process::Command::new(program)
         .args(args)
         .env_clear()
-        .envs(&plan.env)
+        .envs(raw_env(&plan.env))
         .exec()
+}
+
+/// CMD as this process received it: the plan holds it as (lossy) text, so
+/// the raw tail of this process's own argv is used when it reads the
+/// same; non-UTF-8 bytes then reach CMD unchanged.
+fn raw_args(program: &str, args: &[String]) -> Vec<std::ffi::OsString> {
+    let wanted: Vec<&str> = std::iter::once(program)
+        .chain(args.iter().map(String::as_str))
+        .collect();
+    let raw: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(tail) = raw.get(raw.len().saturating_sub(wanted.len())..) {
+        if tail.len() == wanted.len()
+            && tail
+                .iter()
+                .zip(&wanted)
+                .all(|(r, w)| r.to_string_lossy() == *w)
+        {
+            return tail.to_vec();
+        }
+    }
+    wanted.into_iter().map(Into::into).collect()
+}
+
+/// The plan's environment, with each variable this process had and the
+/// plan kept as it was taken from the raw environment, bytes and all.
+fn raw_env(env: &BTreeMap<String, String>) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let raw: BTreeMap<String, (std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), (k, v)))
+        .collect();
+    env.iter()
+        .map(|(k, v)| match raw.get(k) {
+            Some((rk, rv)) if rv.to_string_lossy() == *v => (rk.clone(), rv.clone()),
+            _ => (k.into(), v.into()),
+        })
+        .collect()
 }
 
 /// `exec` promises that CMD runs even when the doctor itself fails: should
@@ -255,7 +294,7 @@ fn diagnose(
             let _ = out.write_all(json_text.as_bytes());
         }
         Some(path) => {
-            if let Err(e) = std::fs::write(path, &json_text) {
+            if let Err(e) = crate::host::write_report(std::path::Path::new(path), &json_text) {
                 let _ = writeln!(
                     err,
                     "podrun-doctor: cannot write the JSON report to {path}: {e}"
@@ -266,7 +305,8 @@ fn diagnose(
         None => {}
     }
     if let Some(path) = &args.junit {
-        if let Err(e) = std::fs::write(path, junit::render(&report, args.strict)) {
+        let text = junit::render(&report, args.strict);
+        if let Err(e) = crate::host::write_report(std::path::Path::new(path), &text) {
             let _ = writeln!(
                 err,
                 "podrun-doctor: cannot write the JUnit report to {path}: {e}"

@@ -80,15 +80,20 @@ fn redact(key: &str, value: &str) -> String {
     if is_secret(key) {
         return "<redacted>".to_string();
     }
-    match value.split_once("://") {
-        Some((scheme, rest)) => {
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            match rest[..authority_end].rfind('@') {
-                Some(at) => format!("{scheme}://<redacted>{}", &rest[at..]),
-                None => value.to_string(),
-            }
-        }
-        None => value.to_string(),
+    // Credentials end at the LAST '@': a password may hold '/' or '@'
+    // (RFC 3986 wants them encoded; people paste them raw). Cutting too
+    // much of a URL whose path holds an '@' is the safe mistake.
+    let (scheme, rest) = match value.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        // `user:pass@proxy:3128` without a scheme is common in *_proxy.
+        None => (None, value),
+    };
+    match rest.rfind('@') {
+        Some(at) if scheme.is_some() || rest[..at].contains(':') => match scheme {
+            Some(scheme) => format!("{scheme}://<redacted>{}", &rest[at..]),
+            None => format!("<redacted>{}", &rest[at..]),
+        },
+        _ => value.to_string(),
     }
 }
 
@@ -290,6 +295,22 @@ mod tests {
             redact("DOCKER_HOST", "tcp://ci:hunter2@docker:2376/x"),
             "tcp://<redacted>@docker:2376/x"
         );
+        // Issue 9 item 7: a '/' or '@' in the password kept it in the fixture.
+        for (raw, kept) in [
+            ("tcp://ciuser:pa/ss@docker", "tcp://<redacted>@docker"),
+            (
+                "tcp://ciuser:p@ss@docker:2376/x",
+                "tcp://<redacted>@docker:2376/x",
+            ),
+            (
+                "http://u:a/b@c@proxy:3128/",
+                "http://<redacted>@proxy:3128/",
+            ),
+            ("ciuser:s3cr/t@proxy:3128", "<redacted>@proxy:3128"),
+            ("git@gitlab.com", "git@gitlab.com"),
+        ] {
+            assert_eq!(redact("HTTPS_PROXY", raw), kept, "{raw}");
+        }
         assert_eq!(
             redact("DOCKER_HOST", "unix:///run/docker.sock"),
             "unix:///run/docker.sock"

@@ -74,6 +74,23 @@ fn parse_num(v: &Value) -> Option<u64> {
     }
 }
 
+/// A `stat` table entry: `{"kind": "dir", "mode": "0755", "uid": 0, ...}`.
+fn stat_from(v: &Value) -> Stat {
+    let get = |k: &str| v.get(k).and_then(parse_num).unwrap_or(0);
+    Stat {
+        kind: v
+            .get("kind")
+            .and_then(Value::as_str)
+            .and_then(FileKind::parse)
+            .unwrap_or(FileKind::File),
+        mode: get("mode") as u32,
+        uid: get("uid") as u32,
+        gid: get("gid") as u32,
+        rdev: (get("major") as u32, get("minor") as u32),
+        size: get("size"),
+    }
+}
+
 fn hex_decode(s: &str) -> Option<Vec<u8>> {
     (0..s.len())
         .step_by(2)
@@ -164,21 +181,7 @@ impl Sys for FixtureSys {
         }
         match self.entry("stat", path) {
             Some(Err(e)) => Err(e),
-            Some(Ok(v)) => {
-                let get = |k: &str| v.get(k).and_then(parse_num).unwrap_or(0);
-                Ok(Stat {
-                    kind: v
-                        .get("kind")
-                        .and_then(Value::as_str)
-                        .and_then(FileKind::parse)
-                        .unwrap_or(FileKind::File),
-                    mode: get("mode") as u32,
-                    uid: get("uid") as u32,
-                    gid: get("gid") as u32,
-                    rdev: (get("major") as u32, get("minor") as u32),
-                    size: get("size"),
-                })
-            }
+            Some(Ok(v)) => Ok(stat_from(v)),
             // Ownership in a checked-out tree means nothing: default to root,
             // or to host.json's `tree_owner` ({"uid": N, "gid": N}), so that a
             // fixture can stand for a job that owns what it creates.
@@ -278,6 +281,37 @@ impl Sys for FixtureSys {
             }),
             None => Err(io::Error::from_raw_os_error(nix::libc::ENOENT)),
         }
+    }
+
+    fn lstat(&self, root: &Path, path: &str) -> io::Result<Stat> {
+        // An `lstat` table describes links the tree cannot hold; else a
+        // link in the tree is one, and anything else reads as `stat` does.
+        if let Some(entry) = self.entry("lstat", path) {
+            return entry.map(stat_from);
+        }
+        match std::fs::symlink_metadata(full(root, path)) {
+            Ok(m) if m.file_type().is_symlink() => Ok(stat_of(&m)),
+            _ => self.stat(root, path),
+        }
+    }
+
+    fn read_checked(&self, root: &Path, path: &str) -> super::checked::Checked {
+        use super::checked::{Found, ReadProblem};
+        // What host.json says stands at the path wins over the tree: a
+        // checked-out fixture cannot hold a FIFO or a device.
+        if let Some(Err(e)) = self.entry("read_errors", path) {
+            return Err(ReadProblem::from_io(path, &e));
+        }
+        if let Some(Ok(v)) = self.entry("stat", path) {
+            let st = stat_from(v);
+            if st.kind != FileKind::File {
+                return Err(ReadProblem::new(path, Found::NotRegular(st.kind)));
+            }
+            if st.size > super::checked::CHECKED_LIMIT {
+                return Err(ReadProblem::new(path, Found::TooBig));
+            }
+        }
+        super::checked::read_checked(root, path)
     }
 
     fn probe(&self, _root: &Path, probe: &Probe) -> ProbeResult {

@@ -11,10 +11,12 @@
 //! be turned into a fixture tree (`podrun-doctor capture DIR`).
 
 mod capture;
+mod checked;
 mod errno;
 mod fixture;
 pub mod probes;
 mod real;
+mod safe;
 mod sys;
 
 use std::cell::RefCell;
@@ -23,9 +25,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use capture::Capture;
+pub use checked::{Found, ReadProblem, CHECKED_LIMIT};
 pub use errno::{errno_name, error_from_name, io_error_name};
 pub use fixture::FixtureSys;
 pub use real::RealSys;
+pub use safe::write_report;
 pub use sys::{Access, CmdOutput, FileKind, FsStat, IdMapLine, Probe, ProbeResult, Stat, Sys};
 
 /// The ids of the process being examined (captured once at start-up).
@@ -258,6 +262,52 @@ impl Host {
         result
     }
 
+    /// `lstat(2)`: the entry itself; a symlink is reported as one, never
+    /// followed. Ownership decisions must use this (or
+    /// [`Host::owned_dir_no_follow`]), not [`Host::stat`].
+    pub fn lstat(&self, path: &str) -> io::Result<Stat> {
+        if self.staged(path).is_some() {
+            return self.stat(path);
+        }
+        let result = self.sys.lstat(&self.root, path);
+        self.record(|c| c.stat(path, &result));
+        result
+    }
+
+    /// Whether `path` is a directory owned by `uid` itself — not a symlink
+    /// to one, which its owner could point anywhere at any time.
+    pub fn owned_dir_no_follow(&self, path: &str, uid: u32) -> bool {
+        matches!(self.lstat(path), Ok(s) if s.kind == FileKind::Dir && s.uid == uid)
+    }
+
+    /// Reads a file so that nothing at the path can block the doctor or
+    /// pass for an absent file: `Ok(None)` when nothing is there, else the
+    /// text, or a [`ReadProblem`] whose `Display` is the user's sentence
+    /// (file, what was found, next step). A FIFO, socket, device or
+    /// directory, more than [`CHECKED_LIMIT`] bytes, no read permission, a
+    /// symlink loop and non-UTF-8 bytes are all problems.
+    pub fn read_checked(&self, path: &str) -> Result<Option<String>, ReadProblem> {
+        match self.staged(path) {
+            Some(Some(text)) => return Ok(Some(text)),
+            Some(None) => return Err(ReadProblem::new(path, Found::NotRegular(FileKind::Dir))),
+            None => {}
+        }
+        let result = self.sys.read_checked(&self.root, path).and_then(|bytes| {
+            bytes
+                .map(|b| String::from_utf8(b).map_err(|_| ReadProblem::new(path, Found::NotUtf8)))
+                .transpose()
+        });
+        self.record(|c| {
+            let as_io = match &result {
+                Ok(Some(text)) => Ok(text.clone()),
+                Ok(None) => Err(io::Error::from_raw_os_error(nix::libc::ENOENT)),
+                Err(p) => Err(io::Error::from_raw_os_error(p.errno())),
+            };
+            c.file(path, &as_io)
+        });
+        result
+    }
+
     pub fn exists(&self, path: &str) -> bool {
         self.stat(path).is_ok()
     }
@@ -369,75 +419,88 @@ impl Host {
         })
     }
 
-    /// Writes a file atomically (temp file + rename) with `mode`. The
-    /// parent directory must exist.
+    /// Writes a file atomically (temp file in the same directory + rename)
+    /// with `mode`, never wider than the file it replaces. The parent must
+    /// exist; no component may be a symlink or a directory of another uid
+    /// (see `safe.rs`).
     pub fn write_atomic(&self, path: &str, contents: &str, mode: u32) -> io::Result<()> {
-        use std::io::Write;
         if self.stage(path, Some(contents.to_string())) {
             return Ok(());
         }
-        use std::os::unix::fs::OpenOptionsExt;
-        let target = self.path(path);
-        let dir = target
-            .parent()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-        let name = target
-            .file_name()
-            .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-        let tmp = dir.join(format!(
-            ".{}.podrun-tmp.{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        let write = || -> io::Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(mode)
-                .open(&tmp)?;
-            f.write_all(contents.as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &target)
-        };
-        let result = write();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        safe::write_atomic(&self.root, path, contents, mode, None)
     }
 
-    /// Appends text to an existing file (for `/etc/passwd` and sub-id
-    /// files, which are only ever appended to).
+    /// [`Host::write_atomic`] of a file whose current content the caller
+    /// judged (`expected`, `None` for absent): refused with `EAGAIN` when
+    /// the file no longer holds it, so a file swapped in between the check
+    /// and the write is never overwritten.
+    pub fn replace_checked(
+        &self,
+        path: &str,
+        expected: Option<&str>,
+        contents: &str,
+        mode: u32,
+    ) -> io::Result<()> {
+        if self.is_staging() {
+            return self.write_atomic(path, contents, mode);
+        }
+        safe::write_atomic(&self.root, path, contents, mode, Some(expected))
+    }
+
+    /// Reads a file the fixes may rewrite, following no symlink on the way:
+    /// `None` when it does not exist.
+    pub fn read_no_follow(&self, path: &str) -> io::Result<Option<String>> {
+        match self.staged(path) {
+            Some(Some(text)) => return Ok(Some(text)),
+            Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
+            None => {}
+        }
+        safe::read_no_follow(&self.root, path)
+    }
+
+    /// Appends text to an existing file (staged runs, and tests): one line
+    /// at a time through [`Host::append_line`].
     pub fn append(&self, path: &str, text: &str) -> io::Result<()> {
-        use std::io::Write;
+        for line in text.lines() {
+            self.append_line(path, line)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `line` to an existing system file (`/etc/passwd`, sub-id files)
+    /// unless it is there already; true when added. The file is replaced
+    /// atomically with its owner and mode kept, or, when only the file and
+    /// not its directory is writable, extended in place by one `write(2)`.
+    pub fn append_line(&self, path: &str, line: &str) -> io::Result<bool> {
         if self.staged.is_some() {
             let old = self.read(path)?;
-            self.stage(path, Some(old + text));
-            return Ok(());
+            if old.lines().any(|l| l == line) {
+                return Ok(false);
+            }
+            let sep = if old.is_empty() || old.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
+            self.stage(path, Some(format!("{old}{sep}{line}\n")));
+            return Ok(true);
         }
-        let mut f = std::fs::OpenOptions::new()
-            .append(true)
-            .open(self.path(path))?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
+        safe::append_line(&self.root, path, line)
     }
 
-    /// Creates a directory and its parents; the last one gets `mode`.
-    pub fn create_dir(&self, path: &str, mode: u32) -> io::Result<()> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    /// Creates a directory and its parents, following no symlink and
+    /// entering no directory of another uid; only a directory this call
+    /// made gets `mode` (set on its descriptor). True when it was made.
+    pub fn create_dir(&self, path: &str, mode: u32) -> io::Result<bool> {
         if self.staged.is_some() {
             let mut dir = Path::new(path);
+            let made = !self.exists(path);
             while dir != Path::new("/") && !self.exists(&dir.to_string_lossy()) {
                 self.stage(&dir.to_string_lossy(), None);
                 dir = dir.parent().unwrap_or(Path::new("/"));
             }
-            return Ok(());
+            return Ok(made);
         }
-        let target = self.path(path);
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(&target)?;
-        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
+        safe::create_dir(&self.root, path, mode)
     }
 }

@@ -243,4 +243,16 @@ pub trait Sys {
     fn file_caps(&self, root: &Path, path: &str) -> io::Result<Option<Vec<u8>>>;
     fn run(&self, argv: &[&str], env: &BTreeMap<String, String>) -> io::Result<CmdOutput>;
     fn probe(&self, root: &Path, probe: &Probe) -> ProbeResult;
+
+    /// `lstat(2)`: the entry itself, a symlink not followed. (Added with a
+    /// default so that every `Sys` gets it without change.)
+    fn lstat(&self, root: &Path, path: &str) -> io::Result<Stat> {
+        std::fs::symlink_metadata(root.join(path.trim_start_matches('/')))
+            .map(|m| super::real::stat_of(&m))
+    }
+
+    /// A read that cannot block or blow up (see `checked.rs`).
+    fn read_checked(&self, root: &Path, path: &str) -> super::checked::Checked {
+        super::checked::read_checked(root, path)
+    }
 }

@@ -1,0 +1,717 @@
+//! File operations that cannot be steered by someone else's symlink.
+//!
+//! The doctor often runs as root in directories a less privileged process
+//! prepared (an emptyDir `/builds` is 0777). Every write, mkdir and chmod
+//! here walks the path one component at a time with `openat(O_NOFOLLOW |
+//! O_DIRECTORY)` from the root prefix (trusted: `/`, or a fixture tree), so
+//! no component can be a symlink, and every directory it did not create must
+//! belong to root or to the effective uid — a directory of another uid can
+//! be swapped under the doctor at any time. Modes and owners are set on the
+//! open descriptor (`fchmod`/`fchown`), never through a path.
+//!
+//! Per-component `openat` is used rather than `openat2(RESOLVE_NO_SYMLINKS)`:
+//! the owner of every component has to be checked anyway, and it works on
+//! every kernel a job may run on.
+
+use super::sys::FileKind;
+use nix::errno::Errno;
+use nix::fcntl::{openat, renameat, AtFlags, OFlag};
+use nix::sys::stat::{fchmod, fstat, fstatat, mkdirat, FileStat, Mode};
+use nix::unistd::{fchown, fsync, unlinkat, Gid, Uid, UnlinkatFlags};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_NOFOLLOW)
+    .union(OFlag::O_CLOEXEC);
+
+/// The most a file read for a rewrite may hold (see `real::READ_LIMIT`).
+const REWRITE_LIMIT: u64 = 16 << 20;
+
+fn err(errno: Errno, text: String) -> io::Error {
+    io::Error::new(io::Error::from(errno).kind(), text)
+}
+
+fn kind_of(st: &FileStat) -> FileKind {
+    match st.st_mode & nix::libc::S_IFMT {
+        nix::libc::S_IFDIR => FileKind::Dir,
+        nix::libc::S_IFLNK => FileKind::Symlink,
+        nix::libc::S_IFCHR => FileKind::Char,
+        nix::libc::S_IFBLK => FileKind::Block,
+        nix::libc::S_IFIFO => FileKind::Fifo,
+        nix::libc::S_IFSOCK => FileKind::Socket,
+        _ => FileKind::File,
+    }
+}
+
+/// Root and this process's effective uid are the only owners whose
+/// directories cannot be changed under the doctor by someone else.
+fn trusted_owner(uid: u32) -> bool {
+    uid == 0 || uid == nix::unistd::geteuid().as_raw()
+}
+
+/// `/a/b/c` → `["a", "b", "c"]`; `.` and `..` are refused so that a path
+/// cannot climb out of the root prefix.
+fn components(path: &str) -> io::Result<Vec<&str>> {
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.iter().any(|p| *p == "." || *p == "..") {
+        return Err(err(
+            Errno::EINVAL,
+            format!("{path}: a path with `.` or `..` in it is not written to"),
+        ));
+    }
+    Ok(parts)
+}
+
+/// Why opening one component failed, in words naming the path.
+fn open_problem(dir: &OwnedFd, name: &str, shown: &str, e: Errno) -> io::Error {
+    match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) if kind_of(&st) == FileKind::Symlink => err(
+            Errno::ELOOP,
+            format!("{shown} is a symbolic link; not following it (remove it, or point the job at a directory of its own)"),
+        ),
+        Ok(st) if kind_of(&st) != FileKind::Dir && e == Errno::ENOTDIR => err(
+            Errno::ENOTDIR,
+            format!("{shown} exists and is a {}, not a directory", kind_of(&st).as_str()),
+        ),
+        _ => err(e, format!("{shown}: {}", io::Error::from(e))),
+    }
+}
+
+fn check_owner(fd: &OwnedFd, shown: &str) -> io::Result<FileStat> {
+    let st = fstat(fd).map_err(io::Error::from)?;
+    if !trusted_owner(st.st_uid) {
+        return Err(err(
+            Errno::EPERM,
+            format!(
+                "{shown} belongs to uid {}, neither root nor uid {} (this process): \
+                 not writing through a directory someone else controls",
+                st.st_uid,
+                nix::unistd::geteuid()
+            ),
+        ));
+    }
+    Ok(st)
+}
+
+/// One directory opened without following links.
+pub(crate) struct Dir {
+    pub fd: OwnedFd,
+    /// Whether this call made the last component.
+    pub created: bool,
+}
+
+/// Opens directory `path` under `root`. With `create = Some(mode)`, missing
+/// components are made (the last with `mode`, set with `fchmod` so the
+/// umask does not matter; the others 0755). Components that existed must be
+/// directories owned by root or by this process.
+pub(crate) fn open_dir(root: &Path, path: &str, create: Option<u32>) -> io::Result<Dir> {
+    let mut fd = std::fs::File::open(root).map(OwnedFd::from)?;
+    let parts = components(path)?;
+    let mut created = false;
+    let mut shown = String::new();
+    for (i, name) in parts.iter().enumerate() {
+        shown.push('/');
+        shown.push_str(name);
+        let last = i + 1 == parts.len();
+        created = false;
+        let next = match openat(&fd, *name, DIR_FLAGS, Mode::empty()) {
+            Ok(next) => next,
+            Err(Errno::ENOENT) if create.is_some() => {
+                let mode = if last { create.unwrap_or(0o755) } else { 0o755 };
+                match mkdirat(&fd, *name, Mode::from_bits_truncate(mode)) {
+                    Ok(()) => created = true,
+                    // Another run made it first: judged like any existing one.
+                    Err(Errno::EEXIST) => {}
+                    Err(e) => {
+                        return Err(err(
+                            e,
+                            format!("cannot create {shown}: {}", io::Error::from(e)),
+                        ))
+                    }
+                }
+                let next = openat(&fd, *name, DIR_FLAGS, Mode::empty())
+                    .map_err(|e| open_problem(&fd, name, &shown, e))?;
+                if created {
+                    fchmod(&next, Mode::from_bits_truncate(mode)).map_err(io::Error::from)?;
+                }
+                next
+            }
+            Err(e) => return Err(open_problem(&fd, name, &shown, e)),
+        };
+        if !created {
+            check_owner(&next, &shown)?;
+        }
+        fd = next;
+    }
+    Ok(Dir { fd, created })
+}
+
+/// `/a/b/c` → (`/a/b`, `c`).
+fn split(path: &str) -> io::Result<(&str, &str)> {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rsplit_once('/') {
+        Some((parent, name)) if !name.is_empty() => Ok((parent, name)),
+        _ => Err(err(Errno::EINVAL, format!("{path}: not a file path"))),
+    }
+}
+
+/// Creates directory `path` (and missing parents); only a directory this
+/// call made gets `mode`. True when it was made.
+pub(crate) fn create_dir(root: &Path, path: &str, mode: u32) -> io::Result<bool> {
+    open_dir(root, path, Some(mode)).map(|d| d.created)
+}
+
+/// The existing entry `name` in `dir`, not followed: `None` when absent.
+fn entry(dir: &OwnedFd, name: &str) -> io::Result<Option<FileStat>> {
+    match fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) => Ok(Some(st)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn regular_or_absent(dir: &OwnedFd, name: &str, shown: &str) -> io::Result<Option<FileStat>> {
+    match entry(dir, name)? {
+        Some(st) if kind_of(&st) == FileKind::Symlink => Err(err(
+            Errno::ELOOP,
+            format!("{shown} is a symbolic link; not writing through it (remove it and run again)"),
+        )),
+        Some(st) if kind_of(&st) != FileKind::File => Err(err(
+            Errno::EINVAL,
+            format!(
+                "{shown} is a {}, not a regular file; not writing it",
+                kind_of(&st).as_str()
+            ),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Opens regular file `name` in `dir` for reading, never following a link
+/// and never blocking, and reads it whole.
+fn read_in(dir: &OwnedFd, name: &str, shown: &str) -> io::Result<Option<(Vec<u8>, FileStat)>> {
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    if regular_or_absent(dir, name, shown)?.is_none() {
+        return Ok(None);
+    }
+    let fd = match openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(open_problem(dir, name, shown, e)),
+    };
+    let st = fstat(&fd).map_err(io::Error::from)?;
+    if kind_of(&st) != FileKind::File {
+        return Err(err(Errno::EINVAL, format!("{shown} is not a regular file")));
+    }
+    let mut buf = Vec::new();
+    std::fs::File::from(fd)
+        .take(REWRITE_LIMIT + 1)
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > REWRITE_LIMIT {
+        return Err(err(
+            Errno::EFBIG,
+            format!("{shown} is larger than 16 MiB; not rewriting it"),
+        ));
+    }
+    Ok(Some((buf, st)))
+}
+
+/// Reads a file the doctor is about to rewrite, without following a link
+/// at any component: `None` when it (or its directory) does not exist.
+pub(crate) fn read_no_follow(root: &Path, path: &str) -> io::Result<Option<String>> {
+    let (parent, name) = split(path)?;
+    let dir = match open_dir(root, parent, None) {
+        Ok(d) => d,
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOENT) => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(read_in(&dir.fd, name, path)?.map(|(b, _)| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// A temp file next to the target: exclusive, never a link, unique per
+/// process and call (two runs at once never share one).
+fn temp_in(dir: &OwnedFd, name: &str) -> io::Result<(OwnedFd, String)> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let tmp = format!(
+        ".{name}.podrun-tmp.{}.{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    let flags =
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd = openat(dir, tmp.as_str(), flags, Mode::from_bits_truncate(0o600))?;
+    Ok((fd, tmp))
+}
+
+/// Writes `contents` to a temp file in `dir`, gives it `owner` and `mode`,
+/// syncs it and renames it over `name`; `check` runs just before the rename
+/// (is the target still what was read?). On any error the temp file is
+/// removed and the target is untouched.
+fn replace_in(
+    dir: &OwnedFd,
+    name: &str,
+    contents: &[u8],
+    mode: u32,
+    owner: Option<(u32, u32)>,
+    check: impl FnOnce() -> io::Result<()>,
+) -> io::Result<()> {
+    let (fd, tmp) = temp_in(dir, name)?;
+    let result = (|| {
+        if let Some((uid, gid)) = owner {
+            // Before fchmod: chown clears setuid/setgid bits.
+            let st = fstat(&fd)?;
+            if st.st_uid != uid || st.st_gid != gid {
+                fchown(&fd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))?;
+            }
+        }
+        fchmod(&fd, Mode::from_bits_truncate(mode))?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(contents)?;
+        file.sync_all()?;
+        check()?;
+        renameat(dir, tmp.as_str(), dir, name)?;
+        // The rename itself is durable only once the directory is synced.
+        let _ = fsync(dir);
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = unlinkat(dir, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+    }
+    result.map_err(|e: io::Error| e)
+}
+
+/// Writes a file atomically (temp file in the same directory + rename) with
+/// `mode`, never wider than the mode of the file it replaces. The parent
+/// must exist; no component may be a symlink, and the target must be a
+/// regular file of root or this process, or absent. With `expected`, the
+/// target must still hold exactly that (`None`: still be absent), read on
+/// the same descriptors as the write: a file swapped in after the caller
+/// looked at it is never overwritten.
+pub(crate) fn write_atomic(
+    root: &Path,
+    path: &str,
+    contents: &str,
+    mode: u32,
+    expected: Option<Option<&str>>,
+) -> io::Result<()> {
+    let (parent, name) = split(path)?;
+    let dir = open_dir(root, parent, None)?;
+    let old = read_in(&dir.fd, name, path)?;
+    if let Some((_, st)) = &old {
+        if !trusted_owner(st.st_uid) {
+            return Err(err(
+                Errno::EPERM,
+                format!("{path} belongs to uid {}: not replacing it", st.st_uid),
+            ));
+        }
+    }
+    let changed = || {
+        err(
+            Errno::EAGAIN,
+            format!("{path} changed while it was being written; not replacing it (run again)"),
+        )
+    };
+    if let Some(expected) = expected {
+        let found = old.as_ref().map(|(b, _)| String::from_utf8_lossy(b));
+        // A concurrent run that wrote the same thing first is no conflict.
+        if found.as_deref() == Some(contents) {
+            return Ok(());
+        }
+        if found.as_deref() != expected {
+            return Err(changed());
+        }
+    }
+    let old = old.map(|(_, st)| st);
+    let mode = match &old {
+        Some(st) => mode & st.st_mode & 0o7777,
+        None => mode,
+    };
+    let same = || match (&old, regular_or_absent(&dir.fd, name, path)?) {
+        (None, None) => Ok(()),
+        (Some(a), Some(b)) if a.st_ino == b.st_ino => Ok(()),
+        _ => Err(changed()),
+    };
+    replace_in(&dir.fd, name, contents.as_bytes(), mode, None, same).map_err(|e| with_path(e, path))
+}
+
+fn with_path(e: io::Error, path: &str) -> io::Error {
+    match e.get_ref() {
+        Some(_) => e,
+        None => match e.raw_os_error() {
+            Some(raw) => err(Errno::from_raw(raw), format!("{path}: {e}")),
+            None => e,
+        },
+    }
+}
+
+/// Writes a report (`--json PATH`, `--junit PATH`) where the user asked:
+/// a path in the repository checkout, where a merge request may have
+/// committed a symlink. The last component is never followed: a symlink or
+/// anything but a regular file there is refused; the report is written to
+/// a temp file next to it and renamed into place, so a reader never sees
+/// half a report.
+pub fn write_report(path: &Path, text: &str) -> io::Result<()> {
+    let shown = path.display();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| err(Errno::EINVAL, format!("{shown} is not a file name")))?;
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let dir = std::fs::File::open(parent).map(OwnedFd::from)?;
+    match entry(&dir, name)? {
+        Some(st) if kind_of(&st) == FileKind::Symlink => {
+            return Err(err(
+                Errno::ELOOP,
+                format!(
+                    "{shown} is a symbolic link (one committed to the repository can point \
+                     anywhere): not writing through it; remove it or choose another path"
+                ),
+            ))
+        }
+        Some(st) if kind_of(&st) != FileKind::File => {
+            return Err(err(
+                Errno::EINVAL,
+                format!(
+                    "{shown} is a {}, not a regular file: not replacing it; choose another path",
+                    kind_of(&st).as_str()
+                ),
+            ))
+        }
+        _ => {}
+    }
+    let umask = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
+    nix::sys::stat::umask(umask);
+    let mode = 0o644 & !umask.bits();
+    replace_in(&dir, name, text.as_bytes(), mode, None, || Ok(()))
+}
+
+/// Whether a temp file could not be made because the directory is closed
+/// to this process (OpenShift: `/etc/passwd` is g=u, `/etc` is not).
+fn dir_closed(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(nix::libc::EACCES) | Some(nix::libc::EPERM)
+    )
+}
+
+/// Appends `line` (a whole line, without its newline) to the existing file
+/// `path` unless it is already there. The new file is written next to the
+/// old one and renamed over it, with the old owner and mode, so a full disk
+/// or a crash leaves the old file whole. When the directory is closed to
+/// this process but the file is not, the line is appended in place with a
+/// single `write(2)` and checked afterwards. True when the line was added.
+pub(crate) fn append_line(root: &Path, path: &str, line: &str) -> io::Result<bool> {
+    let (parent, name) = split(path)?;
+    let dir = open_dir(root, parent, None)?;
+    let Some((old, st)) = read_in(&dir.fd, name, path)? else {
+        return Err(err(Errno::ENOENT, format!("{path} does not exist")));
+    };
+    if String::from_utf8_lossy(&old).lines().any(|l| l == line) {
+        return Ok(false);
+    }
+    let sep = if old.is_empty() || old.ends_with(b"\n") {
+        ""
+    } else {
+        "\n"
+    };
+    let text = format!("{sep}{line}\n");
+    let mut whole = old.clone();
+    whole.extend_from_slice(text.as_bytes());
+    let unchanged = || match entry(&dir.fd, name)? {
+        Some(now) if now.st_ino == st.st_ino && now.st_size == st.st_size => Ok(()),
+        _ => Err(err(
+            Errno::EAGAIN,
+            format!("{path} changed while it was being extended; not replacing it (run again)"),
+        )),
+    };
+    let owner = Some((st.st_uid, st.st_gid));
+    match replace_in(&dir.fd, name, &whole, st.st_mode & 0o7777, owner, unchanged) {
+        Ok(()) => Ok(true),
+        Err(e) if dir_closed(&e) => append_in_place(&dir.fd, name, path, &st, text.as_bytes()),
+        Err(e) => Err(with_path(e, path)),
+    }
+}
+
+/// The fallback when no file can be made next to `name`: one `write(2)` of
+/// the whole line in append mode (concurrent appenders cannot interleave
+/// inside it), then a check that exactly these bytes landed at the end; a
+/// short write is cut back off, so a reader never sees half a line.
+pub(crate) fn append_in_place(
+    dir: &OwnedFd,
+    name: &str,
+    path: &str,
+    read: &FileStat,
+    text: &[u8],
+) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let flags =
+        OFlag::O_RDWR | OFlag::O_APPEND | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let fd =
+        openat(dir, name, flags, Mode::empty()).map_err(|e| open_problem(dir, name, path, e))?;
+    let st = fstat(&fd)?;
+    if st.st_ino != read.st_ino || st.st_size != read.st_size || kind_of(&st) != FileKind::File {
+        return Err(err(
+            Errno::EAGAIN,
+            format!("{path} changed while it was being extended; not appending (run again)"),
+        ));
+    }
+    let file = std::fs::File::from(fd);
+    let start = st.st_size as u64;
+    let written = nix::unistd::write(file.as_fd(), text);
+    let short = match written {
+        Ok(n) if n == text.len() => None,
+        Ok(n) => Some((n, io::Error::from(Errno::ENOSPC))),
+        Err(e) => Some((0, io::Error::from(e))),
+    };
+    if let Some((n, e)) = short {
+        // Cut back only our own bytes: nobody wrote after them.
+        if n > 0 && fstat(file.as_fd()).map(|s| s.st_size as u64) == Ok(start + n as u64) {
+            let _ = file.set_len(start);
+        }
+        return Err(err(
+            Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO)),
+            format!("cannot append to {path}: {e}; the file was left as it was"),
+        ));
+    }
+    file.sync_all()?;
+    // O_APPEND put the bytes at the end as it was at the write: find them.
+    let end = nix::unistd::lseek(file.as_fd(), 0, nix::unistd::Whence::SeekCur)? as u64;
+    let mut back = vec![0u8; text.len()];
+    file.read_exact_at(&mut back, end - text.len() as u64)?;
+    if back != text {
+        return Err(err(
+            Errno::EIO,
+            format!("{path}: the appended line did not read back"),
+        ));
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+
+    #[test]
+    fn no_component_is_ever_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(root.join("builds")).unwrap();
+        std::fs::create_dir(&elsewhere).unwrap();
+        symlink(&elsewhere, root.join("builds/.podrun-0")).unwrap();
+        let e = create_dir(&root, "/builds/.podrun-0/home", 0o700).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("/builds/.podrun-0 is a symbolic link"),
+            "{e}"
+        );
+        let e = write_atomic(&root, "/builds/.podrun-0/x.conf", "x", 0o644, None).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        // A link as the last component is not written through either.
+        std::fs::create_dir(root.join("etc")).unwrap();
+        std::fs::write(elsewhere.join("target"), "theirs\n").unwrap();
+        symlink(elsewhere.join("target"), root.join("etc/subuid")).unwrap();
+        assert!(append_line(&root, "/etc/subuid", "a:1:2").is_err());
+        assert!(write_atomic(&root, "/etc/subuid", "x", 0o644, None).is_err());
+        assert!(read_no_follow(&root, "/etc/subuid").is_err());
+        assert_eq!(
+            std::fs::read_to_string(elsewhere.join("target")).unwrap(),
+            "theirs\n"
+        );
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn modes_are_set_on_what_was_made_and_never_widened() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(create_dir(root, "/a/b", 0o700).unwrap());
+        let mode = |p: &str| {
+            std::fs::metadata(root.join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777
+        };
+        assert_eq!(mode("a/b"), 0o700);
+        assert_eq!(mode("a"), 0o755);
+        // An existing directory keeps its mode.
+        std::fs::set_permissions(root.join("a/b"), std::fs::Permissions::from_mode(0o750)).unwrap();
+        assert!(!create_dir(root, "/a/b", 0o700).unwrap());
+        assert_eq!(mode("a/b"), 0o750);
+        write_atomic(root, "/a/f", "one", 0o600, None).unwrap();
+        write_atomic(root, "/a/f", "two", 0o644, Some(Some("one"))).unwrap();
+        assert_eq!(mode("a/f"), 0o600);
+        std::fs::write(root.join("a/passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        std::fs::set_permissions(
+            root.join("a/passwd"),
+            std::fs::Permissions::from_mode(0o664),
+        )
+        .unwrap();
+        assert!(append_line(root, "/a/passwd", "u:x:1:1::/h:/bin/sh").unwrap());
+        assert!(!append_line(root, "/a/passwd", "u:x:1:1::/h:/bin/sh").unwrap());
+        assert_eq!(mode("a/passwd"), 0o664);
+        assert_eq!(
+            std::fs::read_to_string(root.join("a/passwd")).unwrap(),
+            "root:x:0:0::/root:/bin/sh\nu:x:1:1::/h:/bin/sh\n"
+        );
+        let names: Vec<_> = std::fs::read_dir(root.join("a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 3, "no temp file left: {names:?}");
+    }
+
+    /// Issue 9: a target replaced between the engine's check and its write
+    /// (a file of someone else's, or a symlink) is never overwritten.
+    #[test]
+    fn a_target_swapped_after_the_check_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("ours.conf"), "# ours\n").unwrap();
+        // The engine saw "# ours"; someone put their own file there since.
+        std::fs::write(root.join("ours.conf"), "theirs\n").unwrap();
+        let e =
+            write_atomic(root, "/ours.conf", "# new\n", 0o644, Some(Some("# ours\n"))).unwrap_err();
+        assert!(
+            e.to_string().contains("changed while it was being written"),
+            "{e}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("ours.conf")).unwrap(),
+            "theirs\n"
+        );
+        // Absent when checked, present now: not overwritten either.
+        let e = write_atomic(root, "/ours.conf", "# new\n", 0o644, Some(None)).unwrap_err();
+        assert!(e.to_string().contains("changed"), "{e}");
+        // A symlink swapped in: refused, its target untouched.
+        std::fs::remove_file(root.join("ours.conf")).unwrap();
+        std::fs::write(root.join("victim"), "v\n").unwrap();
+        symlink(root.join("victim"), root.join("ours.conf")).unwrap();
+        assert!(write_atomic(root, "/ours.conf", "# new\n", 0o644, Some(None)).is_err());
+        assert_eq!(std::fs::read_to_string(root.join("victim")).unwrap(), "v\n");
+        assert_eq!(names(root), vec!["ours.conf", "victim"]);
+    }
+
+    #[test]
+    fn a_fifo_is_refused_at_once_instead_of_hanging() {
+        let dir = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(&dir.path().join("subuid"), Mode::from_bits_truncate(0o666)).unwrap();
+        let e = append_line(dir.path(), "/subuid", "a:1:2").unwrap_err();
+        assert!(
+            e.to_string().contains("is a fifo, not a regular file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_directory_of_another_uid_is_not_written_through() {
+        if !nix::unistd::geteuid().is_root() {
+            return; // only root can give a directory away
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("theirs")).unwrap();
+        std::os::unix::fs::chown(dir.path().join("theirs"), Some(1000), Some(1000)).unwrap();
+        let e = write_atomic(dir.path(), "/theirs/x", "x", 0o644, None).unwrap_err();
+        assert!(e.to_string().contains("/theirs belongs to uid 1000"), "{e}");
+        assert_eq!(
+            std::fs::metadata(dir.path().join("theirs")).unwrap().uid(),
+            1000
+        );
+    }
+
+    /// Issue 9 item 6: on ENOSPC the sub-id append left a truncated line.
+    /// Runs the half below in a private mount namespace (root only: only
+    /// root can mount the tiny tmpfs; CI runs as root).
+    #[test]
+    fn a_full_disk_leaves_system_files_whole() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("a_full_disk_leaves_system_files_whole needs root to mount a tmpfs: not run");
+            return;
+        }
+        let out = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private"])
+            .arg(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "host::safe::tests::full_disk_inside_a_mount_namespace",
+            ])
+            .args(["--ignored", "--nocapture", "--test-threads=1"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "{text}");
+    }
+
+    #[test]
+    #[ignore = "run by a_full_disk_leaves_system_files_whole in its own mount namespace"]
+    fn full_disk_inside_a_mount_namespace() {
+        use nix::mount::{mount, MsFlags};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        mount(
+            Some("tmpfs"),
+            root,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("size=64k"),
+        )
+        .unwrap();
+        std::fs::create_dir(root.join("etc")).unwrap();
+        // 40 KiB of ranges: a whole second copy cannot fit in 64 KiB.
+        let ranges: String = (0..2000)
+            .map(|i| format!("u{i:05}:{}:65536\n", 100000 + i))
+            .collect();
+        std::fs::write(root.join("etc/subuid"), &ranges).unwrap();
+        let e = append_line(root, "/etc/subuid", "podman:1:999").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/subuid")).unwrap(),
+            ranges
+        );
+        assert_eq!(names(&root.join("etc")), vec!["subuid"]);
+
+        // In place (the directory closed to the job): the filesystem full to
+        // the last page, the single write fails and the file stays whole.
+        let page = vec![b'#'; 4096];
+        std::fs::write(root.join("etc/passwd"), &page).unwrap();
+        let mut filler = std::fs::File::create(root.join("filler")).unwrap();
+        while filler.write_all(&page).is_ok() {}
+        drop(filler);
+        let dirfd = open_dir(root, "/etc", None).unwrap().fd;
+        let st = fstatat(&dirfd, "passwd", AtFlags::AT_SYMLINK_NOFOLLOW).unwrap();
+        let e = append_in_place(
+            &dirfd,
+            "passwd",
+            "/etc/passwd",
+            &st,
+            b"u:x:1:1::/h:/bin/sh\n",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
+        assert_eq!(std::fs::read(root.join("etc/passwd")).unwrap(), page);
+        drop(dirfd);
+        nix::mount::umount(root).unwrap();
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
