@@ -6,48 +6,9 @@
 //! wrong "ready" can only come from a probe that misjudged its area, and
 //! each such mistake is fixed where the knowledge lives.
 
+pub use crate::model::Plan;
 use crate::model::{Check, Status};
 use serde_json::{json, Value};
-
-/// How podman will run here (as found, or after the fixes).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    /// Podman's own notion: any uid but 0, or uid 0 without CAP_SYS_ADMIN.
-    pub rootless: bool,
-    pub storage_driver: String,
-    pub mount_program: Option<String>,
-    /// `oci` (a new /proc for every RUN) or `chroot`.
-    pub isolation: String,
-    pub runtime: String,
-    /// `pasta`, `slirp4netns`, `bridge`, `host`, …
-    pub network: String,
-}
-
-impl Default for Plan {
-    fn default() -> Plan {
-        Plan {
-            rootless: true,
-            storage_driver: "overlay".into(),
-            mount_program: None,
-            isolation: "oci".into(),
-            runtime: "crun".into(),
-            network: "unknown".into(),
-        }
-    }
-}
-
-impl Plan {
-    pub fn to_json(&self) -> Value {
-        json!({
-            "rootless": self.rootless,
-            "storage_driver": self.storage_driver,
-            "mount_program": self.mount_program,
-            "isolation": self.isolation,
-            "runtime": self.runtime,
-            "network": self.network,
-        })
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod decide;
 pub mod explain;
 pub mod fix;
+pub mod formats;
 pub mod host;
 pub mod model;
 pub mod probes;

@@ -5,6 +5,7 @@ use crate::decide::verdict;
 use crate::explain;
 use crate::fix::{fix_loop, run_commands, FixRun};
 use crate::host::Host;
+use crate::model::Mode;
 use crate::probes::{all_specs, Findings};
 use crate::report::{human, json, junit, Report, Row};
 use crate::util::shell_quote;
@@ -187,9 +188,9 @@ fn diagnose(
     if std::env::var_os("PODRUN_DOCTOR_TEST_PANIC").is_some() {
         panic!("podrun-doctor: panic requested by PODRUN_DOCTOR_TEST_PANIC (debug builds only)");
     }
-    let mode = command.mode();
+    let mode = mode_of(command);
     // `check` changes nothing: it predicts its fixes on staged writes.
-    let dry = args.dry_run || mode == "check";
+    let dry = args.dry_run || mode.predicts();
     if dry {
         host.stage_writes();
     }
@@ -199,7 +200,7 @@ fn diagnose(
     }
     let mut report = build_report(&host, mode, args.dry_run, &before, &after, &fixes);
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if mode == "fix" && !fixes.env.is_empty() {
+    if mode == Mode::Fix && !fixes.env.is_empty() {
         report.problems.push(format!(
             "some fixes are environment variables ({}), which a child process cannot set in the job's shell: \
              use `eval \"$(podrun-doctor env)\"` (or `podrun-doctor exec -- CMD`) instead of `podrun-doctor`",
@@ -209,8 +210,8 @@ fn diagnose(
 
     // Where each rendering goes: stdout carries exports (env) or JSON
     // (`--json -`); the checklist goes wherever stdout is not needed.
-    let json_to_stdout = args.json.as_deref() == Some("-") && mode != "env";
-    let human_to_stdout = matches!(mode, "check" | "fix") && !json_to_stdout;
+    let json_to_stdout = args.json.as_deref() == Some("-") && mode != Mode::Env;
+    let human_to_stdout = matches!(mode, Mode::Check | Mode::Fix) && !json_to_stdout;
     let human_tty = if human_to_stdout {
         streams.out_is_tty
     } else {
@@ -232,12 +233,12 @@ fn diagnose(
     };
     let json_text = json::render(&report);
     let mut code = report.exit_code(args.strict);
-    if mode == "fix" && !fixes.env.is_empty() {
+    if mode == Mode::Fix && !fixes.env.is_empty() {
         code = 1;
     }
 
     match args.json.as_deref() {
-        Some("-") if mode == "env" => {
+        Some("-") if mode == Mode::Env => {
             let _ = err.write_all(json_text.as_bytes());
         }
         Some("-") => {
@@ -265,7 +266,7 @@ fn diagnose(
     }
     let human_text = human::render(&report, &style);
     let human_sink: &mut dyn Write = if human_to_stdout { out } else { err };
-    if !(mode == "env" && args.json.as_deref() == Some("-")) {
+    if !(mode == Mode::Env && args.json.as_deref() == Some("-")) {
         let _ = human_sink.write_all(human_text.as_bytes());
     }
 
@@ -317,10 +318,21 @@ fn diagnose(
     }
 }
 
+/// The mode a diagnosing command runs in (`list`, `explain` and `capture`
+/// never reach the report).
+fn mode_of(command: &Command) -> Mode {
+    match command {
+        Command::Fix => Mode::Fix,
+        Command::Env => Mode::Env,
+        Command::Exec(_) => Mode::Exec,
+        _ => Mode::Check,
+    }
+}
+
 /// Rows as found, each with its status after the fixes where it changed.
 pub fn build_report(
     host: &Host,
-    mode: &'static str,
+    mode: Mode,
     dry_run: bool,
     before: &Findings,
     after: &Findings,
@@ -338,10 +350,8 @@ pub fn build_report(
                     .actions
                     .iter()
                     .any(|a| matches!(a, crate::model::Action::SetEnv { .. }));
-                fix.applied = !dry_run
-                    && mode != "check"
-                    && !(mode == "fix" && needs_export)
-                    && fixes.applied.iter().any(|id| id == c.id);
+                let not_written = dry_run || mode.predicts() || (mode == Mode::Fix && needs_export);
+                fix.applied = !not_written && fixes.applied.iter().any(|id| id == c.id);
             }
             let status_after = after
                 .check(c.id)
@@ -370,13 +380,13 @@ pub fn build_report(
         context.entry(key).or_insert(serde_json::Value::Null);
     }
     Report {
-        mode,
+        mode: mode.as_str(),
         dry_run,
         duration_ms: 0.0,
         context,
         rows,
         env: fixes.env.clone(),
-        changes: if dry_run || mode == "check" {
+        changes: if dry_run || mode.predicts() {
             Vec::new()
         } else {
             fixes.changes.clone()

@@ -20,9 +20,9 @@
 //! `/usr/share/containers/storage.conf`. `STORAGE_DRIVER` and `STORAGE_OPTS`
 //! override the file.
 
-use super::toml::{self, Doc, ParseError, Value};
 use super::tools::Version;
 use super::Findings;
+use crate::formats::toml::{self, Doc, ParseError, Value};
 use crate::host::{Access, Host};
 use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
 use serde_json::json;

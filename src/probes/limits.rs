@@ -10,6 +10,7 @@
 //! not clamp (seen with podman 4.3.1 on a host whose hard limit is lower).
 
 use super::Findings;
+pub use crate::formats::limits::{parse_limits, Limit};
 use crate::host::{io_error_name, Host};
 use crate::model::{By, Check, Spec};
 use caps::Capability;
@@ -17,28 +18,6 @@ use caps::Capability;
 const LIMITS: &str = "/proc/self/limits";
 /// Podman's implicit nofile/nproc for `podman run` (define.RLimitDefaultValue).
 pub const PODMAN_DEFAULT: u64 = 1_048_576;
-
-/// One limit; `None` means unlimited.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub soft: Option<u64>,
-    pub hard: Option<u64>,
-}
-
-impl Limit {
-    fn show(v: Option<u64>) -> String {
-        v.map_or("unlimited".into(), |n| n.to_string())
-    }
-
-    pub fn describe(&self) -> String {
-        format!("{}:{}", Limit::show(self.soft), Limit::show(self.hard))
-    }
-
-    /// Whether a hard value fits under the current hard limit.
-    pub fn hard_allows(&self, hard: u64) -> bool {
-        self.hard.is_none_or(|h| hard <= h)
-    }
-}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Facts {
@@ -95,29 +74,6 @@ impl Facts {
             ))
         }
     }
-}
-
-fn parse_value(v: &str) -> Result<Option<u64>, ()> {
-    if v == "unlimited" {
-        Ok(None)
-    } else {
-        v.parse().map(Some).map_err(drop)
-    }
-}
-
-/// Parses `/proc/self/limits`: (nofile, nproc), each `None` when its line is
-/// missing or unreadable.
-pub fn parse_limits(text: &str) -> (Option<Limit>, Option<Limit>) {
-    let find = |label: &str| {
-        text.lines().find_map(|line| {
-            let rest = line.strip_prefix(label)?;
-            let mut cols = rest.split_whitespace();
-            let soft = parse_value(cols.next()?).ok()?;
-            let hard = parse_value(cols.next()?).ok()?;
-            Some(Limit { soft, hard })
-        })
-    };
-    (find("Max open files"), find("Max processes"))
 }
 
 pub const SPECS: &[Spec] = &[

@@ -21,15 +21,18 @@ pub mod mounts;
 pub mod network;
 pub mod storage;
 pub mod subid;
-pub mod toml;
 pub mod tools;
 pub mod userns;
+
+/// The TOML reader moved to `formats`; kept here until `fix.rs` (owned by
+/// the fix-engine rework) imports `crate::formats::toml` itself.
+pub use crate::formats::toml;
 
 #[cfg(test)]
 pub mod testutil;
 
-use crate::decide::Plan;
 use crate::host::Host;
+use crate::model::Plan;
 use crate::model::{Check, Spec};
 use serde_json::{Map, Value};
 

@@ -227,7 +227,7 @@ fn config_dir_check(host: &Host, found: &mut Findings) {
                     "network-dir",
                     &format!(
                         "[network]\nnetwork_config_dir = {}\n",
-                        super::toml::quote(&format!("{base}/networks"))
+                        crate::formats::toml::quote(&format!("{base}/networks"))
                     ),
                     "Keep podman's network definitions in a directory of the job's own",
                 ),

@@ -914,7 +914,7 @@ mod tests {
         };
         assert_eq!(path, "/home/podman/.config/containers/storage.conf");
         assert!(contents.contains("driver = \"vfs\""));
-        assert!(crate::probes::toml::parse(contents).is_ok());
+        assert!(crate::formats::toml::parse(contents).is_ok());
         assert_eq!(
             found.plan.mount_program.as_deref(),
             Some("/usr/bin/fuse-overlayfs")
@@ -1152,7 +1152,7 @@ mod tests {
                 value: "/tmp/podrun-0/storage.conf".into()
             }
         );
-        let doc = crate::probes::toml::parse(contents).unwrap();
+        let doc = crate::formats::toml::parse(contents).unwrap();
         assert_eq!(doc.str("storage.graphroot"), Some("/tmp/podrun-0/storage"));
         // Native overlay works on the tmpfs where the store will live.
         assert_eq!(doc.str("storage.driver"), Some("overlay"));
