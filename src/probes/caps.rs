@@ -7,7 +7,7 @@
 //! limits reads `CAP_SYS_RESOURCE`, mounts judges the keyring). The checks
 //! here are informational and say which of those consequences apply.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::formats::status::parse_status;
 use crate::host::Host;
 use crate::model::{Check, Spec};
@@ -165,7 +165,8 @@ keyctl, pivot_root); docker executor `security_opt = [\"seccomp:unconfined\"]`."
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let text = match host.read(STATUS) {
         Ok(t) => t,
         Err(e) => {
@@ -179,7 +180,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 .with("errno", errno)
                 .with("probe_ran", false),
             );
-            return;
+            return found.finish(Facts::default());
         }
     };
     let st = parse_status(&text);
@@ -197,7 +198,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             .with("garbage", st.garbage.clone())
             .with("probe_ran", false),
         );
-        return;
+        return found.finish(Facts::default());
     };
     let facts = Facts {
         known: true,
@@ -386,7 +387,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     }
     found.checks.push(check);
 
-    found.caps = facts;
+    found.finish(facts)
 }
 
 fn read_last_cap(host: &Host) -> u8 {
@@ -417,7 +418,7 @@ mod tests {
             .file(CAP_LAST_CAP, "40\n")
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         found
     }
 
@@ -514,7 +515,7 @@ NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
             .answer("read_errors", STATUS, json!("EACCES"))
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert!(!found.caps.known);
         let c = found.check("caps.effective").unwrap();
         assert_eq!(c.status, St::Warn);

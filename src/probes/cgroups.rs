@@ -11,7 +11,7 @@
 //! `cgroup_manager` and `runtime` are resolved by the config area, which
 //! reads these facts (`crun_refuses`, `systemd`).
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 pub use crate::formats::cgroup::{parse_self_cgroup, CgroupLine};
 use crate::host::{io_error_name, Access, Host};
 use crate::model::{Action, Check, Spec};
@@ -130,7 +130,8 @@ fn read_controllers(host: &Host, dir: &str) -> Result<Vec<String>, String> {
         .map_err(|e| io_error_name(&e))
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts {
         systemd: host.is_dir("/run/systemd/system"),
         ..Facts::default()
@@ -214,12 +215,12 @@ pub fn probe(host: &Host, found: &mut Findings) {
         }
         .with("path", "/run/systemd/system"),
     );
-    found.cgroups = facts;
+    found.finish(facts)
 }
 
 fn version_check(
     host: &Host,
-    found: &mut Findings,
+    found: &mut Obs,
     facts: &Facts,
     evidence: &[(&str, serde_json::Value)],
 ) {
@@ -291,7 +292,7 @@ fn version_check(
     found.checks.push(check);
 }
 
-fn hybrid_check(found: &mut Findings, facts: &Facts) {
+fn hybrid_check(found: &mut Obs, facts: &Facts) {
     let iso = found.plan.isolation.clone();
     let check = if facts.version != Version::Hybrid {
         Check::ok(
@@ -340,7 +341,7 @@ fn cgroup_dir(host: &Host, facts: &Facts) -> String {
     }
 }
 
-fn own_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
+fn own_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     let dir = cgroup_dir(host, facts);
     let access = host.access(&dir, Access::Write);
     let ro_mount = found
@@ -439,11 +440,11 @@ mod tests {
         let host = f.host();
         let mut found = Findings::default();
         found.tools.podman_version = podman;
-        found.plan.rootless = rootless;
-        found.plan.isolation = isolation.into();
-        crate::probes::mounts::probe(&host, &mut found);
-        found.plan.isolation = isolation.into();
-        probe(&host, &mut found);
+        crate::probes::testutil::given_rootless(&mut found, rootless);
+        crate::probes::testutil::given_isolation(&mut found, isolation);
+        found.absorb(crate::probes::mounts::probe(&host, &found));
+        crate::probes::testutil::given_isolation(&mut found, isolation);
+        found.absorb(probe(&host, &found));
         found
     }
 

@@ -21,7 +21,7 @@
 //! override the file.
 
 use super::tools::Version;
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::formats::toml::{self, Doc, ParseError, Value};
 use crate::host::{Access, Host};
 use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
@@ -72,6 +72,9 @@ pub struct StorageConf {
 
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
+    /// The OCI runtime the plan names, once resolved: `runtime`, or the
+    /// one this tool's fix switches to.
+    pub plan_runtime: Option<String>,
     /// containers.conf files podman reads, in order (existing ones only).
     pub files: Vec<String>,
     /// Whether the user's config directory is read by this podman.
@@ -684,7 +687,8 @@ pub fn conf_fix(
     }
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let podman = found.tools.podman_version;
     let mut f = Facts {
         user_dir_read: user_dir_read(host, podman),
@@ -906,14 +910,14 @@ pub fn probe(host: &Host, found: &mut Findings) {
     // default capabilities
     capabilities_check(host, found, &f);
 
-    found.config = f;
+    found.finish(f)
 }
 
 fn podman_of(found: &Findings) -> Option<Version> {
     found.tools.podman_version
 }
 
-fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
+fn runtime_check(host: &Host, found: &mut Obs, f: &mut Facts) {
     let configured = f.get_str("engine.runtime").map(str::to_string);
     let src = f
         .get("engine.runtime")
@@ -944,7 +948,7 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
             })
     };
     f.runtime = name.clone();
-    found.plan.runtime = name.clone();
+    let mut plan_runtime = name.clone();
     let other = match name.as_str() {
         "crun" => t.runc.as_ref().map(|_| "runc"),
         _ => t.crun.as_ref().map(|_| "crun"),
@@ -992,7 +996,7 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
             );
             match other.map(|_| to_runc(c.clone(), "Use runc, which accepts the hybrid layout")) {
                 Some(Some(fixed)) => {
-                    found.plan.runtime = "runc".into();
+                    plan_runtime = "runc".into();
                     fixed
                 }
                 _ => chroot(c, "runc is not installed or cannot be configured here"),
@@ -1013,7 +1017,7 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
             "or install runc",
         ),
         (None, Some(o)) => {
-            found.plan.runtime = o.to_string();
+            plan_runtime = o.to_string();
             dropin_fix(
                 Check::error(
                     "config.runtime",
@@ -1028,6 +1032,7 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
             )
         }
     };
+    f.plan_runtime = Some(plan_runtime);
     if found.cgroups.crun_refuses {
         check = check.with("crun_refuses_hybrid_cgroups", true);
     }
@@ -1039,7 +1044,7 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
     );
 }
 
-fn ulimit_check(host: &Host, found: &mut Findings, f: &Facts, podman: Option<Version>) {
+fn ulimit_check(host: &Host, found: &mut Obs, f: &Facts, podman: Option<Version>) {
     let limits = host.read(LIMITS);
     let (nofile_hard, nproc_hard) = limits
         .as_ref()
@@ -1148,7 +1153,7 @@ pub const DEFAULT_CAPABILITIES: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-fn capabilities_check(host: &Host, found: &mut Findings, f: &Facts) {
+fn capabilities_check(host: &Host, found: &mut Obs, f: &Facts) {
     let configured = f
         .get("containers.default_capabilities")
         .and_then(|s| s.value.as_str_array());
@@ -1224,7 +1229,7 @@ fn capabilities_check(host: &Host, found: &mut Findings, f: &Facts) {
     );
 }
 
-fn sysctl_check(host: &Host, found: &mut Findings, f: &Facts) {
+fn sysctl_check(host: &Host, found: &mut Obs, f: &Facts) {
     let sysctls = f
         .get("containers.default_sysctls")
         .and_then(|s| s.value.as_str_array())
@@ -1284,9 +1289,9 @@ mod tests {
         found.tools.podman_version = Some(v);
         found.tools.crun = Some("/usr/bin/crun".into());
         // The areas config reads: capabilities and podman's mode.
-        crate::probes::caps::probe(host, &mut found);
-        crate::probes::identity::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(crate::probes::identity::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 
@@ -1595,7 +1600,7 @@ Max open files            1024                 1024                 files     \n
             .host();
         let mut found = Findings::default();
         found.tools.runc = Some("/usr/sbin/runc".into());
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         let c = found.check("config.runtime").unwrap();
         assert_eq!(c.status, Status::Error);
         assert!(c.job_can_fix());
@@ -1604,7 +1609,7 @@ Max open files            1024                 1024                 files     \n
         let host = Fixture::new().uid(1000).env("HOME", "/h").host();
         let mut found = Findings::default();
         found.tools.runc = Some("/usr/sbin/runc".into());
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
         assert_eq!(found.plan.runtime, "runc");
     }
@@ -1865,7 +1870,7 @@ Max open files            1024                 1024                 files     \n
         found.tools.crun = Some("/usr/bin/crun".into());
         found.tools.runc = Some("/usr/sbin/runc".into());
         hybrid(&mut found);
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         let c = found.check("config.runtime").unwrap();
         assert_eq!(c.status, Status::Error);
         assert!(c.summary.contains("cgroups in hybrid mode not supported"));
@@ -1891,7 +1896,7 @@ Max open files            1024                 1024                 files     \n
         found.tools.crun = Some("/usr/bin/crun".into());
         found.tools.runc = Some("/usr/sbin/runc".into());
         hybrid(&mut found);
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
         assert_eq!(found.plan.runtime, "runc");
     }
@@ -1906,7 +1911,7 @@ Max open files            1024                 1024                 files     \n
         let mut found = Findings::default();
         found.tools.crun = Some("/usr/bin/crun".into());
         hybrid(&mut found);
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         let c = found.check("config.runtime").unwrap();
         assert_eq!(c.status, Status::Error);
         assert_eq!(
@@ -1919,13 +1924,13 @@ Max open files            1024                 1024                 files     \n
         let mut found = Findings::default();
         found.tools.crun = Some("/usr/bin/crun".into());
         hybrid(&mut found);
-        found.plan.isolation = "chroot".into();
-        probe(&host, &mut found);
+        crate::probes::testutil::given_isolation(&mut found, "chroot");
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
         // Not hybrid: crun is fine.
         let mut found = Findings::default();
         found.tools.crun = Some("/usr/bin/crun".into());
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
     }
 
@@ -1944,9 +1949,9 @@ Max open files            1024                 1024                 files     \n
         found.caps.known = true;
         found.caps.bounding = 0x0000_0000_8024_01db;
         found.caps.effective = 0x0000_0000_8024_01db;
-        found.plan.rootless = false;
+        crate::probes::testutil::given_rootless(&mut found, false);
         // config computes rootless from CapEff through the caps facts.
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert!(!found.plan.rootless);
         let c = found.check("config.capabilities").unwrap();
         assert_eq!(c.status, Status::Error, "{}", c.summary);
@@ -1982,7 +1987,7 @@ Max open files            1024                 1024                 files     \n
         found.caps.known = true;
         found.caps.bounding = 0x0000_0000_8024_01db;
         found.caps.effective = 0x0000_0000_8024_01db;
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(
             found.check("config.capabilities").unwrap().status,
             Status::Ok
@@ -1994,7 +1999,7 @@ Max open files            1024                 1024                 files     \n
         let mut found = Findings::default();
         found.caps.known = true;
         found.caps.bounding = 0x1db;
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(
             found.check("config.capabilities").unwrap().status,
             Status::Ok

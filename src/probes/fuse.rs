@@ -5,7 +5,7 @@
 //! whether the configured storage needs it (a `mount_program` of
 //! fuse-overlayfs does, native overlay and vfs do not) and reads these facts.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, FileKind, Host};
 use crate::model::{By, Check, Spec};
 use serde_json::json;
@@ -82,7 +82,8 @@ must be told to use) vfs, which is slow and large. Fix (image): install fuse-ove
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts {
         fuse_overlayfs: host.which("fuse-overlayfs"),
         ..Facts::default()
@@ -191,7 +192,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 .map_or(json!(null), |p| json!(p)),
         ),
     );
-    found.fuse = facts;
+    found.finish(facts)
 }
 
 #[cfg(test)]
@@ -205,7 +206,7 @@ mod tests {
     fn run(f: Fixture) -> Findings {
         let host = f.host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         found
     }
 

@@ -10,7 +10,7 @@
 //! Fixes: a `HOME` of the job's own (catalog E1, E2) and a passwd entry for
 //! an arbitrary OpenShift uid when `/etc/passwd` is writable (catalog U5).
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::formats::passwd::{parse_passwd, Passwd};
 use crate::formats::subid;
 use crate::host::{Access, FileKind, Host};
@@ -57,8 +57,14 @@ pub struct Facts {
     /// The name podman looks sub-ids up by: `$USER` when set, else the
     /// passwd name.
     pub podman_user: Option<String>,
-    /// Podman's mode (same as `found.plan.rootless`).
+    /// Podman's mode (`decide::rootless` of the three facts below).
     pub rootless: bool,
+    /// `_CONTAINERS_USERNS_CONFIGURED` is set.
+    pub userns_configured: bool,
+    /// CAP_SYS_ADMIN is effective (`None`: capabilities unknown).
+    pub sys_admin: Option<bool>,
+    /// The area ran (the plan's `rootless` is decided from its facts).
+    pub probed: bool,
 }
 
 impl Facts {
@@ -349,22 +355,28 @@ fn home_fix(check: Check, plan: &Result<HomePlan, String>) -> Check {
     }
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let ids = host.ids().clone();
     let uid = ids.uid;
     let userns_configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
     // The caps area runs before this one.
     let cap_eff = found.caps.known.then_some(found.caps.effective);
     let sys_admin = cap_eff.map(|c| c & (1u64 << CAP_SYS_ADMIN) != 0);
-    // Podman: a failure to read the capabilities leaves a root process rootful.
-    let rootless = uid != 0 || userns_configured || sys_admin == Some(false);
-    found.plan.rootless = rootless;
+    let rootless = crate::decide::rootless(&crate::decide::User {
+        uid,
+        userns_configured,
+        sys_admin,
+    });
 
     let mut facts = Facts {
         uid,
         gid: ids.gid,
         groups: ids.groups.clone(),
         rootless,
+        userns_configured,
+        sys_admin,
+        probed: true,
         home: host.env("HOME").map(str::to_string),
         ..Facts::default()
     };
@@ -763,7 +775,7 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
     found
         .report_context
         .insert("home".into(), json!(facts.home.clone()));
-    found.identity = facts;
+    found.finish(facts)
 }
 
 /// A name for a passwd line appended for `uid` that no other uid's line
@@ -941,8 +953,8 @@ NoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nSeccomp_filters:\t{}\n",
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
-        crate::probes::caps::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 

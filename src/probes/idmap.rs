@@ -10,7 +10,7 @@
 //! it ran; the static checks say why (catalog U6, U7, U8, L4, O1).
 
 use super::identity::{privs, Privs, CAP_SETFCAP, CAP_SETGID, CAP_SETUID};
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
 use crate::model::{Action, By, Check, Spec, Status};
 use serde_json::json;
@@ -302,7 +302,8 @@ const CAP_SYS_ADMIN: u32 = 21;
 const HELPERS_INSTALL_FIX: &str = "Install the helpers in the image: `apt-get install -y uidmap` \
 (Debian/Ubuntu), `dnf install -y shadow-utils` (Fedora/RHEL), `apk add shadow-uidmap` (Alpine).";
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let p = privs(found);
     let id = &found.identity;
     let uid = id.uid;
@@ -319,13 +320,11 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 "podman runs rootful here and maps no ids"
             },
         ));
-        found.idmap = facts;
-        return;
+        return found.finish(facts);
     }
 
     if id.uid == 0 {
-        root_path(host, found, p, facts);
-        return;
+        return root_path(host, found, p, facts);
     }
 
     // --- helpers present (U6)
@@ -537,8 +536,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             )
             .with("static_blockers", json!(static_blockers)),
         );
-        found.idmap = facts;
-        return;
+        return found.finish(facts);
     }
     facts.uid_map = podman_map(uid, subid.uid_ranges());
     facts.gid_map = podman_map(gid, subid.gid_ranges());
@@ -559,18 +557,18 @@ pub fn probe(host: &Host, found: &mut Findings) {
         _ => ProbeResult::not_run("helpers missing"),
     };
     let check = judge(&result, &static_blockers, found, &cmd, false);
-    conclude(found, facts, result, check, !static_blockers.is_empty());
+    conclude(found, facts, result, check, !static_blockers.is_empty())
 }
 
 /// Records the mapping's outcome: the probe's when it ran, else "fails"
 /// when a static rule rules it out, else unknown.
 fn conclude(
-    found: &mut Findings,
+    found: &mut Obs,
     mut facts: Facts,
     result: ProbeResult,
     check: Check,
     blocked: bool,
-) {
+) -> AreaOut<Facts> {
     facts.rootless_multi_id_works = if result.ran {
         Some(result.ok)
     } else if blocked {
@@ -581,12 +579,12 @@ fn conclude(
     demote_static(found, &result);
     facts.map_probe = Some(result);
     found.checks.push(check);
-    found.idmap = facts;
+    found.finish(facts)
 }
 
 /// When the probe proved the mapping works, static objections were wrong
 /// (NSS sources, unusual kernels): keep them as information.
-fn demote_static(found: &mut Findings, result: &ProbeResult) {
+fn demote_static(found: &mut Obs, result: &ProbeResult) {
     if !(result.ran && result.ok) {
         return;
     }
@@ -725,7 +723,7 @@ the helper's own error is in the evidence (`detail`)."
 }
 
 /// uid 0 without CAP_SYS_ADMIN: podman copies the parent's maps itself.
-fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
+fn root_path(host: &Host, found: &mut Obs, p: Privs, mut facts: Facts) -> AreaOut<Facts> {
     let need: Vec<&str> = [
         (CAP_SETUID, "SETUID"),
         (CAP_SETGID, "SETGID"),
@@ -775,8 +773,7 @@ fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
             )
             .with("probe_ran", false),
         );
-        found.idmap = facts;
-        return;
+        return found.finish(facts);
     }
     facts.uid_map = copied_map(&parent_u);
     facts.gid_map = copied_map(&parent_g);
@@ -796,12 +793,11 @@ fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
         // newuidmap with root's own ranges from /etc/subuid and /etc/subgid.
         let check = root_subid_path(host, found, &mut facts, &result);
         found.checks.push(check);
-        found.idmap = facts;
-        return;
+        return found.finish(facts);
     }
     let blockers: Vec<&str> = if bad { vec!["idmap.bounding"] } else { vec![] };
     let check = judge(&result, &blockers, found, &cmd, true);
-    conclude(found, facts, result, check, bad);
+    conclude(found, facts, result, check, bad)
 }
 
 /// Root whose copied maps were refused: podman maps through newuidmap
@@ -975,11 +971,11 @@ mod tests {
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
-        crate::probes::caps::probe(host, &mut found);
-        identity::probe(host, &mut found);
-        userns::probe(host, &mut found);
-        subid::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(identity::probe(host, &found));
+        found.absorb(userns::probe(host, &found));
+        found.absorb(subid::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 

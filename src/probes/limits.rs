@@ -9,7 +9,7 @@
 //! `podman run` also asks for an implicit 1048576 that rootful podman does
 //! not clamp (seen with podman 4.3.1 on a host whose hard limit is lower).
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 pub use crate::formats::limits::{parse_limits, Limit};
 use crate::host::{io_error_name, Host};
 use crate::model::{By, Check, Spec};
@@ -101,7 +101,8 @@ set `default_ulimits = [\"nproc=4194304:4194304\"]`. Fix: `default_ulimits = []`
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts {
         has_sys_resource: found.caps.has_effective(Capability::CAP_SYS_RESOURCE),
         ..Facts::default()
@@ -123,8 +124,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
                     .with("probe_ran", false),
                 );
             }
-            found.limits = facts;
-            return;
+            return found.finish(facts);
         }
     };
     let (nofile, nproc) = parse_limits(&text);
@@ -144,7 +144,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             found.caps.known,
         ));
     }
-    found.limits = facts;
+    found.finish(facts)
 }
 
 fn judge(
@@ -245,9 +245,9 @@ mod tests {
         }
         let host = f.host();
         let mut found = Findings::default();
-        found.plan.rootless = rootless;
-        crate::probes::caps::probe(&host, &mut found);
-        probe(&host, &mut found);
+        crate::probes::testutil::given_rootless(&mut found, rootless);
+        found.absorb(crate::probes::caps::probe(&host, &found));
+        found.absorb(probe(&host, &found));
         found
     }
 
@@ -306,7 +306,7 @@ mod tests {
             .answer("read_errors", LIMITS, serde_json::json!("EACCES"))
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert!(found
             .check("limits.nproc")
             .unwrap()

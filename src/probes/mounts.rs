@@ -6,7 +6,7 @@
 //! runtime can create its session keyring under seccomp (N4). Also reports
 //! the propagation of `/` (E4) and a read-only root.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 pub use crate::formats::mountinfo::{parse_mountinfo, proc_submounts, Mount};
 use crate::host::{io_error_name, Host, Probe, ProbeResult};
 use crate::model::{Action, By, Check, Spec};
@@ -32,6 +32,13 @@ pub struct Facts {
     pub root_readonly: bool,
     /// `BUILDAH_ISOLATION` was set (non-empty) and recognised.
     pub isolation_from_env: bool,
+    /// `BUILDAH_ISOLATION` as found (non-empty), for the plan.
+    pub isolation_env: Option<String>,
+    /// The area ran (the plan's isolation is decided from its facts).
+    pub probed: bool,
+    /// The isolation this area's later checks assume (`decide::isolation`,
+    /// the same value the plan gets).
+    pub isolation: String,
     /// The keyctl probe, when it was run (OCI isolation only).
     pub keyctl_probe: Option<ProbeResult>,
 }
@@ -145,7 +152,8 @@ writable volume (emptyDir).",
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts::default();
 
     // The mount table.
@@ -201,66 +209,56 @@ pub fn probe(host: &Host, found: &mut Findings) {
     proc_check(host, found, &mut facts);
     keyring_check(host, found, &mut facts);
     root_checks(host, found, &mut facts);
-    found.mounts = facts;
+    found.finish(facts)
 }
 
-fn isolation(host: &Host, found: &mut Findings, facts: &mut Facts) {
-    let default = if found.plan.rootless {
-        "rootless"
-    } else {
-        "oci"
+/// `mounts.isolation`: what BUILDAH_ISOLATION asks for. The isolation
+/// itself is `decide::isolation`; this area records the variable and
+/// judges it, and its later checks use the decided value.
+fn isolation(host: &Host, found: &mut Obs, facts: &mut Facts) {
+    let rootless = found.plan.rootless;
+    let env = host.env_nonempty("BUILDAH_ISOLATION");
+    facts.probed = true;
+    facts.isolation_env = env.map(str::to_string);
+    let decided = crate::decide::isolation(env, rootless);
+    let check = match (&decided, env) {
+        (Ok(lower), Some(_)) => {
+            facts.isolation_from_env = true;
+            Check::info(
+                "mounts.isolation",
+                format!("BUILDAH_ISOLATION={lower}: RUN steps use {lower} isolation"),
+            )
+            .with("BUILDAH_ISOLATION", lower.clone())
+        }
+        (Err(default), _) => Check::error(
+            "mounts.isolation",
+            "BUILDAH_ISOLATION holds an unrecognised value: every `podman build` fails \
+             with `unrecognized isolation type`",
+        )
+        .with("accepted", json!(["oci", "rootless", "chroot"]))
+        .job_fix(
+            format!("export BUILDAH_ISOLATION={default} (the default here)"),
+            set_isolation_env(default),
+        ),
+        (Ok(default), None) => Check::info(
+            "mounts.isolation",
+            format!(
+                "BUILDAH_ISOLATION unset: RUN steps use {default} isolation (podman runs {})",
+                if rootless { "rootless" } else { "rootful" }
+            ),
+        ),
     };
-    let check =
-        match host.env_nonempty("BUILDAH_ISOLATION") {
-            Some(v) => {
-                let mut lower = v.to_ascii_lowercase();
-                // podman's `--isolation` flag defaults to this variable and
-                // takes `default` as `oci` (verified: podman 4.3.1, 5.4.2).
-                if lower == "default" {
-                    lower = "oci".to_string();
-                }
-                if matches!(lower.as_str(), "oci" | "rootless" | "chroot") {
-                    facts.isolation_from_env = true;
-                    found.plan.isolation = lower.clone();
-                    Check::info(
-                        "mounts.isolation",
-                        format!("BUILDAH_ISOLATION={lower}: RUN steps use {lower} isolation"),
-                    )
-                    .with("BUILDAH_ISOLATION", lower)
-                } else {
-                    found.plan.isolation = default.to_string();
-                    Check::error(
-                    "mounts.isolation",
-                    "BUILDAH_ISOLATION holds an unrecognised value: every `podman build` fails \
-                     with `unrecognized isolation type`",
-                )
-                .with("accepted", json!(["oci", "rootless", "chroot"]))
-                .job_fix(
-                    format!("export BUILDAH_ISOLATION={default} (the default here)"),
-                    set_isolation_env(default),
-                )
-                }
-            }
-            None => {
-                found.plan.isolation = default.to_string();
-                Check::info(
-                    "mounts.isolation",
-                    format!(
-                    "BUILDAH_ISOLATION unset: RUN steps use {default} isolation (podman runs {})",
-                    if found.plan.rootless { "rootless" } else { "rootful" }
-                ),
-                )
-            }
-        };
+    let isolation = decided.unwrap_or_else(|default| default);
+    facts.isolation = isolation.clone();
     found.checks.push(
         check
-            .with("isolation", found.plan.isolation.clone())
-            .with("rootless", found.plan.rootless),
+            .with("isolation", isolation)
+            .with("rootless", rootless),
     );
 }
 
-fn proc_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
-    let iso = found.plan.isolation.clone();
+fn proc_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
+    let iso = facts.isolation.clone();
     let subs = facts.proc_submounts.clone();
     let masked_text = if subs.is_empty() {
         "no mount below /proc".to_string()
@@ -366,8 +364,8 @@ fn proc_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
     found.checks.push(check);
 }
 
-fn keyring_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
-    let iso = found.plan.isolation.clone();
+fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
+    let iso = facts.isolation.clone();
     if iso != "oci" {
         found.checks.push(
             Check::ok(
@@ -447,7 +445,7 @@ fn keyring_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
     );
 }
 
-fn root_checks(host: &Host, found: &mut Findings, facts: &mut Facts) {
+fn root_checks(host: &Host, found: &mut Obs, facts: &mut Facts) {
     if !facts.known {
         return;
     }
@@ -521,9 +519,9 @@ mod tests {
     fn run(f: Fixture, rootless: bool) -> Findings {
         let host = f.host();
         let mut found = Findings::default();
-        found.plan.rootless = rootless;
-        crate::probes::caps::probe(&host, &mut found);
-        probe(&host, &mut found);
+        crate::probes::testutil::given_rootless(&mut found, rootless);
+        found.absorb(crate::probes::caps::probe(&host, &found));
+        found.absorb(probe(&host, &found));
         found
     }
 

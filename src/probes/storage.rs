@@ -14,7 +14,7 @@
 //! overlay fails uses fuse-overlayfs automatically when it is installed.
 
 use super::config::{config_home, StorageConf};
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Access, Host, Probe};
 use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
 use serde_json::json;
@@ -39,6 +39,8 @@ pub struct Facts {
     pub runroot: String,
     /// Mount program in use (configured, or picked automatically).
     pub mount_program: Option<String>,
+    /// The driver was resolved (the plan takes `driver` and `mount_program`).
+    pub resolved: bool,
     /// Native overlay in the graphroot's filesystem: `None` = not probed.
     pub native_overlay: Option<bool>,
     /// `/dev/fuse` opens read-write and fuse-overlayfs is installed.
@@ -208,7 +210,7 @@ fn private_runtime_dir(host: &Host) -> Option<String> {
     })
 }
 
-fn runtime_dir_check(host: &Host, found: &mut Findings) -> Option<String> {
+fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
     let uid = host.uid();
     if uid == 0 {
         return None;
@@ -322,7 +324,7 @@ fn runtime_dir_check(host: &Host, found: &mut Findings) -> Option<String> {
     Some(fallback)
 }
 
-fn tmpdir_check(host: &Host, found: &mut Findings, graphroot: &str) {
+fn tmpdir_check(host: &Host, found: &mut Obs, graphroot: &str) {
     let tmp = host
         .env_nonempty("TMPDIR")
         .unwrap_or("/var/tmp")
@@ -428,7 +430,8 @@ fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> 
         .map(|p| (p, true))
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let sc = found.config.storage.clone();
     let uid = host.uid();
     let per_user = uid != 0;
@@ -556,8 +559,6 @@ pub fn probe(host: &Host, found: &mut Findings) {
 
     let existing = existing_driver(host, &graphroot);
     let fs = host.statfs(&near).ok();
-    found.plan.storage_driver = driver.clone();
-    found.plan.mount_program = mount_program.clone();
 
     let mut check = match works {
         Some(true) if driver == "vfs" => Check::warn(
@@ -833,7 +834,8 @@ pub fn probe(host: &Host, found: &mut Findings) {
 
     tmpdir_check(host, found, &graphroot);
 
-    found.storage = Facts {
+    found.finish(Facts {
+        resolved: true,
         per_user,
         driver,
         driver_source: String::new(),
@@ -845,7 +847,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         existing_driver: existing,
         works,
         runtime_dir,
-    };
+    })
 }
 
 #[cfg(test)]
@@ -863,10 +865,10 @@ mod tests {
         if fuse {
             found.tools.fuse_overlayfs = Some("/usr/bin/fuse-overlayfs".into());
         }
-        crate::probes::caps::probe(host, &mut found);
-        crate::probes::identity::probe(host, &mut found);
-        crate::probes::config::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(crate::probes::identity::probe(host, &found));
+        found.absorb(crate::probes::config::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 

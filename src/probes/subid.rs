@@ -9,7 +9,7 @@
 //! trailing whitespace is passed by podman and refused by the helper.
 //! Catalog U1–U4, U9.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 pub use crate::formats::subid::{parse_subid, BadLine, SubIdFile, SubIdLine};
 use crate::host::{Access, Host, IdMapLine};
 use crate::model::{Action, By, Check, Spec, Status};
@@ -323,7 +323,8 @@ fn pause_alive(host: &Host, uid: u32) -> Option<String> {
     })
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let id = &found.identity;
     let uid = id.uid;
     let gid = id.gid;
@@ -344,8 +345,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         found
             .checks
             .push(Check::info("subid.entries", why).with("rootless", found.plan.rootless));
-        found.subid = facts;
-        return;
+        return found.finish(facts);
     }
 
     let in_userns = found.userns.in_userns;
@@ -719,7 +719,7 @@ id but 0 and the user's own.",
         && !parent_bad
         && name.is_some()
         && !name_from_fix;
-    found.subid = facts;
+    found.finish(facts)
 }
 
 #[cfg(test)]
@@ -739,10 +739,10 @@ mod tests {
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
-        crate::probes::caps::probe(host, &mut found);
-        identity::probe(host, &mut found);
-        userns::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(identity::probe(host, &found));
+        found.absorb(userns::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 

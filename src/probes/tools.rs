@@ -4,7 +4,7 @@
 //! Podman looks its helpers up in `PATH` and in its own helper directories
 //! (`/usr/libexec/podman`, `/usr/lib/podman`, …), so both are searched.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 pub use crate::formats::version::Version;
 use crate::host::Host;
 use crate::model::{Check, Spec};
@@ -146,7 +146,8 @@ fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
     }
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut f = Facts {
         podman: find(host, "podman"),
         buildah: find(host, "buildah"),
@@ -279,7 +280,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         check = check.with(name, json!(path));
     }
     found.checks.push(check);
-    found.tools = f;
+    found.finish(f)
 }
 
 #[cfg(test)]
@@ -320,7 +321,7 @@ mod tests {
     fn missing_podman_is_an_image_error() {
         let host = Fixture::new().env("PATH", "/usr/bin").host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         let c = found.check("tools.podman").unwrap();
         assert_eq!(c.status, Status::Error);
         assert_eq!(c.fix.as_ref().unwrap().by, By::Image);
@@ -339,7 +340,7 @@ mod tests {
             .command("/usr/bin/crun --version", 0, "crun version 1.21\n", "")
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.tools.podman_version, Some(Version::new(5, 4, 2)));
         assert_eq!(found.tools.crun_version, Some(Version::new(1, 21, 0)));
         assert_eq!(
@@ -368,7 +369,7 @@ mod tests {
             .command("/usr/bin/podman --version", 0, "podman version 4.3.1\n", "")
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("tools.runtime").unwrap().status, Status::Error);
         assert_eq!(found.check("tools.conmon").unwrap().status, Status::Error);
     }

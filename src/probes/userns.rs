@@ -9,7 +9,7 @@
 //! needs its own user namespace (rootless); rootful podman does not.
 
 use super::identity::{privs, CAP_SYS_ADMIN};
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
 use crate::model::{By, Check, Spec, Status};
 use crate::util::parse_id_map;
@@ -124,7 +124,8 @@ const SYSCTL_FIX: &str =
     "On the nodes: `sysctl -w user.max_user_namespaces=15000` and (Debian/Ubuntu) \
 `sysctl -w kernel.unprivileged_userns_clone=1`, persisted in /etc/sysctl.d/.";
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let p = privs(found);
     let rootless = found.plan.rootless;
     let configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
@@ -317,7 +318,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     };
     facts.probe = result;
     found.checks.push(check);
-    found.userns = facts;
+    found.finish(facts)
 }
 
 #[cfg(test)]
@@ -348,9 +349,9 @@ mod tests {
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
-        crate::probes::caps::probe(host, &mut found);
-        identity::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(identity::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 
