@@ -307,16 +307,11 @@ pub fn job_dir(host: &Host) -> Option<String> {
     builds.into_iter().chain(tmps).find(|b| usable(b))
 }
 
-/// Whether the identity area (run before this one) is about to move HOME
-/// (`home.set` / `home.writable` with a job fix): the user's config and
-/// storage directories then follow the new HOME, so this run's file fixes
-/// wait for it instead of exporting variables for a HOME about to change.
+/// Whether the identity area (run before this one) is about to move HOME:
+/// this run's file fixes then wait for it instead of exporting variables
+/// for a HOME about to change.
 pub fn home_pending(found: &Findings) -> bool {
-    found.checks.iter().any(|c| {
-        matches!(c.id, "home.set" | "home.writable")
-            && c.status >= crate::model::Status::Warn
-            && c.job_can_fix()
-    })
+    found.identity.home_moves
 }
 
 /// How a containers.conf setting reaches podman: the actions and where they

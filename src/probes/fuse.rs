@@ -30,6 +30,18 @@ pub struct Facts {
     pub fuse_overlayfs: Option<String>,
 }
 
+impl Facts {
+    /// Opening `/dev/fuse` read-write, as this area found it: the errno
+    /// name when it is missing, not the fuse device, or refused.
+    pub fn open_result(&self) -> Result<(), String> {
+        if self.device_usable {
+            Ok(())
+        } else {
+            Err(self.errno.clone().unwrap_or_else(|| "ENOENT".into()))
+        }
+    }
+}
+
 /// Whether `/proc/filesystems` lists a filesystem type.
 pub fn lists_fs(text: &str, name: &str) -> bool {
     text.lines()

@@ -54,6 +54,10 @@ pub struct Facts {
     pub planned_name: Option<String>,
     /// The `HOME` this tool's fix moves to (only set when one is offered).
     pub planned_home: Option<String>,
+    /// `home.set` or `home.writable` is a problem this run's fixes move
+    /// HOME for: the user's config and storage directories follow the new
+    /// HOME, so later areas' file fixes wait for it.
+    pub home_moves: bool,
     /// The name podman looks sub-ids up by: `$USER` when set, else the
     /// passwd name.
     pub podman_user: Option<String>,
@@ -746,8 +750,6 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
         }
         Some(h) => Check::ok("home.set", format!("HOME={h}")).with("HOME", h),
     };
-    found.checks.push(set_check);
-
     let writable_check = match home_env.as_deref() {
         Some(h) if h.starts_with('/') && h != "/" => {
             home_writable(host, h, uid, strict, &home_plan)
@@ -757,17 +759,17 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
             "not checked: HOME is not set to a directory (see home.set)",
         ),
     };
-    found.checks.push(writable_check);
-
+    let home_checks = [&set_check, &writable_check];
+    facts.home_moves = home_checks
+        .iter()
+        .any(|c| c.status >= Status::Warn && c.job_can_fix());
     if let Ok(p) = &home_plan {
-        let needs = found
-            .checks
-            .iter()
-            .any(|c| (c.id == "home.set" || c.id == "home.writable") && c.job_can_fix());
-        if needs {
+        if home_checks.iter().any(|c| c.job_can_fix()) {
             facts.planned_home = Some(p.home.clone());
         }
     }
+    found.checks.push(set_check);
+    found.checks.push(writable_check);
 
     found
         .report_context

@@ -437,7 +437,8 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let per_user = uid != 0;
     let podman5 = found.tools.podman_version.is_none_or(|v| v.major >= 5);
     let fuse_bin = found.tools.fuse_overlayfs.clone();
-    let fuse_dev = host.open_rw("/dev/fuse");
+    // The fuse area (run before this one) opened /dev/fuse.
+    let fuse_dev = found.fuse.open_result();
     let fuse_usable = fuse_bin.is_some() && fuse_dev.is_ok();
 
     let runtime_dir = runtime_dir_check(host, found);
@@ -528,10 +529,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             } else if let Err(e) = &fuse_dev {
                 (
                     Some(false),
-                    format!(
-                        "overlay through {mp} needs /dev/fuse, which cannot be opened ({})",
-                        io_error_name(e)
-                    ),
+                    format!("overlay through {mp} needs /dev/fuse, which cannot be opened ({e})"),
                 )
             } else {
                 (Some(true), format!("overlay through {mp}"))
@@ -721,7 +719,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
                 "fuse_device",
                 match &fuse_dev {
                     Ok(()) => "ok".to_string(),
-                    Err(e) => io_error_name(e),
+                    Err(e) => e.clone(),
                 },
             )
             .with("fuse_overlayfs", json!(fuse_bin))
@@ -858,6 +856,11 @@ mod tests {
     use crate::probes::testutil::Fixture;
     use crate::probes::tools::Version;
 
+    /// `/dev/fuse` as the fuse area stats it: the character device 10:229.
+    fn fuse_char() -> serde_json::Value {
+        json!({"kind": "char", "mode": "0666", "major": 10, "minor": 229})
+    }
+
     fn run(host: &Host, podman: Version, fuse: bool) -> Findings {
         let mut found = Findings::default();
         found.tools.podman_version = Some(podman);
@@ -868,6 +871,7 @@ mod tests {
         found.absorb(crate::probes::caps::probe(host, &found));
         found.absorb(crate::probes::identity::probe(host, &found));
         found.absorb(crate::probes::config::probe(host, &found));
+        found.absorb(crate::probes::fuse::probe(host, &found));
         found.absorb(probe(host, &found));
         found
     }
@@ -904,7 +908,11 @@ mod tests {
     fn podman5_rootless_on_overlay_with_unusable_fuse_fails_and_switches_to_vfs() {
         // Observed: deb13 --privileged --user 1000, /dev/fuse 0600 root.
         let (p, r) = overlay_probe("/home/podman", false);
-        let host = rootless().probe(&p, r).open("/dev/fuse", "EACCES").host();
+        let host = rootless()
+            .probe(&p, r)
+            .answer("stat", "/dev/fuse", fuse_char())
+            .open("/dev/fuse", "EACCES")
+            .host();
         let found = run(&host, Version::new(5, 4, 2), true);
         let c = found.check("storage.driver").unwrap();
         assert_eq!(c.status, Status::Error, "{}", c.summary);
@@ -927,7 +935,11 @@ mod tests {
     fn podman4_rootless_picks_vfs_by_itself() {
         // Observed: deb12 --privileged --user 1000 → driver vfs.
         let (p, r) = overlay_probe("/home/podman", false);
-        let host = rootless().probe(&p, r).open("/dev/fuse", "EACCES").host();
+        let host = rootless()
+            .probe(&p, r)
+            .answer("stat", "/dev/fuse", fuse_char())
+            .open("/dev/fuse", "EACCES")
+            .host();
         let found = run(&host, Version::new(4, 3, 1), true);
         let c = found.check("storage.driver").unwrap();
         assert_eq!(c.status, Status::Warn);
@@ -941,7 +953,8 @@ mod tests {
             let (p, r) = overlay_probe("/home/podman", false);
             rootless()
                 .probe(&p, r)
-                .file("/dev/fuse", "")
+                .answer("stat", "/dev/fuse", fuse_char())
+                .answer("stat", "/dev/fuse", fuse_char())
                 .open("/dev/fuse", "ok")
                 .file("/usr/bin/fuse-overlayfs", "")
                 .host()
@@ -1130,6 +1143,7 @@ mod tests {
                 },
                 ProbeResult::success(""),
             )
+            .answer("stat", "/dev/fuse", fuse_char())
             .open("/dev/fuse", "ok")
     }
 
