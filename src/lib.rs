@@ -15,6 +15,7 @@ pub mod formats;
 pub mod host;
 pub mod model;
 pub mod probes;
+pub mod remedy;
 pub mod report;
 pub mod run;
 pub mod util;

@@ -10,6 +10,7 @@
 //! Fixes: a `HOME` of the job's own (catalog E1, E2) and a passwd entry for
 //! an arbitrary OpenShift uid when `/etc/passwd` is writable (catalog U5).
 
+use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
 use crate::formats::passwd::{parse_passwd, Passwd};
 use crate::formats::subid;
@@ -69,6 +70,9 @@ pub struct Facts {
     pub sys_admin: Option<bool>,
     /// The area ran (the plan's `rootless` is decided from its facts).
     pub probed: bool,
+    /// HOME, the XDG directories, the config home and the job directory,
+    /// derived once here for every later area.
+    pub paths: Paths,
 }
 
 impl Facts {
@@ -233,7 +237,12 @@ struct HomePlan {
     text: String,
 }
 
-fn plan_home(host: &Host, uid: u32, passwd_home: Option<&str>) -> Result<HomePlan, String> {
+fn plan_home(
+    host: &Host,
+    uid: u32,
+    passwd_home: Option<&str>,
+    paths: &Paths,
+) -> Result<HomePlan, String> {
     // The passwd home, when it is good, is the simplest place.
     if let Some(ph) = passwd_home.filter(|h| h.starts_with('/') && *h != "/") {
         if is_owned_writable_dir(host, ph, uid) {
@@ -247,28 +256,11 @@ fn plan_home(host: &Host, uid: u32, passwd_home: Option<&str>) -> Result<HomePla
             });
         }
     }
-    let builds = host
-        .env_nonempty("CI_BUILDS_DIR")
-        .filter(|b| b.starts_with('/'))
-        .map(|b| b.trim_end_matches('/').to_string())
-        .filter(|b| host.access(b, Access::Write).is_ok());
-    let base = match builds {
-        Some(b) => format!("{b}/.podrun-{uid}"),
-        None => {
-            let tmp = host
-                .env_nonempty("TMPDIR")
-                .filter(|t| t.starts_with('/'))
-                .unwrap_or("/tmp")
-                .trim_end_matches('/')
-                .to_string();
-            let tmp = if tmp.is_empty() { "/".to_string() } else { tmp };
-            if host.access(&tmp, Access::Write).is_err() {
-                return Err(format!(
-                    "neither $CI_BUILDS_DIR nor {tmp} is writable for a new HOME"
-                ));
-            }
-            format!("{}/podrun-{uid}", tmp.trim_end_matches('/'))
-        }
+    // The job directory (paths::job_dir) is the one place of the job's own.
+    let Some(base) = paths.job_dir.clone() else {
+        return Err(
+            "neither $CI_BUILDS_DIR, $TMPDIR nor /tmp is writable for a new HOME".to_string(),
+        );
     };
     let home = format!("{base}/home");
     for p in [&base, &home] {
@@ -292,7 +284,7 @@ fn plan_home(host: &Host, uid: u32, passwd_home: Option<&str>) -> Result<HomePla
     ];
     let mut copied = Vec::new();
     if let Some(ph) = passwd_home.filter(|h| *h != home && h.starts_with('/')) {
-        if host.env_nonempty("XDG_CONFIG_HOME").is_none() {
+        if paths.xdg_config_home.is_none() {
             let src = format!("{}/.config/containers", ph.trim_end_matches('/'));
             let names = host.read_dir(&src).unwrap_or_default();
             let dst = format!("{home}/.config/containers");
@@ -373,6 +365,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         sys_admin,
     });
 
+    let paths = Paths::derive(host);
     let mut facts = Facts {
         uid,
         gid: ids.gid,
@@ -381,7 +374,8 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         userns_configured,
         sys_admin,
         probed: true,
-        home: host.env("HOME").map(str::to_string),
+        home: paths.home.clone(),
+        paths,
         ..Facts::default()
     };
     let strict = rootless && uid != 0;
@@ -451,8 +445,8 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     facts.openshift_like = uid >= OPENSHIFT_UID_MIN && ids.gid == 0 && entry.is_none();
 
     // HOME analysis comes first: the passwd fix writes the home it plans.
-    let home_env = host.env("HOME").map(str::to_string);
-    let home_plan = plan_home(host, uid, facts.passwd_home.as_deref());
+    let home_env = facts.paths.home.clone();
+    let home_plan = plan_home(host, uid, facts.passwd_home.as_deref(), &facts.paths);
 
     let home_usable =
         |h: &str| -> bool { h.starts_with('/') && h != "/" && is_owned_writable_dir(host, h, uid) };

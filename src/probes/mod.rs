@@ -19,6 +19,7 @@ pub mod limits;
 pub mod lsm;
 pub mod mounts;
 pub mod network;
+pub mod paths;
 pub mod storage;
 pub mod subid;
 pub mod tools;

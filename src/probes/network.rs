@@ -132,9 +132,9 @@ fn uts_check(host: &Host, found: &mut Obs) {
                 ),
             ));
             let text = "Keep RUN steps in the job's UTS namespace (utsns = \"host\")";
-            match super::config::route_after_config(
+            match crate::remedy::conf::route(
                 host,
-                found,
+                &super::config::target_in(host, found, &found.config.settings),
                 "utsns",
                 "[containers]\nutsns = \"host\"\n",
             ) {
@@ -192,7 +192,7 @@ fn config_dir_check(host: &Host, found: &mut Obs) {
         .get_str("network.network_backend")
         .map(str::to_string)
         .unwrap_or_else(|| {
-            let podman5 = found.tools.podman_version.is_none_or(|v| v.major >= 5);
+            let podman5 = super::tools::podman5(found.tools.podman_version);
             if podman5 || found.tools.netavark.is_some() {
                 "netavark".into()
             } else {
@@ -222,11 +222,11 @@ fn config_dir_check(host: &Host, found: &mut Obs) {
                     io_error_name(e)
                 ),
             );
-            match super::config::job_dir(host) {
-                Some(base) => super::config::fix_after_config(
+            match found.identity.paths.job_dir.as_deref() {
+                Some(base) => crate::remedy::conf::attach(
                     c,
                     host,
-                    found,
+                    &super::config::target_in(host, found, &found.config.settings),
                     "network-dir",
                     &format!(
                         "[network]\nnetwork_config_dir = {}\n",
@@ -268,7 +268,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         Err(e) => io_error_name(e),
     };
     let t = found.tools.clone();
-    let podman5 = t.podman_version.is_none_or(|v| v.major >= 5);
+    let podman5 = super::tools::podman5(t.podman_version);
     let configured_cmd = found
         .config
         .get_str("network.default_rootless_network_cmd")
@@ -371,9 +371,9 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     };
     let check = if f.works == Some(false) {
         let text = "Give RUN steps the job's own network (netns = \"host\")";
-        match super::config::route_after_config(
+        match crate::remedy::conf::route(
             host,
-            found,
+            &super::config::target_in(host, found, &found.config.settings),
             "netns",
             "[containers]\nnetns = \"host\"\n",
         ) {
@@ -415,7 +415,7 @@ mod tests {
     use crate::probes::tools::Version;
 
     fn run(host: &Host, podman: Version, netns: Option<&str>, rootless: bool) -> Findings {
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(host);
         found.tools.podman_version = Some(podman);
         found.tools.slirp4netns = Some("/usr/bin/slirp4netns".into());
         found.tools.pasta = Some("/usr/bin/pasta".into());
@@ -470,7 +470,7 @@ mod tests {
         assert_eq!(c.evidence["probe_ran"], json!(false));
 
         // chroot isolation has no UTS namespace to set up.
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&refused);
         crate::probes::testutil::given_isolation(&mut found, "chroot");
         found.absorb(probe(&refused, &found));
         assert_eq!(found.check("network.uts").unwrap().status, Status::Ok);

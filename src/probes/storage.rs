@@ -13,7 +13,8 @@
 //! An overlay store without a mount program on a filesystem where native
 //! overlay fails uses fuse-overlayfs automatically when it is installed.
 
-use super::config::{config_home, StorageConf};
+use super::config::StorageConf;
+use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Access, Host, Probe};
 use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
@@ -194,20 +195,16 @@ fn writable(host: &Host, path: &str) -> bool {
 
 /// A private directory for podman's runtime files, when the environment's
 /// is unusable.
-fn private_runtime_dir(host: &Host) -> Option<String> {
+fn private_runtime_dir(host: &Host, paths: &Paths) -> Option<String> {
     let uid = host.uid();
-    [
-        host.env_nonempty("TMPDIR"),
-        Some("/tmp"),
-        host.env_nonempty("HOME"),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|d| format!("{}/podrun-run-{uid}", d.trim_end_matches('/')))
-    .find(|p| match host.stat(p) {
-        Ok(st) => st.uid == uid && st.mode & 0o777 == 0o700,
-        Err(_) => writable(host, p),
-    })
+    [host.env_nonempty("TMPDIR"), Some("/tmp"), paths.home_set()]
+        .into_iter()
+        .flatten()
+        .map(|d| format!("{}/podrun-run-{uid}", d.trim_end_matches('/')))
+        .find(|p| match host.stat(p) {
+            Ok(st) => st.uid == uid && st.mode & 0o777 == 0o700,
+            Err(_) => writable(host, p),
+        })
 }
 
 fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
@@ -216,7 +213,7 @@ fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
         return None;
     }
     let fix = |c: Check| {
-        match private_runtime_dir(host) {
+        match private_runtime_dir(host, &found.identity.paths) {
         Some(dir) => c.job_fix(
             format!("export XDG_RUNTIME_DIR={dir} (a private 0700 directory)"),
             vec![
@@ -237,8 +234,7 @@ fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
         ),
     }
     };
-    if let Some(dir) = host.env_nonempty("XDG_RUNTIME_DIR") {
-        let dir = dir.to_string();
+    if let Some(dir) = found.identity.paths.xdg_runtime_dir.clone() {
         let problem = match host.stat(&dir) {
             Err(e) => Some(format!("does not exist ({})", io_error_name(&e))),
             Ok(st) if st.uid != uid => Some(format!("is owned by uid {}", st.uid)),
@@ -338,13 +334,17 @@ fn tmpdir_check(host: &Host, found: &mut Obs, graphroot: &str) {
     let mut check = if ok {
         Check::ok("storage.tmpdir", format!("{tmp} is writable"))
     } else {
-        let candidate = super::config::job_dir(host)
+        let candidate = found
+            .identity
+            .paths
+            .job_dir
+            .clone()
             .map(|d| format!("{d}/tmp"))
             .into_iter()
             .chain(
                 [
                     graphroot.to_string(),
-                    host.env_nonempty("HOME").unwrap_or("/").to_string(),
+                    found.identity.paths.home_set().unwrap_or("/").to_string(),
                 ]
                 .into_iter()
                 .map(|d| {
@@ -393,7 +393,7 @@ fn existing_driver(host: &Host, graphroot: &str) -> Option<String> {
 }
 
 /// Where a tool-owned storage.conf goes, and whether an env var is needed.
-fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> {
+fn storage_conf_target(host: &Host, paths: &Paths, sc: &StorageConf) -> Option<(String, bool)> {
     let ours = |p: &str| {
         host.read(p)
             .map(|t| t.starts_with(OWNED_MARKER))
@@ -404,7 +404,7 @@ fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> 
             return Some((p.to_string(), false));
         }
     }
-    let home = config_home(host);
+    let home = paths.config_home.clone();
     if host.uid() != 0 {
         if let Some(h) = &home {
             let user = format!("{h}/containers/storage.conf");
@@ -426,7 +426,7 @@ fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> 
     }
     home.map(|h| format!("{h}/containers/podrun-storage.conf"))
         .filter(|p| writable(host, p))
-        .or_else(|| super::config::job_dir(host).map(|d| format!("{d}/storage.conf")))
+        .or_else(|| paths.job_dir.clone().map(|d| format!("{d}/storage.conf")))
         .map(|p| (p, true))
 }
 
@@ -435,7 +435,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let sc = found.config.storage.clone();
     let uid = host.uid();
     let per_user = uid != 0;
-    let podman5 = found.tools.podman_version.is_none_or(|v| v.major >= 5);
+    let podman5 = super::tools::podman5(found.tools.podman_version);
     let fuse_bin = found.tools.fuse_overlayfs.clone();
     // The fuse area (run before this one) opened /dev/fuse.
     let fuse_dev = found.fuse.open_result();
@@ -443,13 +443,15 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
 
     let runtime_dir = runtime_dir_check(host, found);
 
-    let home = host
-        .env_nonempty("HOME")
+    let paths = found.identity.paths.clone();
+    let home = paths
+        .home_set()
         .unwrap_or("/")
         .trim_end_matches('/')
         .to_string();
-    let data_home = host
-        .env_nonempty("XDG_DATA_HOME")
+    let data_home = paths
+        .xdg_data_home
+        .as_deref()
         .map(|s| s.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{home}/.local/share"));
     let graphroot = sc.graphroot.clone().unwrap_or_else(|| {
@@ -588,7 +590,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let follows_home = per_user
         && sc.graphroot.is_none()
         && sc.rootless_storage_path.is_none()
-        && host.env_nonempty("XDG_DATA_HOME").is_none();
+        && paths.xdg_data_home.is_none();
     let needs_fix = needs_fix || (graphroot_ok.is_err() && !(home_wait && follows_home));
     // A rootless runroot lives in the runtime dir, judged (and moved) above.
     let runroot_ok = if per_user {
@@ -598,7 +600,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     };
     let needs_fix = needs_fix || runroot_ok.is_err();
     // A place of the job's own for what cannot stay where it is.
-    let own = super::config::job_dir(host);
+    let own = found.identity.paths.job_dir.clone();
     let mut best = best;
     if let (true, Some(_)) = (needs_fix, &best) {
         // Keep the graphroot unless it is unusable or holds another driver's store.
@@ -657,7 +659,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         let target = if home_wait {
             None
         } else {
-            storage_conf_target(host, &sc)
+            storage_conf_target(host, &paths, &sc)
         };
         match target {
             None if home_wait => {

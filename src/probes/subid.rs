@@ -9,6 +9,7 @@
 //! trailing whitespace is passed by podman and refused by the helper.
 //! Catalog U1–U4, U9.
 
+use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
 pub use crate::formats::subid::{parse_subid, BadLine, SubIdFile, SubIdLine};
 use crate::host::{Access, Host, IdMapLine};
@@ -303,9 +304,9 @@ fn fmt_ranges(owner: &str, r: &[(u64, u64)]) -> String {
 }
 
 /// A pause process of an earlier podman in this job (catalog U9).
-fn pause_alive(host: &Host, uid: u32) -> Option<String> {
+fn pause_alive(host: &Host, paths: &Paths, uid: u32) -> Option<String> {
     let mut candidates = Vec::new();
-    if let Some(x) = host.env_nonempty("XDG_RUNTIME_DIR") {
+    if let Some(x) = &paths.xdg_runtime_dir {
         candidates.push(format!("{}/libpod/tmp/pause.pid", x.trim_end_matches('/')));
     }
     candidates.push(format!("/run/user/{uid}/libpod/tmp/pause.pid"));
@@ -552,7 +553,7 @@ or `chmod g=u /etc/subuid /etc/subgid` so an OpenShift job (gid 0) can add them 
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            if let Some(pid_file) = pause_alive(host, uid) {
+            if let Some(pid_file) = pause_alive(host, &found.identity.paths, uid) {
                 text.push_str(&format!(
                     ", then `podman system migrate` (a pause process from {pid_file} holds the old namespace)"
                 ));

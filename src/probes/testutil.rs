@@ -236,6 +236,15 @@ pub fn checks<'a>(found: &'a Findings, prefix: &str) -> Vec<&'a crate::model::Ch
         .collect()
 }
 
+/// Findings before any area ran, but with the paths the identity area
+/// would derive (HOME, XDG, job directory), for tests that run a later
+/// area alone.
+pub fn with_paths(host: &Host) -> Findings {
+    let mut found = Findings::default();
+    found.identity.paths = super::paths::Paths::derive(host);
+    found
+}
+
 /// Records the identity facts behind a plan with this `rootless`, as the
 /// identity area would, and decides the plan again. uid stays 0 (a
 /// rootless uid 0 is a re-executed podman), so areas reading the uid see

@@ -10,6 +10,13 @@ use crate::host::Host;
 use crate::model::{Check, Spec};
 use serde_json::json;
 
+/// Podman 5 or later, the line several defaults changed at (pasta, the
+/// overlay+fuse choice, root reading the user's config). An unknown
+/// version is taken as new: the image is most likely current.
+pub fn podman5(version: Option<Version>) -> bool {
+    version.is_none_or(|v| v.major >= 5)
+}
+
 /// Where each tool is (system paths), `None` when missing.
 #[derive(Debug, Default, Clone)]
 pub struct Facts {
