@@ -643,14 +643,11 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
                 .unwrap_or_else(|| runroot.clone())
         };
         let runroot = new_runroot;
-        let mut body = format!(
-            "[storage]\ndriver = \"{bdriver}\"\ngraphroot = \"{new_root}\"\nrunroot = \"{runroot}\"\n"
-        );
-        if let Some(mp) = &bmp {
-            body.push_str(&format!(
-                "\n[storage.options.overlay]\nmount_program = \"{mp}\"\nmountopt = \"nodev,fsync=0\"\n"
-            ));
-        }
+        // The renderer refuses only keys with dots in a segment or raw
+        // values; these are fixed keys and quoted strings.
+        let body =
+            crate::remedy::storage::storage_conf(bdriver, &new_root, &runroot, bmp.as_deref())
+                .unwrap_or_default();
         let what = match &bmp {
             Some(mp) => format!("overlay through {mp}"),
             None if bdriver == "overlay" => "native overlay".to_string(),

@@ -3,3 +3,4 @@
 //! setting is the fix; this room decides where it is written and how.
 
 pub mod conf;
+pub mod storage;
