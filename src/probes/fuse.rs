@@ -8,6 +8,7 @@
 use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, FileKind, Host};
 use crate::model::{By, Check, Spec};
+use crate::remedy::runner::{Executor, RunnerFix};
 use serde_json::json;
 
 const DEV: &str = "/dev/fuse";
@@ -48,8 +49,10 @@ pub fn lists_fs(text: &str, name: &str) -> bool {
         .any(|l| l.split_whitespace().last() == Some(name))
 }
 
-pub const EXPOSE_FUSE: &str = "Expose /dev/fuse to the build container.
-Kubernetes (with a fuse device plugin DaemonSet on the nodes), in config.toml:
+/// Exposing /dev/fuse, per executor (`remedy::runner`).
+pub const EXPOSE_FUSE: RunnerFix = RunnerFix {
+    lead: "Expose /dev/fuse to the build container.",
+    kubernetes: "Kubernetes (with a fuse device plugin DaemonSet on the nodes), in config.toml:
   [runners.feature_flags]
     FF_USE_ADVANCED_POD_SPEC_CONFIGURATION = true
   [[runners.kubernetes.pod_spec]]
@@ -61,10 +64,12 @@ Kubernetes (with a fuse device plugin DaemonSet on the nodes), in config.toml:
           resources:
             limits:
               github.com/fuse: 1
-    '''
-OpenShift/CRI-O: `pod_annotations = {\"io.kubernetes.cri-o.Devices\" = \"/dev/fuse\"}` under [runners.kubernetes].
-Docker executor: `devices = [\"/dev/fuse\"]` under [runners.docker].
-Node: `modprobe fuse`.";
+    '''",
+    openshift: "OpenShift/CRI-O: `pod_annotations = {\"io.kubernetes.cri-o.Devices\" = \"/dev/fuse\"}` under [runners.kubernetes].",
+    docker: "Docker executor: `devices = [\"/dev/fuse\"]` under [runners.docker].",
+    node: "Node: `modprobe fuse`.",
+    id: "fuse.device",
+};
 
 pub const SPECS: &[Spec] = &[
     Spec {
@@ -160,7 +165,10 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         }
     };
     if !facts.device_usable {
-        check = check.fix(By::RunnerAdmin, EXPOSE_FUSE);
+        check = check.fix(
+            By::RunnerAdmin,
+            EXPOSE_FUSE.text(Executor::of(&found.context)),
+        );
     }
     found.checks.push(
         check

@@ -3,4 +3,5 @@
 //! setting is the fix; this room decides where it is written and how.
 
 pub mod conf;
+pub mod runner;
 pub mod storage;
