@@ -1,4 +1,4 @@
-//! The probes, one module per area. Each area reads the host, records typed
+//! The probes, one module per area. Each area reads the host, returns typed
 //! facts for the areas after it and for the decision, and emits checks with
 //! stable ids. Areas run in a fixed order (`probe_all`), so a later area may
 //! read the facts of an earlier one.

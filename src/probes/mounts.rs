@@ -1,7 +1,8 @@
 //! Area `mounts`: the mount table as podman's `RUN` steps meet it.
 //!
-//! Owns `plan.isolation` (how `podman build` runs `RUN`: `oci`, `rootless`
-//! or `chroot`), judges whether the fresh `/proc` every OCI-isolated `RUN`
+//! Records and judges `BUILDAH_ISOLATION` (the plan's isolation is
+//! `decide::isolation`: how `podman build` runs `RUN`, `oci`, `rootless` or
+//! `chroot`), judges whether the fresh `/proc` every OCI-isolated `RUN`
 //! mounts can be mounted (masked `/proc`, catalog L3) and whether the
 //! runtime can create its session keyring under seccomp (N4). Also reports
 //! the propagation of `/` (E4) and a read-only root.
