@@ -303,6 +303,247 @@ fn fmt_ranges(owner: &str, r: &[(u64, u64)]) -> String {
         .join(", ")
 }
 
+/// `subid.files`: both files parse the way podman and newuidmap read them.
+/// Also whether a line makes podman refuse a file.
+fn files_check(fu: &FileRead, fg: &FileRead, facts: &Facts, nss_not_files: bool) -> (Check, bool) {
+    let mut problems: Vec<String> = Vec::new();
+    let mut status = Status::Ok;
+    let mut ev_files = Vec::new();
+    for (path, fr, ff) in [(SUBUID, &fu, &facts.uid), (SUBGID, &fg, &facts.gid)] {
+        let bad: Vec<Value> = fr
+            .parsed
+            .as_ref()
+            .map(|p| {
+                p.bad
+                    .iter()
+                    .take(20)
+                    .map(|b| json!({"line": b.line_no, "problem": b.problem}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ev_files.push(json!({"path": path, "error": fr.error, "bad_lines": bad,
+                             "user_lines_newuidmap_skips": ff.user_bad_lines}));
+        if let Some(e) = &fr.error {
+            problems.push(format!("{path}: {e}"));
+            // A missing file is the same as no entries (subid.entries says so).
+            status = status.max(if e == "ENOENT" {
+                Status::Info
+            } else {
+                Status::Warn
+            });
+        }
+        if !ff.fatal_lines.is_empty() {
+            problems.push(format!(
+                "{path} line {} is not owner:start:count, so podman refuses the whole file",
+                ff.fatal_lines[0]
+            ));
+            status = Status::Error;
+        }
+        if !ff.user_bad_lines.is_empty() {
+            problems.push(format!(
+                "{path} line {} (the user's) has whitespace or a bad number: podman and newuidmap read it differently",
+                ff.user_bad_lines[0]
+            ));
+            status = Status::Error;
+        }
+        if let Some(p) = &fr.parsed {
+            let others = p.bad.iter().filter(|b| !b.fatal_for_podman).count();
+            if others > 0 && ff.user_bad_lines.is_empty() && status < Status::Warn {
+                problems.push(format!(
+                    "{path} has {others} malformed line(s) of other users"
+                ));
+                status = status.max(Status::Warn);
+            }
+        }
+    }
+    let summary = if problems.is_empty() {
+        "/etc/subuid and /etc/subgid parse cleanly".to_string()
+    } else {
+        problems.join("; ")
+    };
+    let mut c = Check::new("subid.files", status, summary)
+        .with("files", Value::Array(ev_files))
+        .with("nsswitch_subid", json!(facts.nss_sources));
+    if nss_not_files {
+        c = c.with(
+            "note",
+            "nsswitch.conf takes sub-ids from other sources than files; the files may not be what newuidmap uses",
+        );
+    }
+    if status >= Status::Warn {
+        c = c.fix(
+            By::Image,
+            "Fix /etc/subuid and /etc/subgid in the image: one `name:start:count` line per range, \
+no spaces, no other lines.",
+        );
+    }
+    let fatal = status == Status::Error;
+    (c, fatal)
+}
+
+/// `subid.overlap` (U3): disjoint ranges without the user's own ids.
+/// Also whether that is broken.
+fn overlap_check(
+    facts: &Facts,
+    podman_user: Option<&str>,
+    owner: &str,
+    uid: u32,
+    gid: u32,
+) -> (Check, bool) {
+    // A podman lookup name equal to the uid lists each line twice (libsubid
+    // matches by name and by uid); identity.user_env carries that fix.
+    let doubled = podman_user == Some(uid.to_string().as_str()) && !facts.uid.ranges.is_empty();
+    let mut ov = Vec::new();
+    for (ff, what, own) in [(&facts.uid, "UID", uid), (&facts.gid, "GID", gid)] {
+        if ff.overlap {
+            ov.push(format!(
+                "{} has overlapping or repeated ranges for `{owner}`",
+                ff.path
+            ));
+        }
+        if ff.contains_own {
+            ov.push(format!(
+                "a range in {} includes the user {what} {own} (podman: \"includes the user {what}\")",
+                ff.path
+            ));
+        }
+    }
+    let overlap_bad = !ov.is_empty() || doubled;
+    let check = if doubled && ov.is_empty() {
+        Check::info(
+            "subid.overlap",
+            format!("podman looks the ranges up as `{uid}`, the uid itself, and gets each twice (see identity.user_env)"),
+        )
+    } else if !overlap_bad {
+        Check::ok(
+            "subid.overlap",
+            "the ranges are disjoint and exclude the user's own ids",
+        )
+    } else {
+        Check::error("subid.overlap", ov.join("; "))
+            .with("uid_ranges", json!(facts.uid.ranges))
+            .with("gid_ranges", json!(facts.gid.ranges))
+            .fix(
+                By::Image,
+                format!(
+                    "Fix the image's /etc/subuid and /etc/subgid: one line per range, no overlaps or \
+duplicates, not containing the user's own id (for uid 1000: `{owner}:1:999` and `{owner}:1001:64535`, \
+or `{owner}:100000:65536`)."
+                ),
+            )
+    };
+    (check, overlap_bad)
+}
+
+/// `subid.parent_map` (U4): the ranges exist in this user namespace.
+/// Also whether some do not.
+fn parent_map_check(
+    facts: &Facts,
+    owner: &str,
+    uid: u32,
+    in_userns: bool,
+    uid_spans: &Option<Vec<Span>>,
+    gid_spans: &Option<Vec<Span>>,
+) -> (Check, bool) {
+    let owner_ref = owner;
+    let outside: Vec<String> = [&facts.uid, &facts.gid]
+        .iter()
+        .flat_map(|ff| {
+            ff.outside_parent
+                .iter()
+                .map(move |(s, c)| format!("{}: {owner_ref}:{s}:{c}", ff.path))
+        })
+        .collect();
+    let parent_bad = !outside.is_empty();
+    let spans_ev = |s: &Option<Vec<Span>>| {
+        json!(s.as_ref().map(|v| v
+            .iter()
+            .map(|(a, b)| format!("{a}-{}", b - 1))
+            .collect::<Vec<_>>()))
+    };
+    let check = if uid_spans.is_none() {
+        Check::warn(
+            "subid.parent_map",
+            "could not read /proc/self/uid_map, so whether the ranges fit is unknown",
+        )
+        .with("probe_ran", false)
+    } else if !parent_bad {
+        Check::ok(
+            "subid.parent_map",
+            if in_userns {
+                "the ranges fit inside the ids of this user namespace".to_string()
+            } else {
+                "not in a nested user namespace: every id exists".to_string()
+            },
+        )
+        .with("inside_uids", spans_ev(uid_spans))
+        .with("inside_gids", spans_ev(gid_spans))
+    } else {
+        let fit_u = uid_spans
+            .as_deref()
+            .map(|s| fmt_ranges(owner, &propose(s, u64::from(uid), WANTED, in_userns)))
+            .unwrap_or_default();
+        Check::error(
+            "subid.parent_map",
+            format!(
+                "range(s) outside the ids this container has ({}): newuidmap fails with `write to uid_map failed: Operation not permitted`",
+                outside.join(", ")
+            ),
+        )
+        .with("outside", json!(outside))
+        .with("inside_uids", spans_ev(uid_spans))
+        .with("inside_gids", spans_ev(gid_spans))
+        .fix(
+            By::Image,
+            format!(
+                "Size the image's ranges to this namespace, e.g. {fit_u}: in the Containerfile, \
+`RUN printf '%s\\n' {lines} | tee /etc/subuid /etc/subgid` (existing lines cannot be replaced by \
+appending).",
+                lines = fit_u.replace(", ", " ")
+            ),
+        )
+    };
+    (check, parent_bad)
+}
+
+/// `subid.size` (U2): enough sub-ids for the ids images use (nobody).
+fn size_check(facts: &Facts, have_both: bool, uid_spans: &Option<Vec<Span>>) -> Check {
+    if !have_both {
+        Check::info("subid.size", "no ranges to size (see subid.entries)")
+    } else if facts.total < ENOUGH {
+        let cap = uid_spans
+            .as_deref()
+            .map(|s| s.iter().map(|(a, b)| b - a).sum::<u64>())
+            .unwrap_or(0);
+        // An error, not a warning: the matrix's deb12-subuid-small-priv
+        // (1000 ids) fails at the first file owned by uid 2000, and most
+        // base images carry nobody/nogroup (65534).
+        Check::error(
+            "subid.size",
+            format!(
+                "only {} sub-ids (uid {}, gid {}): ids above {} (nobody = 65534) cannot be mapped and layers using them fail",
+                facts.total, facts.uid.total, facts.gid.total, facts.total
+            ),
+        )
+        .with("total_uids", facts.uid.total)
+        .with("total_gids", facts.gid.total)
+        .with("namespace_ids", cap)
+        .fix(
+            By::Image,
+            "Give the user at least 65536 sub-ids in the image, in the Containerfile: `RUN usermod \
+--add-subuids 100000-165535 --add-subgids 100000-165535 USER`; in a 65536-id parent namespace use every \
+id but 0 and the user's own.",
+        )
+    } else {
+        Check::ok(
+            "subid.size",
+            format!("{} sub-ids cover ids up to {}", facts.total, facts.total),
+        )
+        .with("total_uids", facts.uid.total)
+        .with("total_gids", facts.gid.total)
+    }
+}
+
 /// A pause process of an earlier podman in this job (catalog U9).
 fn pause_alive(host: &Host, paths: &Paths, uid: u32) -> Option<String> {
     let mut candidates = Vec::new();
@@ -386,80 +627,8 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         .as_deref()
         .is_some_and(|s| !s.split_whitespace().any(|w| w == "files"));
 
-    // --- subid.files
-    let mut problems: Vec<String> = Vec::new();
-    let mut status = Status::Ok;
-    let mut ev_files = Vec::new();
-    for (path, fr, ff) in [(SUBUID, &fu, &facts.uid), (SUBGID, &fg, &facts.gid)] {
-        let bad: Vec<Value> = fr
-            .parsed
-            .as_ref()
-            .map(|p| {
-                p.bad
-                    .iter()
-                    .take(20)
-                    .map(|b| json!({"line": b.line_no, "problem": b.problem}))
-                    .collect()
-            })
-            .unwrap_or_default();
-        ev_files.push(json!({"path": path, "error": fr.error, "bad_lines": bad,
-                             "user_lines_newuidmap_skips": ff.user_bad_lines}));
-        if let Some(e) = &fr.error {
-            problems.push(format!("{path}: {e}"));
-            // A missing file is the same as no entries (subid.entries says so).
-            status = status.max(if e == "ENOENT" {
-                Status::Info
-            } else {
-                Status::Warn
-            });
-        }
-        if !ff.fatal_lines.is_empty() {
-            problems.push(format!(
-                "{path} line {} is not owner:start:count, so podman refuses the whole file",
-                ff.fatal_lines[0]
-            ));
-            status = Status::Error;
-        }
-        if !ff.user_bad_lines.is_empty() {
-            problems.push(format!(
-                "{path} line {} (the user's) has whitespace or a bad number: podman and newuidmap read it differently",
-                ff.user_bad_lines[0]
-            ));
-            status = Status::Error;
-        }
-        if let Some(p) = &fr.parsed {
-            let others = p.bad.iter().filter(|b| !b.fatal_for_podman).count();
-            if others > 0 && ff.user_bad_lines.is_empty() && status < Status::Warn {
-                problems.push(format!(
-                    "{path} has {others} malformed line(s) of other users"
-                ));
-                status = status.max(Status::Warn);
-            }
-        }
-    }
-    let summary = if problems.is_empty() {
-        "/etc/subuid and /etc/subgid parse cleanly".to_string()
-    } else {
-        problems.join("; ")
-    };
-    let mut c = Check::new("subid.files", status, summary)
-        .with("files", Value::Array(ev_files))
-        .with("nsswitch_subid", json!(facts.nss_sources));
-    if nss_not_files {
-        c = c.with(
-            "note",
-            "nsswitch.conf takes sub-ids from other sources than files; the files may not be what newuidmap uses",
-        );
-    }
-    if status >= Status::Warn {
-        c = c.fix(
-            By::Image,
-            "Fix /etc/subuid and /etc/subgid in the image: one `name:start:count` line per range, \
-no spaces, no other lines.",
-        );
-    }
-    let files_fatal = status == Status::Error;
-    found.checks.push(c);
+    let (files, files_fatal) = files_check(&fu, &fg, &facts, nss_not_files);
+    found.checks.push(files);
 
     // --- subid.entries (U1), with the append fix
     let owner = name.clone().unwrap_or_else(|| uid.to_string());
@@ -575,144 +744,16 @@ or `chmod g=u /etc/subuid /etc/subgid` so an OpenShift job (gid 0) can add them 
     };
     found.checks.push(entries_check);
 
-    // --- subid.overlap (U3)
-    // A podman lookup name equal to the uid lists each line twice (libsubid
-    // matches by name and by uid); identity.user_env carries that fix.
-    let doubled = found.identity.podman_user.as_deref() == Some(uid.to_string().as_str())
-        && !facts.uid.ranges.is_empty();
-    let mut ov = Vec::new();
-    for (ff, what, own) in [(&facts.uid, "UID", uid), (&facts.gid, "GID", gid)] {
-        if ff.overlap {
-            ov.push(format!(
-                "{} has overlapping or repeated ranges for `{owner}`",
-                ff.path
-            ));
-        }
-        if ff.contains_own {
-            ov.push(format!(
-                "a range in {} includes the user {what} {own} (podman: \"includes the user {what}\")",
-                ff.path
-            ));
-        }
-    }
-    let overlap_bad = !ov.is_empty() || doubled;
-    found.checks.push(if doubled && ov.is_empty() {
-        Check::info(
-            "subid.overlap",
-            format!("podman looks the ranges up as `{uid}`, the uid itself, and gets each twice (see identity.user_env)"),
-        )
-    } else if !overlap_bad {
-        Check::ok("subid.overlap", "the ranges are disjoint and exclude the user's own ids")
-    } else {
-        Check::error("subid.overlap", ov.join("; "))
-            .with("uid_ranges", json!(facts.uid.ranges))
-            .with("gid_ranges", json!(facts.gid.ranges))
-            .fix(
-                By::Image,
-                format!(
-                    "Fix the image's /etc/subuid and /etc/subgid: one line per range, no overlaps or \
-duplicates, not containing the user's own id (for uid 1000: `{owner}:1:999` and `{owner}:1001:64535`, \
-or `{owner}:100000:65536`)."
-                ),
-            )
-    });
+    let podman_user = found.identity.podman_user.as_deref();
+    let (overlap, overlap_bad) = overlap_check(&facts, podman_user, &owner, uid, gid);
+    found.checks.push(overlap);
 
-    // --- subid.parent_map (U4)
-    let owner_ref = owner.as_str();
-    let outside: Vec<String> = [&facts.uid, &facts.gid]
-        .iter()
-        .flat_map(|ff| {
-            ff.outside_parent
-                .iter()
-                .map(move |(s, c)| format!("{}: {owner_ref}:{s}:{c}", ff.path))
-        })
-        .collect();
-    let parent_bad = !outside.is_empty();
-    let spans_ev = |s: &Option<Vec<Span>>| {
-        json!(s.as_ref().map(|v| v
-            .iter()
-            .map(|(a, b)| format!("{a}-{}", b - 1))
-            .collect::<Vec<_>>()))
-    };
-    found.checks.push(if uid_spans.is_none() {
-        Check::warn(
-            "subid.parent_map",
-            "could not read /proc/self/uid_map, so whether the ranges fit is unknown",
-        )
-        .with("probe_ran", false)
-    } else if !parent_bad {
-        Check::ok(
-            "subid.parent_map",
-            if in_userns {
-                "the ranges fit inside the ids of this user namespace".to_string()
-            } else {
-                "not in a nested user namespace: every id exists".to_string()
-            },
-        )
-        .with("inside_uids", spans_ev(&uid_spans))
-        .with("inside_gids", spans_ev(&gid_spans))
-    } else {
-        let fit_u = uid_spans
-            .as_deref()
-            .map(|s| fmt_ranges(&owner, &propose(s, u64::from(uid), WANTED, in_userns)))
-            .unwrap_or_default();
-        Check::error(
-            "subid.parent_map",
-            format!(
-                "range(s) outside the ids this container has ({}): newuidmap fails with `write to uid_map failed: Operation not permitted`",
-                outside.join(", ")
-            ),
-        )
-        .with("outside", json!(outside))
-        .with("inside_uids", spans_ev(&uid_spans))
-        .with("inside_gids", spans_ev(&gid_spans))
-        .fix(
-            By::Image,
-            format!(
-                "Size the image's ranges to this namespace, e.g. {fit_u}: in the Containerfile, \
-`RUN printf '%s\\n' {lines} | tee /etc/subuid /etc/subgid` (existing lines cannot be replaced by \
-appending).",
-                lines = fit_u.replace(", ", " ")
-            ),
-        )
-    });
+    let (parent, parent_bad) =
+        parent_map_check(&facts, &owner, uid, in_userns, &uid_spans, &gid_spans);
+    found.checks.push(parent);
 
-    // --- subid.size (U2)
     let have_both = !facts.uid.ranges.is_empty() && !facts.gid.ranges.is_empty();
-    found.checks.push(if !have_both {
-        Check::info("subid.size", "no ranges to size (see subid.entries)")
-    } else if facts.total < ENOUGH {
-        let cap = uid_spans
-            .as_deref()
-            .map(|s| s.iter().map(|(a, b)| b - a).sum::<u64>())
-            .unwrap_or(0);
-        // An error, not a warning: the matrix's deb12-subuid-small-priv
-        // (1000 ids) fails at the first file owned by uid 2000, and most
-        // base images carry nobody/nogroup (65534).
-        Check::error(
-            "subid.size",
-            format!(
-                "only {} sub-ids (uid {}, gid {}): ids above {} (nobody = 65534) cannot be mapped and layers using them fail",
-                facts.total, facts.uid.total, facts.gid.total, facts.total
-            ),
-        )
-        .with("total_uids", facts.uid.total)
-        .with("total_gids", facts.gid.total)
-        .with("namespace_ids", cap)
-        .fix(
-            By::Image,
-            "Give the user at least 65536 sub-ids in the image, in the Containerfile: `RUN usermod \
---add-subuids 100000-165535 --add-subgids 100000-165535 USER`; in a 65536-id parent namespace use every \
-id but 0 and the user's own.",
-        )
-    } else {
-        Check::ok(
-            "subid.size",
-            format!("{} sub-ids cover ids up to {}", facts.total, facts.total),
-        )
-        .with("total_uids", facts.uid.total)
-        .with("total_gids", facts.gid.total)
-    });
+    found.checks.push(size_check(&facts, have_both, &uid_spans));
 
     facts.usable = have_both
         && !files_fatal
