@@ -124,18 +124,9 @@ const SYSCTL_FIX: &str =
     "On the nodes: `sysctl -w user.max_user_namespaces=15000` and (Debian/Ubuntu) \
 `sysctl -w kernel.unprivileged_userns_clone=1`, persisted in /etc/sysctl.d/.";
 
-pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
-    let found = &mut Obs::new(earlier);
-    let p = privs(found);
-    let rootless = found.plan.rootless;
-    let configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
-    let needed = rootless && !configured && !(p.known && p.eff_has(CAP_SYS_ADMIN));
-    let mut facts = Facts {
-        needed,
-        ..Facts::default()
-    };
-
-    // --- parent maps
+/// `userns.parent_map`: the id maps of the namespace the job runs in
+/// (recorded in `facts` for the subid and idmap areas).
+fn parent_map_check(host: &Host, facts: &mut Facts) -> Check {
     let mut map_problems = Vec::new();
     for (path, slot) in [
         (UID_MAP, &mut facts.parent_uid_map),
@@ -157,7 +148,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             .map(|l| format!("{} {} {}", l.inside, l.outside, l.count))
             .collect::<Vec<_>>())
     };
-    found.checks.push(if !map_problems.is_empty() {
+    if !map_problems.is_empty() {
         Check::warn(
             "userns.parent_map",
             format!("cannot read the id maps: {}", map_problems.join("; ")),
@@ -185,7 +176,21 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             "the job runs in the initial user namespace (all ids exist)",
         )
         .with("uid_map", lines(&facts.parent_uid_map))
-    });
+    }
+}
+
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
+    let p = privs(found);
+    let rootless = found.plan.rootless;
+    let configured = found.identity.userns_configured;
+    let needed = rootless && !configured && !(p.known && p.eff_has(CAP_SYS_ADMIN));
+    let mut facts = Facts {
+        needed,
+        ..Facts::default()
+    };
+
+    found.checks.push(parent_map_check(host, &mut facts));
 
     // --- sysctls
     let (max, max_err) = read_num(host, MAX_USERNS);
