@@ -80,12 +80,13 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn mode(&self) -> &'static str {
+    pub fn mode(&self) -> crate::model::Mode {
+        use crate::model::Mode;
         match self {
-            Command::Fix => "fix",
-            Command::Env => "env",
-            Command::Exec(_) => "exec",
-            _ => "check",
+            Command::Fix => Mode::Fix,
+            Command::Env => Mode::Env,
+            Command::Exec(_) => Mode::Exec,
+            _ => Mode::Check,
         }
     }
 }

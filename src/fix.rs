@@ -194,16 +194,16 @@ fn merge_conf(
     toml: &str,
     run: &mut FixRun,
 ) -> Result<(), String> {
-    let wanted = crate::probes::toml::parse(toml)
+    let wanted = crate::formats::toml::parse(toml)
         .map_err(|e| format!("{id}: the settings for {path} do not parse ({e})"))?;
     let existing = owned_existing(host, id, path, &format!("Wanted settings:\n{toml}"))?;
     let mut settings = BTreeMap::new();
     // Our own file that no longer parses is rewritten from scratch.
-    if let Some(Ok(doc)) = existing.as_deref().map(crate::probes::toml::parse) {
+    if let Some(Ok(doc)) = existing.as_deref().map(crate::formats::toml::parse) {
         settings.extend(doc.entries.into_iter().map(|(k, e)| (k, e.value)));
     }
     settings.extend(wanted.entries.into_iter().map(|(k, e)| (k, e.value)));
-    let body = crate::probes::toml::render_settings(settings.iter().map(|(k, v)| (k.as_str(), v)))
+    let body = crate::formats::toml::render_settings(settings.iter().map(|(k, v)| (k.as_str(), v)))
         .ok_or_else(|| format!("{id}: cannot write the settings for {path} back as TOML"))?;
     let contents = format!("{OWNED_MARKER}\n{body}");
     write_owned(
@@ -566,7 +566,7 @@ mod tests {
         assert_eq!(actions, vec!["created", "replaced"]);
         let text = host.read(path).unwrap();
         assert!(text.starts_with(OWNED_MARKER));
-        let doc = crate::probes::toml::parse(&text).unwrap();
+        let doc = crate::formats::toml::parse(&text).unwrap();
         assert_eq!(doc.str("engine.cgroup_manager"), Some("cgroupfs"));
         assert_eq!(doc.str("containers.netns"), Some("host"));
         // The directory of the job's own is private.

@@ -1,7 +1,7 @@
 //! The data every probe returns and every renderer reads: checks, their
 //! status, their evidence and the fix that exists for them.
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// How a check came out. Ordered from best to worst, so the worst status of
 /// a run is simply the maximum.
@@ -184,4 +184,71 @@ pub struct Spec {
     /// Substrings of podman/buildah/crun error messages this check explains,
     /// for `explain -` reading a failed job's log.
     pub signatures: &'static [&'static str],
+}
+
+/// How podman will run here (as found, or after the fixes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Podman's own notion: any uid but 0, or uid 0 without CAP_SYS_ADMIN.
+    pub rootless: bool,
+    pub storage_driver: String,
+    pub mount_program: Option<String>,
+    /// `oci` (a new /proc for every RUN) or `chroot`.
+    pub isolation: String,
+    pub runtime: String,
+    /// `pasta`, `slirp4netns`, `bridge`, `host`, …
+    pub network: String,
+}
+
+impl Default for Plan {
+    fn default() -> Plan {
+        Plan {
+            rootless: true,
+            storage_driver: "overlay".into(),
+            mount_program: None,
+            isolation: "oci".into(),
+            runtime: "crun".into(),
+            network: "unknown".into(),
+        }
+    }
+}
+
+impl Plan {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "rootless": self.rootless,
+            "storage_driver": self.storage_driver,
+            "mount_program": self.mount_program,
+            "isolation": self.isolation,
+            "runtime": self.runtime,
+            "network": self.network,
+        })
+    }
+}
+
+/// What a run does: `check` predicts (writes staged), `fix` writes,
+/// `env` writes and prints exports, `exec` writes and runs a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Check,
+    Fix,
+    Env,
+    Exec,
+}
+
+impl Mode {
+    /// The name the report and the command line use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Check => "check",
+            Mode::Fix => "fix",
+            Mode::Env => "env",
+            Mode::Exec => "exec",
+        }
+    }
+
+    /// Whether this mode changes nothing (its fixes are only predicted).
+    pub fn predicts(self) -> bool {
+        self == Mode::Check
+    }
 }

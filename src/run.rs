@@ -5,6 +5,7 @@ use crate::decide::verdict;
 use crate::explain;
 use crate::fix::{fix_loop, run_commands, FixRun};
 use crate::host::Host;
+use crate::model::Mode;
 use crate::probes::{all_specs, Findings};
 use crate::report::{human, json, junit, Report, Row};
 use crate::util::shell_quote;
@@ -250,7 +251,7 @@ fn diagnose(
         return outcome;
     }
     // `check` changes nothing: it predicts its fixes on staged writes.
-    let dry = args.dry_run || mode == "check";
+    let dry = args.dry_run || mode.predicts();
     if dry {
         host.stage_writes();
     }
@@ -260,7 +261,7 @@ fn diagnose(
     }
     let mut report = build_report(&host, mode, args.dry_run, &before, &after, &fixes);
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    if mode == "fix" && !fixes.env.is_empty() {
+    if mode == Mode::Fix && !fixes.env.is_empty() {
         report.problems.push(format!(
             "some fixes are environment variables ({}), which a child process cannot set in the job's shell: \
              use `eval \"$(podrun-doctor env)\"` (or `podrun-doctor exec -- CMD`) instead of `podrun-doctor`",
@@ -270,15 +271,15 @@ fn diagnose(
 
     // Where each rendering goes: stdout carries exports (env) or JSON
     // (`--json -`); the checklist goes wherever stdout is not needed.
-    let json_to_stdout = args.json.as_deref() == Some("-") && mode != "env";
-    let human_to_stdout = matches!(mode, "check" | "fix") && !json_to_stdout;
+    let json_to_stdout = args.json.as_deref() == Some("-") && mode != Mode::Env;
+    let human_to_stdout = matches!(mode, Mode::Check | Mode::Fix) && !json_to_stdout;
     let style = style_for(args, &host, streams, human_to_stdout);
     let json_text = json::render(&report);
     let mut code = report.exit_code(args.strict);
     // Bare `fix` cannot export: when the job was not ready as found, the
     // exports may be what readiness needs. A job ready as found only misses
     // exports that clear warnings, which never fail it.
-    if mode == "fix" && !fixes.env.is_empty() && !report.verdict.ready_before {
+    if mode == Mode::Fix && !fixes.env.is_empty() && !report.verdict.ready_before {
         code = 1;
     }
     let no_fail = no_fail(args);
@@ -287,7 +288,7 @@ fn diagnose(
     }
 
     match args.json.as_deref() {
-        Some("-") if mode == "env" => {
+        Some("-") if mode == Mode::Env => {
             let _ = err.write_all(json_text.as_bytes());
         }
         Some("-") => {
@@ -316,7 +317,7 @@ fn diagnose(
     }
     let human_text = human::render(&report, &style);
     let human_sink: &mut dyn Write = if human_to_stdout { out } else { err };
-    if !(mode == "env" && args.json.as_deref() == Some("-")) {
+    if !(mode == Mode::Env && args.json.as_deref() == Some("-")) {
         let _ = human_sink.write_all(human_text.as_bytes());
     }
 
@@ -382,10 +383,12 @@ fn diagnose(
     }
 }
 
+/// The mode a diagnosing command runs in (`list`, `explain` and `capture`
+/// never reach the report).
 /// Rows as found, each with its status after the fixes where it changed.
 pub fn build_report(
     host: &Host,
-    mode: &'static str,
+    mode: Mode,
     dry_run: bool,
     before: &Findings,
     after: &Findings,
@@ -403,10 +406,8 @@ pub fn build_report(
                     .actions
                     .iter()
                     .any(|a| matches!(a, crate::model::Action::SetEnv { .. }));
-                fix.applied = !dry_run
-                    && mode != "check"
-                    && !(mode == "fix" && needs_export)
-                    && fixes.applied.iter().any(|id| id == c.id);
+                let not_written = dry_run || mode.predicts() || (mode == Mode::Fix && needs_export);
+                fix.applied = !not_written && fixes.applied.iter().any(|id| id == c.id);
             }
             let status_after = after
                 .check(c.id)
@@ -435,13 +436,13 @@ pub fn build_report(
         context.entry(key).or_insert(serde_json::Value::Null);
     }
     Report {
-        mode,
+        mode: mode.as_str(),
         dry_run,
         duration_ms: 0.0,
         context,
         rows,
         env: fixes.env.clone(),
-        changes: if dry_run || mode == "check" {
+        changes: if dry_run || mode.predicts() {
             Vec::new()
         } else {
             fixes.changes.clone()

@@ -7,7 +7,8 @@
 //! limits reads `CAP_SYS_RESOURCE`, mounts judges the keyring). The checks
 //! here are informational and say which of those consequences apply.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
+use crate::formats::status::parse_status;
 use crate::host::Host;
 use crate::model::{Check, Spec};
 use caps::Capability;
@@ -112,51 +113,6 @@ fn short(names: &[String]) -> String {
         .join(", ")
 }
 
-/// The fields of `/proc/self/status` this area uses.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Status {
-    pub cap_inh: Option<u64>,
-    pub cap_prm: Option<u64>,
-    pub cap_eff: Option<u64>,
-    pub cap_bnd: Option<u64>,
-    pub cap_amb: Option<u64>,
-    pub no_new_privs: Option<u64>,
-    pub seccomp: Option<u64>,
-    pub seccomp_filters: Option<u64>,
-    /// `Key: value` lines whose value did not parse, for evidence.
-    pub garbage: Vec<String>,
-}
-
-/// Parses `/proc/self/status` tolerantly: unknown keys are ignored, a
-/// known key with an unreadable value is recorded in `garbage`.
-pub fn parse_status(text: &str) -> Status {
-    let mut st = Status::default();
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        let hex = || u64::from_str_radix(value, 16).ok();
-        let dec = || value.parse::<u64>().ok();
-        let (slot, parsed) = match key.trim() {
-            "CapInh" => (&mut st.cap_inh, hex()),
-            "CapPrm" => (&mut st.cap_prm, hex()),
-            "CapEff" => (&mut st.cap_eff, hex()),
-            "CapBnd" => (&mut st.cap_bnd, hex()),
-            "CapAmb" => (&mut st.cap_amb, hex()),
-            "NoNewPrivs" => (&mut st.no_new_privs, dec()),
-            "Seccomp" => (&mut st.seccomp, dec()),
-            "Seccomp_filters" => (&mut st.seccomp_filters, dec()),
-            _ => continue,
-        };
-        match parsed {
-            Some(v) => *slot = Some(v),
-            None => st.garbage.push(line.trim().to_string()),
-        }
-    }
-    st
-}
-
 pub const SPECS: &[Spec] = &[
     Spec {
         id: "caps.effective",
@@ -209,7 +165,8 @@ keyctl, pivot_root); docker executor `security_opt = [\"seccomp:unconfined\"]`."
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let text = match host.read(STATUS) {
         Ok(t) => t,
         Err(e) => {
@@ -223,7 +180,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 .with("errno", errno)
                 .with("probe_ran", false),
             );
-            return;
+            return found.finish(Facts::default());
         }
     };
     let st = parse_status(&text);
@@ -241,7 +198,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             .with("garbage", st.garbage.clone())
             .with("probe_ran", false),
         );
-        return;
+        return found.finish(Facts::default());
     };
     let facts = Facts {
         known: true,
@@ -430,7 +387,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     }
     found.checks.push(check);
 
-    found.caps = facts;
+    found.finish(facts)
 }
 
 fn read_last_cap(host: &Host) -> u8 {
@@ -461,7 +418,7 @@ mod tests {
             .file(CAP_LAST_CAP, "40\n")
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         found
     }
 
@@ -558,7 +515,7 @@ NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
             .answer("read_errors", STATUS, json!("EACCES"))
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert!(!found.caps.known);
         let c = found.check("caps.effective").unwrap();
         assert_eq!(c.status, St::Warn);

@@ -11,7 +11,8 @@
 //! `cgroup_manager` and `runtime` are resolved by the config area, which
 //! reads these facts (`crun_refuses`, `systemd`).
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
+pub use crate::formats::cgroup::{parse_self_cgroup, CgroupLine};
 use crate::host::{io_error_name, Access, Host};
 use crate::model::{Action, Check, Spec};
 use serde_json::json;
@@ -43,44 +44,6 @@ impl Version {
             Version::Hybrid => "hybrid",
         }
     }
-}
-
-/// One line of `/proc/self/cgroup`: `id:controllers:path`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CgroupLine {
-    pub id: u32,
-    /// Empty for the v2 line (`0::/path`).
-    pub controllers: Vec<String>,
-    pub path: String,
-}
-
-/// Parses `/proc/self/cgroup`: lines and the lines that did not parse.
-pub fn parse_self_cgroup(text: &str) -> (Vec<CgroupLine>, Vec<String>) {
-    let mut lines = Vec::new();
-    let mut garbage = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let mut parts = line.splitn(3, ':');
-        let parsed = (|| {
-            let id = parts.next()?.parse().ok()?;
-            let ctl = parts.next()?;
-            let path = parts.next()?.to_string();
-            let controllers = ctl
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .collect();
-            Some(CgroupLine {
-                id,
-                controllers,
-                path,
-            })
-        })();
-        match parsed {
-            Some(l) => lines.push(l),
-            None => garbage.push(line.to_string()),
-        }
-    }
-    (lines, garbage)
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -167,7 +130,8 @@ fn read_controllers(host: &Host, dir: &str) -> Result<Vec<String>, String> {
         .map_err(|e| io_error_name(&e))
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts {
         systemd: host.is_dir("/run/systemd/system"),
         ..Facts::default()
@@ -251,12 +215,12 @@ pub fn probe(host: &Host, found: &mut Findings) {
         }
         .with("path", "/run/systemd/system"),
     );
-    found.cgroups = facts;
+    found.finish(facts)
 }
 
 fn version_check(
     host: &Host,
-    found: &mut Findings,
+    found: &mut Obs,
     facts: &Facts,
     evidence: &[(&str, serde_json::Value)],
 ) {
@@ -328,7 +292,7 @@ fn version_check(
     found.checks.push(check);
 }
 
-fn hybrid_check(found: &mut Findings, facts: &Facts) {
+fn hybrid_check(found: &mut Obs, facts: &Facts) {
     let iso = found.plan.isolation.clone();
     let check = if facts.version != Version::Hybrid {
         Check::ok(
@@ -377,7 +341,7 @@ fn cgroup_dir(host: &Host, facts: &Facts) -> String {
     }
 }
 
-fn own_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
+fn own_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     let dir = cgroup_dir(host, facts);
     let access = host.access(&dir, Access::Write);
     let ro_mount = found
@@ -476,11 +440,11 @@ mod tests {
         let host = f.host();
         let mut found = Findings::default();
         found.tools.podman_version = podman;
-        found.plan.rootless = rootless;
-        found.plan.isolation = isolation.into();
-        crate::probes::mounts::probe(&host, &mut found);
-        found.plan.isolation = isolation.into();
-        probe(&host, &mut found);
+        crate::probes::testutil::given_rootless(&mut found, rootless);
+        crate::probes::testutil::given_isolation(&mut found, isolation);
+        found.absorb(crate::probes::mounts::probe(&host, &found));
+        crate::probes::testutil::given_isolation(&mut found, isolation);
+        found.absorb(probe(&host, &found));
         found
     }
 

@@ -20,17 +20,19 @@
 //! `/usr/share/containers/storage.conf`. `STORAGE_DRIVER` and `STORAGE_OPTS`
 //! override the file.
 
-use super::toml::{self, Doc, ParseError, Value};
+use super::paths::Paths;
 use super::tools::Version;
-use super::Findings;
-use crate::host::{Access, Host};
-use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
+use super::{AreaOut, Findings, Obs};
+use crate::formats::toml::{self, Doc, ParseError, Value};
+use crate::host::Host;
+use crate::model::{Action, By, Check, Spec};
+use crate::remedy::conf::{attach, route, Target};
 use serde_json::json;
 use std::collections::BTreeMap;
 
 pub const SHARE_CONF: &str = "/usr/share/containers/containers.conf";
 pub const ETC_CONF: &str = "/etc/containers/containers.conf";
-pub const ETC_CONF_D: &str = "/etc/containers/containers.conf.d";
+pub use crate::remedy::conf::ETC_CONF_D;
 pub const SHARE_STORAGE: &str = "/usr/share/containers/storage.conf";
 pub const ETC_STORAGE: &str = "/etc/containers/storage.conf";
 const SYSTEMD_DIR: &str = "/run/systemd/system";
@@ -72,6 +74,9 @@ pub struct StorageConf {
 
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
+    /// The OCI runtime the plan names, once resolved: `runtime`, or the
+    /// one this tool's fix switches to.
+    pub plan_runtime: Option<String>,
     /// containers.conf files podman reads, in order (existing ones only).
     pub files: Vec<String>,
     /// Whether the user's config directory is read by this podman.
@@ -214,21 +219,11 @@ and the write fails. Fix: [containers] default_sysctls = [] in a drop-in (podrun
     },
 ];
 
-/// The user's config home: `$XDG_CONFIG_HOME` or `$HOME/.config`.
-pub fn config_home(host: &Host) -> Option<String> {
-    host.env_nonempty("XDG_CONFIG_HOME")
-        .map(|s| s.trim_end_matches('/').to_string())
-        .or_else(|| {
-            host.env_nonempty("HOME")
-                .map(|h| format!("{}/.config", h.trim_end_matches('/')))
-        })
-}
-
 /// Whether podman reads the user's containers.conf files: always for a
 /// non-root uid; for root only from podman 5 (4.3 verified not to; an
 /// unknown version is taken as new).
 pub fn user_dir_read(host: &Host, podman: Option<Version>) -> bool {
-    host.uid() != 0 || podman.is_none_or(|v| v.major >= 5)
+    host.uid() != 0 || super::tools::podman5(podman)
 }
 
 fn conf_d(host: &Host, dir: &str) -> Vec<String> {
@@ -242,7 +237,7 @@ fn conf_d(host: &Host, dir: &str) -> Vec<String> {
 }
 
 /// The containers.conf chain, in podman's order (files may not exist).
-pub fn containers_conf_chain(host: &Host, podman: Option<Version>) -> Vec<String> {
+pub fn containers_conf_chain(host: &Host, paths: &Paths, podman: Option<Version>) -> Vec<String> {
     let mut chain = Vec::new();
     if let Some(path) = host.env_nonempty("CONTAINERS_CONF") {
         chain.push(path.to_string());
@@ -251,7 +246,7 @@ pub fn containers_conf_chain(host: &Host, podman: Option<Version>) -> Vec<String
         chain.push(ETC_CONF.to_string());
         chain.extend(conf_d(host, ETC_CONF_D));
         if user_dir_read(host, podman) {
-            if let Some(home) = config_home(host) {
+            if let Some(home) = &paths.config_home {
                 let user = format!("{home}/containers/containers.conf");
                 chain.push(user.clone());
                 chain.extend(conf_d(host, &format!("{user}.d")));
@@ -275,179 +270,50 @@ pub fn reads_override(podman: Option<Version>) -> bool {
     podman.is_none_or(|v| v >= Version::new(4, 5, 0))
 }
 
-/// A directory of the job's own for files this tool writes outside the
-/// image's config directories: `$CI_BUILDS_DIR/.podrun-UID` when the builds
-/// directory is writable, else `$TMPDIR/podrun-UID` (or `/tmp/podrun-UID`).
-/// The same base the HOME relocation uses. `None` when neither is writable
-/// or the directory exists and is not the job's.
-pub fn job_dir(host: &Host) -> Option<String> {
-    let uid = host.uid();
-    let usable = |base: &str| match host.stat(base) {
-        Ok(st) => st.uid == uid && host.is_dir(base) && host.access(base, Access::Write).is_ok(),
-        Err(_) => host
-            .access(&host.nearest_existing(base), Access::Write)
-            .is_ok(),
-    };
-    let builds = host
-        .env_nonempty("CI_BUILDS_DIR")
-        .filter(|b| b.starts_with('/'))
-        .map(|b| b.trim_end_matches('/').to_string())
-        .filter(|b| !b.is_empty() && host.is_dir(b) && host.access(b, Access::Write).is_ok())
-        .map(|b| format!("{b}/.podrun-{uid}"));
-    let tmps = [host.env_nonempty("TMPDIR"), Some("/tmp")]
-        .into_iter()
-        .flatten()
-        .filter(|t| t.starts_with('/'))
-        .map(|t| t.trim_end_matches('/').to_string())
-        .filter(|t| !t.is_empty() && host.is_dir(t) && host.access(t, Access::Write).is_ok())
-        .map(|t| format!("{t}/podrun-{uid}"));
-    builds.into_iter().chain(tmps).find(|b| usable(b))
-}
-
-/// Whether the identity area (run before this one) is about to move HOME
-/// (`home.set` / `home.writable` with a job fix): the user's config and
-/// storage directories then follow the new HOME, so this run's file fixes
-/// wait for it instead of exporting variables for a HOME about to change.
-pub fn home_pending(found: &Findings) -> bool {
-    found.checks.iter().any(|c| {
-        matches!(c.id, "home.set" | "home.writable")
-            && c.status >= crate::model::Status::Warn
-            && c.job_can_fix()
-    })
-}
-
-/// How a containers.conf setting reaches podman: the actions and where they
-/// write, in words.
-pub struct ConfRoute {
-    pub actions: Vec<Action>,
-    pub place: String,
-}
-
-/// Where and how to give podman a containers.conf setting (`toml`, e.g.
-/// `[engine]\nruntime = "runc"\n`): a drop-in podman reads
-/// (`dropin_path`); when no such directory is writable (read-only /etc and
-/// HOME), a file of the job's own exported through an environment variable:
-/// `CONTAINERS_CONF_OVERRIDE` (read last, podman ≥ 4.5), or for older podman
-/// `CONTAINERS_CONF` naming a copy of the whole effective configuration
-/// (`settings`) plus the new keys, since that variable replaces every other
-/// file. Several fixes share that one file (`Action::MergeConf`). `None`
-/// when none of this is possible; the caller then gives the image remedy.
-pub fn conf_route(
+/// The routing target for a containers.conf fix (`remedy::conf`), from
+/// the facts: `settings` is the effective configuration (this area's own
+/// while it probes, `found.config.settings` for the areas after it).
+pub fn conf_target<'a>(
     host: &Host,
     podman: Option<Version>,
+    paths: &'a Paths,
     home_pending: bool,
-    settings: &BTreeMap<String, Setting>,
-    name: &str,
-    toml: &str,
-) -> Option<ConfRoute> {
-    if let Some(path) = dropin_path(host, podman, name) {
-        return Some(ConfRoute {
-            place: format!("writes {path}"),
-            actions: vec![Action::WriteFile {
-                path,
-                contents: format!("{OWNED_MARKER}\n{toml}"),
-                mode: 0o644,
-            }],
-        });
-    }
-    if home_pending && user_dir_read(host, podman) && host.env_nonempty("CONTAINERS_CONF").is_none()
-    {
-        // The drop-in goes into the relocated HOME on the next round.
-        return Some(ConfRoute {
-            place: "a drop-in in the relocated HOME's containers.conf.d, once HOME is moved".into(),
-            actions: Vec::new(),
-        });
-    }
-    let ours = |p: &str| {
-        host.read(p)
-            .map(|t| t.starts_with(OWNED_MARKER))
-            .unwrap_or(false)
-    };
-    let merge = |path: &str, body: String, key: &str| ConfRoute {
-        place: format!("writes {path} and exports {key}={path}"),
-        actions: vec![
-            Action::MergeConf {
-                path: path.to_string(),
-                toml: body,
-            },
-            Action::SetEnv {
-                key: key.into(),
-                value: path.to_string(),
-            },
-        ],
-    };
-    let conf_env = host.env_nonempty("CONTAINERS_CONF");
-    if let Some(p) = conf_env {
-        // CONTAINERS_CONF replaces the chain: only our own file may grow.
-        return ours(p).then(|| merge(p, toml.to_string(), "CONTAINERS_CONF"));
-    }
-    let base = job_dir(host)?;
-    if reads_override(podman) {
-        match host.env_nonempty("CONTAINERS_CONF_OVERRIDE") {
-            Some(p) if ours(p) => Some(merge(p, toml.to_string(), "CONTAINERS_CONF_OVERRIDE")),
-            Some(_) => None,
-            None => Some(merge(
-                &format!("{base}/containers-override.conf"),
-                toml.to_string(),
-                "CONTAINERS_CONF_OVERRIDE",
-            )),
-        }
-    } else {
-        // The whole effective configuration, then the new keys on top.
-        let wanted = toml::parse(toml).ok()?;
-        let mut all: BTreeMap<&str, &Value> = settings
+    settings: &'a BTreeMap<String, Setting>,
+) -> Target<'a> {
+    Target {
+        user_dir_read: user_dir_read(host, podman),
+        reads_override: reads_override(podman),
+        root: host.uid() == 0,
+        config_home: paths.config_home.as_deref(),
+        job_dir: paths.job_dir.as_deref(),
+        home_pending,
+        settings: settings
             .iter()
             .map(|(k, s)| (k.as_str(), &s.value))
-            .collect();
-        for (k, e) in &wanted.entries {
-            all.insert(k.as_str(), &e.value);
-        }
-        let body = toml::render_settings(all)?;
-        Some(merge(
-            &format!("{base}/containers.conf"),
-            body,
-            "CONTAINERS_CONF",
-        ))
+            .collect(),
     }
 }
 
-/// A containers.conf drop-in this tool owns, placed where podman will read
-/// it for this user: the user's `containers.conf.d/` when podman reads it
-/// (rootless; root with podman 5), else `/etc/containers/containers.conf.d/`
-/// (root with podman 4: the job container's own /etc) when writable. `None`
-/// when `CONTAINERS_CONF` replaces the chain or no such place is writable.
-/// `toml` is the body (`[engine]\ncgroup_manager = "cgroupfs"\n`).
-pub fn dropin_action(host: &Host, found: &Findings, name: &str, toml: &str) -> Option<Action> {
-    dropin_path(host, found.tools.podman_version, name).map(|path| Action::WriteFile {
-        path,
-        contents: format!("{OWNED_MARKER}\n{toml}"),
-        mode: 0o644,
-    })
+/// `conf_target` from the findings so far.
+pub fn target_in<'a>(
+    host: &Host,
+    found: &'a Findings,
+    settings: &'a BTreeMap<String, Setting>,
+) -> Target<'a> {
+    conf_target(
+        host,
+        found.tools.podman_version,
+        &found.identity.paths,
+        home_pending(found),
+        settings,
+    )
 }
 
-fn writable_place(host: &Host, dir: &str) -> bool {
-    let near = host.nearest_existing(dir);
-    host.is_dir(&near) && host.access(&near, Access::Write).is_ok()
-}
-
-/// Where `dropin_action` writes (see there).
-pub fn dropin_path(host: &Host, podman: Option<Version>, name: &str) -> Option<String> {
-    if host.env_nonempty("CONTAINERS_CONF").is_some() {
-        return None;
-    }
-    let file = format!("podrun-{name}.conf");
-    if user_dir_read(host, podman) {
-        if let Some(home) = config_home(host) {
-            let dir = format!("{home}/containers/containers.conf.d");
-            if writable_place(host, &dir) {
-                return Some(format!("{dir}/{file}"));
-            }
-        }
-    }
-    if host.uid() == 0 && writable_place(host, ETC_CONF_D) {
-        return Some(format!("{ETC_CONF_D}/{file}"));
-    }
-    None
+/// Whether the identity area (run before this one) is about to move HOME:
+/// this run's file fixes then wait for it instead of exporting variables
+/// for a HOME about to change.
+pub fn home_pending(found: &Findings) -> bool {
+    found.identity.home_moves
 }
 
 fn read_conf(host: &Host, path: &str, f: &mut Facts) -> Option<Doc> {
@@ -462,7 +328,7 @@ fn read_conf(host: &Host, path: &str, f: &mut Facts) -> Option<Doc> {
 }
 
 /// Resolves storage.conf as containers/storage does (see module docs).
-fn resolve_storage(host: &Host, f: &mut Facts) -> Option<(String, Doc)> {
+fn resolve_storage(host: &Host, paths: &Paths, f: &mut Facts) -> Option<(String, Doc)> {
     let per_user = host.uid() != 0;
     let mut sc = StorageConf::default();
     let mut chosen: Option<(String, Doc)> = None;
@@ -471,7 +337,10 @@ fn resolve_storage(host: &Host, f: &mut Facts) -> Option<(String, Doc)> {
         sc.from_env = true;
         sc.file = Some(p.to_string());
     } else {
-        let user = config_home(host).map(|h| format!("{h}/containers/storage.conf"));
+        let user = paths
+            .config_home
+            .as_ref()
+            .map(|h| format!("{h}/containers/storage.conf"));
         if let Some(u) = user.filter(|u| per_user && host.exists(u)) {
             sc.user_file = true;
             sc.file = Some(u);
@@ -602,93 +471,17 @@ fn parse_error_check(id: &'static str, file: &str, e: &ParseError, what: &str) -
     )
 }
 
-fn dropin_fix(
-    check: Check,
-    host: &Host,
-    found: &Findings,
-    settings: &BTreeMap<String, Setting>,
-    name: &str,
-    body: &str,
-    text: &str,
-) -> Check {
-    conf_fix(
-        check,
-        host,
-        found.tools.podman_version,
-        home_pending(found),
-        settings,
-        name,
-        body,
-        text,
-    )
-}
-
-/// `conf_route` for the areas that run after this one (the merged settings
-/// are in `found.config` by then).
-pub fn route_after_config(
-    host: &Host,
-    found: &Findings,
-    name: &str,
-    body: &str,
-) -> Option<ConfRoute> {
-    conf_route(
-        host,
-        found.tools.podman_version,
-        home_pending(found),
-        &found.config.settings,
-        name,
-        body,
-    )
-}
-
-/// `conf_fix` for the areas that run after this one.
-pub fn fix_after_config(
-    check: Check,
-    host: &Host,
-    found: &Findings,
-    name: &str,
-    body: &str,
-    text: &str,
-) -> Check {
-    dropin_fix(check, host, found, &found.config.settings, name, body, text)
-}
-
-/// Attaches the job fix that gives podman `body` (see `conf_route`), or the
-/// image remedy when the job cannot.
-#[allow(clippy::too_many_arguments)]
-pub fn conf_fix(
-    check: Check,
-    host: &Host,
-    podman: Option<Version>,
-    home_pending: bool,
-    settings: &BTreeMap<String, Setting>,
-    name: &str,
-    body: &str,
-    text: &str,
-) -> Check {
-    match conf_route(host, podman, home_pending, settings, name, body) {
-        Some(route) => check.job_fix(format!("{text} ({})", route.place), route.actions),
-        None => check.fix(
-            By::Image,
-            format!(
-                "{text}: no containers.conf drop-in directory podman reads is writable here, nor a \
-                 directory for a file of the job's own{}; put this in the image's \
-                 /etc/containers/containers.conf.d/{name}.conf:\n{body}",
-                if host.env_nonempty("CONTAINERS_CONF").is_some() {
-                    " (CONTAINERS_CONF replaces all other files: edit that file)"
-                } else {
-                    ""
-                }
-            ),
-        ),
-    }
-}
-
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let podman = found.tools.podman_version;
     let mut f = Facts {
         user_dir_read: user_dir_read(host, podman),
-        user_dir: config_home(host).map(|h| format!("{h}/containers")),
+        user_dir: found
+            .identity
+            .paths
+            .config_home
+            .as_ref()
+            .map(|h| format!("{h}/containers")),
         conf_env: host.env_nonempty("CONTAINERS_CONF").map(str::to_string),
         ..Facts::default()
     };
@@ -696,7 +489,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     // found.plan.rootless is podman's own rule, decided by the identity area.
 
     // containers.conf chain
-    let chain = containers_conf_chain(host, podman);
+    let chain = containers_conf_chain(host, &found.identity.paths, podman);
     let mut missing_required = Vec::new();
     for (i, path) in chain.iter().enumerate() {
         let required = (f.conf_env.as_deref() == Some(path.as_str()) && i == 0)
@@ -765,7 +558,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
 
     // storage.conf
     let before = f.parse_errors.len();
-    resolve_storage(host, &mut f);
+    resolve_storage(host, &found.identity.paths, &mut f);
     if let Some((file, e)) = f.parse_errors.get(before).cloned() {
         found.checks.push(parse_error_check(
             "config.storage_conf",
@@ -826,11 +619,10 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 ),
             )
         };
-        dropin_fix(
+        attach(
             c,
             host,
-            found,
-            &f.settings,
+            &target_in(host, found, &f.settings),
             "cgroup-manager",
             "[engine]\ncgroup_manager = \"cgroupfs\"\n",
             "Use the cgroupfs cgroup manager",
@@ -863,7 +655,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         });
     let ev_src = src(&f, "engine.events_logger");
     let check = if f.events_logger == "journald" && !journal {
-        dropin_fix(
+        attach(
             Check::warn(
                 "config.events_logger",
                 format!(
@@ -872,8 +664,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 ),
             ),
             host,
-            found,
-            &f.settings,
+            &target_in(host, found, &f.settings),
             "events-logger",
             "[engine]\nevents_logger = \"file\"\n",
             "Log podman events to a file",
@@ -906,14 +697,10 @@ pub fn probe(host: &Host, found: &mut Findings) {
     // default capabilities
     capabilities_check(host, found, &f);
 
-    found.config = f;
+    found.finish(f)
 }
 
-fn podman_of(found: &Findings) -> Option<Version> {
-    found.tools.podman_version
-}
-
-fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
+fn runtime_check(host: &Host, found: &mut Obs, f: &mut Facts) {
     let configured = f.get_str("engine.runtime").map(str::to_string);
     let src = f
         .get("engine.runtime")
@@ -944,7 +731,7 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
             })
     };
     f.runtime = name.clone();
-    found.plan.runtime = name.clone();
+    let mut plan_runtime = name.clone();
     let other = match name.as_str() {
         "crun" => t.runc.as_ref().map(|_| "runc"),
         _ => t.crun.as_ref().map(|_| "crun"),
@@ -966,11 +753,9 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
         )
     };
     let to_runc = |c: Check, text: &str| {
-        conf_route(
+        route(
             host,
-            podman_of(found),
-            home_pending(found),
-            &f.settings,
+            &target_in(host, found, &f.settings),
             "runtime",
             "[engine]\nruntime = \"runc\"\n",
         )
@@ -992,7 +777,7 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
             );
             match other.map(|_| to_runc(c.clone(), "Use runc, which accepts the hybrid layout")) {
                 Some(Some(fixed)) => {
-                    found.plan.runtime = "runc".into();
+                    plan_runtime = "runc".into();
                     fixed
                 }
                 _ => chroot(c, "runc is not installed or cannot be configured here"),
@@ -1013,21 +798,21 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
             "or install runc",
         ),
         (None, Some(o)) => {
-            found.plan.runtime = o.to_string();
-            dropin_fix(
+            plan_runtime = o.to_string();
+            attach(
                 Check::error(
                     "config.runtime",
                     format!("OCI runtime {name:?} ({src}) is not installed; {o} is"),
                 ),
                 host,
-                found,
-                &f.settings,
+                &target_in(host, found, &f.settings),
                 "runtime",
                 &format!("[engine]\nruntime = \"{o}\"\n"),
                 &format!("Use the installed runtime {o}"),
             )
         }
     };
+    f.plan_runtime = Some(plan_runtime);
     if found.cgroups.crun_refuses {
         check = check.with("crun_refuses_hybrid_cgroups", true);
     }
@@ -1039,7 +824,7 @@ fn runtime_check(host: &Host, found: &mut Findings, f: &mut Facts) {
     );
 }
 
-fn ulimit_check(host: &Host, found: &mut Findings, f: &Facts, podman: Option<Version>) {
+fn ulimit_check(host: &Host, found: &mut Obs, f: &Facts, podman: Option<Version>) {
     let limits = host.read(LIMITS);
     let (nofile_hard, nproc_hard) = limits
         .as_ref()
@@ -1062,7 +847,7 @@ fn ulimit_check(host: &Host, found: &mut Findings, f: &Facts, podman: Option<Ver
     }
     // Rootful podman 5 sets nofile/nproc to 1048576 without clamping (podman
     // 4.3 verified not to for build); rootless clamps to the hard limit.
-    let implicit = !found.plan.rootless && podman.is_none_or(|v| v.major >= 5);
+    let implicit = !found.plan.rootless && super::tools::podman5(podman);
     for name in ["nofile", "nproc"] {
         if implicit && !wants.iter().any(|(n, _, _)| n == name) {
             wants.push((name.to_string(), RLIMIT_DEFAULT, "implicit"));
@@ -1108,7 +893,7 @@ fn ulimit_check(host: &Host, found: &mut Findings, f: &Facts, podman: Option<Ver
                 .map(|e| format!("  \"{e}\",\n"))
                 .collect::<String>()
         );
-        dropin_fix(
+        attach(
             Check::error(
                 "config.ulimits",
                 format!(
@@ -1117,8 +902,7 @@ fn ulimit_check(host: &Host, found: &mut Findings, f: &Facts, podman: Option<Ver
                 ),
             ),
             host,
-            found,
-            &f.settings,
+            &target_in(host, found, &f.settings),
             "ulimits",
             &body,
             "Keep container ulimits within the job's hard limits",
@@ -1148,7 +932,7 @@ pub const DEFAULT_CAPABILITIES: &[&str] = &[
     "SYS_CHROOT",
 ];
 
-fn capabilities_check(host: &Host, found: &mut Findings, f: &Facts) {
+fn capabilities_check(host: &Host, found: &mut Obs, f: &Facts) {
     let configured = f
         .get("containers.default_capabilities")
         .and_then(|s| s.value.as_str_array());
@@ -1197,7 +981,7 @@ fn capabilities_check(host: &Host, found: &mut Findings, f: &Facts) {
                     .collect::<String>()
             );
             let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-            dropin_fix(
+            attach(
                 Check::error(
                     "config.capabilities",
                     format!(
@@ -1208,8 +992,7 @@ fn capabilities_check(host: &Host, found: &mut Findings, f: &Facts) {
                 )
                 .with("missing", json!(names)),
                 host,
-                found,
-                &f.settings,
+                &target_in(host, found, &f.settings),
                 "capabilities",
                 &body,
                 "Give RUN steps only the capabilities the job has",
@@ -1224,7 +1007,7 @@ fn capabilities_check(host: &Host, found: &mut Findings, f: &Facts) {
     );
 }
 
-fn sysctl_check(host: &Host, found: &mut Findings, f: &Facts) {
+fn sysctl_check(host: &Host, found: &mut Obs, f: &Facts) {
     let sysctls = f
         .get("containers.default_sysctls")
         .and_then(|s| s.value.as_str_array())
@@ -1240,7 +1023,7 @@ fn sysctl_check(host: &Host, found: &mut Findings, f: &Facts) {
         .map(|s| s.readonly)
         .unwrap_or(false);
     let check = if ping && !host_net && proc_sys_ro {
-        dropin_fix(
+        attach(
             Check::warn(
                 "config.sysctls",
                 format!(
@@ -1249,8 +1032,7 @@ fn sysctl_check(host: &Host, found: &mut Findings, f: &Facts) {
                 ),
             ),
             host,
-            found,
-            &f.settings,
+            &target_in(host, found, &f.settings),
             "sysctls",
             "[containers]\ndefault_sysctls = []\n",
             "Drop the default sysctls",
@@ -1276,17 +1058,27 @@ fn sysctl_check(host: &Host, found: &mut Findings, f: &Facts) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Status;
+    use crate::host::Access;
+    use crate::model::{Status, OWNED_MARKER};
+    use crate::probes::paths::job_dir;
     use crate::probes::testutil::Fixture;
 
+    /// Where a drop-in goes for this podman, with the paths as derived.
+    fn dropin_path(host: &Host, podman: Option<Version>, name: &str) -> Option<String> {
+        let paths = Paths::derive(host);
+        let settings = BTreeMap::new();
+        let t = conf_target(host, podman, &paths, false, &settings);
+        crate::remedy::conf::dropin_path(host, &t, name)
+    }
+
     fn with_podman(host: &Host, v: Version) -> Findings {
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(host);
         found.tools.podman_version = Some(v);
         found.tools.crun = Some("/usr/bin/crun".into());
         // The areas config reads: capabilities and podman's mode.
-        crate::probes::caps::probe(host, &mut found);
-        crate::probes::identity::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(crate::probes::identity::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 
@@ -1593,18 +1385,18 @@ Max open files            1024                 1024                 files     \n
             .dir("/home/podman")
             .file(ETC_CONF, "[engine]\nruntime = \"crun\"\n")
             .host();
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.tools.runc = Some("/usr/sbin/runc".into());
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         let c = found.check("config.runtime").unwrap();
         assert_eq!(c.status, Status::Error);
         assert!(c.job_can_fix());
         assert_eq!(found.plan.runtime, "runc");
         // Default with only runc installed: runc, fine.
         let host = Fixture::new().uid(1000).env("HOME", "/h").host();
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.tools.runc = Some("/usr/sbin/runc".into());
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
         assert_eq!(found.plan.runtime, "runc");
     }
@@ -1860,12 +1652,12 @@ Max open files            1024                 1024                 files     \n
             .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
             .dir("/etc/containers")
             .host();
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.tools.podman_version = Some(Version::new(4, 3, 1));
         found.tools.crun = Some("/usr/bin/crun".into());
         found.tools.runc = Some("/usr/sbin/runc".into());
         hybrid(&mut found);
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         let c = found.check("config.runtime").unwrap();
         assert_eq!(c.status, Status::Error);
         assert!(c.summary.contains("cgroups in hybrid mode not supported"));
@@ -1886,12 +1678,12 @@ Max open files            1024                 1024                 files     \n
             .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
             .file(path, contents)
             .host();
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.tools.podman_version = Some(Version::new(4, 3, 1));
         found.tools.crun = Some("/usr/bin/crun".into());
         found.tools.runc = Some("/usr/sbin/runc".into());
         hybrid(&mut found);
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
         assert_eq!(found.plan.runtime, "runc");
     }
@@ -1903,10 +1695,10 @@ Max open files            1024                 1024                 files     \n
             .env("HOME", "/home/podman")
             .dir("/home/podman")
             .host();
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.tools.crun = Some("/usr/bin/crun".into());
         hybrid(&mut found);
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         let c = found.check("config.runtime").unwrap();
         assert_eq!(c.status, Status::Error);
         assert_eq!(
@@ -1916,16 +1708,16 @@ Max open files            1024                 1024                 files     \n
                 value: "chroot".into()
             }]
         );
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.tools.crun = Some("/usr/bin/crun".into());
         hybrid(&mut found);
-        found.plan.isolation = "chroot".into();
-        probe(&host, &mut found);
+        crate::probes::testutil::given_isolation(&mut found, "chroot");
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
         // Not hybrid: crun is fine.
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.tools.crun = Some("/usr/bin/crun".into());
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
     }
 
@@ -1939,14 +1731,14 @@ Max open files            1024                 1024                 files     \n
             .env("HOME", "/root")
             .dir("/etc/containers")
             .host();
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.tools.podman_version = Some(Version::new(4, 3, 1));
         found.caps.known = true;
         found.caps.bounding = 0x0000_0000_8024_01db;
         found.caps.effective = 0x0000_0000_8024_01db;
-        found.plan.rootless = false;
+        crate::probes::testutil::given_rootless(&mut found, false);
         // config computes rootless from CapEff through the caps facts.
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert!(!found.plan.rootless);
         let c = found.check("config.capabilities").unwrap();
         assert_eq!(c.status, Status::Error, "{}", c.summary);
@@ -1978,11 +1770,11 @@ Max open files            1024                 1024                 files     \n
                 "[containers]\ndefault_capabilities = [\"CAP_CHOWN\", \"setuid\"]\n",
             )
             .host();
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.caps.known = true;
         found.caps.bounding = 0x0000_0000_8024_01db;
         found.caps.effective = 0x0000_0000_8024_01db;
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(
             found.check("config.capabilities").unwrap().status,
             Status::Ok
@@ -1991,10 +1783,10 @@ Max open files            1024                 1024                 files     \n
         // Rootless: a new user namespace starts with a full bounding set
         // (verified: the RUN step's CapBnd shows KILL again).
         let host = Fixture::new().uid(1000).env("HOME", "/h").host();
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(&host);
         found.caps.known = true;
         found.caps.bounding = 0x1db;
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(
             found.check("config.capabilities").unwrap().status,
             Status::Ok

@@ -4,7 +4,7 @@
 //! these checks never block; they tell the other areas and the reader which
 //! remedies apply (config.toml keys differ between executors).
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::Host;
 use crate::model::{Check, Spec};
 use serde_json::json;
@@ -108,7 +108,8 @@ pub fn is_shell_detection(cmdline: &str) -> bool {
         || (text.contains("elif [ -x") && text.contains("exec /bin/sh"))
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut f = Facts::default();
 
     // CI
@@ -263,7 +264,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     found
         .report_context
         .insert("engine".into(), json!(f.engine));
-    found.context = f;
+    found.finish(f)
 }
 
 #[cfg(test)]
@@ -290,7 +291,7 @@ mod tests {
             .file(PID1_CMDLINE, SHELL_DETECTION)
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.report_context["ci"], json!("gitlab"));
         assert_eq!(found.report_context["orchestrator"], json!("openshift"));
         assert_eq!(found.report_context["engine"], json!("cri"));
@@ -338,7 +339,7 @@ mod tests {
             )
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.report_context["engine"], json!("podman"));
         assert_eq!(found.context.outer_rootless, Some(true));
         assert_eq!(found.report_context["ci"], json!(null));
@@ -348,7 +349,7 @@ mod tests {
 
         let host = Fixture::new().file(DOCKERENV, "").host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.report_context["engine"], json!("docker"));
         assert_eq!(
             found.check("context.entrypoint").unwrap().status,

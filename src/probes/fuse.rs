@@ -5,9 +5,10 @@
 //! whether the configured storage needs it (a `mount_program` of
 //! fuse-overlayfs does, native overlay and vfs do not) and reads these facts.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, FileKind, Host};
 use crate::model::{By, Check, Spec};
+use crate::remedy::runner::{Executor, RunnerFix};
 use serde_json::json;
 
 const DEV: &str = "/dev/fuse";
@@ -30,14 +31,28 @@ pub struct Facts {
     pub fuse_overlayfs: Option<String>,
 }
 
+impl Facts {
+    /// Opening `/dev/fuse` read-write, as this area found it: the errno
+    /// name when it is missing, not the fuse device, or refused.
+    pub fn open_result(&self) -> Result<(), String> {
+        if self.device_usable {
+            Ok(())
+        } else {
+            Err(self.errno.clone().unwrap_or_else(|| "ENOENT".into()))
+        }
+    }
+}
+
 /// Whether `/proc/filesystems` lists a filesystem type.
 pub fn lists_fs(text: &str, name: &str) -> bool {
     text.lines()
         .any(|l| l.split_whitespace().last() == Some(name))
 }
 
-pub const EXPOSE_FUSE: &str = "Expose /dev/fuse to the build container.
-Kubernetes (with a fuse device plugin DaemonSet on the nodes), in config.toml:
+/// Exposing /dev/fuse, per executor (`remedy::runner`).
+pub const EXPOSE_FUSE: RunnerFix = RunnerFix {
+    lead: "Expose /dev/fuse to the build container.",
+    kubernetes: "Kubernetes (with a fuse device plugin DaemonSet on the nodes), in config.toml:
   [runners.feature_flags]
     FF_USE_ADVANCED_POD_SPEC_CONFIGURATION = true
   [[runners.kubernetes.pod_spec]]
@@ -49,10 +64,12 @@ Kubernetes (with a fuse device plugin DaemonSet on the nodes), in config.toml:
           resources:
             limits:
               github.com/fuse: 1
-    '''
-OpenShift/CRI-O: `pod_annotations = {\"io.kubernetes.cri-o.Devices\" = \"/dev/fuse\"}` under [runners.kubernetes].
-Docker executor: `devices = [\"/dev/fuse\"]` under [runners.docker].
-Node: `modprobe fuse`.";
+    '''",
+    openshift: "OpenShift/CRI-O: `pod_annotations = {\"io.kubernetes.cri-o.Devices\" = \"/dev/fuse\"}` under [runners.kubernetes].",
+    docker: "Docker executor: `devices = [\"/dev/fuse\"]` under [runners.docker].",
+    node: "Node: `modprobe fuse`.",
+    id: "fuse.device",
+};
 
 pub const SPECS: &[Spec] = &[
     Spec {
@@ -82,7 +99,8 @@ must be told to use) vfs, which is slow and large. Fix (image): install fuse-ove
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts {
         fuse_overlayfs: host.which("fuse-overlayfs"),
         ..Facts::default()
@@ -147,7 +165,10 @@ pub fn probe(host: &Host, found: &mut Findings) {
         }
     };
     if !facts.device_usable {
-        check = check.fix(By::RunnerAdmin, EXPOSE_FUSE);
+        check = check.fix(
+            By::RunnerAdmin,
+            EXPOSE_FUSE.text(Executor::of(&found.context)),
+        );
     }
     found.checks.push(
         check
@@ -191,7 +212,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 .map_or(json!(null), |p| json!(p)),
         ),
     );
-    found.fuse = facts;
+    found.finish(facts)
 }
 
 #[cfg(test)]
@@ -205,7 +226,7 @@ mod tests {
     fn run(f: Fixture) -> Findings {
         let host = f.host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         found
     }
 

@@ -10,7 +10,10 @@
 //! Fixes: a `HOME` of the job's own (catalog E1, E2) and a passwd entry for
 //! an arbitrary OpenShift uid when `/etc/passwd` is writable (catalog U5).
 
-use super::Findings;
+use super::paths::Paths;
+use super::{AreaOut, Findings, Obs};
+use crate::formats::passwd::{parse_passwd, Passwd, PasswdEntry};
+use crate::formats::subid;
 use crate::host::{Access, FileKind, Host};
 use crate::model::{Action, By, Check, Spec, Status};
 use serde_json::{json, Value};
@@ -25,6 +28,7 @@ pub const CAP_SETFCAP: u32 = 31;
 pub const OPENSHIFT_UID_MIN: u32 = 1_000_000_000;
 
 const PASSWD: &str = "/etc/passwd";
+const SUBUID: &str = "/etc/subuid";
 const STATUS: &str = "/proc/self/status";
 
 #[derive(Debug, Default, Clone)]
@@ -51,11 +55,24 @@ pub struct Facts {
     pub planned_name: Option<String>,
     /// The `HOME` this tool's fix moves to (only set when one is offered).
     pub planned_home: Option<String>,
+    /// `home.set` or `home.writable` is a problem this run's fixes move
+    /// HOME for: the user's config and storage directories follow the new
+    /// HOME, so later areas' file fixes wait for it.
+    pub home_moves: bool,
     /// The name podman looks sub-ids up by: `$USER` when set, else the
     /// passwd name.
     pub podman_user: Option<String>,
-    /// Podman's mode (same as `found.plan.rootless`).
+    /// Podman's mode (`decide::rootless` of the three facts below).
     pub rootless: bool,
+    /// `_CONTAINERS_USERNS_CONFIGURED` is set.
+    pub userns_configured: bool,
+    /// CAP_SYS_ADMIN is effective (`None`: capabilities unknown).
+    pub sys_admin: Option<bool>,
+    /// The area ran (the plan's `rootless` is decided from its facts).
+    pub probed: bool,
+    /// HOME, the XDG directories, the config home and the job directory,
+    /// derived once here for every later area.
+    pub paths: Paths,
 }
 
 impl Facts {
@@ -102,70 +119,6 @@ pub fn privs(found: &Findings) -> Privs {
         nnp: c.no_new_privs,
         seccomp: u32::from(c.seccomp_mode),
     }
-}
-
-/// One `/etc/passwd` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswdEntry {
-    pub name: String,
-    pub uid: u32,
-    pub gid: u32,
-    pub home: String,
-    pub shell: String,
-}
-
-/// `/etc/passwd` parsed: the entries, and the 1-based numbers of the lines
-/// that are not entries (with why).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Passwd {
-    pub entries: Vec<PasswdEntry>,
-    pub bad: Vec<(usize, String)>,
-}
-
-impl Passwd {
-    pub fn by_uid(&self, uid: u32) -> Option<&PasswdEntry> {
-        self.entries.iter().find(|e| e.uid == uid)
-    }
-    pub fn by_name(&self, name: &str) -> Option<&PasswdEntry> {
-        self.entries.iter().find(|e| e.name == name)
-    }
-}
-
-/// Parses `/etc/passwd`: `name:pw:uid:gid:gecos:home:shell`. Empty lines,
-/// `#` comments and NIS compat lines (`+`/`-`) are skipped; anything else
-/// that is not seven fields with numeric ids is reported, never fatal.
-pub fn parse_passwd(text: &str) -> Passwd {
-    let mut p = Passwd::default();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if line.starts_with('+') || line.starts_with('-') {
-            continue;
-        }
-        let f: Vec<&str> = line.split(':').collect();
-        if f.len() != 7 {
-            p.bad.push((n, format!("{} fields, expected 7", f.len())));
-            continue;
-        }
-        let (Ok(uid), Ok(gid)) = (f[2].parse::<u32>(), f[3].parse::<u32>()) else {
-            p.bad.push((n, "uid or gid is not a number".to_string()));
-            continue;
-        };
-        if f[0].is_empty() {
-            p.bad.push((n, "empty name".to_string()));
-            continue;
-        }
-        p.entries.push(PasswdEntry {
-            name: f[0].to_string(),
-            uid,
-            gid,
-            home: f[5].to_string(),
-            shell: f[6].to_string(),
-        });
-    }
-    p
 }
 
 pub const SPECS: &[Spec] = &[
@@ -284,7 +237,12 @@ struct HomePlan {
     text: String,
 }
 
-fn plan_home(host: &Host, uid: u32, passwd_home: Option<&str>) -> Result<HomePlan, String> {
+fn plan_home(
+    host: &Host,
+    uid: u32,
+    passwd_home: Option<&str>,
+    paths: &Paths,
+) -> Result<HomePlan, String> {
     // The passwd home, when it is good, is the simplest place.
     if let Some(ph) = passwd_home.filter(|h| h.starts_with('/') && *h != "/") {
         if is_owned_writable_dir(host, ph, uid) {
@@ -298,28 +256,11 @@ fn plan_home(host: &Host, uid: u32, passwd_home: Option<&str>) -> Result<HomePla
             });
         }
     }
-    let builds = host
-        .env_nonempty("CI_BUILDS_DIR")
-        .filter(|b| b.starts_with('/'))
-        .map(|b| b.trim_end_matches('/').to_string())
-        .filter(|b| host.access(b, Access::Write).is_ok());
-    let base = match builds {
-        Some(b) => format!("{b}/.podrun-{uid}"),
-        None => {
-            let tmp = host
-                .env_nonempty("TMPDIR")
-                .filter(|t| t.starts_with('/'))
-                .unwrap_or("/tmp")
-                .trim_end_matches('/')
-                .to_string();
-            let tmp = if tmp.is_empty() { "/".to_string() } else { tmp };
-            if host.access(&tmp, Access::Write).is_err() {
-                return Err(format!(
-                    "neither $CI_BUILDS_DIR nor {tmp} is writable for a new HOME"
-                ));
-            }
-            format!("{}/podrun-{uid}", tmp.trim_end_matches('/'))
-        }
+    // The job directory (paths::job_dir) is the one place of the job's own.
+    let Some(base) = paths.job_dir.clone() else {
+        return Err(
+            "neither $CI_BUILDS_DIR, $TMPDIR nor /tmp is writable for a new HOME".to_string(),
+        );
     };
     let home = format!("{base}/home");
     for p in [&base, &home] {
@@ -343,7 +284,7 @@ fn plan_home(host: &Host, uid: u32, passwd_home: Option<&str>) -> Result<HomePla
     ];
     let mut copied = Vec::new();
     if let Some(ph) = passwd_home.filter(|h| *h != home && h.starts_with('/')) {
-        if host.env_nonempty("XDG_CONFIG_HOME").is_none() {
+        if paths.xdg_config_home.is_none() {
             let src = format!("{}/.config/containers", ph.trim_end_matches('/'));
             let names = host.read_dir(&src).unwrap_or_default();
             let dst = format!("{home}/.config/containers");
@@ -410,28 +351,117 @@ fn home_fix(check: Check, plan: &Result<HomePlan, String>) -> Check {
     }
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let ids = host.ids().clone();
     let uid = ids.uid;
     let userns_configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
     // The caps area runs before this one.
     let cap_eff = found.caps.known.then_some(found.caps.effective);
     let sys_admin = cap_eff.map(|c| c & (1u64 << CAP_SYS_ADMIN) != 0);
-    // Podman: a failure to read the capabilities leaves a root process rootful.
-    let rootless = uid != 0 || userns_configured || sys_admin == Some(false);
-    found.plan.rootless = rootless;
+    let rootless = crate::decide::rootless(&crate::decide::User {
+        uid,
+        userns_configured,
+        sys_admin,
+    });
 
+    let paths = Paths::derive(host);
     let mut facts = Facts {
         uid,
         gid: ids.gid,
         groups: ids.groups.clone(),
         rootless,
-        home: host.env("HOME").map(str::to_string),
+        userns_configured,
+        sys_admin,
+        probed: true,
+        home: paths.home.clone(),
+        paths,
         ..Facts::default()
     };
     let strict = rootless && uid != 0;
 
-    // --- mode (L4)
+    found.checks.push(mode_check(&facts));
+
+    let passwd_text = host.read(PASSWD);
+    let passwd = match &passwd_text {
+        Ok(t) => parse_passwd(t),
+        Err(_) => Passwd::default(),
+    };
+    passwd_syntax_check(&passwd, &mut found.checks);
+    let entry = passwd.by_uid(uid).cloned();
+    facts.user = entry.as_ref().map(|e| e.name.clone());
+    facts.passwd_home = entry.as_ref().map(|e| e.home.clone());
+    facts.passwd_gid = entry.as_ref().map(|e| e.gid);
+    facts.openshift_like = uid >= OPENSHIFT_UID_MIN && ids.gid == 0 && entry.is_none();
+
+    // HOME analysis comes first: the passwd fix writes the home it plans.
+    let home_env = facts.paths.home.clone();
+    let home_plan = plan_home(host, uid, facts.passwd_home.as_deref(), &facts.paths);
+
+    let home_ok = match home_env.as_deref() {
+        None | Some("") => false,
+        Some(h) => {
+            h.starts_with('/')
+                && h != "/"
+                && matches!(host.stat(h), Ok(s) if s.kind == FileKind::Dir)
+                && host.access(h, Access::Write).is_ok()
+        }
+    };
+    facts.home_ok = home_ok || !strict;
+
+    let cx = Cx {
+        host,
+        uid,
+        gid: ids.gid,
+        strict,
+        passwd: &passwd,
+        home_env,
+        home_plan: &home_plan,
+    };
+    passwd_check(
+        &cx,
+        &passwd_text,
+        entry.as_ref(),
+        &mut facts,
+        &mut found.checks,
+    );
+    openshift_check(&facts, &mut found.checks);
+    user_env_check(&cx, &mut facts, &mut found.checks);
+    home_checks(&cx, &mut facts, &mut found.checks);
+
+    found
+        .report_context
+        .insert("user".into(), json!(facts.user.clone()));
+    found
+        .report_context
+        .insert("home".into(), json!(facts.home.clone()));
+    found.finish(facts)
+}
+
+/// What the identity checks share once passwd is read and the HOME
+/// relocation is planned.
+struct Cx<'a> {
+    host: &'a Host,
+    uid: u32,
+    gid: u32,
+    /// Rootless and not uid 0: podman needs passwd, sub-ids and HOME.
+    strict: bool,
+    passwd: &'a Passwd,
+    /// `HOME` as found.
+    home_env: Option<String>,
+    home_plan: &'a Result<HomePlan, String>,
+}
+
+/// A HOME podman can use as it stands: absolute, not `/`, an owned
+/// writable directory.
+fn home_usable(host: &Host, h: &str, uid: u32) -> bool {
+    h.starts_with('/') && h != "/" && is_owned_writable_dir(host, h, uid)
+}
+
+/// `identity.mode` (L4): podman's mode and why.
+fn mode_check(f: &Facts) -> Check {
+    let (uid, rootless, sys_admin) = (f.uid, f.rootless, f.sys_admin);
+    let userns_configured = f.userns_configured;
     let mode_summary = if uid != 0 {
         format!("uid {uid}: podman runs rootless and maps ids through newuidmap/newgidmap with /etc/subuid and /etc/subgid")
     } else if userns_configured {
@@ -448,22 +478,17 @@ pub fn probe(host: &Host, found: &mut Findings) {
     } else {
         Status::Info
     };
-    found.checks.push(
-        Check::new("identity.mode", mode_status, mode_summary)
-            .with("uid", uid)
-            .with("gid", ids.gid)
-            .with("groups", json!(ids.groups))
-            .with("rootless", rootless)
-            .with("cap_sys_admin", json!(sys_admin))
-            .with("_CONTAINERS_USERNS_CONFIGURED_set", userns_configured),
-    );
+    Check::new("identity.mode", mode_status, mode_summary)
+        .with("uid", uid)
+        .with("gid", f.gid)
+        .with("groups", json!(f.groups))
+        .with("rootless", rootless)
+        .with("cap_sys_admin", json!(sys_admin))
+        .with("_CONTAINERS_USERNS_CONFIGURED_set", userns_configured)
+}
 
-    // --- passwd
-    let passwd_text = host.read(PASSWD);
-    let passwd = match &passwd_text {
-        Ok(t) => parse_passwd(t),
-        Err(_) => Passwd::default(),
-    };
+/// `identity.passwd_syntax`: malformed lines are ignored, and said so.
+fn passwd_syntax_check(passwd: &Passwd, out: &mut Vec<Check>) {
     if !passwd.bad.is_empty() {
         let lines: Vec<Value> = passwd
             .bad
@@ -471,7 +496,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             .take(20)
             .map(|(n, why)| json!({"line": n, "problem": why}))
             .collect();
-        found.checks.push(
+        out.push(
             Check::warn(
                 "identity.passwd_syntax",
                 format!(
@@ -489,34 +514,24 @@ pub fn probe(host: &Host, found: &mut Findings) {
             ),
         );
     }
-    let entry = passwd.by_uid(uid).cloned();
-    facts.user = entry.as_ref().map(|e| e.name.clone());
-    facts.passwd_home = entry.as_ref().map(|e| e.home.clone());
-    facts.passwd_gid = entry.as_ref().map(|e| e.gid);
-    facts.openshift_like = uid >= OPENSHIFT_UID_MIN && ids.gid == 0 && entry.is_none();
+}
 
-    // HOME analysis comes first: the passwd fix writes the home it plans.
-    let home_env = host.env("HOME").map(str::to_string);
-    let home_plan = plan_home(host, uid, facts.passwd_home.as_deref());
-
-    let home_usable =
-        |h: &str| -> bool { h.starts_with('/') && h != "/" && is_owned_writable_dir(host, h, uid) };
-    let home_ok = match home_env.as_deref() {
-        None | Some("") => false,
-        Some(h) => {
-            h.starts_with('/')
-                && h != "/"
-                && matches!(host.stat(h), Ok(s) if s.kind == FileKind::Dir)
-                && host.access(h, Access::Write).is_ok()
-        }
-    };
-    facts.home_ok = home_ok || !strict;
-
-    match (&passwd_text, &entry) {
+/// `identity.passwd`: an entry for the uid (newuidmap needs the name),
+/// with the append fix when the file is writable.
+fn passwd_check(
+    cx: &Cx,
+    passwd_text: &std::io::Result<String>,
+    entry: Option<&PasswdEntry>,
+    facts: &mut Facts,
+    out: &mut Vec<Check>,
+) {
+    let (host, uid, gid, strict) = (cx.host, cx.uid, cx.gid, cx.strict);
+    let (passwd, home_env, home_plan) = (cx.passwd, &cx.home_env, cx.home_plan);
+    match (passwd_text, entry) {
         (Err(e), _) => {
             let errno = crate::host::io_error_name(e);
             let status = if strict { Status::Error } else { Status::Warn };
-            found.checks.push(
+            out.push(
                 Check::new(
                     "identity.passwd",
                     status,
@@ -533,7 +548,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             );
         }
         (Ok(_), Some(e)) => {
-            found.checks.push(
+            out.push(
                 Check::ok(
                     "identity.passwd",
                     format!("uid {uid} is `{}` in {PASSWD} (home {})", e.name, e.home),
@@ -545,7 +560,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             );
         }
         (Ok(_), None) if !strict => {
-            found.checks.push(
+            out.push(
                 Check::info(
                     "identity.passwd",
                     format!(
@@ -556,7 +571,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             );
         }
         (Ok(_), None) => {
-            let name = free_name(&passwd, uid);
+            let name = free_name(passwd, uid);
             let writable = host.access(PASSWD, Access::Write).is_ok();
             let mut check = Check::error(
                 "identity.passwd",
@@ -569,13 +584,13 @@ pub fn probe(host: &Host, found: &mut Findings) {
             .with("writable", writable)
             .with("openshift_like", facts.openshift_like);
             if writable {
-                let home = match (&home_env, &home_plan) {
-                    (Some(h), _) if home_usable(h) => h.clone(),
+                let home = match (home_env, home_plan) {
+                    (Some(h), _) if home_usable(host, h, uid) => h.clone(),
                     (_, Ok(p)) => p.home.clone(),
                     (Some(h), _) if h.starts_with('/') => h.clone(),
                     _ => "/tmp".to_string(),
                 };
-                let line = format!("{name}:x:{uid}:{}::{home}:/bin/sh", ids.gid);
+                let line = format!("{name}:x:{uid}:{gid}::{home}:/bin/sh");
                 facts.planned_name = Some(name.clone());
                 let mut actions = vec![Action::AppendLine {
                     path: PASSWD.into(),
@@ -602,18 +617,22 @@ knows: `[runners.kubernetes.build_container_security_context] run_as_user = 1000
 the runner's service account to an SCC that allows it, e.g. anyuid).",
                 );
             }
-            found.checks.push(check);
+            out.push(check);
         }
     }
+}
 
+/// `identity.openshift`: an OpenShift arbitrary uid, and the SCC that helps.
+fn openshift_check(facts: &Facts, out: &mut Vec<Check>) {
+    let (uid, gid) = (facts.uid, facts.gid);
     if facts.openshift_like {
-        found.checks.push(
+        out.push(
             Check::info(
                 "identity.openshift",
                 format!("uid {uid} with gid 0 and no passwd entry: an OpenShift arbitrary uid (restricted-v2 SCC)"),
             )
             .with("uid", uid)
-            .with("gid", ids.gid)
+            .with("gid", gid)
             .fix(
                 By::RunnerAdmin,
                 "Bind the runner's service account to the `anyuid` SCC and set \
@@ -624,8 +643,13 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
             ),
         );
     }
+}
 
-    // --- USER / LOGNAME
+/// `identity.user_env`: the name podman looks sub-ids up by (`$USER`)
+/// against the passwd name newuidmap checks them by.
+fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
+    let (host, uid, gid, strict) = (cx.host, cx.uid, cx.gid, cx.strict);
+    let (passwd, home_env, home_plan) = (cx.passwd, &cx.home_env, cx.home_plan);
     let user_env = host.env_nonempty("USER").map(str::to_string);
     let logname = host.env_nonempty("LOGNAME").map(str::to_string);
     facts.podman_user = user_env.clone().or_else(|| facts.user.clone());
@@ -634,7 +658,7 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
     let alias_ok = |u: &str| u != uid_s && passwd.by_name(u).is_some_and(|e| e.uid == uid);
     match (&facts.user, &user_env) {
         (_, _) if !strict => {
-            found.checks.push(
+            out.push(
                 Check::info(
                     "identity.user_env",
                     "podman does not look up sub-id ranges in this mode",
@@ -644,19 +668,19 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
             );
         }
         (Some(name), u) if *name == uid_s && !u.as_deref().is_some_and(alias_ok) => {
-            found.checks.push(numeric_name_check(
+            out.push(numeric_name_check(
                 host,
-                &passwd,
+                passwd,
                 uid,
-                ids.gid,
+                gid,
                 name,
-                &home_env,
-                &home_plan,
+                home_env,
+                home_plan,
                 u.as_deref(),
             ));
         }
         (Some(name), Some(u)) if *name == uid_s => {
-            found.checks.push(
+            out.push(
                 Check::ok(
                     "identity.user_env",
                     format!(
@@ -668,7 +692,7 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
             );
         }
         (Some(name), None) => {
-            found.checks.push(
+            out.push(
                 Check::ok(
                     "identity.user_env",
                     format!("USER is unset; podman looks uid {uid} up (`{name}`)"),
@@ -683,13 +707,16 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
             )
             .with("USER", u.clone())
             .with("LOGNAME", json!(logname));
-            found.checks.push(check);
+            out.push(check);
         }
         (Some(name), Some(u)) => {
             // Does the mismatch change the ranges podman passes to newuidmap?
-            let differs = super::subid::lookup_differs(host, &passwd, u, name, uid);
+            // An unreadable /etc/subuid changes no lookup (the subid area reports it).
+            let differs = host.read(SUBUID).is_ok_and(|t| {
+                subid::lookup_differs(&subid::parse_subid(&t), passwd, u, name, uid)
+            });
             let status = if differs { Status::Error } else { Status::Warn };
-            found.checks.push(
+            out.push(
                 Check::new(
                     "identity.user_env",
                     status,
@@ -717,7 +744,7 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
             );
         }
         (None, u) => {
-            found.checks.push(
+            out.push(
                 Check::info(
                     "identity.user_env",
                     "no passwd entry for the uid: see identity.passwd".to_string(),
@@ -726,8 +753,12 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
             );
         }
     }
+}
 
-    // --- HOME
+/// `home.set` and `home.writable`, and whether this run's fix moves HOME.
+fn home_checks(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
+    let (host, uid, strict) = (cx.host, cx.uid, cx.strict);
+    let (home_env, home_plan) = (&cx.home_env, cx.home_plan);
     let set_check = match home_env.as_deref() {
         None | Some("") => {
             if !strict {
@@ -737,7 +768,7 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
                 )
             } else {
                 match facts.passwd_home.as_deref() {
-                    Some(ph) if home_usable(ph) => Check::warn(
+                    Some(ph) if home_usable(host, ph, uid) => Check::warn(
                         "home.set",
                         format!("HOME is unset; podman falls back to the passwd home {ph}, other tools may not"),
                     )
@@ -754,7 +785,7 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
                             "home.set",
                             "HOME is unset and there is no usable passwd home: rootless podman has nowhere for its config and storage",
                         ),
-                        &home_plan,
+                        home_plan,
                     ),
                 }
             }
@@ -767,7 +798,7 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
                         "HOME is `/`: rootless podman fails with `mkdir /.local: permission denied`",
                     )
                     .with("HOME", "/"),
-                    &home_plan,
+                    home_plan,
                 )
             } else {
                 Check::info(
@@ -785,43 +816,31 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
             )
             .with("HOME", h);
             if strict {
-                home_fix(c, &home_plan)
+                home_fix(c, home_plan)
             } else {
                 c
             }
         }
         Some(h) => Check::ok("home.set", format!("HOME={h}")).with("HOME", h),
     };
-    found.checks.push(set_check);
-
     let writable_check = match home_env.as_deref() {
-        Some(h) if h.starts_with('/') && h != "/" => {
-            home_writable(host, h, uid, strict, &home_plan)
-        }
+        Some(h) if h.starts_with('/') && h != "/" => home_writable(host, h, uid, strict, home_plan),
         _ => Check::info(
             "home.writable",
             "not checked: HOME is not set to a directory (see home.set)",
         ),
     };
-    found.checks.push(writable_check);
-
-    if let Ok(p) = &home_plan {
-        let needs = found
-            .checks
-            .iter()
-            .any(|c| (c.id == "home.set" || c.id == "home.writable") && c.job_can_fix());
-        if needs {
+    let home_checks = [&set_check, &writable_check];
+    facts.home_moves = home_checks
+        .iter()
+        .any(|c| c.status >= Status::Warn && c.job_can_fix());
+    if let Ok(p) = home_plan {
+        if home_checks.iter().any(|c| c.job_can_fix()) {
             facts.planned_home = Some(p.home.clone());
         }
     }
-
-    found
-        .report_context
-        .insert("user".into(), json!(facts.user.clone()));
-    found
-        .report_context
-        .insert("home".into(), json!(facts.home.clone()));
-    found.identity = facts;
+    out.push(set_check);
+    out.push(writable_check);
 }
 
 /// A name for a passwd line appended for `uid` that no other uid's line
@@ -999,8 +1018,8 @@ NoNewPrivs:\t{nnp}\nSeccomp:\t{seccomp}\nSeccomp_filters:\t{}\n",
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
-        crate::probes::caps::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 

@@ -10,7 +10,7 @@
 //! it ran; the static checks say why (catalog U6, U7, U8, L4, O1).
 
 use super::identity::{privs, Privs, CAP_SETFCAP, CAP_SETGID, CAP_SETUID};
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
 use crate::model::{Action, By, Check, Spec, Status};
 use serde_json::json;
@@ -302,7 +302,8 @@ const CAP_SYS_ADMIN: u32 = 21;
 const HELPERS_INSTALL_FIX: &str = "Install the helpers in the image: `apt-get install -y uidmap` \
 (Debian/Ubuntu), `dnf install -y shadow-utils` (Fedora/RHEL), `apk add shadow-uidmap` (Alpine).";
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let p = privs(found);
     let id = &found.identity;
     let uid = id.uid;
@@ -319,46 +320,17 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 "podman runs rootful here and maps no ids"
             },
         ));
-        found.idmap = facts;
-        return;
+        return found.finish(facts);
     }
 
     if id.uid == 0 {
-        root_path(host, found, p, facts);
-        return;
+        return root_path(host, found, p, facts);
     }
 
-    // --- helpers present (U6)
     facts.newuidmap = host.which("newuidmap");
     facts.newgidmap = host.which("newgidmap");
-    let missing: Vec<&str> = [
-        ("newuidmap", &facts.newuidmap),
-        ("newgidmap", &facts.newgidmap),
-    ]
-    .iter()
-    .filter(|(_, p)| p.is_none())
-    .map(|(n, _)| *n)
-    .collect();
-    found.checks.push(if missing.is_empty() {
-        Check::ok(
-            "idmap.helpers",
-            format!(
-                "{} and {}",
-                facts.newuidmap.clone().unwrap_or_default(),
-                facts.newgidmap.clone().unwrap_or_default()
-            ),
-        )
-    } else {
-        Check::error(
-            "idmap.helpers",
-            format!(
-                "{} not found in PATH: rootless podman cannot map more than one id",
-                missing.join(" and ")
-            ),
-        )
-        .with("missing", json!(missing))
-        .fix(By::Image, HELPERS_INSTALL_FIX)
-    });
+    let (helpers, missing) = helpers_check(&facts);
+    found.checks.push(helpers);
 
     // --- helper privilege (U7)
     let mut helpers_ok = None;
@@ -415,80 +387,13 @@ pub fn probe(host: &Host, found: &mut Findings) {
     }
     facts.helpers_privileged = helpers_ok;
 
-    // --- NNP (U8)
-    let nnp_bad = p.known && p.nnp;
-    found.checks.push(if !p.known {
-        Check::warn("idmap.nnp", "cannot read NoNewPrivs from /proc/self/status").with("probe_ran", false)
-    } else if nnp_bad {
-        Check::error(
-            "idmap.nnp",
-            "NoNewPrivs: 1 (allowPrivilegeEscalation: false): newuidmap/newgidmap cannot gain privileges, so podman cannot map several ids",
-        )
-        .with("no_new_privs", true)
-        .fix(By::RunnerAdmin, NNP_FIX)
-    } else {
-        Check::ok("idmap.nnp", "NoNewPrivs: 0").with("no_new_privs", false)
-    });
+    let (nnp, nnp_bad) = nnp_check(&p);
+    found.checks.push(nnp);
 
-    // --- bounding set (U8)
-    let bnd_missing: Vec<&str> = [(CAP_SETUID, "SETUID"), (CAP_SETGID, "SETGID")]
-        .iter()
-        .filter(|(b, _)| !p.bnd_has(*b))
-        .map(|(_, n)| *n)
-        .collect();
-    let bnd_bad = p.known && !bnd_missing.is_empty();
-    found.checks.push(if !p.known {
-        Check::warn(
-            "idmap.bounding",
-            "cannot read CapBnd from /proc/self/status",
-        )
-        .with("probe_ran", false)
-    } else if bnd_bad {
-        Check::error(
-            "idmap.bounding",
-            format!(
-                "CAP_{} missing from the bounding set: the helpers cannot gain it",
-                bnd_missing.join(", CAP_")
-            ),
-        )
-        .with("cap_bnd", format!("{:016x}", p.bnd))
-        .fix(By::RunnerAdmin, BND_FIX)
-    } else {
-        Check::ok(
-            "idmap.bounding",
-            "CAP_SETUID and CAP_SETGID are in the bounding set",
-        )
-        .with("cap_bnd", format!("{:016x}", p.bnd))
-    });
+    let (bounding, bnd_bad) = bounding_check(&p);
+    found.checks.push(bounding);
 
-    // --- a gid other than the passwd entry's (OpenShift-style
-    // `run_as_group = 0` with an image user of its own group): the helpers
-    // refuse with `Target process is owned by a different user`.
-    let gid_mismatch = match found.identity.passwd_gid {
-        Some(pw_gid) if pw_gid != gid => Some(pw_gid),
-        _ => None,
-    };
-    if let Some(pw_gid) = gid_mismatch {
-        found.checks.push(
-            Check::error(
-                "idmap.gid",
-                format!(
-                    "the job runs with gid {gid} but the passwd entry of uid {uid} says gid {pw_gid}: \
-                     newuidmap/newgidmap refuse with `Target process is owned by a different user`"
-                ),
-            )
-            .with("gid", gid)
-            .with("passwd_gid", pw_gid)
-            .fix(
-                By::RunnerAdmin,
-                format!(
-                    "In config.toml, run the job with the image user's group: `run_as_group = {pw_gid}` \
-                     under [runners.kubernetes.pod_security_context] (docker executor: `user = \"{uid}:{pw_gid}\"`); \
-                     or in the image give the user gid {gid} (`RUN usermod -g {gid} USER`)."
-                ),
-            ),
-        );
-    }
+    let gid_mismatch = gid_check(found.identity.passwd_gid, uid, gid, &mut found.checks);
 
     // --- setuid helpers without CAP_SYS_ADMIN (seen on every Debian/Ubuntu
     // image in an unprivileged container: `write to uid_map failed: EPERM`)
@@ -537,8 +442,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             )
             .with("static_blockers", json!(static_blockers)),
         );
-        found.idmap = facts;
-        return;
+        return found.finish(facts);
     }
     facts.uid_map = podman_map(uid, subid.uid_ranges());
     facts.gid_map = podman_map(gid, subid.gid_ranges());
@@ -559,18 +463,139 @@ pub fn probe(host: &Host, found: &mut Findings) {
         _ => ProbeResult::not_run("helpers missing"),
     };
     let check = judge(&result, &static_blockers, found, &cmd, false);
-    conclude(found, facts, result, check, !static_blockers.is_empty());
+    conclude(found, facts, result, check, !static_blockers.is_empty())
+}
+
+/// `idmap.nnp` (U8): NoNewPrivs keeps the helpers from gaining privilege.
+/// Also whether it is set.
+fn nnp_check(p: &Privs) -> (Check, bool) {
+    let nnp_bad = p.known && p.nnp;
+    let check = if !p.known {
+        Check::warn("idmap.nnp", "cannot read NoNewPrivs from /proc/self/status")
+            .with("probe_ran", false)
+    } else if nnp_bad {
+        Check::error(
+            "idmap.nnp",
+            "NoNewPrivs: 1 (allowPrivilegeEscalation: false): newuidmap/newgidmap cannot gain privileges, so podman cannot map several ids",
+        )
+        .with("no_new_privs", true)
+        .fix(By::RunnerAdmin, NNP_FIX)
+    } else {
+        Check::ok("idmap.nnp", "NoNewPrivs: 0").with("no_new_privs", false)
+    };
+    (check, nnp_bad)
+}
+
+/// `idmap.bounding` (U8): SETUID and SETGID in the bounding set. Also
+/// whether one is missing.
+fn bounding_check(p: &Privs) -> (Check, bool) {
+    let bnd_missing: Vec<&str> = [(CAP_SETUID, "SETUID"), (CAP_SETGID, "SETGID")]
+        .iter()
+        .filter(|(b, _)| !p.bnd_has(*b))
+        .map(|(_, n)| *n)
+        .collect();
+    let bnd_bad = p.known && !bnd_missing.is_empty();
+    let check = if !p.known {
+        Check::warn(
+            "idmap.bounding",
+            "cannot read CapBnd from /proc/self/status",
+        )
+        .with("probe_ran", false)
+    } else if bnd_bad {
+        Check::error(
+            "idmap.bounding",
+            format!(
+                "CAP_{} missing from the bounding set: the helpers cannot gain it",
+                bnd_missing.join(", CAP_")
+            ),
+        )
+        .with("cap_bnd", format!("{:016x}", p.bnd))
+        .fix(By::RunnerAdmin, BND_FIX)
+    } else {
+        Check::ok(
+            "idmap.bounding",
+            "CAP_SETUID and CAP_SETGID are in the bounding set",
+        )
+        .with("cap_bnd", format!("{:016x}", p.bnd))
+    };
+    (check, bnd_bad)
+}
+
+/// `idmap.helpers` (U6): newuidmap and newgidmap are installed. Also the
+/// missing ones.
+fn helpers_check(facts: &Facts) -> (Check, Vec<&'static str>) {
+    let missing: Vec<&str> = [
+        ("newuidmap", &facts.newuidmap),
+        ("newgidmap", &facts.newgidmap),
+    ]
+    .iter()
+    .filter(|(_, p)| p.is_none())
+    .map(|(n, _)| *n)
+    .collect();
+    let check = if missing.is_empty() {
+        Check::ok(
+            "idmap.helpers",
+            format!(
+                "{} and {}",
+                facts.newuidmap.clone().unwrap_or_default(),
+                facts.newgidmap.clone().unwrap_or_default()
+            ),
+        )
+    } else {
+        Check::error(
+            "idmap.helpers",
+            format!(
+                "{} not found in PATH: rootless podman cannot map more than one id",
+                missing.join(" and ")
+            ),
+        )
+        .with("missing", json!(missing))
+        .fix(By::Image, HELPERS_INSTALL_FIX)
+    };
+    (check, missing)
+}
+
+/// `idmap.gid`: the job's gid against its passwd entry's (OpenShift-style
+/// `run_as_group = 0`): the helpers refuse with `Target process is owned by
+/// a different user`. Also the passwd gid when they differ.
+fn gid_check(passwd_gid: Option<u32>, uid: u32, gid: u32, out: &mut Vec<Check>) -> Option<u32> {
+    let gid_mismatch = match passwd_gid {
+        Some(pw_gid) if pw_gid != gid => Some(pw_gid),
+        _ => None,
+    };
+    if let Some(pw_gid) = gid_mismatch {
+        out.push(
+            Check::error(
+                "idmap.gid",
+                format!(
+                    "the job runs with gid {gid} but the passwd entry of uid {uid} says gid {pw_gid}: \
+                     newuidmap/newgidmap refuse with `Target process is owned by a different user`"
+                ),
+            )
+            .with("gid", gid)
+            .with("passwd_gid", pw_gid)
+            .fix(
+                By::RunnerAdmin,
+                format!(
+                    "In config.toml, run the job with the image user's group: `run_as_group = {pw_gid}` \
+                     under [runners.kubernetes.pod_security_context] (docker executor: `user = \"{uid}:{pw_gid}\"`); \
+                     or in the image give the user gid {gid} (`RUN usermod -g {gid} USER`)."
+                ),
+            ),
+        );
+    }
+    gid_mismatch
 }
 
 /// Records the mapping's outcome: the probe's when it ran, else "fails"
 /// when a static rule rules it out, else unknown.
 fn conclude(
-    found: &mut Findings,
+    found: &mut Obs,
     mut facts: Facts,
     result: ProbeResult,
     check: Check,
     blocked: bool,
-) {
+) -> AreaOut<Facts> {
     facts.rootless_multi_id_works = if result.ran {
         Some(result.ok)
     } else if blocked {
@@ -581,12 +606,12 @@ fn conclude(
     demote_static(found, &result);
     facts.map_probe = Some(result);
     found.checks.push(check);
-    found.idmap = facts;
+    found.finish(facts)
 }
 
 /// When the probe proved the mapping works, static objections were wrong
 /// (NSS sources, unusual kernels): keep them as information.
-fn demote_static(found: &mut Findings, result: &ProbeResult) {
+fn demote_static(found: &mut Obs, result: &ProbeResult) {
     if !(result.ran && result.ok) {
         return;
     }
@@ -725,7 +750,7 @@ the helper's own error is in the evidence (`detail`)."
 }
 
 /// uid 0 without CAP_SYS_ADMIN: podman copies the parent's maps itself.
-fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
+fn root_path(host: &Host, found: &mut Obs, p: Privs, mut facts: Facts) -> AreaOut<Facts> {
     let need: Vec<&str> = [
         (CAP_SETUID, "SETUID"),
         (CAP_SETGID, "SETGID"),
@@ -775,8 +800,7 @@ fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
             )
             .with("probe_ran", false),
         );
-        found.idmap = facts;
-        return;
+        return found.finish(facts);
     }
     facts.uid_map = copied_map(&parent_u);
     facts.gid_map = copied_map(&parent_g);
@@ -796,12 +820,11 @@ fn root_path(host: &Host, found: &mut Findings, p: Privs, mut facts: Facts) {
         // newuidmap with root's own ranges from /etc/subuid and /etc/subgid.
         let check = root_subid_path(host, found, &mut facts, &result);
         found.checks.push(check);
-        found.idmap = facts;
-        return;
+        return found.finish(facts);
     }
     let blockers: Vec<&str> = if bad { vec!["idmap.bounding"] } else { vec![] };
     let check = judge(&result, &blockers, found, &cmd, true);
-    conclude(found, facts, result, check, bad);
+    conclude(found, facts, result, check, bad)
 }
 
 /// Root whose copied maps were refused: podman maps through newuidmap
@@ -975,11 +998,11 @@ mod tests {
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
-        crate::probes::caps::probe(host, &mut found);
-        identity::probe(host, &mut found);
-        userns::probe(host, &mut found);
-        subid::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(identity::probe(host, &found));
+        found.absorb(userns::probe(host, &found));
+        found.absorb(subid::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 

@@ -9,7 +9,8 @@
 //! `podman run` also asks for an implicit 1048576 that rootful podman does
 //! not clamp (seen with podman 4.3.1 on a host whose hard limit is lower).
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
+pub use crate::formats::limits::{parse_limits, Limit};
 use crate::host::{io_error_name, Host};
 use crate::model::{By, Check, Spec};
 use caps::Capability;
@@ -17,28 +18,6 @@ use caps::Capability;
 const LIMITS: &str = "/proc/self/limits";
 /// Podman's implicit nofile/nproc for `podman run` (define.RLimitDefaultValue).
 pub const PODMAN_DEFAULT: u64 = 1_048_576;
-
-/// One limit; `None` means unlimited.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub soft: Option<u64>,
-    pub hard: Option<u64>,
-}
-
-impl Limit {
-    fn show(v: Option<u64>) -> String {
-        v.map_or("unlimited".into(), |n| n.to_string())
-    }
-
-    pub fn describe(&self) -> String {
-        format!("{}:{}", Limit::show(self.soft), Limit::show(self.hard))
-    }
-
-    /// Whether a hard value fits under the current hard limit.
-    pub fn hard_allows(&self, hard: u64) -> bool {
-        self.hard.is_none_or(|h| hard <= h)
-    }
-}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Facts {
@@ -97,29 +76,6 @@ impl Facts {
     }
 }
 
-fn parse_value(v: &str) -> Result<Option<u64>, ()> {
-    if v == "unlimited" {
-        Ok(None)
-    } else {
-        v.parse().map(Some).map_err(drop)
-    }
-}
-
-/// Parses `/proc/self/limits`: (nofile, nproc), each `None` when its line is
-/// missing or unreadable.
-pub fn parse_limits(text: &str) -> (Option<Limit>, Option<Limit>) {
-    let find = |label: &str| {
-        text.lines().find_map(|line| {
-            let rest = line.strip_prefix(label)?;
-            let mut cols = rest.split_whitespace();
-            let soft = parse_value(cols.next()?).ok()?;
-            let hard = parse_value(cols.next()?).ok()?;
-            Some(Limit { soft, hard })
-        })
-    };
-    (find("Max open files"), find("Max processes"))
-}
-
 pub const SPECS: &[Spec] = &[
     Spec {
         id: "limits.nofile",
@@ -145,7 +101,8 @@ set `default_ulimits = [\"nproc=4194304:4194304\"]`. Fix: `default_ulimits = []`
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts {
         has_sys_resource: found.caps.has_effective(Capability::CAP_SYS_RESOURCE),
         ..Facts::default()
@@ -167,8 +124,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
                     .with("probe_ran", false),
                 );
             }
-            found.limits = facts;
-            return;
+            return found.finish(facts);
         }
     };
     let (nofile, nproc) = parse_limits(&text);
@@ -188,7 +144,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             found.caps.known,
         ));
     }
-    found.limits = facts;
+    found.finish(facts)
 }
 
 fn judge(
@@ -289,9 +245,9 @@ mod tests {
         }
         let host = f.host();
         let mut found = Findings::default();
-        found.plan.rootless = rootless;
-        crate::probes::caps::probe(&host, &mut found);
-        probe(&host, &mut found);
+        crate::probes::testutil::given_rootless(&mut found, rootless);
+        found.absorb(crate::probes::caps::probe(&host, &found));
+        found.absorb(probe(&host, &found));
         found
     }
 
@@ -350,7 +306,7 @@ mod tests {
             .answer("read_errors", LIMITS, serde_json::json!("EACCES"))
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert!(found
             .check("limits.nproc")
             .unwrap()

@@ -6,7 +6,7 @@
 //! which AppArmor's `deny mount` and seccomp stop; the profile and label
 //! read from `/proc/self/attr` explain it and pick the remedy.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Host, Probe, ProbeResult};
 use crate::model::{By, Check, Spec};
 use serde_json::json;
@@ -122,7 +122,8 @@ container's security context, or `label=disable` on the docker executor.",
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts::default();
 
     // AppArmor: the dedicated attribute, else the shared one (when it is not
@@ -193,10 +194,10 @@ pub fn probe(host: &Host, found: &mut Findings) {
 
     mount_check(host, found, &mut facts);
     selinux_check(found, &facts, &enforce);
-    found.lsm = facts;
+    found.finish(facts)
 }
 
-fn mount_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
+fn mount_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     let userns = found.plan.rootless;
     let probe = Probe::BindMount { userns };
     let result = host.probe(&probe);
@@ -290,7 +291,7 @@ fn mount_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
     );
 }
 
-fn selinux_check(found: &mut Findings, facts: &Facts, enforce: &std::io::Result<String>) {
+fn selinux_check(found: &mut Obs, facts: &Facts, enforce: &std::io::Result<String>) {
     let enforce_ev = match enforce {
         Ok(t) => json!(t.trim()),
         Err(e) => json!(io_error_name(e)),
@@ -348,9 +349,9 @@ mod tests {
     fn run(f: Fixture, rootless: bool) -> Findings {
         let host = f.host();
         let mut found = Findings::default();
-        found.plan.rootless = rootless;
-        crate::probes::mounts::probe(&host, &mut found);
-        probe(&host, &mut found);
+        crate::probes::testutil::given_rootless(&mut found, rootless);
+        found.absorb(crate::probes::mounts::probe(&host, &found));
+        found.absorb(probe(&host, &found));
         found
     }
 

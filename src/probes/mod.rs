@@ -1,4 +1,4 @@
-//! The probes, one module per area. Each area reads the host, records typed
+//! The probes, one module per area. Each area reads the host, returns typed
 //! facts for the areas after it and for the decision, and emits checks with
 //! stable ids. Areas run in a fixed order (`probe_all`), so a later area may
 //! read the facts of an earlier one.
@@ -19,17 +19,18 @@ pub mod limits;
 pub mod lsm;
 pub mod mounts;
 pub mod network;
+pub mod paths;
 pub mod storage;
 pub mod subid;
-pub mod toml;
 pub mod tools;
 pub mod userns;
 
 #[cfg(test)]
 pub mod testutil;
 
-use crate::decide::Plan;
+use crate::decide;
 use crate::host::Host;
+use crate::model::Plan;
 use crate::model::{Check, Spec};
 use serde_json::{Map, Value};
 
@@ -51,7 +52,7 @@ pub struct Findings {
     pub fuse: fuse::Facts,
     pub storage: storage::Facts,
     pub network: network::Facts,
-    /// How podman will run; each area fills in the fields it owns.
+    /// How podman will run, decided from the facts so far (`absorb`).
     pub plan: Plan,
     /// Fields for the report's `context` object (`user`, `home`, `ci`,
     /// `orchestrator`, `podman`, …); never an environment value this tool
@@ -64,93 +65,122 @@ impl Findings {
     pub fn check(&self, id: &str) -> Option<&Check> {
         self.checks.iter().find(|c| c.id == id)
     }
+
+    /// Records one area's output: its facts in its slot, its checks after
+    /// the earlier areas' ones, and the plan decided again from the facts
+    /// so far (later areas read `plan`, no area writes it).
+    pub fn absorb<F: AreaFacts>(&mut self, out: AreaOut<F>) {
+        out.facts.store(self);
+        self.checks.extend(out.checks);
+        self.report_context.extend(out.report);
+        self.plan = decide::plan(&self.observed());
+    }
+
+    /// The facts the plan is decided from.
+    pub fn observed(&self) -> decide::Observed<'_> {
+        decide::Observed {
+            user: self.identity.probed.then_some(decide::User {
+                uid: self.identity.uid,
+                userns_configured: self.identity.userns_configured,
+                sys_admin: self.identity.sys_admin,
+            }),
+            isolation_env: self
+                .mounts
+                .probed
+                .then_some(self.mounts.isolation_env.as_deref()),
+            runtime: self.config.plan_runtime.as_deref(),
+            storage_driver: self
+                .storage
+                .resolved
+                .then_some(self.storage.driver.as_str()),
+            mount_program: self.storage.mount_program.as_deref(),
+            network: self.network.mode.as_deref(),
+        }
+    }
 }
 
-/// One area: a name, its checks' specs, and its probe function.
+/// What one area observed: its typed facts, its own checks and fields for
+/// the report's `context` object. An area returns this and writes nothing
+/// else: not the plan, not another area's checks.
+#[derive(Debug, Default)]
+pub struct AreaOut<F> {
+    pub facts: F,
+    pub checks: Vec<Check>,
+    pub report: Map<String, Value>,
+}
+
+/// An area's facts know their slot in `Findings`.
+pub trait AreaFacts {
+    fn store(self, found: &mut Findings);
+}
+
+/// What an area works with while it probes: the earlier areas' findings,
+/// read-only (through `Deref`), and the checks and report fields it is
+/// recording. `found.checks` inside an area is that area's own checks.
+pub struct Obs<'a> {
+    earlier: &'a Findings,
+    pub checks: Vec<Check>,
+    pub report_context: Map<String, Value>,
+}
+
+impl<'a> Obs<'a> {
+    pub fn new(earlier: &'a Findings) -> Obs<'a> {
+        Obs {
+            earlier,
+            checks: Vec::new(),
+            report_context: Map::new(),
+        }
+    }
+
+    /// The area's output, with its facts.
+    pub fn finish<F>(&mut self, facts: F) -> AreaOut<F> {
+        AreaOut {
+            facts,
+            checks: std::mem::take(&mut self.checks),
+            report: std::mem::take(&mut self.report_context),
+        }
+    }
+}
+
+impl std::ops::Deref for Obs<'_> {
+    type Target = Findings;
+    fn deref(&self) -> &Findings {
+        self.earlier
+    }
+}
+
+/// One area: a name, its checks' specs, and how to run it into `Findings`.
 pub struct Area {
     pub name: &'static str,
     pub specs: &'static [Spec],
     pub probe: fn(&Host, &mut Findings),
 }
 
-/// The areas in the order they run; also the order of the report.
-pub const AREAS: &[Area] = &[
-    Area {
-        name: "context",
-        specs: context::SPECS,
-        probe: context::probe,
-    },
-    Area {
-        name: "tools",
-        specs: tools::SPECS,
-        probe: tools::probe,
-    },
-    Area {
-        name: "caps",
-        specs: caps::SPECS,
-        probe: caps::probe,
-    },
-    Area {
-        name: "identity",
-        specs: identity::SPECS,
-        probe: identity::probe,
-    },
-    Area {
-        name: "limits",
-        specs: limits::SPECS,
-        probe: limits::probe,
-    },
-    Area {
-        name: "userns",
-        specs: userns::SPECS,
-        probe: userns::probe,
-    },
-    Area {
-        name: "subid",
-        specs: subid::SPECS,
-        probe: subid::probe,
-    },
-    Area {
-        name: "idmap",
-        specs: idmap::SPECS,
-        probe: idmap::probe,
-    },
-    Area {
-        name: "mounts",
-        specs: mounts::SPECS,
-        probe: mounts::probe,
-    },
-    Area {
-        name: "lsm",
-        specs: lsm::SPECS,
-        probe: lsm::probe,
-    },
-    Area {
-        name: "cgroups",
-        specs: cgroups::SPECS,
-        probe: cgroups::probe,
-    },
-    Area {
-        name: "config",
-        specs: config::SPECS,
-        probe: config::probe,
-    },
-    Area {
-        name: "fuse",
-        specs: fuse::SPECS,
-        probe: fuse::probe,
-    },
-    Area {
-        name: "storage",
-        specs: storage::SPECS,
-        probe: storage::probe,
-    },
-    Area {
-        name: "network",
-        specs: network::SPECS,
-        probe: network::probe,
-    },
-];
+/// The table entry of an area module: its facts go into the `Findings`
+/// field of the same name.
+macro_rules! areas {
+    ($($m:ident),* $(,)?) => {
+        $(impl AreaFacts for $m::Facts {
+            fn store(self, found: &mut Findings) {
+                found.$m = self;
+            }
+        })*
+        /// The areas in the order they run; also the order of the report.
+        pub const AREAS: &[Area] = &[$(Area {
+            name: stringify!($m),
+            specs: $m::SPECS,
+            probe: |host, found| {
+                let out = $m::probe(host, found);
+                found.absorb(out)
+            },
+        }),*];
+    };
+}
+
+areas!(
+    context, tools, caps, identity, limits, userns, subid, idmap, mounts, lsm, cgroups, config,
+    fuse, storage, network,
+);
 
 /// Every check spec, in report order.
 pub fn all_specs() -> impl Iterator<Item = &'static Spec> {

@@ -1,132 +1,19 @@
 //! Area `mounts`: the mount table as podman's `RUN` steps meet it.
 //!
-//! Owns `plan.isolation` (how `podman build` runs `RUN`: `oci`, `rootless`
-//! or `chroot`), judges whether the fresh `/proc` every OCI-isolated `RUN`
+//! Records and judges `BUILDAH_ISOLATION` (the plan's isolation is
+//! `decide::isolation`: how `podman build` runs `RUN`, `oci`, `rootless` or
+//! `chroot`), judges whether the fresh `/proc` every OCI-isolated `RUN`
 //! mounts can be mounted (masked `/proc`, catalog L3) and whether the
 //! runtime can create its session keyring under seccomp (N4). Also reports
 //! the propagation of `/` (E4) and a read-only root.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
+pub use crate::formats::mountinfo::{parse_mountinfo, proc_submounts, Mount};
 use crate::host::{io_error_name, Host, Probe, ProbeResult};
 use crate::model::{Action, By, Check, Spec};
 use serde_json::json;
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
-
-/// One line of `/proc/self/mountinfo`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount {
-    pub id: u32,
-    pub parent: u32,
-    /// `major:minor` of the filesystem.
-    pub dev: String,
-    /// The path inside the filesystem that is mounted (`/` or a bind source).
-    pub root: String,
-    pub mount_point: String,
-    /// Per-mount options (`rw`, `nosuid`, …).
-    pub options: Vec<String>,
-    /// Optional fields (`shared:1`, `master:2`, …).
-    pub optional: Vec<String>,
-    pub fstype: String,
-    pub source: String,
-    pub super_options: Vec<String>,
-}
-
-impl Mount {
-    pub fn has_option(&self, opt: &str) -> bool {
-        self.options.iter().any(|o| o == opt)
-    }
-
-    pub fn readonly(&self) -> bool {
-        self.has_option("ro")
-    }
-
-    pub fn shared(&self) -> bool {
-        self.optional.iter().any(|o| o.starts_with("shared:"))
-    }
-}
-
-/// Undoes mountinfo's octal escapes (`\040` for a space).
-fn unescape(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            if let Some(v) = s
-                .get(i + 1..i + 4)
-                .and_then(|o| u8::from_str_radix(o, 8).ok())
-            {
-                out.push(v);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses one mountinfo line; `None` when it does not have the format.
-pub fn parse_mount_line(line: &str) -> Option<Mount> {
-    let (left, right) = line.split_once(" - ")?;
-    let mut l = left.split_whitespace();
-    let id = l.next()?.parse().ok()?;
-    let parent = l.next()?.parse().ok()?;
-    let dev = l.next()?.to_string();
-    let root = unescape(l.next()?);
-    let mount_point = unescape(l.next()?);
-    let options = l.next()?.split(',').map(str::to_string).collect();
-    let optional = l.map(str::to_string).collect();
-    let mut r = right.split_whitespace();
-    let fstype = r.next()?.to_string();
-    let source = unescape(r.next().unwrap_or(""));
-    let super_options = r
-        .next()
-        .map(|o| o.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
-    Some(Mount {
-        id,
-        parent,
-        dev,
-        root,
-        mount_point,
-        options,
-        optional,
-        fstype,
-        source,
-        super_options,
-    })
-}
-
-/// Parses `/proc/self/mountinfo`: the mounts and the lines that did not parse.
-pub fn parse_mountinfo(text: &str) -> (Vec<Mount>, Vec<String>) {
-    let mut mounts = Vec::new();
-    let mut garbage = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        match parse_mount_line(line) {
-            Some(m) => mounts.push(m),
-            None => garbage.push(line.to_string()),
-        }
-    }
-    (mounts, garbage)
-}
-
-/// Mounts strictly below `/proc/` that cover something (the kernel refuses
-/// a fresh procfs in a user namespace when part of the visible one is
-/// hidden). `/proc/sys/fs/binfmt_misc` sits on a permanently empty
-/// directory and does not count.
-pub fn proc_submounts(mounts: &[Mount]) -> Vec<String> {
-    let mut subs: Vec<String> = mounts
-        .iter()
-        .map(|m| m.mount_point.clone())
-        .filter(|p| p.starts_with("/proc/") && p != "/proc/sys/fs/binfmt_misc")
-        .collect();
-    subs.sort();
-    subs.dedup();
-    subs
-}
 
 /// What the table says, for later areas (storage reads `mount_for`).
 #[derive(Debug, Default, Clone)]
@@ -146,6 +33,13 @@ pub struct Facts {
     pub root_readonly: bool,
     /// `BUILDAH_ISOLATION` was set (non-empty) and recognised.
     pub isolation_from_env: bool,
+    /// `BUILDAH_ISOLATION` as found (non-empty), for the plan.
+    pub isolation_env: Option<String>,
+    /// The area ran (the plan's isolation is decided from its facts).
+    pub probed: bool,
+    /// The isolation this area's later checks assume (`decide::isolation`,
+    /// the same value the plan gets).
+    pub isolation: String,
     /// The keyctl probe, when it was run (OCI isolation only).
     pub keyctl_probe: Option<ProbeResult>,
 }
@@ -259,7 +153,8 @@ writable volume (emptyDir).",
     },
 ];
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut facts = Facts::default();
 
     // The mount table.
@@ -315,66 +210,56 @@ pub fn probe(host: &Host, found: &mut Findings) {
     proc_check(host, found, &mut facts);
     keyring_check(host, found, &mut facts);
     root_checks(host, found, &mut facts);
-    found.mounts = facts;
+    found.finish(facts)
 }
 
-fn isolation(host: &Host, found: &mut Findings, facts: &mut Facts) {
-    let default = if found.plan.rootless {
-        "rootless"
-    } else {
-        "oci"
+/// `mounts.isolation`: what BUILDAH_ISOLATION asks for. The isolation
+/// itself is `decide::isolation`; this area records the variable and
+/// judges it, and its later checks use the decided value.
+fn isolation(host: &Host, found: &mut Obs, facts: &mut Facts) {
+    let rootless = found.plan.rootless;
+    let env = host.env_nonempty("BUILDAH_ISOLATION");
+    facts.probed = true;
+    facts.isolation_env = env.map(str::to_string);
+    let decided = crate::decide::isolation(env, rootless);
+    let check = match (&decided, env) {
+        (Ok(lower), Some(_)) => {
+            facts.isolation_from_env = true;
+            Check::info(
+                "mounts.isolation",
+                format!("BUILDAH_ISOLATION={lower}: RUN steps use {lower} isolation"),
+            )
+            .with("BUILDAH_ISOLATION", lower.clone())
+        }
+        (Err(default), _) => Check::error(
+            "mounts.isolation",
+            "BUILDAH_ISOLATION holds an unrecognised value: every `podman build` fails \
+             with `unrecognized isolation type`",
+        )
+        .with("accepted", json!(["oci", "rootless", "chroot"]))
+        .job_fix(
+            format!("export BUILDAH_ISOLATION={default} (the default here)"),
+            set_isolation_env(default),
+        ),
+        (Ok(default), None) => Check::info(
+            "mounts.isolation",
+            format!(
+                "BUILDAH_ISOLATION unset: RUN steps use {default} isolation (podman runs {})",
+                if rootless { "rootless" } else { "rootful" }
+            ),
+        ),
     };
-    let check =
-        match host.env_nonempty("BUILDAH_ISOLATION") {
-            Some(v) => {
-                let mut lower = v.to_ascii_lowercase();
-                // podman's `--isolation` flag defaults to this variable and
-                // takes `default` as `oci` (verified: podman 4.3.1, 5.4.2).
-                if lower == "default" {
-                    lower = "oci".to_string();
-                }
-                if matches!(lower.as_str(), "oci" | "rootless" | "chroot") {
-                    facts.isolation_from_env = true;
-                    found.plan.isolation = lower.clone();
-                    Check::info(
-                        "mounts.isolation",
-                        format!("BUILDAH_ISOLATION={lower}: RUN steps use {lower} isolation"),
-                    )
-                    .with("BUILDAH_ISOLATION", lower)
-                } else {
-                    found.plan.isolation = default.to_string();
-                    Check::error(
-                    "mounts.isolation",
-                    "BUILDAH_ISOLATION holds an unrecognised value: every `podman build` fails \
-                     with `unrecognized isolation type`",
-                )
-                .with("accepted", json!(["oci", "rootless", "chroot"]))
-                .job_fix(
-                    format!("export BUILDAH_ISOLATION={default} (the default here)"),
-                    set_isolation_env(default),
-                )
-                }
-            }
-            None => {
-                found.plan.isolation = default.to_string();
-                Check::info(
-                    "mounts.isolation",
-                    format!(
-                    "BUILDAH_ISOLATION unset: RUN steps use {default} isolation (podman runs {})",
-                    if found.plan.rootless { "rootless" } else { "rootful" }
-                ),
-                )
-            }
-        };
+    let isolation = decided.unwrap_or_else(|default| default);
+    facts.isolation = isolation.clone();
     found.checks.push(
         check
-            .with("isolation", found.plan.isolation.clone())
-            .with("rootless", found.plan.rootless),
+            .with("isolation", isolation)
+            .with("rootless", rootless),
     );
 }
 
-fn proc_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
-    let iso = found.plan.isolation.clone();
+fn proc_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
+    let iso = facts.isolation.clone();
     let subs = facts.proc_submounts.clone();
     let masked_text = if subs.is_empty() {
         "no mount below /proc".to_string()
@@ -480,8 +365,8 @@ fn proc_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
     found.checks.push(check);
 }
 
-fn keyring_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
-    let iso = found.plan.isolation.clone();
+fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
+    let iso = facts.isolation.clone();
     if iso != "oci" {
         found.checks.push(
             Check::ok(
@@ -561,7 +446,7 @@ fn keyring_check(host: &Host, found: &mut Findings, facts: &mut Facts) {
     );
 }
 
-fn root_checks(host: &Host, found: &mut Findings, facts: &mut Facts) {
+fn root_checks(host: &Host, found: &mut Obs, facts: &mut Facts) {
     if !facts.known {
         return;
     }
@@ -635,9 +520,9 @@ mod tests {
     fn run(f: Fixture, rootless: bool) -> Findings {
         let host = f.host();
         let mut found = Findings::default();
-        found.plan.rootless = rootless;
-        crate::probes::caps::probe(&host, &mut found);
-        probe(&host, &mut found);
+        crate::probes::testutil::given_rootless(&mut found, rootless);
+        found.absorb(crate::probes::caps::probe(&host, &found));
+        found.absorb(probe(&host, &found));
         found
     }
 
@@ -663,19 +548,6 @@ mod tests {
         assert!(subs.contains(&"/proc/keys".to_string()));
         assert!(subs.contains(&"/proc/sys".to_string()));
         let (m, _) = parse_mountinfo(PRIV);
-        assert!(proc_submounts(&m).is_empty());
-    }
-
-    #[test]
-    fn escapes_and_garbage() {
-        let m = parse_mount_line("36 35 98:0 /mnt\\040x /a\\040b rw,noatime master:1 - ext3 /dev/root rw,errors=continue").unwrap();
-        assert_eq!(m.root, "/mnt x");
-        assert_eq!(m.mount_point, "/a b");
-        assert_eq!(m.optional, vec!["master:1"]);
-        assert!(parse_mount_line("garbage").is_none());
-        let only_binfmt = "1 0 0:1 / / rw - ext4 x rw\n2 1 0:2 / /proc rw - proc proc rw\n\
-3 2 0:3 / /proc/sys/fs/binfmt_misc rw - autofs systemd-1 rw\n";
-        let (m, _) = parse_mountinfo(only_binfmt);
         assert!(proc_submounts(&m).is_empty());
     }
 

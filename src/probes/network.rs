@@ -11,7 +11,7 @@
 //! and both build fine with `--network=host`. `netns = "host"` costs a build
 //! nothing it needs, so it is the job-side fix.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Host, Probe};
 use crate::model::{Action, Check, Spec};
 use serde_json::json;
@@ -28,6 +28,9 @@ pub struct Facts {
     pub tun_usable: bool,
     /// Whether RUN steps will get working networking as configured.
     pub works: Option<bool>,
+    /// The network RUN steps get (`pasta`, `slirp4netns`, `bridge`,
+    /// `host`, `none`), when the area resolved it.
+    pub mode: Option<String>,
 }
 
 pub const SPECS: &[Spec] = &[
@@ -81,7 +84,7 @@ docker `security_opt = [\"seccomp:unconfined\"]`), or privileged.",
 ];
 
 /// network.uts: can the runtime set a RUN step's hostname?
-fn uts_check(host: &Host, found: &mut Findings) {
+fn uts_check(host: &Host, found: &mut Obs) {
     let isolation = found.plan.isolation.clone();
     let utsns = found.config.get_str("containers.utsns").map(str::to_string);
     let check = if !super::mounts::isolation_uses_runtime(&isolation) {
@@ -129,9 +132,9 @@ fn uts_check(host: &Host, found: &mut Findings) {
                 ),
             ));
             let text = "Keep RUN steps in the job's UTS namespace (utsns = \"host\")";
-            match super::config::route_after_config(
+            match crate::remedy::conf::route(
                 host,
-                found,
+                &super::config::target_in(host, found, &found.config.settings),
                 "utsns",
                 "[containers]\nutsns = \"host\"\n",
             ) {
@@ -172,7 +175,7 @@ fn cap(host: &Host, found: &Findings, bit: u32) -> bool {
 }
 
 /// Rootful podman's network_config_dir must be writable (or creatable).
-fn config_dir_check(host: &Host, found: &mut Findings) {
+fn config_dir_check(host: &Host, found: &mut Obs) {
     if found.plan.rootless {
         found.checks.push(Check::ok(
             "network.config_dir",
@@ -189,7 +192,7 @@ fn config_dir_check(host: &Host, found: &mut Findings) {
         .get_str("network.network_backend")
         .map(str::to_string)
         .unwrap_or_else(|| {
-            let podman5 = found.tools.podman_version.is_none_or(|v| v.major >= 5);
+            let podman5 = super::tools::podman5(found.tools.podman_version);
             if podman5 || found.tools.netavark.is_some() {
                 "netavark".into()
             } else {
@@ -219,15 +222,15 @@ fn config_dir_check(host: &Host, found: &mut Findings) {
                     io_error_name(e)
                 ),
             );
-            match super::config::job_dir(host) {
-                Some(base) => super::config::fix_after_config(
+            match found.identity.paths.job_dir.as_deref() {
+                Some(base) => crate::remedy::conf::attach(
                     c,
                     host,
-                    found,
+                    &super::config::target_in(host, found, &found.config.settings),
                     "network-dir",
                     &format!(
                         "[network]\nnetwork_config_dir = {}\n",
-                        super::toml::quote(&format!("{base}/networks"))
+                        crate::formats::toml::quote(&format!("{base}/networks"))
                     ),
                     "Keep podman's network definitions in a directory of the job's own",
                 ),
@@ -250,7 +253,8 @@ fn config_dir_check(host: &Host, found: &mut Findings) {
     );
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     config_dir_check(host, found);
     uts_check(host, found);
     let mut f = Facts {
@@ -264,7 +268,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         Err(e) => io_error_name(e),
     };
     let t = found.tools.clone();
-    let podman5 = t.podman_version.is_none_or(|v| v.major >= 5);
+    let podman5 = super::tools::podman5(t.podman_version);
     let configured_cmd = found
         .config
         .get_str("network.default_rootless_network_cmd")
@@ -292,7 +296,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     let mut problem: Option<String> = None;
     let check = match f.netns.as_deref() {
         Some("host") => {
-            found.plan.network = "host".into();
+            f.mode = Some("host".into());
             f.works = Some(true);
             Check::ok(
                 "network.run",
@@ -300,7 +304,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             )
         }
         Some("none") => {
-            found.plan.network = "none".into();
+            f.mode = Some("none".into());
             f.works = Some(true);
             Check::info(
                 "network.run",
@@ -308,7 +312,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             )
         }
         _ if rootless => {
-            found.plan.network = cmd.clone();
+            f.mode = Some(cmd.clone());
             f.rootless_cmd = Some(cmd.clone());
             if cmd_path.is_none() {
                 problem = Some(format!("{cmd} is not installed"));
@@ -333,7 +337,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             }
         }
         _ => {
-            found.plan.network = "bridge".into();
+            f.mode = Some("bridge".into());
             let mut missing = Vec::new();
             if t.netavark.is_none() {
                 missing.push("netavark");
@@ -367,14 +371,14 @@ pub fn probe(host: &Host, found: &mut Findings) {
     };
     let check = if f.works == Some(false) {
         let text = "Give RUN steps the job's own network (netns = \"host\")";
-        match super::config::route_after_config(
+        match crate::remedy::conf::route(
             host,
-            found,
+            &super::config::target_in(host, found, &found.config.settings),
             "netns",
             "[containers]\nnetns = \"host\"\n",
         ) {
             Some(route) => {
-                found.plan.network = "host".into();
+                f.mode = Some("host".into());
                 check.job_fix(format!("{text} ({})", route.place), route.actions)
             }
             None => check.fix(
@@ -400,7 +404,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             .with("cap_net_admin", net_admin)
             .with("cap_net_raw", net_raw),
     );
-    found.network = f;
+    found.finish(f)
 }
 
 #[cfg(test)]
@@ -411,14 +415,14 @@ mod tests {
     use crate::probes::tools::Version;
 
     fn run(host: &Host, podman: Version, netns: Option<&str>, rootless: bool) -> Findings {
-        let mut found = Findings::default();
+        let mut found = crate::probes::testutil::with_paths(host);
         found.tools.podman_version = Some(podman);
         found.tools.slirp4netns = Some("/usr/bin/slirp4netns".into());
         found.tools.pasta = Some("/usr/bin/pasta".into());
         found.tools.netavark = Some("/usr/lib/podman/netavark".into());
         found.config.netns = netns.map(str::to_string);
-        found.plan.rootless = rootless;
-        probe(host, &mut found);
+        crate::probes::testutil::given_rootless(&mut found, rootless);
+        found.absorb(probe(host, &found));
         found
     }
 
@@ -466,9 +470,9 @@ mod tests {
         assert_eq!(c.evidence["probe_ran"], json!(false));
 
         // chroot isolation has no UTS namespace to set up.
-        let mut found = Findings::default();
-        found.plan.isolation = "chroot".into();
-        probe(&refused, &mut found);
+        let mut found = crate::probes::testutil::with_paths(&refused);
+        crate::probes::testutil::given_isolation(&mut found, "chroot");
+        found.absorb(probe(&refused, &found));
         assert_eq!(found.check("network.uts").unwrap().status, Status::Ok);
     }
 

@@ -13,8 +13,9 @@
 //! An overlay store without a mount program on a filesystem where native
 //! overlay fails uses fuse-overlayfs automatically when it is installed.
 
-use super::config::{config_home, StorageConf};
-use super::Findings;
+use super::config::StorageConf;
+use super::paths::Paths;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Access, Host, Probe};
 use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
 use serde_json::json;
@@ -39,6 +40,8 @@ pub struct Facts {
     pub runroot: String,
     /// Mount program in use (configured, or picked automatically).
     pub mount_program: Option<String>,
+    /// The driver was resolved (the plan takes `driver` and `mount_program`).
+    pub resolved: bool,
     /// Native overlay in the graphroot's filesystem: `None` = not probed.
     pub native_overlay: Option<bool>,
     /// `/dev/fuse` opens read-write and fuse-overlayfs is installed.
@@ -192,29 +195,25 @@ fn writable(host: &Host, path: &str) -> bool {
 
 /// A private directory for podman's runtime files, when the environment's
 /// is unusable.
-fn private_runtime_dir(host: &Host) -> Option<String> {
+fn private_runtime_dir(host: &Host, paths: &Paths) -> Option<String> {
     let uid = host.uid();
-    [
-        host.env_nonempty("TMPDIR"),
-        Some("/tmp"),
-        host.env_nonempty("HOME"),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|d| format!("{}/podrun-run-{uid}", d.trim_end_matches('/')))
-    .find(|p| match host.stat(p) {
-        Ok(st) => st.uid == uid && st.mode & 0o777 == 0o700,
-        Err(_) => writable(host, p),
-    })
+    [host.env_nonempty("TMPDIR"), Some("/tmp"), paths.home_set()]
+        .into_iter()
+        .flatten()
+        .map(|d| format!("{}/podrun-run-{uid}", d.trim_end_matches('/')))
+        .find(|p| match host.stat(p) {
+            Ok(st) => st.uid == uid && st.mode & 0o777 == 0o700,
+            Err(_) => writable(host, p),
+        })
 }
 
-fn runtime_dir_check(host: &Host, found: &mut Findings) -> Option<String> {
+fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
     let uid = host.uid();
     if uid == 0 {
         return None;
     }
     let fix = |c: Check| {
-        match private_runtime_dir(host) {
+        match private_runtime_dir(host, &found.identity.paths) {
         Some(dir) => c.job_fix(
             format!("export XDG_RUNTIME_DIR={dir} (a private 0700 directory)"),
             vec![
@@ -235,8 +234,7 @@ fn runtime_dir_check(host: &Host, found: &mut Findings) -> Option<String> {
         ),
     }
     };
-    if let Some(dir) = host.env_nonempty("XDG_RUNTIME_DIR") {
-        let dir = dir.to_string();
+    if let Some(dir) = found.identity.paths.xdg_runtime_dir.clone() {
         let problem = match host.stat(&dir) {
             Err(e) => Some(format!("does not exist ({})", io_error_name(&e))),
             Ok(st) if st.uid != uid => Some(format!("is owned by uid {}", st.uid)),
@@ -322,7 +320,7 @@ fn runtime_dir_check(host: &Host, found: &mut Findings) -> Option<String> {
     Some(fallback)
 }
 
-fn tmpdir_check(host: &Host, found: &mut Findings, graphroot: &str) {
+fn tmpdir_check(host: &Host, found: &mut Obs, graphroot: &str) {
     let tmp = host
         .env_nonempty("TMPDIR")
         .unwrap_or("/var/tmp")
@@ -336,13 +334,17 @@ fn tmpdir_check(host: &Host, found: &mut Findings, graphroot: &str) {
     let mut check = if ok {
         Check::ok("storage.tmpdir", format!("{tmp} is writable"))
     } else {
-        let candidate = super::config::job_dir(host)
+        let candidate = found
+            .identity
+            .paths
+            .job_dir
+            .clone()
             .map(|d| format!("{d}/tmp"))
             .into_iter()
             .chain(
                 [
                     graphroot.to_string(),
-                    host.env_nonempty("HOME").unwrap_or("/").to_string(),
+                    found.identity.paths.home_set().unwrap_or("/").to_string(),
                 ]
                 .into_iter()
                 .map(|d| {
@@ -391,7 +393,7 @@ fn existing_driver(host: &Host, graphroot: &str) -> Option<String> {
 }
 
 /// Where a tool-owned storage.conf goes, and whether an env var is needed.
-fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> {
+fn storage_conf_target(host: &Host, paths: &Paths, sc: &StorageConf) -> Option<(String, bool)> {
     let ours = |p: &str| {
         host.read(p)
             .map(|t| t.starts_with(OWNED_MARKER))
@@ -402,7 +404,7 @@ fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> 
             return Some((p.to_string(), false));
         }
     }
-    let home = config_home(host);
+    let home = paths.config_home.clone();
     if host.uid() != 0 {
         if let Some(h) = &home {
             let user = format!("{h}/containers/storage.conf");
@@ -424,28 +426,32 @@ fn storage_conf_target(host: &Host, sc: &StorageConf) -> Option<(String, bool)> 
     }
     home.map(|h| format!("{h}/containers/podrun-storage.conf"))
         .filter(|p| writable(host, p))
-        .or_else(|| super::config::job_dir(host).map(|d| format!("{d}/storage.conf")))
+        .or_else(|| paths.job_dir.clone().map(|d| format!("{d}/storage.conf")))
         .map(|p| (p, true))
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let sc = found.config.storage.clone();
     let uid = host.uid();
     let per_user = uid != 0;
-    let podman5 = found.tools.podman_version.is_none_or(|v| v.major >= 5);
+    let podman5 = super::tools::podman5(found.tools.podman_version);
     let fuse_bin = found.tools.fuse_overlayfs.clone();
-    let fuse_dev = host.open_rw("/dev/fuse");
+    // The fuse area (run before this one) opened /dev/fuse.
+    let fuse_dev = found.fuse.open_result();
     let fuse_usable = fuse_bin.is_some() && fuse_dev.is_ok();
 
     let runtime_dir = runtime_dir_check(host, found);
 
-    let home = host
-        .env_nonempty("HOME")
+    let paths = found.identity.paths.clone();
+    let home = paths
+        .home_set()
         .unwrap_or("/")
         .trim_end_matches('/')
         .to_string();
-    let data_home = host
-        .env_nonempty("XDG_DATA_HOME")
+    let data_home = paths
+        .xdg_data_home
+        .as_deref()
         .map(|s| s.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{home}/.local/share"));
     let graphroot = sc.graphroot.clone().unwrap_or_else(|| {
@@ -525,10 +531,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             } else if let Err(e) = &fuse_dev {
                 (
                     Some(false),
-                    format!(
-                        "overlay through {mp} needs /dev/fuse, which cannot be opened ({})",
-                        io_error_name(e)
-                    ),
+                    format!("overlay through {mp} needs /dev/fuse, which cannot be opened ({e})"),
                 )
             } else {
                 (Some(true), format!("overlay through {mp}"))
@@ -556,8 +559,6 @@ pub fn probe(host: &Host, found: &mut Findings) {
 
     let existing = existing_driver(host, &graphroot);
     let fs = host.statfs(&near).ok();
-    found.plan.storage_driver = driver.clone();
-    found.plan.mount_program = mount_program.clone();
 
     let mut check = match works {
         Some(true) if driver == "vfs" => Check::warn(
@@ -589,7 +590,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     let follows_home = per_user
         && sc.graphroot.is_none()
         && sc.rootless_storage_path.is_none()
-        && host.env_nonempty("XDG_DATA_HOME").is_none();
+        && paths.xdg_data_home.is_none();
     let needs_fix = needs_fix || (graphroot_ok.is_err() && !(home_wait && follows_home));
     // A rootless runroot lives in the runtime dir, judged (and moved) above.
     let runroot_ok = if per_user {
@@ -599,7 +600,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     };
     let needs_fix = needs_fix || runroot_ok.is_err();
     // A place of the job's own for what cannot stay where it is.
-    let own = super::config::job_dir(host);
+    let own = found.identity.paths.job_dir.clone();
     let mut best = best;
     if let (true, Some(_)) = (needs_fix, &best) {
         // Keep the graphroot unless it is unusable or holds another driver's store.
@@ -642,14 +643,11 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 .unwrap_or_else(|| runroot.clone())
         };
         let runroot = new_runroot;
-        let mut body = format!(
-            "[storage]\ndriver = \"{bdriver}\"\ngraphroot = \"{new_root}\"\nrunroot = \"{runroot}\"\n"
-        );
-        if let Some(mp) = &bmp {
-            body.push_str(&format!(
-                "\n[storage.options.overlay]\nmount_program = \"{mp}\"\nmountopt = \"nodev,fsync=0\"\n"
-            ));
-        }
+        // The renderer refuses only keys with dots in a segment or raw
+        // values; these are fixed keys and quoted strings.
+        let body =
+            crate::remedy::storage::storage_conf(bdriver, &new_root, &runroot, bmp.as_deref())
+                .unwrap_or_default();
         let what = match &bmp {
             Some(mp) => format!("overlay through {mp}"),
             None if bdriver == "overlay" => "native overlay".to_string(),
@@ -658,7 +656,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         let target = if home_wait {
             None
         } else {
-            storage_conf_target(host, &sc)
+            storage_conf_target(host, &paths, &sc)
         };
         match target {
             None if home_wait => {
@@ -720,7 +718,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
                 "fuse_device",
                 match &fuse_dev {
                     Ok(()) => "ok".to_string(),
-                    Err(e) => io_error_name(e),
+                    Err(e) => e.clone(),
                 },
             )
             .with("fuse_overlayfs", json!(fuse_bin))
@@ -833,7 +831,8 @@ pub fn probe(host: &Host, found: &mut Findings) {
 
     tmpdir_check(host, found, &graphroot);
 
-    found.storage = Facts {
+    found.finish(Facts {
+        resolved: true,
         per_user,
         driver,
         driver_source: String::new(),
@@ -845,7 +844,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         existing_driver: existing,
         works,
         runtime_dir,
-    };
+    })
 }
 
 #[cfg(test)]
@@ -856,6 +855,11 @@ mod tests {
     use crate::probes::testutil::Fixture;
     use crate::probes::tools::Version;
 
+    /// `/dev/fuse` as the fuse area stats it: the character device 10:229.
+    fn fuse_char() -> serde_json::Value {
+        json!({"kind": "char", "mode": "0666", "major": 10, "minor": 229})
+    }
+
     fn run(host: &Host, podman: Version, fuse: bool) -> Findings {
         let mut found = Findings::default();
         found.tools.podman_version = Some(podman);
@@ -863,10 +867,11 @@ mod tests {
         if fuse {
             found.tools.fuse_overlayfs = Some("/usr/bin/fuse-overlayfs".into());
         }
-        crate::probes::caps::probe(host, &mut found);
-        crate::probes::identity::probe(host, &mut found);
-        crate::probes::config::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(crate::probes::identity::probe(host, &found));
+        found.absorb(crate::probes::config::probe(host, &found));
+        found.absorb(crate::probes::fuse::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 
@@ -902,7 +907,11 @@ mod tests {
     fn podman5_rootless_on_overlay_with_unusable_fuse_fails_and_switches_to_vfs() {
         // Observed: deb13 --privileged --user 1000, /dev/fuse 0600 root.
         let (p, r) = overlay_probe("/home/podman", false);
-        let host = rootless().probe(&p, r).open("/dev/fuse", "EACCES").host();
+        let host = rootless()
+            .probe(&p, r)
+            .answer("stat", "/dev/fuse", fuse_char())
+            .open("/dev/fuse", "EACCES")
+            .host();
         let found = run(&host, Version::new(5, 4, 2), true);
         let c = found.check("storage.driver").unwrap();
         assert_eq!(c.status, Status::Error, "{}", c.summary);
@@ -914,7 +923,7 @@ mod tests {
         };
         assert_eq!(path, "/home/podman/.config/containers/storage.conf");
         assert!(contents.contains("driver = \"vfs\""));
-        assert!(crate::probes::toml::parse(contents).is_ok());
+        assert!(crate::formats::toml::parse(contents).is_ok());
         assert_eq!(
             found.plan.mount_program.as_deref(),
             Some("/usr/bin/fuse-overlayfs")
@@ -925,7 +934,11 @@ mod tests {
     fn podman4_rootless_picks_vfs_by_itself() {
         // Observed: deb12 --privileged --user 1000 → driver vfs.
         let (p, r) = overlay_probe("/home/podman", false);
-        let host = rootless().probe(&p, r).open("/dev/fuse", "EACCES").host();
+        let host = rootless()
+            .probe(&p, r)
+            .answer("stat", "/dev/fuse", fuse_char())
+            .open("/dev/fuse", "EACCES")
+            .host();
         let found = run(&host, Version::new(4, 3, 1), true);
         let c = found.check("storage.driver").unwrap();
         assert_eq!(c.status, Status::Warn);
@@ -939,7 +952,8 @@ mod tests {
             let (p, r) = overlay_probe("/home/podman", false);
             rootless()
                 .probe(&p, r)
-                .file("/dev/fuse", "")
+                .answer("stat", "/dev/fuse", fuse_char())
+                .answer("stat", "/dev/fuse", fuse_char())
                 .open("/dev/fuse", "ok")
                 .file("/usr/bin/fuse-overlayfs", "")
                 .host()
@@ -1128,6 +1142,7 @@ mod tests {
                 },
                 ProbeResult::success(""),
             )
+            .answer("stat", "/dev/fuse", fuse_char())
             .open("/dev/fuse", "ok")
     }
 
@@ -1152,7 +1167,7 @@ mod tests {
                 value: "/tmp/podrun-0/storage.conf".into()
             }
         );
-        let doc = crate::probes::toml::parse(contents).unwrap();
+        let doc = crate::formats::toml::parse(contents).unwrap();
         assert_eq!(doc.str("storage.graphroot"), Some("/tmp/podrun-0/storage"));
         // Native overlay works on the tmpfs where the store will live.
         assert_eq!(doc.str("storage.driver"), Some("overlay"));

@@ -9,8 +9,9 @@
 //! trailing whitespace is passed by podman and refused by the helper.
 //! Catalog U1–U4, U9.
 
-use super::identity::Passwd;
-use super::Findings;
+use super::paths::Paths;
+use super::{AreaOut, Findings, Obs};
+pub use crate::formats::subid::{parse_subid, BadLine, SubIdFile, SubIdLine};
 use crate::host::{Access, Host, IdMapLine};
 use crate::model::{Action, By, Check, Spec, Status};
 use serde_json::{json, Value};
@@ -22,136 +23,6 @@ pub const SUBGID: &str = "/etc/subgid";
 pub const WANTED: u64 = 65536;
 /// The fewest sub-ids that still cover nobody=65534 (inside ids 1..=65534).
 pub const ENOUGH: u64 = 65534;
-
-/// One well-formed `owner:start:count` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SubIdLine {
-    /// 1-based line number.
-    pub line_no: usize,
-    pub owner: String,
-    pub start: u64,
-    pub count: u64,
-    /// The line had leading/trailing whitespace: podman trims it, newuidmap
-    /// does not parse it.
-    pub padded: bool,
-}
-
-impl SubIdLine {
-    pub fn end(&self) -> u64 {
-        self.start + self.count
-    }
-}
-
-/// A line that is not `owner:start:count`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadLine {
-    pub line_no: usize,
-    /// The owner field, when the line has one.
-    pub owner: String,
-    /// The line has other than three fields: podman then refuses the file.
-    pub fatal_for_podman: bool,
-    pub problem: String,
-}
-
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SubIdFile {
-    pub lines: Vec<SubIdLine>,
-    pub bad: Vec<BadLine>,
-}
-
-impl SubIdFile {
-    /// The ranges of a user, matched by name or numeric uid, in file order.
-    pub fn ranges_for(&self, name: Option<&str>, uid: Option<u32>) -> Vec<&SubIdLine> {
-        let uid_s = uid.map(|u| u.to_string());
-        self.lines
-            .iter()
-            .filter(|l| Some(l.owner.as_str()) == name || Some(&l.owner) == uid_s.as_ref())
-            .collect()
-    }
-
-    /// Malformed lines belonging to a user.
-    pub fn bad_for(&self, name: Option<&str>, uid: Option<u32>) -> Vec<&BadLine> {
-        let uid_s = uid.map(|u| u.to_string());
-        self.bad
-            .iter()
-            .filter(|l| Some(l.owner.as_str()) == name || Some(&l.owner) == uid_s.as_ref())
-            .collect()
-    }
-}
-
-/// Parses a sub-id file, never failing: bad lines are collected.
-pub fn parse_subid(text: &str) -> SubIdFile {
-    let mut f = SubIdFile::default();
-    for (i, raw) in text.lines().enumerate() {
-        let n = i + 1;
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let parts: Vec<&str> = line.split(':').collect();
-        let owner = parts.first().map(|s| s.to_string()).unwrap_or_default();
-        if parts.len() != 3 {
-            f.bad.push(BadLine {
-                line_no: n,
-                owner,
-                fatal_for_podman: true,
-                problem: format!("{} field(s), expected owner:start:count", parts.len()),
-            });
-            continue;
-        }
-        let num = |s: &str| -> Option<u64> {
-            if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            s.parse::<u32>().ok().map(u64::from)
-        };
-        let (Some(start), Some(count)) = (num(parts[1]), num(parts[2])) else {
-            f.bad.push(BadLine {
-                line_no: n,
-                owner,
-                fatal_for_podman: false,
-                problem: format!(
-                    "start {:?} or count {:?} is not a number",
-                    parts[1], parts[2]
-                ),
-            });
-            continue;
-        };
-        if count == 0 || start + count > (1u64 << 32) {
-            f.bad.push(BadLine {
-                line_no: n,
-                owner,
-                fatal_for_podman: false,
-                problem: format!("range {start}:{count} is empty or ends past 4294967295"),
-            });
-            continue;
-        }
-        f.lines.push(SubIdLine {
-            line_no: n,
-            owner,
-            start,
-            count,
-            padded: raw != line,
-        });
-    }
-    f
-}
-
-/// Whether `USER` (as podman uses it) finds other sub-uid ranges than the
-/// real passwd name does (as newuidmap checks them). Used by identity.
-pub fn lookup_differs(host: &Host, passwd: &Passwd, user: &str, real: &str, uid: u32) -> bool {
-    let Ok(text) = host.read(SUBUID) else {
-        return false;
-    };
-    let f = parse_subid(&text);
-    let user_uid = passwd.by_name(user).map(|e| e.uid);
-    let key = |v: Vec<&SubIdLine>| -> Vec<(u64, u64)> {
-        let mut v: Vec<(u64, u64)> = v.iter().map(|l| (l.start, l.count)).collect();
-        v.sort_unstable();
-        v
-    };
-    key(f.ranges_for(Some(user), user_uid)) != key(f.ranges_for(Some(real), Some(uid)))
-}
 
 /// A half-open id interval `[start, end)`.
 pub type Span = (u64, u64);
@@ -432,90 +303,9 @@ fn fmt_ranges(owner: &str, r: &[(u64, u64)]) -> String {
         .join(", ")
 }
 
-/// A pause process of an earlier podman in this job (catalog U9).
-fn pause_alive(host: &Host, uid: u32) -> Option<String> {
-    let mut candidates = Vec::new();
-    if let Some(x) = host.env_nonempty("XDG_RUNTIME_DIR") {
-        candidates.push(format!("{}/libpod/tmp/pause.pid", x.trim_end_matches('/')));
-    }
-    candidates.push(format!("/run/user/{uid}/libpod/tmp/pause.pid"));
-    let tmp = host
-        .env_nonempty("TMPDIR")
-        .unwrap_or("/tmp")
-        .trim_end_matches('/');
-    candidates.push(format!("{tmp}/storage-run-{uid}/libpod/tmp/pause.pid"));
-    candidates.push(format!("{tmp}/podman-run-{uid}/libpod/tmp/pause.pid"));
-    candidates.into_iter().find(|p| {
-        host.read(p)
-            .ok()
-            .and_then(|t| t.trim().parse::<u32>().ok())
-            .is_some_and(|pid| pid > 0 && host.exists(&format!("/proc/{pid}")))
-    })
-}
-
-pub fn probe(host: &Host, found: &mut Findings) {
-    let id = &found.identity;
-    let uid = id.uid;
-    let gid = id.gid;
-    let relevant = found.plan.rootless && uid != 0;
-    let name: Option<String> = id.user.clone().or_else(|| id.planned_name.clone());
-    let name_from_fix = id.user.is_none() && name.is_some();
-    let mut facts = Facts {
-        relevant,
-        ..Facts::default()
-    };
-
-    if !relevant {
-        let why = if !found.plan.rootless {
-            "podman runs rootful here and does not read /etc/subuid or /etc/subgid".to_string()
-        } else {
-            "uid 0 without CAP_SYS_ADMIN: podman copies /proc/self/uid_map, and reads root's ranges in /etc/subuid and /etc/subgid only when that copy is refused (see idmap.map)".to_string()
-        };
-        found
-            .checks
-            .push(Check::info("subid.entries", why).with("rootless", found.plan.rootless));
-        found.subid = facts;
-        return;
-    }
-
-    let in_userns = found.userns.in_userns;
-    let uid_spans = (!found.userns.parent_uid_map.is_empty())
-        .then(|| inside_spans(&found.userns.parent_uid_map));
-    let gid_spans = (!found.userns.parent_gid_map.is_empty())
-        .then(|| inside_spans(&found.userns.parent_gid_map));
-
-    let fu = read_file(host, SUBUID);
-    let fg = read_file(host, SUBGID);
-    let key_uid = Some(uid);
-    facts.uid = analyse(
-        SUBUID,
-        &fu.parsed,
-        name.as_deref(),
-        key_uid,
-        u64::from(uid),
-        uid_spans.as_deref(),
-    );
-    // newgidmap looks the caller up by its passwd name and uid too.
-    facts.gid = analyse(
-        SUBGID,
-        &fg.parsed,
-        name.as_deref(),
-        key_uid,
-        u64::from(gid),
-        gid_spans.as_deref(),
-    );
-    facts.total = facts.uid.total.min(facts.gid.total);
-    facts.nss_sources = host.read("/etc/nsswitch.conf").ok().and_then(|t| {
-        t.lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix("subid:").map(|s| s.trim().to_string()))
-    });
-    let nss_not_files = facts
-        .nss_sources
-        .as_deref()
-        .is_some_and(|s| !s.split_whitespace().any(|w| w == "files"));
-
-    // --- subid.files
+/// `subid.files`: both files parse the way podman and newuidmap read them.
+/// Also whether a line makes podman refuse a file.
+fn files_check(fu: &FileRead, fg: &FileRead, facts: &Facts, nss_not_files: bool) -> (Check, bool) {
     let mut problems: Vec<String> = Vec::new();
     let mut status = Status::Ok;
     let mut ev_files = Vec::new();
@@ -587,8 +377,258 @@ pub fn probe(host: &Host, found: &mut Findings) {
 no spaces, no other lines.",
         );
     }
-    let files_fatal = status == Status::Error;
-    found.checks.push(c);
+    let fatal = status == Status::Error;
+    (c, fatal)
+}
+
+/// `subid.overlap` (U3): disjoint ranges without the user's own ids.
+/// Also whether that is broken.
+fn overlap_check(
+    facts: &Facts,
+    podman_user: Option<&str>,
+    owner: &str,
+    uid: u32,
+    gid: u32,
+) -> (Check, bool) {
+    // A podman lookup name equal to the uid lists each line twice (libsubid
+    // matches by name and by uid); identity.user_env carries that fix.
+    let doubled = podman_user == Some(uid.to_string().as_str()) && !facts.uid.ranges.is_empty();
+    let mut ov = Vec::new();
+    for (ff, what, own) in [(&facts.uid, "UID", uid), (&facts.gid, "GID", gid)] {
+        if ff.overlap {
+            ov.push(format!(
+                "{} has overlapping or repeated ranges for `{owner}`",
+                ff.path
+            ));
+        }
+        if ff.contains_own {
+            ov.push(format!(
+                "a range in {} includes the user {what} {own} (podman: \"includes the user {what}\")",
+                ff.path
+            ));
+        }
+    }
+    let overlap_bad = !ov.is_empty() || doubled;
+    let check = if doubled && ov.is_empty() {
+        Check::info(
+            "subid.overlap",
+            format!("podman looks the ranges up as `{uid}`, the uid itself, and gets each twice (see identity.user_env)"),
+        )
+    } else if !overlap_bad {
+        Check::ok(
+            "subid.overlap",
+            "the ranges are disjoint and exclude the user's own ids",
+        )
+    } else {
+        Check::error("subid.overlap", ov.join("; "))
+            .with("uid_ranges", json!(facts.uid.ranges))
+            .with("gid_ranges", json!(facts.gid.ranges))
+            .fix(
+                By::Image,
+                format!(
+                    "Fix the image's /etc/subuid and /etc/subgid: one line per range, no overlaps or \
+duplicates, not containing the user's own id (for uid 1000: `{owner}:1:999` and `{owner}:1001:64535`, \
+or `{owner}:100000:65536`)."
+                ),
+            )
+    };
+    (check, overlap_bad)
+}
+
+/// `subid.parent_map` (U4): the ranges exist in this user namespace.
+/// Also whether some do not.
+fn parent_map_check(
+    facts: &Facts,
+    owner: &str,
+    uid: u32,
+    in_userns: bool,
+    uid_spans: &Option<Vec<Span>>,
+    gid_spans: &Option<Vec<Span>>,
+) -> (Check, bool) {
+    let owner_ref = owner;
+    let outside: Vec<String> = [&facts.uid, &facts.gid]
+        .iter()
+        .flat_map(|ff| {
+            ff.outside_parent
+                .iter()
+                .map(move |(s, c)| format!("{}: {owner_ref}:{s}:{c}", ff.path))
+        })
+        .collect();
+    let parent_bad = !outside.is_empty();
+    let spans_ev = |s: &Option<Vec<Span>>| {
+        json!(s.as_ref().map(|v| v
+            .iter()
+            .map(|(a, b)| format!("{a}-{}", b - 1))
+            .collect::<Vec<_>>()))
+    };
+    let check = if uid_spans.is_none() {
+        Check::warn(
+            "subid.parent_map",
+            "could not read /proc/self/uid_map, so whether the ranges fit is unknown",
+        )
+        .with("probe_ran", false)
+    } else if !parent_bad {
+        Check::ok(
+            "subid.parent_map",
+            if in_userns {
+                "the ranges fit inside the ids of this user namespace".to_string()
+            } else {
+                "not in a nested user namespace: every id exists".to_string()
+            },
+        )
+        .with("inside_uids", spans_ev(uid_spans))
+        .with("inside_gids", spans_ev(gid_spans))
+    } else {
+        let fit_u = uid_spans
+            .as_deref()
+            .map(|s| fmt_ranges(owner, &propose(s, u64::from(uid), WANTED, in_userns)))
+            .unwrap_or_default();
+        Check::error(
+            "subid.parent_map",
+            format!(
+                "range(s) outside the ids this container has ({}): newuidmap fails with `write to uid_map failed: Operation not permitted`",
+                outside.join(", ")
+            ),
+        )
+        .with("outside", json!(outside))
+        .with("inside_uids", spans_ev(uid_spans))
+        .with("inside_gids", spans_ev(gid_spans))
+        .fix(
+            By::Image,
+            format!(
+                "Size the image's ranges to this namespace, e.g. {fit_u}: in the Containerfile, \
+`RUN printf '%s\\n' {lines} | tee /etc/subuid /etc/subgid` (existing lines cannot be replaced by \
+appending).",
+                lines = fit_u.replace(", ", " ")
+            ),
+        )
+    };
+    (check, parent_bad)
+}
+
+/// `subid.size` (U2): enough sub-ids for the ids images use (nobody).
+fn size_check(facts: &Facts, have_both: bool, uid_spans: &Option<Vec<Span>>) -> Check {
+    if !have_both {
+        Check::info("subid.size", "no ranges to size (see subid.entries)")
+    } else if facts.total < ENOUGH {
+        let cap = uid_spans
+            .as_deref()
+            .map(|s| s.iter().map(|(a, b)| b - a).sum::<u64>())
+            .unwrap_or(0);
+        // An error, not a warning: the matrix's deb12-subuid-small-priv
+        // (1000 ids) fails at the first file owned by uid 2000, and most
+        // base images carry nobody/nogroup (65534).
+        Check::error(
+            "subid.size",
+            format!(
+                "only {} sub-ids (uid {}, gid {}): ids above {} (nobody = 65534) cannot be mapped and layers using them fail",
+                facts.total, facts.uid.total, facts.gid.total, facts.total
+            ),
+        )
+        .with("total_uids", facts.uid.total)
+        .with("total_gids", facts.gid.total)
+        .with("namespace_ids", cap)
+        .fix(
+            By::Image,
+            "Give the user at least 65536 sub-ids in the image, in the Containerfile: `RUN usermod \
+--add-subuids 100000-165535 --add-subgids 100000-165535 USER`; in a 65536-id parent namespace use every \
+id but 0 and the user's own.",
+        )
+    } else {
+        Check::ok(
+            "subid.size",
+            format!("{} sub-ids cover ids up to {}", facts.total, facts.total),
+        )
+        .with("total_uids", facts.uid.total)
+        .with("total_gids", facts.gid.total)
+    }
+}
+
+/// A pause process of an earlier podman in this job (catalog U9).
+fn pause_alive(host: &Host, paths: &Paths, uid: u32) -> Option<String> {
+    let mut candidates = Vec::new();
+    if let Some(x) = &paths.xdg_runtime_dir {
+        candidates.push(format!("{}/libpod/tmp/pause.pid", x.trim_end_matches('/')));
+    }
+    candidates.push(format!("/run/user/{uid}/libpod/tmp/pause.pid"));
+    let tmp = host
+        .env_nonempty("TMPDIR")
+        .unwrap_or("/tmp")
+        .trim_end_matches('/');
+    candidates.push(format!("{tmp}/storage-run-{uid}/libpod/tmp/pause.pid"));
+    candidates.push(format!("{tmp}/podman-run-{uid}/libpod/tmp/pause.pid"));
+    candidates.into_iter().find(|p| {
+        host.read(p)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .is_some_and(|pid| pid > 0 && host.exists(&format!("/proc/{pid}")))
+    })
+}
+
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
+    let id = &found.identity;
+    let uid = id.uid;
+    let gid = id.gid;
+    let relevant = found.plan.rootless && uid != 0;
+    let name: Option<String> = id.user.clone().or_else(|| id.planned_name.clone());
+    let name_from_fix = id.user.is_none() && name.is_some();
+    let mut facts = Facts {
+        relevant,
+        ..Facts::default()
+    };
+
+    if !relevant {
+        let why = if !found.plan.rootless {
+            "podman runs rootful here and does not read /etc/subuid or /etc/subgid".to_string()
+        } else {
+            "uid 0 without CAP_SYS_ADMIN: podman copies /proc/self/uid_map, and reads root's ranges in /etc/subuid and /etc/subgid only when that copy is refused (see idmap.map)".to_string()
+        };
+        found
+            .checks
+            .push(Check::info("subid.entries", why).with("rootless", found.plan.rootless));
+        return found.finish(facts);
+    }
+
+    let in_userns = found.userns.in_userns;
+    let uid_spans = (!found.userns.parent_uid_map.is_empty())
+        .then(|| inside_spans(&found.userns.parent_uid_map));
+    let gid_spans = (!found.userns.parent_gid_map.is_empty())
+        .then(|| inside_spans(&found.userns.parent_gid_map));
+
+    let fu = read_file(host, SUBUID);
+    let fg = read_file(host, SUBGID);
+    let key_uid = Some(uid);
+    facts.uid = analyse(
+        SUBUID,
+        &fu.parsed,
+        name.as_deref(),
+        key_uid,
+        u64::from(uid),
+        uid_spans.as_deref(),
+    );
+    // newgidmap looks the caller up by its passwd name and uid too.
+    facts.gid = analyse(
+        SUBGID,
+        &fg.parsed,
+        name.as_deref(),
+        key_uid,
+        u64::from(gid),
+        gid_spans.as_deref(),
+    );
+    facts.total = facts.uid.total.min(facts.gid.total);
+    facts.nss_sources = host.read("/etc/nsswitch.conf").ok().and_then(|t| {
+        t.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix("subid:").map(|s| s.trim().to_string()))
+    });
+    let nss_not_files = facts
+        .nss_sources
+        .as_deref()
+        .is_some_and(|s| !s.split_whitespace().any(|w| w == "files"));
+
+    let (files, files_fatal) = files_check(&fu, &fg, &facts, nss_not_files);
+    found.checks.push(files);
 
     // --- subid.entries (U1), with the append fix
     let owner = name.clone().unwrap_or_else(|| uid.to_string());
@@ -682,7 +722,7 @@ or `chmod g=u /etc/subuid /etc/subgid` so an OpenShift job (gid 0) can add them 
                     .collect::<Vec<_>>()
                     .join(", ")
             );
-            if let Some(pid_file) = pause_alive(host, uid) {
+            if let Some(pid_file) = pause_alive(host, &found.identity.paths, uid) {
                 text.push_str(&format!(
                     ", then `podman system migrate` (a pause process from {pid_file} holds the old namespace)"
                 ));
@@ -704,144 +744,16 @@ or `chmod g=u /etc/subuid /etc/subgid` so an OpenShift job (gid 0) can add them 
     };
     found.checks.push(entries_check);
 
-    // --- subid.overlap (U3)
-    // A podman lookup name equal to the uid lists each line twice (libsubid
-    // matches by name and by uid); identity.user_env carries that fix.
-    let doubled = found.identity.podman_user.as_deref() == Some(uid.to_string().as_str())
-        && !facts.uid.ranges.is_empty();
-    let mut ov = Vec::new();
-    for (ff, what, own) in [(&facts.uid, "UID", uid), (&facts.gid, "GID", gid)] {
-        if ff.overlap {
-            ov.push(format!(
-                "{} has overlapping or repeated ranges for `{owner}`",
-                ff.path
-            ));
-        }
-        if ff.contains_own {
-            ov.push(format!(
-                "a range in {} includes the user {what} {own} (podman: \"includes the user {what}\")",
-                ff.path
-            ));
-        }
-    }
-    let overlap_bad = !ov.is_empty() || doubled;
-    found.checks.push(if doubled && ov.is_empty() {
-        Check::info(
-            "subid.overlap",
-            format!("podman looks the ranges up as `{uid}`, the uid itself, and gets each twice (see identity.user_env)"),
-        )
-    } else if !overlap_bad {
-        Check::ok("subid.overlap", "the ranges are disjoint and exclude the user's own ids")
-    } else {
-        Check::error("subid.overlap", ov.join("; "))
-            .with("uid_ranges", json!(facts.uid.ranges))
-            .with("gid_ranges", json!(facts.gid.ranges))
-            .fix(
-                By::Image,
-                format!(
-                    "Fix the image's /etc/subuid and /etc/subgid: one line per range, no overlaps or \
-duplicates, not containing the user's own id (for uid 1000: `{owner}:1:999` and `{owner}:1001:64535`, \
-or `{owner}:100000:65536`)."
-                ),
-            )
-    });
+    let podman_user = found.identity.podman_user.as_deref();
+    let (overlap, overlap_bad) = overlap_check(&facts, podman_user, &owner, uid, gid);
+    found.checks.push(overlap);
 
-    // --- subid.parent_map (U4)
-    let owner_ref = owner.as_str();
-    let outside: Vec<String> = [&facts.uid, &facts.gid]
-        .iter()
-        .flat_map(|ff| {
-            ff.outside_parent
-                .iter()
-                .map(move |(s, c)| format!("{}: {owner_ref}:{s}:{c}", ff.path))
-        })
-        .collect();
-    let parent_bad = !outside.is_empty();
-    let spans_ev = |s: &Option<Vec<Span>>| {
-        json!(s.as_ref().map(|v| v
-            .iter()
-            .map(|(a, b)| format!("{a}-{}", b - 1))
-            .collect::<Vec<_>>()))
-    };
-    found.checks.push(if uid_spans.is_none() {
-        Check::warn(
-            "subid.parent_map",
-            "could not read /proc/self/uid_map, so whether the ranges fit is unknown",
-        )
-        .with("probe_ran", false)
-    } else if !parent_bad {
-        Check::ok(
-            "subid.parent_map",
-            if in_userns {
-                "the ranges fit inside the ids of this user namespace".to_string()
-            } else {
-                "not in a nested user namespace: every id exists".to_string()
-            },
-        )
-        .with("inside_uids", spans_ev(&uid_spans))
-        .with("inside_gids", spans_ev(&gid_spans))
-    } else {
-        let fit_u = uid_spans
-            .as_deref()
-            .map(|s| fmt_ranges(&owner, &propose(s, u64::from(uid), WANTED, in_userns)))
-            .unwrap_or_default();
-        Check::error(
-            "subid.parent_map",
-            format!(
-                "range(s) outside the ids this container has ({}): newuidmap fails with `write to uid_map failed: Operation not permitted`",
-                outside.join(", ")
-            ),
-        )
-        .with("outside", json!(outside))
-        .with("inside_uids", spans_ev(&uid_spans))
-        .with("inside_gids", spans_ev(&gid_spans))
-        .fix(
-            By::Image,
-            format!(
-                "Size the image's ranges to this namespace, e.g. {fit_u}: in the Containerfile, \
-`RUN printf '%s\\n' {lines} | tee /etc/subuid /etc/subgid` (existing lines cannot be replaced by \
-appending).",
-                lines = fit_u.replace(", ", " ")
-            ),
-        )
-    });
+    let (parent, parent_bad) =
+        parent_map_check(&facts, &owner, uid, in_userns, &uid_spans, &gid_spans);
+    found.checks.push(parent);
 
-    // --- subid.size (U2)
     let have_both = !facts.uid.ranges.is_empty() && !facts.gid.ranges.is_empty();
-    found.checks.push(if !have_both {
-        Check::info("subid.size", "no ranges to size (see subid.entries)")
-    } else if facts.total < ENOUGH {
-        let cap = uid_spans
-            .as_deref()
-            .map(|s| s.iter().map(|(a, b)| b - a).sum::<u64>())
-            .unwrap_or(0);
-        // An error, not a warning: the matrix's deb12-subuid-small-priv
-        // (1000 ids) fails at the first file owned by uid 2000, and most
-        // base images carry nobody/nogroup (65534).
-        Check::error(
-            "subid.size",
-            format!(
-                "only {} sub-ids (uid {}, gid {}): ids above {} (nobody = 65534) cannot be mapped and layers using them fail",
-                facts.total, facts.uid.total, facts.gid.total, facts.total
-            ),
-        )
-        .with("total_uids", facts.uid.total)
-        .with("total_gids", facts.gid.total)
-        .with("namespace_ids", cap)
-        .fix(
-            By::Image,
-            "Give the user at least 65536 sub-ids in the image, in the Containerfile: `RUN usermod \
---add-subuids 100000-165535 --add-subgids 100000-165535 USER`; in a 65536-id parent namespace use every \
-id but 0 and the user's own.",
-        )
-    } else {
-        Check::ok(
-            "subid.size",
-            format!("{} sub-ids cover ids up to {}", facts.total, facts.total),
-        )
-        .with("total_uids", facts.uid.total)
-        .with("total_gids", facts.gid.total)
-    });
+    found.checks.push(size_check(&facts, have_both, &uid_spans));
 
     facts.usable = have_both
         && !files_fatal
@@ -849,7 +761,7 @@ id but 0 and the user's own.",
         && !parent_bad
         && name.is_some()
         && !name_from_fix;
-    found.subid = facts;
+    found.finish(facts)
 }
 
 #[cfg(test)]
@@ -869,10 +781,10 @@ mod tests {
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
-        crate::probes::caps::probe(host, &mut found);
-        identity::probe(host, &mut found);
-        userns::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(identity::probe(host, &found));
+        found.absorb(userns::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 

@@ -236,6 +236,37 @@ pub fn checks<'a>(found: &'a Findings, prefix: &str) -> Vec<&'a crate::model::Ch
         .collect()
 }
 
+/// Findings before any area ran, but with the paths the identity area
+/// would derive (HOME, XDG, job directory), for tests that run a later
+/// area alone.
+pub fn with_paths(host: &Host) -> Findings {
+    let mut found = Findings::default();
+    found.identity.paths = super::paths::Paths::derive(host);
+    found
+}
+
+/// Records the identity facts behind a plan with this `rootless`, as the
+/// identity area would, and decides the plan again. uid stays 0 (a
+/// rootless uid 0 is a re-executed podman), so areas reading the uid see
+/// what they saw before.
+pub fn given_rootless(found: &mut Findings, rootless: bool) {
+    found.identity.probed = true;
+    found.identity.uid = 0;
+    found.identity.userns_configured = rootless;
+    found.identity.sys_admin = None;
+    found.identity.rootless = rootless;
+    found.plan = crate::decide::plan(&found.observed());
+}
+
+/// Records `BUILDAH_ISOLATION=isolation` as the mounts area would, and
+/// decides the plan again.
+pub fn given_isolation(found: &mut Findings, isolation: &str) {
+    found.mounts.probed = true;
+    found.mounts.isolation_env = Some(isolation.to_string());
+    found.mounts.isolation = isolation.to_string();
+    found.plan = crate::decide::plan(&found.observed());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

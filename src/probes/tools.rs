@@ -4,52 +4,17 @@
 //! Podman looks its helpers up in `PATH` and in its own helper directories
 //! (`/usr/libexec/podman`, `/usr/lib/podman`, …), so both are searched.
 
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
+pub use crate::formats::version::Version;
 use crate::host::Host;
 use crate::model::{Check, Spec};
 use serde_json::json;
 
-/// A parsed `major.minor.patch` version.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version {
-    pub major: u32,
-    pub minor: u32,
-    pub patch: u32,
-}
-
-impl Version {
-    pub fn new(major: u32, minor: u32, patch: u32) -> Version {
-        Version {
-            major,
-            minor,
-            patch,
-        }
-    }
-
-    /// The first `N.N[.N]` in a tool's version output (`podman version
-    /// 5.4.2`, `crun version 1.8.1`, `runc version 1.1.5+ds1`).
-    pub fn parse(text: &str) -> Option<Version> {
-        let line = text
-            .lines()
-            .find(|l| l.to_ascii_lowercase().contains("version"))
-            .or_else(|| text.lines().next())?;
-        line.split(|c: char| c.is_whitespace() || c == 'v')
-            .find_map(|word| {
-                let mut nums = word
-                    .split(|c: char| !c.is_ascii_digit())
-                    .take_while(|s| !s.is_empty());
-                let major = nums.next()?.parse().ok()?;
-                let minor = nums.next()?.parse().ok()?;
-                let patch = nums.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-                Some(Version::new(major, minor, patch))
-            })
-    }
-}
-
-impl std::fmt::Display for Version {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
-    }
+/// Podman 5 or later, the line several defaults changed at (pasta, the
+/// overlay+fuse choice, root reading the user's config). An unknown
+/// version is taken as new: the image is most likely current.
+pub fn podman5(version: Option<Version>) -> bool {
+    version.is_none_or(|v| v.major >= 5)
 }
 
 /// Where each tool is (system paths), `None` when missing.
@@ -188,7 +153,8 @@ fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
     }
 }
 
-pub fn probe(host: &Host, found: &mut Findings) {
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
     let mut f = Facts {
         podman: find(host, "podman"),
         buildah: find(host, "buildah"),
@@ -321,7 +287,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
         check = check.with(name, json!(path));
     }
     found.checks.push(check);
-    found.tools = f;
+    found.finish(f)
 }
 
 #[cfg(test)]
@@ -362,7 +328,7 @@ mod tests {
     fn missing_podman_is_an_image_error() {
         let host = Fixture::new().env("PATH", "/usr/bin").host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         let c = found.check("tools.podman").unwrap();
         assert_eq!(c.status, Status::Error);
         assert_eq!(c.fix.as_ref().unwrap().by, By::Image);
@@ -381,7 +347,7 @@ mod tests {
             .command("/usr/bin/crun --version", 0, "crun version 1.21\n", "")
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.tools.podman_version, Some(Version::new(5, 4, 2)));
         assert_eq!(found.tools.crun_version, Some(Version::new(1, 21, 0)));
         assert_eq!(
@@ -410,7 +376,7 @@ mod tests {
             .command("/usr/bin/podman --version", 0, "podman version 4.3.1\n", "")
             .host();
         let mut found = Findings::default();
-        probe(&host, &mut found);
+        found.absorb(probe(&host, &found));
         assert_eq!(found.check("tools.runtime").unwrap().status, Status::Error);
         assert_eq!(found.check("tools.conmon").unwrap().status, Status::Error);
     }

@@ -9,7 +9,7 @@
 //! needs its own user namespace (rootless); rootful podman does not.
 
 use super::identity::{privs, CAP_SYS_ADMIN};
-use super::Findings;
+use super::{AreaOut, Findings, Obs};
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
 use crate::model::{By, Check, Spec, Status};
 use crate::util::parse_id_map;
@@ -124,17 +124,9 @@ const SYSCTL_FIX: &str =
     "On the nodes: `sysctl -w user.max_user_namespaces=15000` and (Debian/Ubuntu) \
 `sysctl -w kernel.unprivileged_userns_clone=1`, persisted in /etc/sysctl.d/.";
 
-pub fn probe(host: &Host, found: &mut Findings) {
-    let p = privs(found);
-    let rootless = found.plan.rootless;
-    let configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
-    let needed = rootless && !configured && !(p.known && p.eff_has(CAP_SYS_ADMIN));
-    let mut facts = Facts {
-        needed,
-        ..Facts::default()
-    };
-
-    // --- parent maps
+/// `userns.parent_map`: the id maps of the namespace the job runs in
+/// (recorded in `facts` for the subid and idmap areas).
+fn parent_map_check(host: &Host, facts: &mut Facts) -> Check {
     let mut map_problems = Vec::new();
     for (path, slot) in [
         (UID_MAP, &mut facts.parent_uid_map),
@@ -156,7 +148,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
             .map(|l| format!("{} {} {}", l.inside, l.outside, l.count))
             .collect::<Vec<_>>())
     };
-    found.checks.push(if !map_problems.is_empty() {
+    if !map_problems.is_empty() {
         Check::warn(
             "userns.parent_map",
             format!("cannot read the id maps: {}", map_problems.join("; ")),
@@ -184,7 +176,21 @@ pub fn probe(host: &Host, found: &mut Findings) {
             "the job runs in the initial user namespace (all ids exist)",
         )
         .with("uid_map", lines(&facts.parent_uid_map))
-    });
+    }
+}
+
+pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
+    let found = &mut Obs::new(earlier);
+    let p = privs(found);
+    let rootless = found.plan.rootless;
+    let configured = found.identity.userns_configured;
+    let needed = rootless && !configured && !(p.known && p.eff_has(CAP_SYS_ADMIN));
+    let mut facts = Facts {
+        needed,
+        ..Facts::default()
+    };
+
+    found.checks.push(parent_map_check(host, &mut facts));
 
     // --- sysctls
     let (max, max_err) = read_num(host, MAX_USERNS);
@@ -317,7 +323,7 @@ pub fn probe(host: &Host, found: &mut Findings) {
     };
     facts.probe = result;
     found.checks.push(check);
-    found.userns = facts;
+    found.finish(facts)
 }
 
 #[cfg(test)]
@@ -348,9 +354,9 @@ mod tests {
 
     fn run(host: &Host) -> Findings {
         let mut found = Findings::default();
-        crate::probes::caps::probe(host, &mut found);
-        identity::probe(host, &mut found);
-        probe(host, &mut found);
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(identity::probe(host, &found));
+        found.absorb(probe(host, &found));
         found
     }
 

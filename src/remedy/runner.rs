@@ -1,0 +1,106 @@
+//! Runner-side remedies chosen from the context facts: a job learns which
+//! executor it runs under (Kubernetes, OpenShift, docker), and its remedy
+//! shows that executor's snippet; the others stay behind `explain ID`.
+//! When the executor cannot be told, every snippet is shown.
+
+use crate::probes::context;
+
+/// The GitLab Runner executor a job runs under, as far as the job can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Executor {
+    Kubernetes,
+    /// Kubernetes on OpenShift (CRI-O, SCCs).
+    OpenShift,
+    Docker,
+    Unknown,
+}
+
+impl Executor {
+    /// From the context area's facts. A podman engine is not told apart:
+    /// it may be GitLab's docker executor on podman's socket or a local run.
+    pub fn of(ctx: &context::Facts) -> Executor {
+        if ctx.openshift {
+            Executor::OpenShift
+        } else if ctx.kubernetes {
+            Executor::Kubernetes
+        } else if ctx.engine.as_deref() == Some("docker") {
+            Executor::Docker
+        } else {
+            Executor::Unknown
+        }
+    }
+}
+
+/// A remedy with one snippet per executor.
+pub struct RunnerFix {
+    /// What to do, in one line.
+    pub lead: &'static str,
+    pub kubernetes: &'static str,
+    pub openshift: &'static str,
+    pub docker: &'static str,
+    /// What the node admin does, whatever the executor.
+    pub node: &'static str,
+    /// The check whose `explain` lists every executor.
+    pub id: &'static str,
+}
+
+impl RunnerFix {
+    /// The remedy for this executor; every snippet when it is unknown.
+    pub fn text(&self, executor: Executor) -> String {
+        let one = match executor {
+            Executor::Kubernetes => self.kubernetes,
+            Executor::OpenShift => self.openshift,
+            Executor::Docker => self.docker,
+            Executor::Unknown => {
+                return [
+                    self.lead,
+                    self.kubernetes,
+                    self.openshift,
+                    self.docker,
+                    self.node,
+                ]
+                .join("\n");
+            }
+        };
+        format!(
+            "{}\n{one}\n{}\n(other executors: `podrun-doctor explain {}`)",
+            self.lead, self.node, self.id
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIX: RunnerFix = RunnerFix {
+        lead: "Do it.",
+        kubernetes: "K: k",
+        openshift: "O: o",
+        docker: "D: d",
+        node: "Node: n",
+        id: "a.b",
+    };
+
+    #[test]
+    fn only_the_jobs_executor_unless_unknown() {
+        let ctx = context::Facts {
+            engine: Some("docker".into()),
+            ..context::Facts::default()
+        };
+        assert_eq!(Executor::of(&ctx), Executor::Docker);
+        let t = FIX.text(Executor::of(&ctx));
+        assert!(t.contains("D: d") && !t.contains("K: k") && !t.contains("O: o"));
+        assert!(t.contains("Node: n") && t.contains("explain a.b"));
+        let ocp = context::Facts {
+            kubernetes: true,
+            openshift: true,
+            ..context::Facts::default()
+        };
+        assert_eq!(Executor::of(&ocp), Executor::OpenShift);
+        assert_eq!(
+            FIX.text(Executor::Unknown),
+            "Do it.\nK: k\nO: o\nD: d\nNode: n"
+        );
+    }
+}
