@@ -16,6 +16,8 @@ mod fixture;
 pub mod probes;
 mod real;
 mod sys;
+// issue 10: tool versions from package databases and build information.
+mod version;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -27,6 +29,7 @@ pub use errno::{errno_name, error_from_name, io_error_name};
 pub use fixture::FixtureSys;
 pub use real::RealSys;
 pub use sys::{Access, CmdOutput, FileKind, FsStat, IdMapLine, Probe, ProbeResult, Stat, Sys};
+pub use version::Learnt;
 
 /// The ids of the process being examined (captured once at start-up).
 #[derive(Debug, Clone, PartialEq, Eq)]

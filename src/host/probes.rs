@@ -691,6 +691,27 @@ impl TempDir {
     }
 }
 
+/// A private `0700` scratch directory (in `$TMPDIR`, `/tmp`, …) removed
+/// with everything in it when dropped: where a tool run for its version
+/// puts what it creates.
+pub struct ScratchDir(TempDir);
+
+impl ScratchDir {
+    pub fn new(kind: &str) -> Result<ScratchDir, String> {
+        TempDir::scratch(kind).map(ScratchDir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+}
+
+/// `mkdir -m 0700`, ignoring failure (the tool then reports the path).
+pub fn make_private_dir(path: &Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(path);
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         remove_tree(&self.path);

@@ -243,4 +243,24 @@ pub trait Sys {
     fn file_caps(&self, root: &Path, path: &str) -> io::Result<Option<Vec<u8>>>;
     fn run(&self, argv: &[&str], env: &BTreeMap<String, String>) -> io::Result<CmdOutput>;
     fn probe(&self, root: &Path, probe: &Probe) -> ProbeResult;
+    /// At most `len` bytes of a file from `offset` (a binary's ELF headers
+    /// and build information, without reading tens of megabytes). Both the
+    /// real system and fixtures are trees under `root`, hence one default.
+    fn read_at(&self, root: &Path, path: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(root.join(path.trim_start_matches('/')))?;
+        let mut buf = vec![0u8; len];
+        let mut got = 0;
+        while got < len {
+            match file.read_at(&mut buf[got..], offset + got as u64)? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        buf.truncate(got);
+        Ok(buf)
+    }
 }
