@@ -18,6 +18,8 @@ mod real;
 mod sys;
 // issue 10: tool versions from package databases and build information.
 mod version;
+// issue 10: exact waits for children, and the run's overall budget.
+mod wait;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -30,6 +32,7 @@ pub use fixture::FixtureSys;
 pub use real::RealSys;
 pub use sys::{Access, CmdOutput, FileKind, FsStat, IdMapLine, Probe, ProbeResult, Stat, Sys};
 pub use version::Learnt;
+pub use wait::Deadline;
 
 /// The ids of the process being examined (captured once at start-up).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,9 @@ pub struct Host {
     /// Dry runs write here instead of to disk, so probing again sees the
     /// fixes without anything changing (`None` for a directory).
     staged: Option<RefCell<BTreeMap<String, Option<String>>>>,
+    /// issue 10: the whole run's time budget; every child (tool or probe)
+    /// is killed, with its process group, when it runs out.
+    budget: Deadline,
 }
 
 impl Host {
@@ -80,6 +86,7 @@ impl Host {
             capture: None,
             memo: RefCell::default(),
             staged: None,
+            budget: Deadline::unlimited(),
         }
     }
 
@@ -95,6 +102,7 @@ impl Host {
             capture: None,
             memo: RefCell::default(),
             staged: None,
+            budget: Deadline::unlimited(),
         })
     }
 
@@ -316,9 +324,19 @@ impl Host {
         result
     }
 
+    /// issue 10: from now on no child outlives `budget` (each still has its
+    /// own, shorter deadline too).
+    pub fn set_budget(&mut self, budget: Deadline) {
+        self.budget = budget;
+    }
+
+    pub fn budget(&self) -> Deadline {
+        self.budget
+    }
+
     /// Runs a tool (for versions); never a shell.
     pub fn run(&self, argv: &[&str]) -> io::Result<CmdOutput> {
-        let result = self.sys.run(argv, &self.env);
+        let result = self.sys.run_within(argv, &self.env, self.budget);
         self.record(|c| c.command(argv, &self.env, &result));
         result
     }
@@ -331,7 +349,7 @@ impl Host {
         for key in remove {
             env.remove(*key);
         }
-        let result = self.sys.run(argv, &env);
+        let result = self.sys.run_within(argv, &env, self.budget);
         self.record(|c| c.command(argv, &env, &result));
         result
     }
@@ -351,7 +369,7 @@ impl Host {
 
     /// A fork-and-try probe (see [`Probe`]).
     pub fn probe(&self, probe: &Probe) -> ProbeResult {
-        let result = self.sys.probe(&self.root, probe);
+        let result = self.sys.probe_within(&self.root, probe, self.budget);
         self.record(|c| c.probe(probe, &result));
         result
     }

@@ -243,6 +243,19 @@ pub trait Sys {
     fn file_caps(&self, root: &Path, path: &str) -> io::Result<Option<Vec<u8>>>;
     fn run(&self, argv: &[&str], env: &BTreeMap<String, String>) -> io::Result<CmdOutput>;
     fn probe(&self, root: &Path, probe: &Probe) -> ProbeResult;
+    /// [`Sys::run`] within the run's budget (fixtures answer at once).
+    fn run_within(
+        &self,
+        argv: &[&str],
+        env: &BTreeMap<String, String>,
+        _budget: super::Deadline,
+    ) -> io::Result<CmdOutput> {
+        self.run(argv, env)
+    }
+    /// [`Sys::probe`] within the run's budget (fixtures answer at once).
+    fn probe_within(&self, root: &Path, probe: &Probe, _budget: super::Deadline) -> ProbeResult {
+        self.probe(root, probe)
+    }
     /// At most `len` bytes of a file from `offset` (a binary's ELF headers
     /// and build information, without reading tens of megabytes). Both the
     /// real system and fixtures are trees under `root`, hence one default.

@@ -271,7 +271,7 @@ impl Host {
             .collect();
         let argv = [path, "--version"];
         let result = if self.is_fixture() {
-            self.sys.run(&argv, &base)
+            self.sys.run_within(&argv, &base, self.budget)
         } else {
             let scratch = super::probes::ScratchDir::new("version")
                 .map_err(|e| format!("cannot run {path}: {e}"))?;
@@ -283,7 +283,7 @@ impl Host {
                 }
                 env.insert(key.to_string(), value.display().to_string());
             }
-            self.sys.run(&argv, &env)
+            self.sys.run_within(&argv, &env, self.budget)
         };
         self.record(|c| c.command(&argv, &base, &result));
         let out = result.map_err(|e| format!("`{path} --version`: {e}"))?;
