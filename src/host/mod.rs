@@ -368,8 +368,24 @@ impl Host {
     }
 
     /// A fork-and-try probe (see [`Probe`]).
+    ///
+    /// issue 10: while writes are only staged (`check`, `--dry-run`) no
+    /// child can see them, so the same probe gives the same answer in every
+    /// fix round: it runs once.
     pub fn probe(&self, probe: &Probe) -> ProbeResult {
+        let key = format!("probe {}", probe.key());
+        if let Some(known) = self
+            .is_staging()
+            .then(|| self.memo.borrow().get(&key).cloned())
+        {
+            if let Some(r) = known.and_then(|k| probes::decode(&k)) {
+                return r;
+            }
+        }
         let result = self.sys.probe_within(&self.root, probe, self.budget);
+        if self.is_staging() && result.ran {
+            self.memo.borrow_mut().insert(key, probes::encode(&result));
+        }
         self.record(|c| c.probe(probe, &result));
         result
     }

@@ -26,7 +26,7 @@
 
 use super::errno::{errno_name, io_error_name};
 use super::sys::{IdMapLine, Probe, ProbeResult};
-use super::wait::{pipe_ready, wait_child, Deadline};
+use super::wait::{defer_reap, pipe_ready, wait_child, Deadline};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
@@ -39,7 +39,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 /// `alarm()` of every child, in seconds.
@@ -49,9 +49,12 @@ const DEADLINE: Duration = Duration::from_secs(6);
 /// `KEYCTL_JOIN_SESSION_KEYRING` from `<linux/keyctl.h>`.
 const KEYCTL_JOIN_SESSION_KEYRING: nix::libc::c_long = 1;
 
-/// Runs one probe in a forked child and says how it went.
+/// Runs one probe in a forked child and says how it went; the child is
+/// reaped and its directories removed before this returns.
 pub fn run(probe: &Probe) -> ProbeResult {
-    run_within(probe, Deadline::unlimited())
+    let r = run_within(probe, Deadline::unlimited());
+    settle(Deadline::unlimited());
+    r
 }
 
 /// [`run`], where no wait lasts past `budget` (the run's) nor [`DEADLINE`]
@@ -156,7 +159,7 @@ fn proc_mount(userns: bool, budget: Deadline) -> ProbeResult {
     };
     let (uid, gid) = own_ids();
     let target = dir.path.clone();
-    in_child(budget, || {
+    let r = in_child(budget, || {
         let flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID;
         if let Err(f) = enter(userns, flags, uid, gid).and_then(|()| make_private()) {
             return f;
@@ -170,7 +173,9 @@ fn proc_mount(userns: bool, budget: Deadline) -> ProbeResult {
                     .map_err(|e| fail("mount", e, "mount -t proc proc (nosuid,nodev,noexec)")),
             )
         })
-    })
+    });
+    settle_later(dir);
+    r
 }
 
 fn overlay(dir: &Path, userns: bool, budget: Deadline) -> ProbeResult {
@@ -187,7 +192,7 @@ fn overlay(dir: &Path, userns: bool, budget: Deadline) -> ProbeResult {
     }
     let options = overlay_options(&lower, &upper, &work, userns);
     let (uid, gid) = own_ids();
-    in_child(budget, || {
+    let r = in_child(budget, || {
         if let Err(f) =
             enter(userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
         {
@@ -204,7 +209,9 @@ fn overlay(dir: &Path, userns: bool, budget: Deadline) -> ProbeResult {
             .map(|()| format!("mount -t overlay -o {options}"))
             .map_err(|e| fail("mount", e, format!("mount -t overlay -o {options}"))),
         )
-    })
+    });
+    settle_later(tmp);
+    r
 }
 
 fn bind_mount(userns: bool, budget: Deadline) -> ProbeResult {
@@ -214,7 +221,7 @@ fn bind_mount(userns: bool, budget: Deadline) -> ProbeResult {
     };
     let (uid, gid) = own_ids();
     let target = dir.path.clone();
-    in_child(budget, || {
+    let r = in_child(budget, || {
         if let Err(f) =
             enter(userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
         {
@@ -231,7 +238,9 @@ fn bind_mount(userns: bool, budget: Deadline) -> ProbeResult {
             .map(|()| format!("bind-mounted {} onto itself", target.display()))
             .map_err(|e| fail("bind-mount", e, target.display().to_string())),
         )
-    })
+    });
+    settle_later(dir);
+    r
 }
 
 fn hostname(userns: bool, budget: Deadline) -> ProbeResult {
@@ -549,6 +558,7 @@ fn spawn(body: impl FnOnce() -> ProbeResult) -> Result<Child, ProbeResult> {
 }
 
 fn child_main(report: OwnedFd, body: impl FnOnce() -> ProbeResult) -> ! {
+    IN_CHILD.store(true, Ordering::Relaxed);
     // Its own process group, so that a deadline kills what it started too.
     let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
     // SAFETY: resetting SIGALRM to its default action in this fresh child
@@ -566,17 +576,26 @@ fn child_main(report: OwnedFd, body: impl FnOnce() -> ProbeResult) -> ! {
     unsafe { nix::libc::_exit(0) }
 }
 
+/// Set in every probe child: a child waits for its own children's exits.
+static IN_CHILD: AtomicBool = AtomicBool::new(false);
+
+/// Takes the child's report as soon as it is written. The doctor does not
+/// wait for the exit that follows (the kernel tearing down the child's
+/// namespaces, slow under load): the child is reaped later (`Host::settle`,
+/// or at the end of the run), and only a child that gives no report is
+/// waited for here, up to its deadline.
 fn finish(child: Child, budget: Deadline) -> ProbeResult {
     let deadline = budget.within(DEADLINE);
-    let status = wait_child(child.pid, deadline);
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while let Ok(n @ 1..) = nix::unistd::read(&child.report, &mut chunk) {
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    if let Some(r) = decode(&String::from_utf8_lossy(&buf)) {
+    let report = read_report(&child.report, deadline);
+    if let Some(r) = decode(&String::from_utf8_lossy(&report)) {
+        if IN_CHILD.load(Ordering::Relaxed) {
+            let _ = wait_child(child.pid, deadline);
+        } else {
+            defer_reap(child.pid);
+        }
         return r;
     }
+    let status = wait_child(child.pid, deadline);
     match status {
         Some(WaitStatus::Signaled(_, Signal::SIGALRM | Signal::SIGKILL, _)) => {
             ProbeResult::failure(
@@ -599,8 +618,24 @@ fn finish(child: Child, budget: Deadline) -> ProbeResult {
     }
 }
 
+/// Reads the report pipe until a whole line, end of file or `deadline`.
+fn read_report(fd: &OwnedFd, deadline: Deadline) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.ends_with(b"\n") {
+        match nix::unistd::read(fd, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(Errno::EAGAIN) if pipe_ready(fd, deadline) => {}
+            Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    buf
+}
+
 /// One line: `ok<TAB>step<TAB>errno-or-dash<TAB>detail`.
-fn encode(r: &ProbeResult) -> String {
+pub fn encode(r: &ProbeResult) -> String {
     let clean = |s: &str| s.replace(['\t', '\n'], " ");
     format!(
         "{}\t{}\t{}\t{}\n",
@@ -611,7 +646,7 @@ fn encode(r: &ProbeResult) -> String {
     )
 }
 
-fn decode(text: &str) -> Option<ProbeResult> {
+pub fn decode(text: &str) -> Option<ProbeResult> {
     let line = text.lines().next()?;
     let mut parts = line.splitn(4, '\t');
     let ok = match parts.next()? {
@@ -707,6 +742,31 @@ impl ScratchDir {
 pub fn make_private_dir(path: &Path) {
     use std::os::unix::fs::DirBuilderExt;
     let _ = std::fs::DirBuilder::new().mode(0o700).create(path);
+}
+
+/// Probe directories whose mounts live on in a child that is still
+/// exiting: removing them now would wait for the kernel to tear that
+/// child's mount namespace down, so they go in [`settle`], after it.
+static LATER: std::sync::Mutex<Vec<TempDir>> = std::sync::Mutex::new(Vec::new());
+
+fn settle_later(dir: TempDir) {
+    if let Ok(mut later) = LATER.lock() {
+        later.push(dir);
+    }
+    // A poisoned lock drops (removes) the directory at once.
+}
+
+/// Reaps the probe children that have answered (each until `deadline` at
+/// the latest), then removes their directories. Returns the children
+/// reaped.
+pub fn settle(deadline: Deadline) -> usize {
+    let reaped = super::wait::reap_pending(deadline);
+    let dirs = LATER
+        .lock()
+        .map(|mut l| std::mem::take(&mut *l))
+        .unwrap_or_default();
+    drop(dirs);
+    reaped
 }
 
 impl Drop for TempDir {

@@ -120,6 +120,54 @@ pub fn wait_child(pid: Pid, deadline: Deadline) -> Option<WaitStatus> {
     status.filter(|_| exited)
 }
 
+/// Children whose answer is in but whose exit is not: a probe child that
+/// has reported may still spend tens of milliseconds in the kernel tearing
+/// down its namespaces and mounts (an RCU grace period per mount
+/// namespace). The doctor goes on meanwhile and reaps them in
+/// [`reap_pending`], so the teardowns overlap with the rest of the run.
+static PENDING: std::sync::Mutex<Vec<Pid>> = std::sync::Mutex::new(Vec::new());
+
+/// Leaves `pid` (which has given its answer) to [`reap_pending`].
+pub fn defer_reap(pid: Pid) {
+    match PENDING.lock() {
+        Ok(mut p) => p.push(pid),
+        Err(_) => {
+            let _ = wait_child(pid, Deadline::unlimited());
+        }
+    }
+}
+
+/// Waits for every child left by [`defer_reap`], each until `deadline` at
+/// the latest (then it is killed with its group), so none is left running
+/// or unreaped. Returns how many were reaped.
+pub fn reap_pending(deadline: Deadline) -> usize {
+    let pids = PENDING
+        .lock()
+        .map(|mut p| std::mem::take(&mut *p))
+        .unwrap_or_default();
+    for &pid in &pids {
+        let _ = wait_child(pid, deadline);
+    }
+    pids.len()
+}
+
+impl super::Host {
+    /// Reaps every probe child that has answered but may still be exiting
+    /// (see [`defer_reap`]), within the run's budget, and removes the probe
+    /// directories they mounted on: call it before taking
+    /// the run's duration, so that `duration_ms` covers the children too.
+    pub fn settle(&self) -> usize {
+        super::probes::settle(self.budget.within(Duration::from_secs(6)))
+    }
+}
+
+/// Whatever the caller did, no child of this host outlives it unreaped.
+impl Drop for super::Host {
+    fn drop(&mut self) {
+        self.settle();
+    }
+}
+
 /// The fallback for kernels without pidfds: `waitpid(WNOHANG)` every
 /// millisecond (`WNOWAIT` keeps the child for `wait_child` to reap).
 fn poll_waitpid(pid: Pid, deadline: Deadline) -> bool {
@@ -219,6 +267,31 @@ mod tests {
             }
         });
         assert!(gone, "processes of group {pid} still running");
+    }
+
+    #[test]
+    fn deferred_children_are_all_reaped() {
+        let pids: Vec<Pid> = (0..3)
+            .map(|_| {
+                let c = Command::new("sh")
+                    .args(["-c", "exit 0"])
+                    .process_group(0)
+                    .spawn()
+                    .unwrap();
+                Pid::from_raw(c.id() as i32)
+            })
+            .collect();
+        for &p in &pids {
+            defer_reap(p);
+        }
+        assert!(reap_pending(Deadline::after(Duration::from_secs(20))) >= 3);
+        for p in pids {
+            // Reaped: the pid is no child of ours any more.
+            assert_eq!(
+                nix::sys::wait::waitpid(p, Some(WaitPidFlag::WNOHANG)),
+                Err(Errno::ECHILD)
+            );
+        }
     }
 
     #[test]
