@@ -23,6 +23,9 @@ grep -E '^test result: ' target/cargo-test.log | awk '{p+=$4; f+=$6} END {printf
 step "static musl builds and size budget"
 tests/budget.sh
 
+step "benchmark (prints figures, never fails the run)"
+tests/bench.sh || echo "benchmark could not run (see above)"
+
 if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
   step "scenario matrix"
   tests/matrix/run.sh
