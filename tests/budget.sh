@@ -3,8 +3,7 @@
 # figures against the budgets (a figure over budget fails the run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-size_budget=${PODRUN_SIZE_BUDGET:-1048576}   # bytes, x86_64: 1 MiB (issue 10)
-arm_budget=${PODRUN_ARM_SIZE_BUDGET:-2097152} # bytes, aarch64 (rust-lld, no size flags yet)
+size_budget=${PODRUN_SIZE_BUDGET:-1048576}   # bytes: 1 MiB (issue 10)
 time_budget_ms=${PODRUN_TIME_BUDGET_MS:-250} # one whole `check` on this machine
 
 cargo build --locked --release --target x86_64-unknown-linux-musl
@@ -14,7 +13,6 @@ for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   bin=target/$target/release/podrun-doctor
   size=$(stat -c %s "$bin")
   budget=$size_budget
-  [[ $target == aarch64-* ]] && budget=$arm_budget
   kind=$(file -b "$bin")
   echo "$target: $size bytes (budget $budget): $kind"
   case "$kind" in *"statically linked"*|*"static-pie linked"*) ;; *) echo "  not static"; fail=1 ;; esac
