@@ -226,7 +226,7 @@ impl Host {
         ]
         .into_iter()
         .find(|(_, list)| self.read(list).is_ok_and(|l| list_owns(&l, path)))?;
-        let version = dpkg_version(&self.read(&status_path).ok()?, name)?;
+        let version = dpkg_version(&self.read_db(&status_path)?, name)?;
         Some(Learnt {
             line: format!("{name} {version}"),
             source: format!(
@@ -237,11 +237,42 @@ impl Host {
 
     fn version_in_apk(&self, name: &str, path: &str) -> Option<Learnt> {
         const DB: &str = "/lib/apk/db/installed";
-        let (package, version) = apk_owner_version(&self.read(DB).ok()?, path)?;
+        let (package, version) = apk_owner_version(&self.read_db(DB)?, path)?;
         Some(Learnt {
             line: format!("{name} {version}"),
             source: format!("apk database {DB} (package {package} owns {path}); {name} not run"),
         })
+    }
+
+    /// A package database (dpkg's status is ~1 MB), read in one piece at
+    /// its known size and kept for the other tools of the run. Not through
+    /// `Host::read`: that would also record it in a capture (captures run
+    /// the tool instead, see `tool_version`).
+    fn read_db(&self, path: &str) -> Option<std::rc::Rc<str>> {
+        type Cache = Vec<(std::path::PathBuf, std::rc::Rc<str>)>;
+        thread_local!(static DBS: std::cell::RefCell<Cache> = const { std::cell::RefCell::new(Vec::new()) });
+        let full = self.path(path);
+        if let Some(hit) =
+            DBS.with_borrow(|c| c.iter().find(|(p, _)| *p == full).map(|(_, t)| t.clone()))
+        {
+            return Some(hit);
+        }
+        let size = self.sys.stat(&self.root, path).ok()?.size;
+        let bytes = self
+            .sys
+            .read_at(
+                &self.root,
+                path,
+                0,
+                usize::try_from(size).ok()?.min(64 << 20),
+            )
+            .ok()?;
+        let text: std::rc::Rc<str> = match String::from_utf8(bytes) {
+            Ok(t) => t.into(),
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into(),
+        };
+        DBS.with_borrow_mut(|c| c.push((full, text.clone())));
+        Some(text)
     }
 
     fn version_in_buildinfo(&self, path: &str) -> Option<String> {
