@@ -260,6 +260,9 @@ fn diagnose(
         run_commands(&host, &mut fixes);
     }
     let mut report = build_report(&host, mode, args.dry_run, &before, &after, &fixes);
+    // issue 10: probe children still exiting are reaped before the clock
+    // stops, so duration_ms covers them too.
+    host.settle();
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     if mode == Mode::Fix && !fixes.env.is_empty() {
         report.problems.push(format!(

@@ -26,6 +26,9 @@ tests/budget.sh
 step "pipelines: .gitlab-ci.yml, docs/examples, templates (gitlab-ci-local)"
 tests/pipelines.sh
 
+step "benchmark (prints figures; fails only when it cannot run)"
+tests/bench.sh
+
 if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
   step "scenario matrix"
   tests/matrix/run.sh

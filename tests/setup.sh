@@ -3,7 +3,7 @@
 # As root it installs packages; otherwise it only says what is missing.
 set -euo pipefail
 
-packages=(podman runc crun uidmap fuse-overlayfs slirp4netns debootstrap busybox-static jq file util-linux qemu-user-static)
+packages=(podman runc crun uidmap fuse-overlayfs slirp4netns debootstrap busybox-static jq file util-linux qemu-user-static hyperfine time)
 # Report checkers (tests/reports.rs); gitlab-ci-local needs rsync (tests/pipelines.sh).
 packages+=(python3-jsonschema libxml2-utils dash bash rsync)
 missing=()

@@ -18,6 +18,10 @@ pub mod probes;
 mod real;
 mod safe;
 mod sys;
+// issue 10: tool versions from package databases and build information.
+mod version;
+// issue 10: exact waits for children, and the run's overall budget.
+mod wait;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -31,6 +35,8 @@ pub use fixture::FixtureSys;
 pub use real::RealSys;
 pub use safe::write_report;
 pub use sys::{Access, CmdOutput, FileKind, FsStat, IdMapLine, Probe, ProbeResult, Stat, Sys};
+pub use version::Learnt;
+pub use wait::Deadline;
 
 /// The ids of the process being examined (captured once at start-up).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +59,9 @@ pub struct Host {
     /// Dry runs write here instead of to disk, so probing again sees the
     /// fixes without anything changing (`None` for a directory).
     staged: Option<RefCell<BTreeMap<String, Option<String>>>>,
+    /// issue 10: the whole run's time budget; every child (tool or probe)
+    /// is killed, with its process group, when it runs out.
+    budget: Deadline,
 }
 
 impl Host {
@@ -81,6 +90,7 @@ impl Host {
             capture: None,
             memo: RefCell::default(),
             staged: None,
+            budget: Deadline::unlimited(),
         }
     }
 
@@ -96,6 +106,7 @@ impl Host {
             capture: None,
             memo: RefCell::default(),
             staged: None,
+            budget: Deadline::unlimited(),
         })
     }
 
@@ -363,9 +374,19 @@ impl Host {
         result
     }
 
+    /// issue 10: from now on no child outlives `budget` (each still has its
+    /// own, shorter deadline too).
+    pub fn set_budget(&mut self, budget: Deadline) {
+        self.budget = budget;
+    }
+
+    pub fn budget(&self) -> Deadline {
+        self.budget
+    }
+
     /// Runs a tool (for versions); never a shell.
     pub fn run(&self, argv: &[&str]) -> io::Result<CmdOutput> {
-        let result = self.sys.run(argv, &self.env);
+        let result = self.sys.run_within(argv, &self.env, self.budget);
         self.record(|c| c.command(argv, &self.env, &result));
         result
     }
@@ -378,7 +399,7 @@ impl Host {
         for key in remove {
             env.remove(*key);
         }
-        let result = self.sys.run(argv, &env);
+        let result = self.sys.run_within(argv, &env, self.budget);
         self.record(|c| c.command(argv, &env, &result));
         result
     }
@@ -397,8 +418,24 @@ impl Host {
     }
 
     /// A fork-and-try probe (see [`Probe`]).
+    ///
+    /// issue 10: while writes are only staged (`check`, `--dry-run`) no
+    /// child can see them, so the same probe gives the same answer in every
+    /// fix round: it runs once.
     pub fn probe(&self, probe: &Probe) -> ProbeResult {
-        let result = self.sys.probe(&self.root, probe);
+        let key = format!("probe {}", probe.key());
+        if let Some(known) = self
+            .is_staging()
+            .then(|| self.memo.borrow().get(&key).cloned())
+        {
+            if let Some(r) = known.and_then(|k| probes::decode(&k)) {
+                return r;
+            }
+        }
+        let result = self.sys.probe_within(&self.root, probe, self.budget);
+        if self.is_staging() && result.ran {
+            self.memo.borrow_mut().insert(key, probes::encode(&result));
+        }
         self.record(|c| c.probe(probe, &result));
         result
     }

@@ -26,19 +26,21 @@
 
 use super::errno::{errno_name, io_error_name};
 use super::sys::{IdMapLine, Probe, ProbeResult};
+use super::wait::{defer_reap, pipe_ready, wait_child, Deadline};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::mount::MsFlags;
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SigHandler, SigSet, Signal};
-use nix::sys::wait::{WaitPidFlag, WaitStatus};
+use nix::sys::wait::WaitStatus;
 use nix::unistd::{ForkResult, Gid, Pid, Uid};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::Duration;
 
 /// `alarm()` of every child, in seconds.
 const CHILD_SECONDS: u32 = 5;
@@ -47,22 +49,32 @@ const DEADLINE: Duration = Duration::from_secs(6);
 /// `KEYCTL_JOIN_SESSION_KEYRING` from `<linux/keyctl.h>`.
 const KEYCTL_JOIN_SESSION_KEYRING: nix::libc::c_long = 1;
 
-/// Runs one probe in a forked child and says how it went.
+/// Runs one probe in a forked child and says how it went; the child is
+/// reaped and its directories removed before this returns.
 pub fn run(probe: &Probe) -> ProbeResult {
+    let r = run_within(probe, Deadline::unlimited());
+    settle(Deadline::unlimited());
+    r
+}
+
+/// [`run`], where no wait lasts past `budget` (the run's) nor [`DEADLINE`]
+/// (the probe's own).
+pub fn run_within(probe: &Probe, budget: Deadline) -> ProbeResult {
+    let b = budget;
     match probe {
-        Probe::UserNs => in_child(|| {
+        Probe::UserNs => in_child(b, || {
             done(unshare(CloneFlags::CLONE_NEWUSER).map(|()| "unshare(CLONE_NEWUSER) ok".into()))
         }),
         Probe::UserNsMap {
             helpers,
             uid_map,
             gid_map,
-        } => userns_map(helpers.as_ref(), uid_map, gid_map),
-        Probe::ProcMount { userns } => proc_mount(*userns),
-        Probe::Overlay { dir, userns } => overlay(Path::new(dir), *userns),
-        Probe::BindMount { userns } => bind_mount(*userns),
-        Probe::Keyctl => in_child(keyctl),
-        Probe::Hostname { userns } => hostname(*userns),
+        } => userns_map(helpers.as_ref(), uid_map, gid_map, b),
+        Probe::ProcMount { userns } => proc_mount(*userns, b),
+        Probe::Overlay { dir, userns } => overlay(Path::new(dir), *userns, b),
+        Probe::BindMount { userns } => bind_mount(*userns, b),
+        Probe::Keyctl => in_child(b, keyctl),
+        Probe::Hostname { userns } => hostname(*userns, b),
     }
 }
 
@@ -72,6 +84,7 @@ fn userns_map(
     helpers: Option<&(String, String)>,
     uid_map: &[IdMapLine],
     gid_map: &[IdMapLine],
+    budget: Deadline,
 ) -> ProbeResult {
     // ready: child -> parent ("u" once unshared); go: parent -> child.
     let Ok((ready_rd, ready_wr)) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK) else {
@@ -104,15 +117,14 @@ fn userns_map(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let deadline = Instant::now() + DEADLINE;
-    if wait_byte(&ready_rd, deadline) != Some(b'u') {
+    if wait_byte(&ready_rd, budget.within(DEADLINE)) != Some(b'u') {
         // The child reports its own failure (unshare) or runs out of time.
-        return finish(child);
+        return finish(child, budget);
     }
     let pid = child.pid.as_raw();
     let mapped = match helpers {
-        Some((newuidmap, newgidmap)) => run_helper(newuidmap, "newuidmap", pid, uid_map)
-            .and_then(|u| run_helper(newgidmap, "newgidmap", pid, gid_map).map(|g| [u, g])),
+        Some((newuidmap, newgidmap)) => run_helper(newuidmap, "newuidmap", pid, uid_map, budget)
+            .and_then(|u| run_helper(newgidmap, "newgidmap", pid, gid_map, budget).map(|g| [u, g])),
         None => write_maps(pid, uid_map, gid_map),
     };
     let seen = format!(
@@ -123,7 +135,7 @@ fn userns_map(
     match mapped {
         Err(failed) => {
             let _ = nix::unistd::write(&go_wr, b"x");
-            let _ = finish(child);
+            let _ = finish(child, budget);
             ProbeResult {
                 detail: format!("{}; {seen}", failed.detail),
                 ..failed
@@ -131,7 +143,7 @@ fn userns_map(
         }
         Ok([u, g]) => {
             let _ = nix::unistd::write(&go_wr, b"g");
-            let r = finish(child);
+            let r = finish(child, budget);
             ProbeResult {
                 detail: format!("{u}; {g}; {seen}; {}", r.detail),
                 ..r
@@ -140,20 +152,20 @@ fn userns_map(
     }
 }
 
-fn proc_mount(userns: bool) -> ProbeResult {
+fn proc_mount(userns: bool, budget: Deadline) -> ProbeResult {
     let dir = match TempDir::scratch("proc") {
         Ok(d) => d,
         Err(e) => return ProbeResult::not_run(e),
     };
     let (uid, gid) = own_ids();
     let target = dir.path.clone();
-    in_child(|| {
+    let r = in_child(budget, || {
         let flags = CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID;
         if let Err(f) = enter(userns, flags, uid, gid).and_then(|()| make_private()) {
             return f;
         }
         // The grandchild is pid 1 of the new pid namespace, as for a RUN step.
-        in_child(|| {
+        in_child(budget, || {
             let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
             done(
                 nix::mount::mount(Some("proc"), &target, Some("proc"), flags, None::<&str>)
@@ -161,10 +173,12 @@ fn proc_mount(userns: bool) -> ProbeResult {
                     .map_err(|e| fail("mount", e, "mount -t proc proc (nosuid,nodev,noexec)")),
             )
         })
-    })
+    });
+    settle_later(dir);
+    r
 }
 
-fn overlay(dir: &Path, userns: bool) -> ProbeResult {
+fn overlay(dir: &Path, userns: bool, budget: Deadline) -> ProbeResult {
     let tmp = match TempDir::new(dir, "overlay") {
         Ok(d) => d,
         Err((why, errno)) => return ProbeResult::failure("mkdir", errno, why),
@@ -178,7 +192,7 @@ fn overlay(dir: &Path, userns: bool) -> ProbeResult {
     }
     let options = overlay_options(&lower, &upper, &work, userns);
     let (uid, gid) = own_ids();
-    in_child(|| {
+    let r = in_child(budget, || {
         if let Err(f) =
             enter(userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
         {
@@ -195,17 +209,19 @@ fn overlay(dir: &Path, userns: bool) -> ProbeResult {
             .map(|()| format!("mount -t overlay -o {options}"))
             .map_err(|e| fail("mount", e, format!("mount -t overlay -o {options}"))),
         )
-    })
+    });
+    settle_later(tmp);
+    r
 }
 
-fn bind_mount(userns: bool) -> ProbeResult {
+fn bind_mount(userns: bool, budget: Deadline) -> ProbeResult {
     let dir = match TempDir::scratch("bind") {
         Ok(d) => d,
         Err(e) => return ProbeResult::not_run(e),
     };
     let (uid, gid) = own_ids();
     let target = dir.path.clone();
-    in_child(|| {
+    let r = in_child(budget, || {
         if let Err(f) =
             enter(userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
         {
@@ -222,12 +238,14 @@ fn bind_mount(userns: bool) -> ProbeResult {
             .map(|()| format!("bind-mounted {} onto itself", target.display()))
             .map_err(|e| fail("bind-mount", e, target.display().to_string())),
         )
-    })
+    });
+    settle_later(dir);
+    r
 }
 
-fn hostname(userns: bool) -> ProbeResult {
+fn hostname(userns: bool, budget: Deadline) -> ProbeResult {
     let (uid, gid) = own_ids();
-    in_child(|| {
+    in_child(budget, || {
         if let Err(f) = enter(userns, CloneFlags::CLONE_NEWUTS, uid, gid) {
             return f;
         }
@@ -398,6 +416,7 @@ fn run_helper(
     step: &str,
     pid: i32,
     lines: &[IdMapLine],
+    budget: Deadline,
 ) -> Result<String, ProbeResult> {
     let args = helper_args(pid, lines);
     let call = format!("{path} {}", args.join(" "));
@@ -406,24 +425,11 @@ fn run_helper(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| io_fail(step, &e, &format!("cannot run `{call}`: {e}")))?;
-    let deadline = Instant::now() + DEADLINE;
-    let mut pause = Duration::from_micros(200);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(5));
-            }
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
+    let helper = Pid::from_raw(child.id() as i32);
+    let status = wait_child(helper, budget.within(DEADLINE));
     let mut said = String::new();
     if let Some(mut err) = child.stderr.take() {
         let _ = err.read_to_string(&mut said);
@@ -433,11 +439,11 @@ fn run_helper(
     }
     let said = said.trim().replace('\n', " ");
     match status {
-        Some(s) if s.success() => Ok(format!("`{call}` ok")),
+        Some(WaitStatus::Exited(_, 0)) => Ok(format!("`{call}` ok")),
         Some(s) => Err(ProbeResult::failure(
             step,
             errno_in_text(&said),
-            format!("`{call}`: {s}: {said}"),
+            format!("`{call}`: {}: {said}", describe_status(s)),
         )),
         None => Err(ProbeResult::failure(
             step,
@@ -484,19 +490,25 @@ fn read_map(pid: i32, name: &str) -> String {
 }
 
 /// Waits for one byte on a non-blocking pipe until `deadline`.
-fn wait_byte(fd: &OwnedFd, deadline: Instant) -> Option<u8> {
-    let mut pause = Duration::from_micros(100);
+fn wait_byte(fd: &OwnedFd, deadline: Deadline) -> Option<u8> {
     loop {
         let mut b = [0u8];
         match nix::unistd::read(fd, &mut b) {
             Ok(1) => return Some(b[0]),
             Ok(_) => return None,
-            Err(Errno::EAGAIN | Errno::EINTR) if Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(5));
-            }
+            Err(Errno::EAGAIN) if pipe_ready(fd, deadline) => {}
+            Err(Errno::EINTR) => {}
             Err(_) => return None,
         }
+    }
+}
+
+/// `exit status 1`, `signal SIGKILL`: as std's `ExitStatus` shows it.
+fn describe_status(s: WaitStatus) -> String {
+    match s {
+        WaitStatus::Exited(_, code) => format!("exit status: {code}"),
+        WaitStatus::Signaled(_, sig, _) => format!("signal: {} ({})", sig as i32, sig.as_str()),
+        other => format!("{other:?}"),
     }
 }
 
@@ -510,9 +522,9 @@ struct Child {
 
 /// Forks, runs `body` in the child, which reports and `_exit`s; waits with
 /// a deadline. A fork that fails gives `not_run`.
-fn in_child(body: impl FnOnce() -> ProbeResult) -> ProbeResult {
+fn in_child(budget: Deadline, body: impl FnOnce() -> ProbeResult) -> ProbeResult {
     match spawn(body) {
-        Ok(child) => finish(child),
+        Ok(child) => finish(child, budget),
         Err(r) => r,
     }
 }
@@ -533,14 +545,22 @@ fn spawn(body: impl FnOnce() -> ProbeResult) -> Result<Child, ProbeResult> {
             drop(rd);
             child_main(wr, body)
         }
-        Ok(ForkResult::Parent { child }) => Ok(Child {
-            pid: child,
-            report: rd,
-        }),
+        Ok(ForkResult::Parent { child }) => {
+            // Also set in the child: whichever runs first, the child leads
+            // its own process group before anyone may kill that group.
+            let _ = nix::unistd::setpgid(child, child);
+            Ok(Child {
+                pid: child,
+                report: rd,
+            })
+        }
     }
 }
 
 fn child_main(report: OwnedFd, body: impl FnOnce() -> ProbeResult) -> ! {
+    IN_CHILD.store(true, Ordering::Relaxed);
+    // Its own process group, so that a deadline kills what it started too.
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
     // SAFETY: resetting SIGALRM to its default action in this fresh child
     // installs no handler code; it only makes alarm() terminate the child.
     let _ = unsafe { nix::sys::signal::signal(Signal::SIGALRM, SigHandler::SigDfl) };
@@ -556,16 +576,26 @@ fn child_main(report: OwnedFd, body: impl FnOnce() -> ProbeResult) -> ! {
     unsafe { nix::libc::_exit(0) }
 }
 
-fn finish(child: Child) -> ProbeResult {
-    let status = wait_deadline(child.pid, Instant::now() + DEADLINE);
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    while let Ok(n @ 1..) = nix::unistd::read(&child.report, &mut chunk) {
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    if let Some(r) = decode(&String::from_utf8_lossy(&buf)) {
+/// Set in every probe child: a child waits for its own children's exits.
+static IN_CHILD: AtomicBool = AtomicBool::new(false);
+
+/// Takes the child's report as soon as it is written. The doctor does not
+/// wait for the exit that follows (the kernel tearing down the child's
+/// namespaces, slow under load): the child is reaped later (`Host::settle`,
+/// or at the end of the run), and only a child that gives no report is
+/// waited for here, up to its deadline.
+fn finish(child: Child, budget: Deadline) -> ProbeResult {
+    let deadline = budget.within(DEADLINE);
+    let report = read_report(&child.report, deadline);
+    if let Some(r) = decode(&String::from_utf8_lossy(&report)) {
+        if IN_CHILD.load(Ordering::Relaxed) {
+            let _ = wait_child(child.pid, deadline);
+        } else {
+            defer_reap(child.pid);
+        }
         return r;
     }
+    let status = wait_child(child.pid, deadline);
     match status {
         Some(WaitStatus::Signaled(_, Signal::SIGALRM | Signal::SIGKILL, _)) => {
             ProbeResult::failure(
@@ -574,6 +604,12 @@ fn finish(child: Child) -> ProbeResult {
                 format!("the probe did not finish within {CHILD_SECONDS}s"),
             )
         }
+        None if deadline.expired() => ProbeResult::failure(
+            "timeout",
+            None,
+            "the probe did not finish within its deadline (the run's time budget ran out) \
+             and was killed with its process group",
+        ),
         other => ProbeResult::failure(
             "child",
             None,
@@ -582,28 +618,24 @@ fn finish(child: Child) -> ProbeResult {
     }
 }
 
-/// Waits for `pid`; past `deadline` kills it and reaps it.
-fn wait_deadline(pid: Pid, deadline: Instant) -> Option<WaitStatus> {
-    let mut pause = Duration::from_micros(100);
-    loop {
-        match nix::sys::wait::waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(5));
-            }
-            Ok(WaitStatus::StillAlive) => {
-                let _ = nix::sys::signal::kill(pid, Signal::SIGKILL);
-                return nix::sys::wait::waitpid(pid, None).ok();
-            }
-            Ok(status) => return Some(status),
+/// Reads the report pipe until a whole line, end of file or `deadline`.
+fn read_report(fd: &OwnedFd, deadline: Deadline) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.ends_with(b"\n") {
+        match nix::unistd::read(fd, &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(Errno::EAGAIN) if pipe_ready(fd, deadline) => {}
             Err(Errno::EINTR) => {}
-            Err(_) => return None,
+            Err(_) => break,
         }
     }
+    buf
 }
 
 /// One line: `ok<TAB>step<TAB>errno-or-dash<TAB>detail`.
-fn encode(r: &ProbeResult) -> String {
+pub fn encode(r: &ProbeResult) -> String {
     let clean = |s: &str| s.replace(['\t', '\n'], " ");
     format!(
         "{}\t{}\t{}\t{}\n",
@@ -614,7 +646,7 @@ fn encode(r: &ProbeResult) -> String {
     )
 }
 
-fn decode(text: &str) -> Option<ProbeResult> {
+pub fn decode(text: &str) -> Option<ProbeResult> {
     let line = text.lines().next()?;
     let mut parts = line.splitn(4, '\t');
     let ok = match parts.next()? {
@@ -689,6 +721,52 @@ impl TempDir {
         }
         Err(tried.join("; "))
     }
+}
+
+/// A private `0700` scratch directory (in `$TMPDIR`, `/tmp`, …) removed
+/// with everything in it when dropped: where a tool run for its version
+/// puts what it creates.
+pub struct ScratchDir(TempDir);
+
+impl ScratchDir {
+    pub fn new(kind: &str) -> Result<ScratchDir, String> {
+        TempDir::scratch(kind).map(ScratchDir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+}
+
+/// `mkdir -m 0700`, ignoring failure (the tool then reports the path).
+pub fn make_private_dir(path: &Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(path);
+}
+
+/// Probe directories whose mounts live on in a child that is still
+/// exiting: removing them now would wait for the kernel to tear that
+/// child's mount namespace down, so they go in [`settle`], after it.
+static LATER: std::sync::Mutex<Vec<TempDir>> = std::sync::Mutex::new(Vec::new());
+
+fn settle_later(dir: TempDir) {
+    if let Ok(mut later) = LATER.lock() {
+        later.push(dir);
+    }
+    // A poisoned lock drops (removes) the directory at once.
+}
+
+/// Reaps the probe children that have answered (each until `deadline` at
+/// the latest), then removes their directories. Returns the children
+/// reaped.
+pub fn settle(deadline: Deadline) -> usize {
+    let reaped = super::wait::reap_pending(deadline);
+    let dirs = LATER
+        .lock()
+        .map(|mut l| std::mem::take(&mut *l))
+        .unwrap_or_default();
+    drop(dirs);
+    reaped
 }
 
 impl Drop for TempDir {
@@ -831,7 +909,11 @@ mod tests {
 
     #[test]
     fn an_overlay_under_a_missing_directory_fails_at_mkdir_with_its_errno() {
-        let r = overlay(Path::new("/nonexistent/podrun"), true);
+        let r = overlay(
+            Path::new("/nonexistent/podrun"),
+            true,
+            Deadline::unlimited(),
+        );
         assert!(r.ran && !r.ok);
         assert_eq!(r.step, "mkdir");
         assert_eq!(r.errno.as_deref(), Some("ENOENT"));
@@ -848,14 +930,49 @@ mod tests {
         })
         .unwrap();
         let _ = nix::sys::signal::kill(child.pid, Signal::SIGKILL);
-        let r = finish(child);
+        let r = finish(child, Deadline::unlimited());
         assert!(r.ran && !r.ok);
         assert_eq!(r.step, "timeout");
     }
 
+    /// The run's budget ends a hung probe early, and the process group goes
+    /// with it: the grandchild it forked is killed too.
+    #[test]
+    fn a_spent_budget_kills_a_hung_probe_and_its_grandchild() {
+        let (rd, wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC).unwrap();
+        let started = std::time::Instant::now();
+        let budget = Deadline::after(Duration::from_millis(300));
+        let r = in_child(budget, || {
+            // SAFETY: a test child forking a grandchild that only pauses.
+            if let Ok(ForkResult::Child) = unsafe { nix::unistd::fork() } {
+                let _ = nix::unistd::write(&wr, b"g");
+                loop {
+                    nix::unistd::pause();
+                }
+            }
+            loop {
+                nix::unistd::pause();
+            }
+        });
+        drop(wr);
+        assert_eq!(r.step, "timeout", "{r:?}");
+        assert!(r.detail.contains("budget"), "{}", r.detail);
+        assert!(started.elapsed() < Duration::from_secs(4));
+        // The grandchild said it started; its end closes the last write end.
+        let mut buf = [0u8; 4];
+        assert_eq!(nix::unistd::read(&rd, &mut buf).ok(), Some(1));
+        assert_eq!(
+            nix::unistd::read(&rd, &mut buf).ok(),
+            Some(0),
+            "grandchild still alive"
+        );
+    }
+
     #[test]
     fn a_child_reports_its_result_through_the_pipe() {
-        let r = in_child(|| ProbeResult::failure("step", Some("EPERM".into()), "from child"));
+        let r = in_child(Deadline::unlimited(), || {
+            ProbeResult::failure("step", Some("EPERM".into()), "from child")
+        });
         assert_eq!(r.step, "step");
         assert_eq!(r.errno.as_deref(), Some("EPERM"));
         assert_eq!(r.detail, "from child");

@@ -1,6 +1,7 @@
 //! The real system: plain syscalls through nix.
 
 use super::sys::{Access, CmdOutput, FileKind, FsStat, Probe, ProbeResult, Stat, Sys};
+use super::wait::Deadline;
 use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
@@ -136,6 +137,22 @@ impl Sys for RealSys {
     }
 
     fn run(&self, argv: &[&str], env: &BTreeMap<String, String>) -> io::Result<CmdOutput> {
+        self.run_within(argv, env, Deadline::unlimited())
+    }
+
+    fn probe(&self, _root: &Path, probe: &Probe) -> ProbeResult {
+        super::probes::run(probe)
+    }
+
+    /// The tool leads its own process group, so that at the deadline it is
+    /// killed with everything it started.
+    fn run_within(
+        &self,
+        argv: &[&str],
+        env: &BTreeMap<String, String>,
+        budget: Deadline,
+    ) -> io::Result<CmdOutput> {
+        use std::os::unix::process::CommandExt;
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -146,12 +163,13 @@ impl Sys for RealSys {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()?;
-        output_within(child, RUN_DEADLINE)
+        output_within(child, budget.within(RUN_DEADLINE))
     }
 
-    fn probe(&self, _root: &Path, probe: &Probe) -> ProbeResult {
-        super::probes::run(probe)
+    fn probe_within(&self, _root: &Path, probe: &Probe, budget: Deadline) -> ProbeResult {
+        super::probes::run_within(probe, budget)
     }
 }
 
@@ -159,14 +177,13 @@ impl Sys for RealSys {
 /// answer in well under a second): a hung tool must not hang the doctor.
 const RUN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// Collects a child's output, killing it when it outlives `deadline`
-/// (`ETIMEDOUT`). Output is read on threads so that a chatty child cannot
-/// block on a full pipe; after a timeout they are left behind, as a
-/// grandchild may hold the pipes open.
-fn output_within(
-    mut child: std::process::Child,
-    deadline: std::time::Duration,
-) -> io::Result<CmdOutput> {
+/// Collects a child's output, killing it (and its process group) when it
+/// outlives `deadline` (`ETIMEDOUT`). The child's exit is waited for
+/// exactly (a pidfd, see `wait`). Output is read on threads so that a
+/// chatty child cannot block on a full pipe; after a timeout they are left
+/// behind, as a process that left the group may hold the pipes open.
+fn output_within(mut child: std::process::Child, deadline: Deadline) -> io::Result<CmdOutput> {
+    use nix::sys::wait::WaitStatus;
     use std::io::Read;
     fn drain(pipe: Option<impl Read + Send + 'static>) -> std::sync::mpsc::Receiver<Vec<u8>> {
         let (tx, rx) = std::sync::mpsc::channel();
@@ -181,26 +198,24 @@ fn output_within(
     }
     let out = drain(child.stdout.take());
     let err = drain(child.stderr.take());
-    let start = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let status = match super::wait::wait_child(pid, deadline) {
+        Some(WaitStatus::Exited(_, code)) => Some(code),
+        Some(_) => None,
+        None if deadline.expired() => {
+            return Err(io::Error::from_raw_os_error(nix::libc::ETIMEDOUT))
         }
-        if start.elapsed() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(io::Error::from_raw_os_error(nix::libc::ETIMEDOUT));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
+        None => return Err(io::Error::from_raw_os_error(nix::libc::ECHILD)),
     };
-    // The child is gone; its pipes close unless it left a process behind.
+    // The group is gone; the pipes close unless a process left it.
     let left = deadline
-        .saturating_sub(start.elapsed())
+        .remaining()
+        .unwrap_or_default()
         .max(std::time::Duration::from_secs(1));
     let stdout = out.recv_timeout(left).unwrap_or_default();
     let stderr = err.recv_timeout(left).unwrap_or_default();
     Ok(CmdOutput {
-        status: status.code(),
+        status,
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
@@ -269,7 +284,8 @@ mod tests {
             .spawn()
             .unwrap();
         let started = std::time::Instant::now();
-        let err = output_within(child, std::time::Duration::from_millis(200)).unwrap_err();
+        let deadline = Deadline::after(std::time::Duration::from_millis(200));
+        let err = output_within(child, deadline).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(nix::libc::ETIMEDOUT));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }

@@ -255,4 +255,38 @@ pub trait Sys {
     fn read_checked(&self, root: &Path, path: &str) -> super::checked::Checked {
         super::checked::read_checked(root, path)
     }
+
+    /// [`Sys::run`] within the run's budget (fixtures answer at once).
+    fn run_within(
+        &self,
+        argv: &[&str],
+        env: &BTreeMap<String, String>,
+        _budget: super::Deadline,
+    ) -> io::Result<CmdOutput> {
+        self.run(argv, env)
+    }
+    /// [`Sys::probe`] within the run's budget (fixtures answer at once).
+    fn probe_within(&self, root: &Path, probe: &Probe, _budget: super::Deadline) -> ProbeResult {
+        self.probe(root, probe)
+    }
+    /// At most `len` bytes of a file from `offset` (a binary's ELF headers
+    /// and build information, without reading tens of megabytes). Both the
+    /// real system and fixtures are trees under `root`, hence one default.
+    fn read_at(&self, root: &Path, path: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(root.join(path.trim_start_matches('/')))?;
+        let mut buf = vec![0u8; len];
+        let mut got = 0;
+        while got < len {
+            match file.read_at(&mut buf[got..], offset + got as u64)? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        buf.truncate(got);
+        Ok(buf)
+    }
 }

@@ -123,29 +123,19 @@ pub fn run_podman(host: &Host, argv: &[&str]) -> std::io::Result<crate::host::Cm
 }
 
 fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
+    // Learnt from a package database or the binary's build information
+    // where possible, else by running `path --version` in a private scratch
+    // environment (crate::host::version); the source is kept in the line as
+    // evidence. A version, once read, holds for the whole run.
     let mut failed = None;
-    // A version, once read, holds for the whole run (see Host::remember).
-    let mut ask = |out: std::io::Result<crate::host::CmdOutput>| {
-        let out = out.ok()?;
-        let text = if out.stdout.trim().is_empty() {
-            out.stderr
-        } else {
-            out.stdout
-        };
-        let first = text.lines().next().unwrap_or("").trim().to_string();
-        if Version::parse(&text).is_some() {
-            Some(first)
-        } else {
-            failed.get_or_insert(first);
-            None
-        }
-    };
     let known = host.remember(&format!("version {path}"), || {
-        let argv = [path, "--version"];
-        // The version does not depend on HOME or XDG_*, but podman 5 dies
-        // at start on a bad one (`stat /.config`, `lstat /run/user`): ask
-        // again without them.
-        ask(run_podman(host, &argv)).or_else(|| ask(host.run_without(&argv, PATH_VARS)))
+        match host.tool_version(path) {
+            Ok(l) if Version::parse(&l.line).is_some() => {
+                Some(format!("{} ({})", l.line, l.source))
+            }
+            Ok(l) => failed.replace(l.line).and(None),
+            Err(why) => failed.replace(why).and(None),
+        }
     });
     match known {
         Some(line) => (Version::parse(&line), Some(line)),

@@ -40,8 +40,18 @@ case $MODE in
     ;;
   check)
     doctor_present || exit 0
+    # --- purity hook (issue 10, tests/matrix/purity.sh): check and a dry run
+    # must leave nothing anywhere; run.sh fails the row (IMPURE) otherwise.
+    . /podrun-matrix/purity.sh
+    purity_snapshot "$OUT/purity.0"
     "$DOCTOR" check --json - >"$OUT/check.json" 2>"$OUT/check.stderr"
     echo "@@check_rc=$?"
+    purity_snapshot "$OUT/purity.1"
+    purity_compare check "$OUT/purity.0" "$OUT/purity.1"
+    "$DOCTOR" --dry-run --json "$OUT/dry-run.json" >/dev/null 2>&1
+    purity_snapshot "$OUT/purity.2"
+    purity_compare dry_run "$OUT/purity.1" "$OUT/purity.2"
+    # --- end of purity hook
     cat "$OUT/check.stderr"
     ;;
   env)

@@ -353,7 +353,7 @@ outer() {
   t0=$(date +%s%N)
   set +e
   timeout -k 10 "$OUTER_TIMEOUT" podman run --rm --name "$cname" "${OUTER_BASE[@]}" "${OPTS[@]}" "${ENTRY[@]}" \
-    -v "$CTX:/podrun-ctx:ro" -v "$MATRIX_DIR/inner.sh:/podrun-matrix/inner.sh:ro" "${extra[@]}" \
+    -v "$CTX:/podrun-ctx:ro" -v "$MATRIX_DIR/inner.sh:/podrun-matrix/inner.sh:ro" -v "$MATRIX_DIR/purity.sh:/podrun-matrix/purity.sh:ro" "${extra[@]}" \
     "$(image_for "$name")" bash /podrun-matrix/inner.sh "$mode" "$INNER_TIMEOUT" >"$log" 2>&1
   rc=$?
   set -e

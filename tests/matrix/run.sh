@@ -125,6 +125,12 @@ run_scenario() {
     else
       rb='?'; ra='?'; why+=("check produced no JSON report (rc=${crc:-none})")
     fi
+    # purity hook (issue 10): check and --dry-run must change no file.
+    local p pv
+    for p in check dry_run; do
+      pv=$(val "$d/step2-check.log" "purity_$p")
+      [ "$pv" = pure ] || why+=("IMPURE: $p left the file system ${pv:-unlisted} (see step2-check.log)")
+    done
     outer "$n" 3 env "$d/step3-env.log" "$d/step3"
     o3=$(outcome "$d/step3-env.log")
     [ -s "$d/step3/env.json" ] && cp "$d/step3/env.json" "$d/env.json"
@@ -162,6 +168,7 @@ run_scenario() {
     [ $HAVE_DOCTOR = 0 ] && [ ${#why[@]} -eq 1 ] && verdict=NODOCTOR
     printf '%s\n' "${why[@]}" | grep -q 'FALSE READY' && verdict=FALSE-READY
     printf '%s\n' "${why[@]}" | grep -q 'unavailable\|no JSON' && [ "$verdict" = WRONG ] && verdict=NA
+    printf '%s\n' "${why[@]}" | grep -q '^IMPURE' && [ "$verdict" = WRONG ] && verdict=IMPURE
   fi
   {
     echo "found=$o1"; echo "ready_before=$rb"; echo "ready_after=$ra"; echo "after_env=$o3"; echo "exec=$o4"; echo "entry=$o5"

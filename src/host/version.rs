@@ -1,0 +1,501 @@
+//! A tool's version learnt without running the tool where possible.
+//!
+//! `podman --version` is not free: podman 4.3 creates `/tmp/podman-run-UID`
+//! and `/tmp/containers-user-UID`, podman 5 `/tmp/storage-run-UID` and
+//! `$HOME/.config`, just to print one line, and each exec of a Go binary
+//! costs tens of milliseconds and megabytes. So the version comes, in order,
+//! from: the dpkg database (`/var/lib/dpkg/status`, or `status.d/` in
+//! distroless images), Alpine's `/lib/apk/db/installed` — each only when
+//! that package really owns the binary found — and the Go build information
+//! embedded in the binary (`.go.buildinfo`: the main module's version or a
+//! `-X …version=` linker flag). The rpm database is not read: it is a
+//! SQLite (or Berkeley DB) file of binary rpm headers, which would cost a
+//! SQLite reader and a header parser — far more bytes than the one exec it
+//! saves on Fedora-based images. Only then is the tool run, with HOME,
+//! XDG_* and TMPDIR pointed at a private directory removed afterwards.
+//!
+//! The parsers are pure (text or bytes in, answer out); [`Host::tool_version`]
+//! feeds them through the seam.
+
+use super::Host;
+use std::collections::BTreeMap;
+#[cfg(test)]
+use std::path::Path;
+
+/// A version line and where it came from (the evidence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Learnt {
+    /// `podman version 4.3.1` from the tool, or `podman 4.3.1+ds1-8` from a
+    /// database: the first `N.N[.N]` in it is the version.
+    pub line: String,
+    /// How it was learnt, e.g. `dpkg database /var/lib/dpkg/status (package
+    /// podman owns /usr/bin/podman); podman not run`.
+    pub source: String,
+}
+
+/// The stanza of an installed package in a dpkg `status` file (stanzas
+/// separated by blank lines): its `Version`, when `Status` says installed.
+pub fn dpkg_version(status: &str, package: &str) -> Option<String> {
+    status.split("\n\n").find_map(|stanza| {
+        let field = |name: &str| {
+            stanza.lines().find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|r| r.strip_prefix(':'))
+                    .map(str::trim)
+            })
+        };
+        let installed = field("Status").is_some_and(|s| s.ends_with(" installed"));
+        (field("Package") == Some(package) && installed)
+            .then(|| field("Version").map(str::to_string))
+            .flatten()
+    })
+}
+
+/// Whether a dpkg file list (`info/P.list`: absolute paths, or `P.md5sums`:
+/// `md5  relative/path`) names `path`, allowing for merged /usr (the list
+/// may say `/sbin/runc` for `/usr/sbin/runc` and the other way round).
+pub fn list_owns(list: &str, path: &str) -> bool {
+    let bare = |p: &str| {
+        let p = p.trim_start_matches('/');
+        p.strip_prefix("usr/").unwrap_or(p).to_string()
+    };
+    let want = bare(path);
+    list.lines()
+        .map(|l| l.rsplit("  ").next().unwrap_or(l).trim())
+        .any(|l| bare(l) == want)
+}
+
+/// The version of the Alpine package that owns `path`, from
+/// `/lib/apk/db/installed` (`P:` name, `V:` version, `F:` directory
+/// without the leading slash, `R:` file in it).
+pub fn apk_owner_version(installed: &str, path: &str) -> Option<(String, String)> {
+    let want = path.trim_start_matches('/');
+    installed.split("\n\n").find_map(|stanza| {
+        let (mut name, mut version, mut dir) = (None, None, "");
+        let mut owns = false;
+        for line in stanza.lines() {
+            match line.split_once(':') {
+                Some(("P", v)) => name = Some(v),
+                Some(("V", v)) => version = Some(v),
+                Some(("F", v)) => dir = v,
+                Some(("R", v)) => owns |= format!("{dir}/{v}") == want,
+                _ => {}
+            }
+        }
+        owns.then(|| Some((name?.to_string(), version?.to_string())))
+            .flatten()
+    })
+}
+
+/// Where a section lies in an ELF64 little-endian file, from the ELF
+/// header (`head`, at least 64 bytes), the section headers and the section
+/// name table: `(offset, size)` of `.go.buildinfo`. `read(offset, len)`
+/// reads the file.
+pub fn elf_section(
+    head: &[u8],
+    name: &str,
+    read: &dyn Fn(u64, usize) -> Option<Vec<u8>>,
+) -> Option<(u64, u64)> {
+    if head.len() < 64 || &head[..4] != b"\x7fELF" || head[4] != 2 || head[5] != 1 {
+        return None;
+    }
+    let u16_at =
+        |b: &[u8], at: usize| Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?));
+    let u32_at =
+        |b: &[u8], at: usize| Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?));
+    let u64_at =
+        |b: &[u8], at: usize| Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?));
+    let shoff = u64_at(head, 0x28)?;
+    let entsize = usize::from(u16_at(head, 0x3a)?);
+    let count = usize::from(u16_at(head, 0x3c)?);
+    let names_index = usize::from(u16_at(head, 0x3e)?);
+    if entsize < 64 || count == 0 || count > 4096 || names_index >= count {
+        return None;
+    }
+    let table = read(shoff, entsize * count)?;
+    let header = |i: usize| table.get(i * entsize..(i + 1) * entsize);
+    let names = header(names_index)?;
+    let names = read(
+        u64_at(names, 0x18)?,
+        usize::try_from(u64_at(names, 0x20)?).ok()?.min(1 << 16),
+    )?;
+    (0..count).find_map(|i| {
+        let h = header(i)?;
+        let at = usize::try_from(u32_at(h, 0)?).ok()?;
+        let end = at + names.get(at..)?.iter().position(|&b| b == 0)?;
+        (&names[at..end] == name.as_bytes()).then(|| Some((u64_at(h, 0x18)?, u64_at(h, 0x20)?)))?
+    })
+}
+
+/// The module information of a Go `.go.buildinfo` section (Go 1.18+ layout,
+/// flag bit 2: inline varint-prefixed strings): `(go version, modinfo)`.
+pub fn go_buildinfo(section: &[u8]) -> Option<(String, String)> {
+    if section.len() < 32 || !section.starts_with(b"\xff Go buildinf:") || section[15] & 2 == 0 {
+        return None;
+    }
+    let mut rest = &section[32..];
+    let mut next = || {
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let (&b, tail) = rest.split_first()?;
+            rest = tail;
+            len |= usize::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 28 {
+                return None;
+            }
+        }
+        let s = rest.get(..len)?;
+        rest = &rest[len..];
+        Some(String::from_utf8_lossy(s).into_owned())
+    };
+    let go = next()?;
+    let mut modinfo = next()?;
+    // modinfo is framed by two 16-byte sentinels.
+    if modinfo.len() >= 33 && modinfo.is_char_boundary(16) {
+        modinfo = modinfo[16..modinfo.len() - 16.min(modinfo.len())].to_string();
+    }
+    Some((go, modinfo))
+}
+
+/// A version in Go module information: the main module's (`mod PATH
+/// vX.Y.Z`, not `(devel)`), else a `-X PKG.version=V` (or `Version`,
+/// `RawVersion`) linker flag recorded as a build setting.
+pub fn go_version(modinfo: &str) -> Option<String> {
+    let main = modinfo.lines().find_map(|l| {
+        let mut f = l.split('\t');
+        (f.next() == Some("mod")).then(|| f.nth(1))?
+    });
+    if let Some(v) =
+        main.filter(|v| v.starts_with('v') && v[1..].starts_with(|c: char| c.is_ascii_digit()))
+    {
+        return Some(v.trim_start_matches('v').to_string());
+    }
+    let flags = modinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("build\t-ldflags="))?;
+    let words: Vec<&str> = flags.trim_matches('"').split_whitespace().collect();
+    words.windows(2).find_map(|w| {
+        let (key, value) = w[1].split_once('=')?;
+        let var = key.rsplit('.').next()?.to_ascii_lowercase();
+        (w[0] == "-X" && (var == "version" || var == "rawversion") && !value.is_empty())
+            .then(|| value.trim_matches('\'').to_string())
+    })
+}
+
+impl Host {
+    /// The version line of the tool at `path` (a system path): from a
+    /// package database or the binary's build information, else by running
+    /// `path --version` in a private scratch environment. `None` with the
+    /// failed output (or why) when nothing gave one.
+    pub fn tool_version(&self, path: &str) -> Result<Learnt, String> {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        // A capture records the run (one line) rather than a whole package
+        // database (~1 MB), so that the fixture stays small and replays.
+        if self.capture.is_some() {
+            return self.run_private(name, path);
+        }
+        if let Some(found) = self
+            .version_in_dpkg(name, path)
+            .or_else(|| self.version_in_apk(name, path))
+        {
+            return Ok(found);
+        }
+        if let Some(v) = self.version_in_buildinfo(path) {
+            return Ok(Learnt {
+                line: format!("{name} {v}"),
+                source: format!("Go build information in {path} (.go.buildinfo); {name} not run"),
+            });
+        }
+        self.run_private(name, path)
+    }
+
+    fn version_in_dpkg(&self, name: &str, path: &str) -> Option<Learnt> {
+        let (status_path, list_path) = [
+            (
+                "/var/lib/dpkg/status".to_string(),
+                format!("/var/lib/dpkg/info/{name}.list"),
+            ),
+            (
+                format!("/var/lib/dpkg/status.d/{name}"),
+                format!("/var/lib/dpkg/status.d/{name}.md5sums"),
+            ),
+        ]
+        .into_iter()
+        .find(|(_, list)| self.read(list).is_ok_and(|l| list_owns(&l, path)))?;
+        let version = dpkg_version(&self.read_db(&status_path)?, name)?;
+        Some(Learnt {
+            line: format!("{name} {version}"),
+            source: format!(
+                "dpkg database {status_path} (package {name} owns {path}, per {list_path}); {name} not run"
+            ),
+        })
+    }
+
+    fn version_in_apk(&self, name: &str, path: &str) -> Option<Learnt> {
+        const DB: &str = "/lib/apk/db/installed";
+        let (package, version) = apk_owner_version(&self.read_db(DB)?, path)?;
+        Some(Learnt {
+            line: format!("{name} {version}"),
+            source: format!("apk database {DB} (package {package} owns {path}); {name} not run"),
+        })
+    }
+
+    /// A package database (dpkg's status is ~1 MB), read in one piece at
+    /// its known size and kept for the other tools of the run. Not through
+    /// `Host::read`: that would also record it in a capture (captures run
+    /// the tool instead, see `tool_version`).
+    fn read_db(&self, path: &str) -> Option<std::rc::Rc<str>> {
+        type Cache = Vec<(std::path::PathBuf, std::rc::Rc<str>)>;
+        thread_local!(static DBS: std::cell::RefCell<Cache> = const { std::cell::RefCell::new(Vec::new()) });
+        let full = self.path(path);
+        if let Some(hit) =
+            DBS.with_borrow(|c| c.iter().find(|(p, _)| *p == full).map(|(_, t)| t.clone()))
+        {
+            return Some(hit);
+        }
+        let size = self.sys.stat(&self.root, path).ok()?.size;
+        let bytes = self
+            .sys
+            .read_at(
+                &self.root,
+                path,
+                0,
+                usize::try_from(size).ok()?.min(64 << 20),
+            )
+            .ok()?;
+        let text: std::rc::Rc<str> = match String::from_utf8(bytes) {
+            Ok(t) => t.into(),
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into(),
+        };
+        DBS.with_borrow_mut(|c| c.push((full, text.clone())));
+        Some(text)
+    }
+
+    fn version_in_buildinfo(&self, path: &str) -> Option<String> {
+        let read = |offset: u64, len: usize| self.sys.read_at(&self.root, path, offset, len).ok();
+        let head = read(0, 64)?;
+        let (offset, size) = elf_section(&head, ".go.buildinfo", &read)?;
+        let section = read(offset, usize::try_from(size).ok()?.min(1 << 16))?;
+        go_version(&go_buildinfo(&section)?.1)
+    }
+
+    /// Runs `path --version` with HOME, XDG_* and TMPDIR in a fresh private
+    /// directory (removed after): what podman creates while answering lands
+    /// there. Variables naming files only staged by a dry run are left out.
+    /// A fixture (and a capture, so that it replays) sees the run with
+    /// those variables removed, as the private directory differs each run.
+    fn run_private(&self, name: &str, path: &str) -> Result<Learnt, String> {
+        const PRIVATE: [(&str, &str); 7] = [
+            ("HOME", ""),
+            ("TMPDIR", "/tmp"),
+            ("XDG_RUNTIME_DIR", "/run"),
+            ("XDG_CONFIG_HOME", "/config"),
+            ("XDG_DATA_HOME", "/data"),
+            ("XDG_CACHE_HOME", "/cache"),
+            ("XDG_STATE_HOME", "/state"),
+        ];
+        let base: BTreeMap<String, String> = self
+            .env
+            .iter()
+            .filter(|(k, _)| !PRIVATE.iter().any(|(p, _)| p == k))
+            .filter(|(_, v)| v.is_empty() || !self.is_staged(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let argv = [path, "--version"];
+        let result = if self.is_fixture() {
+            self.sys.run_within(&argv, &base, self.budget)
+        } else {
+            let scratch = super::probes::ScratchDir::new("version")
+                .map_err(|e| format!("cannot run {path}: {e}"))?;
+            let mut env = base.clone();
+            for (key, sub) in PRIVATE {
+                let value = scratch.path().join(sub.trim_start_matches('/'));
+                if !sub.is_empty() {
+                    super::probes::make_private_dir(&value);
+                }
+                env.insert(key.to_string(), value.display().to_string());
+            }
+            self.sys.run_within(&argv, &env, self.budget)
+        };
+        self.record(|c| c.command(&argv, &base, &result));
+        let out = result.map_err(|e| format!("`{path} --version`: {e}"))?;
+        let text = if out.stdout.trim().is_empty() {
+            out.stderr
+        } else {
+            out.stdout
+        };
+        Ok(Learnt {
+            line: text.lines().next().unwrap_or("").trim().to_string(),
+            source: format!(
+                "ran `{path} --version` with a private HOME, XDG_* and TMPDIR, removed after: \
+                 no dpkg or apk database owns it and its build information names no {name} version"
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = "Package: podman-docker\nStatus: install ok installed\nVersion: 9.9\n\n\
+Package: podman\nStatus: install ok installed\nPriority: optional\nVersion: 4.3.1+ds1-8+deb12u1+b3\n\n\
+Package: crun\nStatus: deinstall ok config-files\nVersion: 1.8.1-1\n";
+
+    #[test]
+    fn dpkg_gives_the_version_of_an_installed_package_only() {
+        assert_eq!(
+            dpkg_version(STATUS, "podman").as_deref(),
+            Some("4.3.1+ds1-8+deb12u1+b3")
+        );
+        assert_eq!(
+            dpkg_version(STATUS, "crun"),
+            None,
+            "removed, config files left"
+        );
+        assert_eq!(dpkg_version(STATUS, "runc"), None);
+        assert_eq!(dpkg_version("", "podman"), None);
+    }
+
+    #[test]
+    fn file_lists_own_paths_across_merged_usr() {
+        let list = "/.\n/usr\n/usr/bin\n/usr/bin/podman\n/sbin/runc\n";
+        assert!(list_owns(list, "/usr/bin/podman"));
+        assert!(list_owns(list, "/bin/podman"));
+        assert!(list_owns(list, "/usr/sbin/runc"));
+        assert!(!list_owns(list, "/usr/local/bin/podman"));
+        assert!(!list_owns(list, "/usr/bin/podman-remote"));
+        let md5 = "0123456789abcdef0123456789abcdef  usr/bin/podman\n";
+        assert!(list_owns(md5, "/usr/bin/podman"));
+        assert!(!list_owns(md5, "/usr/bin/crun"));
+    }
+
+    #[test]
+    fn apk_names_the_package_owning_the_path() {
+        let db = "C:Q1abc=\nP:crun\nV:1.19-r0\nF:usr/bin\nR:crun\n\n\
+P:podman\nV:5.4.2-r0\nF:usr/bin\nR:podman\nR:podman-remote\nF:usr/libexec/podman\nR:conmon\n";
+        assert_eq!(
+            apk_owner_version(db, "/usr/bin/podman"),
+            Some(("podman".into(), "5.4.2-r0".into()))
+        );
+        assert_eq!(
+            apk_owner_version(db, "/usr/libexec/podman/conmon"),
+            Some(("podman".into(), "5.4.2-r0".into()))
+        );
+        assert_eq!(apk_owner_version(db, "/usr/local/bin/podman"), None);
+    }
+
+    fn varint_str(out: &mut Vec<u8>, s: &[u8]) {
+        let mut n = s.len();
+        while n >= 0x80 {
+            out.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+        out.extend_from_slice(s);
+    }
+
+    fn buildinfo(modinfo: &str) -> Vec<u8> {
+        let mut b = b"\xff Go buildinf:".to_vec();
+        b.extend([8, 2]);
+        b.resize(32, 0);
+        varint_str(&mut b, b"go1.22.5");
+        let framed = [&[0x30u8; 16][..], modinfo.as_bytes(), &[0x31u8; 16][..]].concat();
+        varint_str(&mut b, &framed);
+        b
+    }
+
+    #[test]
+    fn go_build_information_gives_a_module_or_ldflags_version() {
+        let long = format!("path\tgithub.com/containers/podman/v5/cmd/podman\nmod\tgithub.com/containers/podman/v5\tv5.4.2\th1:x=\n{}", "dep\tx\tv1\n".repeat(20));
+        let (go, info) = go_buildinfo(&buildinfo(&long)).unwrap();
+        assert_eq!(go, "go1.22.5");
+        assert_eq!(go_version(&info).as_deref(), Some("5.4.2"));
+        let devel = "path\tx/cmd/podman\nmod\tgithub.com/containers/podman/v5\t(devel)\t\n\
+build\t-ldflags=\"-X main.gitCommit=abc -X github.com/opencontainers/runc.version=1.2.5\"\n";
+        let (_, info) = go_buildinfo(&buildinfo(devel)).unwrap();
+        assert_eq!(go_version(&info).as_deref(), Some("1.2.5"));
+        // Debian's podman: built from GOPATH with -trimpath, no version at all.
+        let debian = "path\tgithub.com/containers/podman/cmd/podman\nbuild\t-compiler=gc\nbuild\t-trimpath=true\n";
+        assert_eq!(
+            go_version(&go_buildinfo(&buildinfo(debian)).unwrap().1),
+            None
+        );
+        assert_eq!(
+            go_buildinfo(b"not a go binary at all, not at all......"),
+            None
+        );
+    }
+
+    #[test]
+    fn the_buildinfo_section_is_found_through_the_section_headers() {
+        // A minimal ELF64: header, then names, then 3 section headers.
+        let names = b"\0.shstrtab\0.go.buildinfo\0";
+        let mut f = vec![0u8; 64];
+        f[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        let names_at = 64u64;
+        let shoff = 128u64;
+        f.extend_from_slice(names);
+        f.resize(shoff as usize, 0);
+        f[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
+        f[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        f[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
+        f[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
+        for (name, off, size) in [
+            (0u32, 0u64, 0u64),
+            (1, names_at, names.len() as u64),
+            (11, 4096, 304),
+        ] {
+            let mut h = vec![0u8; 64];
+            h[..4].copy_from_slice(&name.to_le_bytes());
+            h[0x18..0x20].copy_from_slice(&off.to_le_bytes());
+            h[0x20..0x28].copy_from_slice(&size.to_le_bytes());
+            f.extend(h);
+        }
+        let read = |o: u64, n: usize| f.get(o as usize..o as usize + n).map(<[u8]>::to_vec);
+        assert_eq!(
+            elf_section(&f[..64], ".go.buildinfo", &read),
+            Some((4096, 304))
+        );
+        assert_eq!(elf_section(&f[..64], ".text", &read), None);
+        assert_eq!(elf_section(b"#!/bin/sh\n", ".go.buildinfo", &read), None);
+    }
+
+    #[test]
+    fn the_real_podman_is_never_run_when_dpkg_owns_it() {
+        let Ok(list) = std::fs::read_to_string("/var/lib/dpkg/info/podman.list") else {
+            return; // not a Debian host with podman: nothing to compare
+        };
+        assert!(list_owns(&list, "/usr/bin/podman"));
+        let host = Host::system();
+        let learnt = host.tool_version("/usr/bin/podman").unwrap();
+        assert!(learnt.source.starts_with("dpkg database"), "{learnt:?}");
+        assert!(learnt.source.ends_with("podman not run"), "{learnt:?}");
+    }
+
+    #[test]
+    fn the_fallback_runs_the_tool_in_a_private_directory_removed_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = dir.path().join("tool");
+        // Prints its version and creates what podman creates on --version.
+        std::fs::write(
+            &tool,
+            "#!/bin/sh\nmkdir -p \"$TMPDIR/podman-run-1000\" \"$HOME/.config/containers\" \"$XDG_RUNTIME_DIR/x\"\n\
+echo \"tool version 1.2.3 $HOME\" > \"$HOME/.config/seen\"\necho \"tool version 1.2.3 $HOME\"\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let host = Host::system();
+        let learnt = host.tool_version(&tool.display().to_string()).unwrap();
+        assert!(learnt.line.starts_with("tool version 1.2.3 "), "{learnt:?}");
+        assert!(learnt.source.starts_with("ran `"), "{learnt:?}");
+        let home = learnt.line.rsplit(' ').next().unwrap();
+        assert!(home.contains(".podrun-probe-version-"), "{home}");
+        assert!(!Path::new(home).exists(), "{home} left behind");
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Times a whole `check` side by side with `podman info` and a static no-op
+# (the floor: what starting any process costs here), in one hyperfine run,
+# and prints the medians, the ratios and the peak RSS of the doctor's whole
+# process tree. It prints; it does not fail on the figures (this machine is
+# shared, timings move), only on a broken setup. Goals (issue 10): check
+# median <= 5 ms, >= 50x faster than podman info, peak RSS <= 4 MiB.
+#   tests/bench.sh [BINARY]   (default: the static x86_64 release build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/x86_64-unknown-linux-musl/release/podrun-doctor}
+runs=${PODRUN_BENCH_RUNS:-20}
+out=${PODRUN_BENCH_JSON:-target/bench.json}
+floor=$(command -v busybox || true)
+[[ -x $bin ]] || { echo "bench: $bin not built (cargo build --release --target x86_64-unknown-linux-musl)" >&2; exit 1; }
+[[ -n $floor ]] && file -b "$floor" | grep -q static || { echo "bench: need a static busybox (apt-get install busybox-static)" >&2; exit 1; }
+command -v hyperfine >/dev/null || { echo "bench: need hyperfine (tests/setup.sh installs it)" >&2; exit 1; }
+[[ -x /usr/bin/time ]] || { echo "bench: need GNU time (tests/setup.sh installs it)" >&2; exit 1; }
+mkdir -p "$(dirname "$out")"
+
+# -N: no shell between hyperfine and the command, so the floor is one exec.
+hyperfine -N -i --style basic --warmup 3 --runs "$runs" --export-json "$out" \
+  -n check "$bin check --json /dev/null" \
+  -n "podman info" "podman info" \
+  -n floor "$floor true" >/dev/null 2>&1 || true
+jq -e '.results | length == 3' "$out" >/dev/null || { echo "bench: hyperfine gave no results ($out)" >&2; exit 1; }
+
+median() { jq -r --arg n "$1" '.results[] | select(.command == $n) | .median * 1000' "$out"; }
+check=$(median check) podman=$(median "podman info") noop=$(median floor)
+# GNU time's peak is ru_maxrss over the doctor and every child it reaped:
+# the largest single process of the tree.
+rss_kb=$({ /usr/bin/time -v "$bin" check --json /dev/null 2>&1 >/dev/null || true; } | awk -F': ' '/Maximum resident/ {print $2}')
+duration=$({ "$bin" check --json - 2>/dev/null || true; } | jq -r .duration_ms)
+awk -v c="$check" -v p="$podman" -v f="$noop" -v r="$rss_kb" -v d="$duration" -v n="$runs" 'BEGIN {
+  printf "bench (median of %d runs, warmup 3):\n", n
+  printf "  podrun-doctor check --json /dev/null  %8.2f ms   (goal <= 5 ms)\n", c
+  printf "  podman info                           %8.2f ms\n", p
+  printf "  static no-op (busybox true)           %8.2f ms   (floor)\n", f
+  printf "  podman info / check                   %8.1f x    (goal >= 50x)\n", p / c
+  printf "  check / no-op                         %8.1f x\n", c / f
+  printf "  check above the floor                 %8.2f ms\n", c - f
+  printf "  peak RSS of check (process tree)      %8.2f MiB  (goal <= 4 MiB)\n", r / 1024
+  printf "  duration_ms in the report             %8s ms\n", d
+}'
