@@ -26,6 +26,8 @@ tests/budget.sh
 if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
   step "scenario matrix"
   tests/matrix/run.sh
+  step "scenario matrix, VM lane (Debian's kernel, cgroup v2, AppArmor)"
+  tests/matrix/vm/run.sh
 else
   echo "scenario matrix skipped (needs root; PODRUN_SKIP_MATRIX=${PODRUN_SKIP_MATRIX:-})"
 fi
