@@ -118,8 +118,10 @@ qemu_boot() {
     -kernel "$KDIR/boot/vmlinuz-$KVER" -initrd "$INITRD" \
     -append "console=ttyS0 panic=-1 quiet loglevel=4 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all apparmor=1 security=apparmor podrun.mode=$mode" \
     -drive "file=$disk,format=raw,if=virtio,cache=unsafe$snap" -drive "file=$io,format=raw,if=virtio,cache=unsafe" \
-    >>"$log.qemu" 2>&1
-  rc=$?
+    >>"$log.qemu" 2>&1 &
+  QEMU_PID=$!   # run.sh's exit trap stops it if the lane is interrupted
+  wait "$QEMU_PID"; rc=$?
+  QEMU_PID=
   set -e
   return $rc
 }
@@ -147,7 +149,7 @@ vm_load_images() {
   rm -rf "$run" "$root/var/lib/containers/storage/libpod"
   # podman 4.3 picks CNI for a store that already holds images when it first sets up networking (to keep
   # old setups), netavark for a fresh one; a node's podman saw its store empty: netavark, as on the host.
-  echo netavark >"$root/var/lib/containers/storage/defaultNetworkBackend"
+  printf netavark >"$root/var/lib/containers/storage/defaultNetworkBackend"   # no newline: podman reads it raw
   unshare -m --propagation private bash -euc '
     root=$1; shift
     mount --bind "$root" "$root"   # docker-untar remounts the chroot'"'"'s / and needs it to be a mount

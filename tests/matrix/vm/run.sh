@@ -32,7 +32,9 @@ done
 T0=$(date +%s)
 mkdir -p "$VM_CACHE"
 WORK=$(mktemp -d /var/tmp/podrun-vm.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+QEMU_PID=
+trap '[ -z "$QEMU_PID" ] || kill "$QEMU_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+trap 'exit 130' INT TERM
 
 vm_tools
 command -v qemu-system-x86_64 >/dev/null || vdie "qemu-system-x86_64 missing after installing qemu-system-x86"
