@@ -37,6 +37,8 @@ if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
   reports=(target/matrix/*/step*/check.json target/matrix/*/step*/env.json target/matrix/*/step*/exec.json)
   ((${#reports[@]})) || { echo "no matrix reports under target/matrix"; exit 1; }
   python3 tests/schema/validate.py "${reports[@]}"
+  step "scenario matrix, VM lane (Debian's kernel, cgroup v2, AppArmor)"
+  tests/matrix/vm/run.sh
 else
   echo "scenario matrix skipped (needs root; PODRUN_SKIP_MATRIX=${PODRUN_SKIP_MATRIX:-})"
 fi

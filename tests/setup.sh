@@ -39,3 +39,18 @@ if [[ ! -x $GCL_PREFIX/node_modules/.bin/gitlab-ci-local ]]; then
     echo "setup: gitlab-ci-local $GCL_VERSION missing (run tests/setup.sh as root)" >&2
   fi
 fi
+# The matrix's VM lane (tests/matrix/vm): qemu boots Debian's kernel; kmod (depmod, modprobe --show-depends)
+# and cpio make its initramfs; e2fsprogs makes and reads its disks.  Without recommends: qemu's would
+# bring a GUI stack the lane never uses.
+vm_packages=(qemu-system-x86 kmod cpio e2fsprogs)
+vm_missing=()
+for p in "${vm_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || vm_missing+=("$p")
+done
+if ((${#vm_missing[@]})) && [[ $(id -u) -eq 0 ]]; then
+  echo "setup: installing ${vm_missing[*]} (VM lane)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${vm_missing[@]}" >/dev/null
+elif ((${#vm_missing[@]})); then
+  echo "setup: missing packages for the VM lane (install as root): ${vm_missing[*]}" >&2
+fi
