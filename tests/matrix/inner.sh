@@ -33,10 +33,16 @@ doctor_present() {
 
 echo "== $(id) HOME=${HOME:-<unset>} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-<unset>} podman=$(podman --version 2>&1)"
 grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | tr '\n' ' '; echo
+# The job's own network namespace and addresses: run.sh compares them with what the RUN step printed
+# (@@run_netns, @@run_ifaces) to name the network podman gave it (host, pasta, slirp4netns, bridge).
+echo "@@outer_netns=$(readlink /proc/self/ns/net)"
+echo "@@outer_ips=$(awk '/\|--/ {ip=$2} /\/32 host LOCAL/ {print ip}' /proc/net/fib_trie 2>/dev/null | sort -u | tr '\n' ' ')"
+backend() { echo "@@backend=$(timeout 30 podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null | head -1)"; }
 
 case $MODE in
   build)
     build
+    backend
     ;;
   check)
     doctor_present || exit 0
@@ -54,6 +60,13 @@ case $MODE in
     if [ "$rc" -le 1 ]; then
       eval "$exports"
       build
+      backend
+      # Idempotence: a second env run in the fixed environment must change nothing (run.sh reads
+      # env2.json's "changes").
+      exports2=$("$DOCTOR" env --json "$OUT/env2.json" 2>"$OUT/env2.stderr")
+      echo "@@env2_rc=$?"
+      printf '%s\n' "$exports2" >"$OUT/env2.sh"
+      if [ "$exports2" = "$exports" ]; then echo "@@env2_same_exports=yes"; else echo "@@env2_same_exports=no"; fi
     else
       echo "@@build_rc=na"
     fi
