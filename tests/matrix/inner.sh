@@ -5,6 +5,7 @@
 #   inner.sh env            eval "$(podrun-doctor env --json /podrun-out/env.json)"; podman build
 #   inner.sh exec           podrun-doctor exec -- podman build
 #   inner.sh capture        podrun-doctor capture /podrun-out/capture (+ check --json /podrun-out/check.json)
+#   inner.sh try            . /podrun-out/try.sh (a candidate fix, see try.sh); podman build
 # Second argument: timeout in seconds for each inner podman build (default 300).
 # Results are printed as "@@key=value" lines on stdout; everything else is log.
 # Not `set -e`: every outcome must be reported.
@@ -37,7 +38,7 @@ grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | tr '\n' ' '; 
 # (@@run_netns, @@run_ifaces) to name the network podman gave it (host, pasta, slirp4netns, bridge).
 echo "@@outer_netns=$(readlink /proc/self/ns/net)"
 echo "@@outer_ips=$(awk '/\|--/ {ip=$2} /\/32 host LOCAL/ {print ip}' /proc/net/fib_trie 2>/dev/null | sort -u | tr '\n' ' ')"
-backend() { echo "@@backend=$(timeout 30 podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null | head -1)"; }
+backend() { echo "@@backend=$(timeout 30 podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null | grep -x '[a-z]*' | head -1)"; }
 
 case $MODE in
   build)
@@ -78,6 +79,11 @@ case $MODE in
     rc=$?
     echo "@@build_rc=$rc"
     echo "@@build_secs=$(secs "$t0")"
+    ;;
+  try)
+    # try.sh: a shell snippet (a candidate fix) sourced before the build, to verify a fix by hand.
+    . "$OUT/try.sh"
+    build
     ;;
   capture)
     doctor_present || exit 0

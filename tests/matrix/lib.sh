@@ -292,6 +292,8 @@ expand_opts() { # scenario -> OPTS array (placeholders -> real options)
   # @dockerseccomp      --security-opt=seccomp=<Docker-like profile made by setup_seccomp>
   # @emptydir=PATH      a fresh empty 0777 host directory at PATH (made per outer container by outer())
   # @emptydir1777=PATH  the same with mode 1777 (root-owned, sticky: an emptyDir a pod's HOME sits on)
+  # @tmpfs64inodes=PATH a 256 MiB tmpfs with 64 inodes, mode 1777, mounted on the host and bind-mounted
+  #                     (the host's podman 4.3 refuses nr_inodes in --tmpfs)
   # @nofile1024         --ulimit nofile=1024:<hard> (the soft limit Docker >= 25 / containerd 2 give)
   # @ctx=NAME           the build context (default std; nofile: a RUN that opens 1100 files)
   [ "${SC_ENGINE[$1]}" = ctr ] && { expand_opts_ctr "$1"; return; }
@@ -311,6 +313,7 @@ expand_opts() { # scenario -> OPTS array (placeholders -> real options)
       @dockerseccomp) OPTS+=("--security-opt=seccomp=$SECCOMP_DOCKER") ;;
       @emptydir=*) OPTS+=(-v "@emptydir@0777:${o#@emptydir=}") ;;
       @emptydir1777=*) OPTS+=(-v "@emptydir@1777:${o#@emptydir1777=}") ;;
+      @tmpfs64inodes=*) OPTS+=(-v "@emptydir@tmpf:${o#@tmpfs64inodes=}") ;;
       @nofile1024) OPTS+=(--ulimit "nofile=1024:$NOFILE_HARD") ;;
       @ctx=*) ;;
       *) OPTS+=("$o") ;;
@@ -436,6 +439,9 @@ outer() {
   echo "@@outer_secs=$(( ($(date +%s%N) - t0) / 1000000 ))" >>"$log"
   if [ $rc = 124 ] || [ $rc = 137 ]; then outer_kill "$name" "$cname"; fi
   [ "${SC_ENGINE[$name]}" = ctr ] && ctr_netns_down "$CTR_NETNS"
+  if [ -d "$WORK/emptydir/$cname" ]; then
+    find "$WORK/emptydir/$cname" -mindepth 1 -maxdepth 1 -type d -exec mountpoint -q {} \; -exec umount {} \; 2>/dev/null || true
+  fi
   rm -rf "${WORK:?}/emptydir/$cname"
 }
 outer_kill() { # scenario container: remove a container its timeout left behind
@@ -452,7 +458,8 @@ emptydirs() { # container name: every @emptydir@MODE in OPTS becomes a fresh dir
       *@emptydir@*)
         mode=${OPTS[$i]#*@emptydir@}; mode=${mode:0:4}
         d=$WORK/emptydir/$1/$n; n=$((n + 1))
-        mkdir -p "$d"; chmod "$mode" "$d"
+        mkdir -p "$d"
+        if [ "$mode" = tmpf ]; then mount -t tmpfs -o size=256m,nr_inodes=64,mode=1777 podrun-matrix "$d"; else chmod "$mode" "$d"; fi
         OPTS[i]=${OPTS[$i]/@emptydir@$mode/$d} ;;
     esac
   done
@@ -528,12 +535,17 @@ make_context() {
   echo owned-by-2000 >"$rf/data/owned-by-2000"; chown 2000:2000 "$rf/data/owned-by-2000"
   echo chown-me >"$rf/data/chown-me"
   chmod 1777 "$rf/tmp"
+  cat >"$rf/netprobe" <<'EOF'
+echo "@@run_netns=$(/bin/busybox readlink /proc/self/ns/net)"
+echo "@@run_ifaces=$(/bin/busybox ip -o -4 addr 2>/dev/null | /bin/busybox awk '{printf "%s=%s ", $2, $4}')"
+true
+EOF
   tar --numeric-owner -C "$rf" -cf "$dir/rootfs.tar" .
   rm -rf "$rf"
   cat >"$dir/Containerfile" <<'EOF'
 FROM scratch
 ADD rootfs.tar /
-RUN /bin/busybox chown 1234:1234 /data/chown-me && /bin/busybox ls -ln /data && { echo "@@run_netns=$(/bin/busybox readlink /proc/self/ns/net)"; echo "@@run_ifaces=$(/bin/busybox ip -o -4 addr 2>/dev/null | /bin/busybox awk '{printf "%s=%s ", $2, $4}')"; true; }
+RUN /bin/busybox chown 1234:1234 /data/chown-me && /bin/busybox ls -ln /data && /bin/busybox sh /netprobe
 EOF
   if [ "$kind" = nofile ]; then
     cat >>"$dir/Containerfile" <<'EOF'

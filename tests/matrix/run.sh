@@ -233,13 +233,15 @@ run_scenario() {
 
 mlog "running ${#SEL[@]} scenarios, parallelism $JOBS, results in $OUT_ROOT"
 T_RUN=$(date +%s)
-running=0
+# Wait for the scenario jobs only: a bare `wait` would also wait for the engines' daemons.
+SCPIDS=()
+alive() { local p c=0; for p in "${SCPIDS[@]}"; do kill -0 "$p" 2>/dev/null && c=$((c + 1)); done; echo $c; }
 for n in "${SEL[@]}"; do
-  if [ $running -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi
+  while [ "$(alive)" -ge "$JOBS" ]; do sleep 0.3; done
   run_scenario "$n" &
-  running=$((running + 1))
+  SCPIDS+=($!)
 done
-wait || true
+for p in "${SCPIDS[@]}"; do wait "$p" || true; done
 T_END=$(date +%s)
 
 # Table and totals.

@@ -17,6 +17,7 @@ scenario deb13nr-root-priv deb13nr plain "--privileged" "issue 7 case 3: rootful
 scenario deb13-rootless-priv-container-host-empty deb13 plain "--privileged --user=1000 --env=CONTAINER_HOST=" "issue 7 case 4: rootless recipe, CONTAINER_HOST set to an empty value"
 scenario deb13-rootless-priv-graphroot-1m deb13 plain "--privileged --user=1000 --tmpfs=$HOMEPOD/.local/share/containers:rw,size=1m,mode=1777" "issue 7 case 5: rootless recipe, graphroot on a 1 MiB tmpfs (small emptyDir, medium Memory)"
 scenario deb13-rootless-priv-customhome deb13 plain "--privileged --user=1000 --env=HOME=/my_custom_dir @emptydir1777=/my_custom_dir" "issue 7 case 6: rootless recipe, pipeline sets HOME=/my_custom_dir (root-owned 1777 emptyDir); second env run must change nothing"
+scenario deb13nr-rootless-priv-customhome deb13nr plain "--privileged --user=1000 --env=HOME=/my_custom_dir @emptydir1777=/my_custom_dir" "issue 7 case 6 on the no-recommends image (network.run's netns fix in play)"
 scenario deb12-rootless-priv-customhome deb12 plain "--privileged --user=1000 --env=HOME=/my_custom_dir @emptydir1777=/my_custom_dir" "issue 7 case 6 on podman 4.3"
 # remote-client switches
 scenario deb12-rootless-priv-container-host deb12 plain "--privileged --user=1000 --env=CONTAINER_HOST=unix:///run/podman/podman.sock" "rootless recipe, CONTAINER_HOST pointing at a socket that is not there (podman 4.3)"
@@ -31,7 +32,7 @@ scenario deb13-umask-registries-rootless-priv deb13 umask-registries "--privileg
 scenario deb13-umask-policy-rootless-priv deb13 umask-policy "--privileged --user=1000" "rootless recipe, /etc/containers/policy.json mode 0600"
 scenario deb12-umask-containers-rootless-priv deb12 umask-containers "--privileged --user=1000" "rootless recipe, containers.conf mode 0600, podman 4.3"
 # room for the store and for TMPDIR
-scenario deb13-rootless-priv-graphroot-inodes deb13 plain "--privileged --user=1000 --tmpfs=$HOMEPOD/.local/share/containers:rw,size=256m,nr_inodes=64,mode=1777" "rootless recipe, graphroot on a tmpfs with room but 64 inodes"
+scenario deb13-rootless-priv-graphroot-inodes deb13 plain "--privileged --user=1000 @tmpfs64inodes=$HOMEPOD/.local/share/containers" "rootless recipe, graphroot on a tmpfs with room but 64 inodes"
 scenario deb12-root-fuse-nnp-graphroot-1m deb12 plain "--device=/dev/fuse --security-opt=no-new-privileges --tmpfs=/var/lib/containers:rw,size=1m" "GitLab root recipe, /var/lib/containers on a 1 MiB tmpfs, podman 4.3"
 scenario deb13-rootless-priv-tmpdir-1m deb13 plain "--privileged --user=1000 --env=TMPDIR=/smalltmp --tmpfs=/smalltmp:rw,size=1m,mode=1777" "rootless recipe, TMPDIR on a 1 MiB tmpfs"
 scenario deb13-rootless-priv-tmpdir-missing deb13 plain "--privileged --user=1000 --env=TMPDIR=/nonexistent" "rootless recipe, TMPDIR names a directory that does not exist"
@@ -46,6 +47,7 @@ scenario deb13-noslirp-rootless-priv deb13 noslirp "--privileged --user=1000" "r
 scenario deb13-nopasta-rootless-priv deb13 nopasta "--privileged --user=1000" "rootless recipe, podman 5.4 with slirp4netns but without passt"
 scenario deb13-slirpconf-rootless-priv deb13 slirpconf "--privileged --user=1000" "rootless recipe, podman 5.4 without passt, containers.conf default_rootless_network_cmd=slirp4netns"
 scenario deb13nr-fwipt-root-priv deb13nr fwipt "--privileged" "rootful podman 5.4 without nft, containers.conf firewall_driver=iptables (iptables is installed)"
+scenario deb12cni-root-fuse-nnp deb12cni plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe, podman 4.3 with containernetworking-plugins named (CNI, no netavark)"
 # buildah beside podman
 scenario deb13bh-rootless-priv-home1777 deb13bh plain "--privileged --user=1000 --env=HOME=$HOMEPOD @emptydir1777=$HOMEPOD" "GitLab recipe 1, podman 5.4 + buildah, no recommends"
 scenario deb13bh-root-fuse-nnp deb13bh plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe, podman 5.4 + buildah, no recommends"
