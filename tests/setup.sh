@@ -19,6 +19,22 @@ if ((${#missing[@]})); then
     echo "setup: missing packages (install as root): ${missing[*]}" >&2
   fi
 fi
+# The matrix's outer engines besides podman (tests/matrix/engines.sh): Debian's dockerd 20.10 and
+# containerd 1.6 with ctr.  Without recommends: apparmor, needrestart & co. have no use here.
+engines=(docker.io containerd)
+missing=()
+for p in "${engines[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "setup: installing ${missing[*]} (no recommends)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing packages (install as root): ${missing[*]}" >&2
+  fi
+fi
 for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 done

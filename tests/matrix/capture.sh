@@ -63,8 +63,10 @@ podman_of() { # check.json host.json -> the podman version (the live report's, w
 matrix_lock
 WORK=$(mktemp -d /tmp/podrun-capture.XXXXXX); chmod 0755 "$WORK"
 trap 'rm -rf "$WORK"' EXIT
-CTX=$WORK/ctx
-make_context "$CTX"   # same mounts as the matrix, so the capture sees what check sees
+CTXROOT=$WORK/ctx
+make_context "$CTXROOT/std"   # same mounts as the matrix, so the capture sees what check sees
+make_context "$CTXROOT/nofile" nofile
+CTX=$CTXROOT/std
 
 if [ "$1" = --host ]; then
   NAME=${2:?--host NAME}; AS=${4:-}
@@ -129,6 +131,10 @@ for n in "${SC_NAMES[@]}"; do
   done
 done
 [ ${#SEL[@]} -gt 0 ] || { echo "capture.sh: no scenario matches $*" >&2; exit 2; }
+for n in "${SEL[@]}"; do
+  # The engines of engines.sh are started only by run.sh.
+  [ "${SC_ENGINE[$n]}" = podman ] || { echo "capture.sh: $n runs under ${SC_ENGINE[$n]}; only podman-lane scenarios can be captured" >&2; exit 2; }
+done
 
 ensure_tools
 imgs=(); for n in "${SEL[@]}"; do [[ " ${imgs[*]} " == *" ${SC_IMAGE[$n]} "* ]] || imgs+=("${SC_IMAGE[$n]}"); done

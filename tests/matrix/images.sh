@@ -3,6 +3,11 @@
 #
 #   podrun-job:deb12  Debian 12 bookworm, podman 4.3
 #   podrun-job:deb13  Debian 13 trixie,   podman 5.4
+#   podrun-job:deb12nr, :deb13nr   `apt-get install --no-install-recommends podman uidmap`, as users
+#                                  build job images (no slirp4netns/passt/nftables/iptables/fuse-overlayfs;
+#                                  the network stack the distribution's dependencies pick)
+#   podrun-job:deb12cni            the same with containernetworking-plugins named (so no netavark)
+#   podrun-job:deb13bh             the deb13nr set plus buildah beside podman
 #
 # Each image is a debootstrap --variant=minbase rootfs with podman and its helpers, a `podman` user
 # (uid/gid 1000, home /home/podman) and the upstream quay.io/podman/stable subordinate ID ranges
@@ -15,7 +20,7 @@
 # Cache: rootfs tarballs live in ${PODRUN_MATRIX_CACHE:-/var/cache/podrun-doctor-matrix}, keyed by a
 # hash of this script; an image that already carries the label podrun.matrix.hash=<hash> is kept.
 #
-# Usage: tests/matrix/images.sh [--force] [deb12] [deb13]
+# Usage: tests/matrix/images.sh [--force] [deb12] [deb13] [deb12nr] [deb13nr] [deb12cni] [deb13bh]
 set -euo pipefail
 
 CACHE=${PODRUN_MATRIX_CACHE:-/var/cache/podrun-doctor-matrix}
@@ -26,12 +31,12 @@ WANT=()
 for a in "$@"; do
   case $a in
     --force) FORCE=1 ;;
-    deb12|deb13) WANT+=("$a") ;;
+    deb12|deb13|deb12nr|deb13nr|deb12cni|deb13bh) WANT+=("$a") ;;
     -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "images.sh: unknown argument $a" >&2; exit 2 ;;
   esac
 done
-[ ${#WANT[@]} -gt 0 ] || WANT=(deb12 deb13)
+[ ${#WANT[@]} -gt 0 ] || WANT=(deb12 deb13 deb12nr deb13nr deb12cni deb13bh)
 
 log() { printf '[images %s] %s\n' "$(date +%T)" "$*" >&2; }
 
@@ -49,7 +54,7 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
 
-suite_of() { case $1 in deb12) echo bookworm ;; deb13) echo trixie ;; esac; }
+suite_of() { case $1 in deb12*) echo bookworm ;; deb13*) echo trixie ;; esac; }
 pkgs_of() {
   # podman + what `apt-get install podman` recommends, minus buildah and dbus-user-session;
   # both runtimes, so scenarios can pick one; libcap2-bin (setcap) for the file-capability variant.  bookworm's podman 4.3 uses slirp4netns, trixie's 5.4 pasta.
@@ -57,10 +62,37 @@ pkgs_of() {
   case $1 in
     deb12) echo "$common,netavark,aardvark-dns,slirp4netns" ;;
     deb13) echo "$common,netavark,aardvark-dns,nftables,passt,slirp4netns" ;;
+    *) echo ca-certificates ;;   # apt-installed images: a bare minbase, then apt_pkgs_of in the chroot
   esac
+}
+apt_pkgs_of() {
+  # Images as users build them: `apt-get install --no-install-recommends` in the chroot, so apt (not
+  # debootstrap) resolves dependencies and the virtual container-network-stack exactly as in a
+  # Containerfile.  uidmap is named because rootless podman needs newuidmap (it is only a Recommends).
+  case $1 in
+    deb12nr|deb13nr) echo "podman uidmap" ;;
+    deb12cni) echo "podman uidmap containernetworking-plugins" ;;
+    deb13bh) echo "podman uidmap buildah" ;;
+  esac
+}
+apt_install() { # dir tag: apt-get install --no-install-recommends in the chroot, as a Containerfile would
+  local dir=$1 tag=$2 rc=0
+  cp /etc/resolv.conf "$dir/etc/resolv.conf"
+  printf '#!/bin/sh\nexit 101\n' >"$dir/usr/sbin/policy-rc.d"; chmod 0755 "$dir/usr/sbin/policy-rc.d"
+  mount -t proc proc "$dir/proc"
+  # shellcheck disable=SC2046  # the package list is split on purpose
+  chroot "$dir" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(apt_pkgs_of "$tag")" \
+    >"$CACHE/apt-$tag.log" 2>&1 || rc=$?
+  umount "$dir/proc"
+  rm -f "$dir/usr/sbin/policy-rc.d"
+  [ $rc = 0 ] || { log "$tag: apt-get install failed, see $CACHE/apt-$tag.log"; tail -20 "$CACHE/apt-$tag.log" >&2; }
+  return $rc
 }
 
 image_hash() { podman image inspect --format '{{index .Labels "podrun.matrix.hash"}}' "podrun-job:$1" 2>/dev/null || true; }
+# deb12 and deb13 are built exactly as by the images.sh of commit 842815c (hash 3f8059015c391163):
+# accept its images, so clones with the older script and this one do not rebuild them in turn.
+current() { local h; h=$(image_hash "$1"); [ "$h" = "$HASH" ] || { [ "$h" = 3f8059015c391163 ] && [[ $1 =~ ^deb1[23]$ ]]; }; }
 
 build_rootfs() { # tag -> writes $CACHE/rootfs-<tag>-<hash>.tar
   local tag=$1 suite dir tarball
@@ -77,6 +109,7 @@ build_rootfs() { # tag -> writes $CACHE/rootfs-<tag>-<hash>.tar
     tail -20 "$CACHE/debootstrap-$tag.inner.log" >&2 || true
     rm -rf "$dir"; return 1
   fi
+  if [ -n "$(apt_pkgs_of "$tag")" ]; then apt_install "$dir" "$tag" || { rm -rf "$dir"; return 1; }; fi
   # The podman user, as in quay.io/podman/stable (useradd podman -> 1000:1000, /home/podman).
   grep -q '^podman:' "$dir/etc/group"  || echo 'podman:x:1000:' >>"$dir/etc/group"
   grep -q '^podman:' "$dir/etc/passwd" || echo 'podman:x:1000:1000::/home/podman:/bin/bash' >>"$dir/etc/passwd"
@@ -91,7 +124,8 @@ build_rootfs() { # tag -> writes $CACHE/rootfs-<tag>-<hash>.tar
          "$dir"/usr/share/man/* "$dir"/usr/share/locale/*
   : >"$dir/etc/resolv.conf"; echo podrun-job >"$dir/etc/hostname"
   # Record what was built.
-  chroot "$dir" dpkg-query -W -f='${Package} ${Version}\n' podman crun runc fuse-overlayfs uidmap slirp4netns passt 2>/dev/null \
+  chroot "$dir" dpkg-query -W -f='${Package} ${Version}\n' podman crun runc fuse-overlayfs uidmap slirp4netns passt \
+    netavark aardvark-dns containernetworking-plugins golang-github-containers-common iptables nftables buildah 2>/dev/null \
     >"$CACHE/versions-$tag.txt" || true
   tar --numeric-owner --xattrs --xattrs-include='security.capability' -C "$dir" -cf "$tarball.part" .
   mv "$tarball.part" "$tarball"
@@ -113,17 +147,20 @@ import_image() {
 mkdir -p "$CACHE"
 todo=()
 for t in "${WANT[@]}"; do
-  if [ $FORCE = 0 ] && [ "$(image_hash "$t")" = "$HASH" ]; then
-    log "$t: podrun-job:$t is current (hash $HASH)"
+  if [ $FORCE = 0 ] && current "$t"; then
+    log "$t: podrun-job:$t is current (hash $(image_hash "$t"))"
   else
     todo+=("$t")
   fi
 done
 [ ${#todo[@]} -gt 0 ] || exit 0
 
-# debootstrap is network/dpkg bound: build both suites at once.
+# debootstrap is network/dpkg bound: build the suites at once; the tags of one suite one after the
+# other (they share the suite's .deb cache).
 pids=()
-for t in "${todo[@]}"; do build_rootfs "$t" & pids+=($!); done
+for s in bookworm trixie; do
+  ( for t in "${todo[@]}"; do [ "$(suite_of "$t")" = $s ] || continue; build_rootfs "$t" || exit 1; done ) & pids+=($!)
+done
 rc=0
 for p in "${pids[@]}"; do wait "$p" || rc=1; done
 [ $rc = 0 ] || { log "rootfs build failed"; exit 1; }

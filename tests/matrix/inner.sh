@@ -5,6 +5,7 @@
 #   inner.sh env            eval "$(podrun-doctor env --json /podrun-out/env.json)"; podman build
 #   inner.sh exec           podrun-doctor exec -- podman build
 #   inner.sh capture        podrun-doctor capture /podrun-out/capture (+ check --json /podrun-out/check.json)
+#   inner.sh try            . /podrun-out/try.sh (a candidate fix, see try.sh); podman build
 # Second argument: timeout in seconds for each inner podman build (default 300).
 # Results are printed as "@@key=value" lines on stdout; everything else is log.
 # Not `set -e`: every outcome must be reported.
@@ -13,6 +14,9 @@ MODE=${1:?mode}
 CTX=/podrun-ctx
 OUT=/podrun-out
 DOCTOR=/usr/local/bin/podrun-doctor
+# A NOT READY stops a real job at the doctor's line; here podman must still run
+# after it, or the matrix could never catch a false "not ready".
+export PODRUN_DOCTOR_NO_FAIL=1
 TMO=${2:-300}
 TAG=localhost/podrun-matrix-test:latest
 
@@ -33,10 +37,16 @@ doctor_present() {
 
 echo "== $(id) HOME=${HOME:-<unset>} XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-<unset>} podman=$(podman --version 2>&1)"
 grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status | tr '\n' ' '; echo
+# The job's own network namespace and addresses: run.sh compares them with what the RUN step printed
+# (@@run_netns, @@run_ifaces) to name the network podman gave it (host, pasta, slirp4netns, bridge).
+echo "@@outer_netns=$(readlink /proc/self/ns/net)"
+echo "@@outer_ips=$(awk '/\|--/ {ip=$2} /\/32 host LOCAL/ {print ip}' /proc/net/fib_trie 2>/dev/null | sort -u | tr '\n' ' ')"
+backend() { echo "@@backend=$(timeout 30 podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null | grep -x '[a-z]*' | head -1)"; }
 
 case $MODE in
   build)
     build
+    backend
     ;;
   check)
     doctor_present || exit 0
@@ -64,6 +74,13 @@ case $MODE in
     if [ "$rc" -le 1 ]; then
       eval "$exports"
       build
+      backend
+      # Idempotence: a second env run in the fixed environment must change nothing (run.sh reads
+      # env2.json's "changes").
+      exports2=$("$DOCTOR" env --json "$OUT/env2.json" 2>"$OUT/env2.stderr")
+      echo "@@env2_rc=$?"
+      printf '%s\n' "$exports2" >"$OUT/env2.sh"
+      if [ "$exports2" = "$exports" ]; then echo "@@env2_same_exports=yes"; else echo "@@env2_same_exports=no"; fi
     else
       echo "@@build_rc=na"
     fi
@@ -75,6 +92,11 @@ case $MODE in
     rc=$?
     echo "@@build_rc=$rc"
     echo "@@build_secs=$(secs "$t0")"
+    ;;
+  try)
+    # try.sh: a shell snippet (a candidate fix) sourced before the build, to verify a fix by hand.
+    . "$OUT/try.sh"
+    build
     ;;
   capture)
     doctor_present || exit 0

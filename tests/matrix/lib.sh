@@ -45,8 +45,15 @@ ensure_tools() {
 # VARIANT "doctor" is the project's own image (image/Containerfile) on top of IMAGE: its ENTRYPOINT is
 # `podrun-doctor exec --`.  Steps 1-4 always run with `--entrypoint ''` (the job as found, the doctor
 # run by hand); SC_ENTRY[NAME]=honour adds step 5, the build through the image's entrypoint.
-SC_NAMES=(); declare -A SC_IMAGE SC_VARIANT SC_OPTS SC_DESC SC_ENTRY
-scenario() { SC_NAMES+=("$1"); SC_IMAGE[$1]=$2; SC_VARIANT[$1]=$3; SC_OPTS[$1]=$4; SC_DESC[$1]=$5; SC_ENTRY[$1]=${6:-}; }
+# `lane ENGINE TAG` sets the outer engine (podman | docker | ctr) and the tag (`--only @TAG`) of the
+# scenarios that follow it; options are in that engine's own `run` syntax (see engines.sh, expand_opts).
+SC_NAMES=(); declare -A SC_IMAGE SC_VARIANT SC_OPTS SC_DESC SC_ENTRY SC_ENGINE SC_TAG
+LANE_ENGINE=podman LANE_TAG=base
+lane() { LANE_ENGINE=$1 LANE_TAG=$2; }
+scenario() {
+  SC_NAMES+=("$1"); SC_IMAGE[$1]=$2; SC_VARIANT[$1]=$3; SC_OPTS[$1]=$4; SC_DESC[$1]=$5; SC_ENTRY[$1]=${6:-}
+  SC_ENGINE[$1]=$LANE_ENGINE; SC_TAG[$1]=$LANE_TAG
+}
 
 # uid 0, rootful
 scenario deb12-root-priv        deb12 plain "--privileged" "docker executor privileged=true / k8s privileged, root"
@@ -142,6 +149,10 @@ scenario deb13-root-fuse-nnp-emptydir deb13 plain "--device=/dev/fuse --security
 scenario deb12-root-default-emptydir deb12 plain "@emptydir=/var/lib/containers" "root, docker defaults (no /dev/fuse) + volume at /var/lib/containers"
 scenario deb13-filecaps-rootless-tmpfs deb13 filecaps "--user=1000 --tmpfs=/home/podman/.local/share/containers:rw,mode=1777" "file-capability newuidmap, user 1000, docker defaults (no /dev/fuse), emptyDir medium=Memory (tmpfs) at ~/.local/share/containers"
 unset UNS ALLCAPS
+# Issue 7: images as users build them, dockerd and containerd as outer engines, the field failures.
+. "$MATRIX_DIR/scenarios-wide.sh"
+lane podman base
+. "$MATRIX_DIR/engines.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Image variants: a root shell snippet run once in the base image and committed (cached by hash).
@@ -213,11 +224,23 @@ mkdir -p /var/lib/containers /home/podman/.local/share/containers
 chown 1000:1000 /home/podman/.local /home/podman/.local/share /home/podman/.local/share/containers
 EOF
     ;;
+    # issue 7: the rootless network helpers one at a time (buildah's rule, docs/field-notes.md)
+    noslirp) echo 'rm -f /usr/bin/slirp4netns' ;;
+    nopasta) echo 'rm -f /usr/bin/pasta /usr/bin/pasta.avx2 /usr/bin/passt /usr/bin/passt.avx2' ;;
+    slirpconf) echo 'rm -f /usr/bin/pasta /usr/bin/pasta.avx2 /usr/bin/passt /usr/bin/passt.avx2; mkdir -p /etc/containers; printf "[network]\ndefault_rootless_network_cmd = \"slirp4netns\"\n" >/etc/containers/containers.conf' ;;
+    fwipt) echo 'mkdir -p /etc/containers; printf "[network]\nfirewall_driver = \"iptables\"\n" >/etc/containers/containers.conf' ;;
+    # 0600 configuration files, as a umask-077 image build leaves them (COPY/cat > under umask 077)
+    umask-containers) echo 'mkdir -p /etc/containers; (umask 077; printf "[containers]\nlog_driver = \"k8s-file\"\n" >/etc/containers/containers.conf)' ;;
+    umask-storage) echo 'mkdir -p /etc/containers; (umask 077; printf "[storage]\ndriver = \"overlay\"\n" >/etc/containers/storage.conf)' ;;
+    umask-registries) echo 'chmod 0600 /etc/containers/registries.conf' ;;
+    umask-policy) echo 'chmod 0600 /etc/containers/policy.json' ;;
+    u1000) echo 'true' ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
   esac
 }
 variant_changes() { # extra `podman commit --change` lines per variant (one per line)
   case $1 in
+    u1000) printf '%s\n' 'USER 1000' ;;   # ctr run has no --user: the image says who runs
     upstream) printf '%s\n' 'ENV _CONTAINERS_USERNS_CONFIGURED=""' 'ENV BUILDAH_ISOLATION=chroot' \
       'VOLUME /var/lib/containers' 'VOLUME /home/podman/.local/share/containers' ;;
   esac
@@ -247,6 +270,7 @@ outer_limits() {
     rm -f "$f"
   fi
   OUTER_BASE=(--runtime runc --ulimit "nofile=$n:$n" --ulimit "nproc=$u:$u")
+  NOFILE_HARD=$n
 }
 
 setup_devices() {
@@ -267,6 +291,12 @@ expand_opts() { # scenario -> OPTS array (placeholders -> real options)
   #   --device=/dev/net/tun the same.
   # @dockerseccomp      --security-opt=seccomp=<Docker-like profile made by setup_seccomp>
   # @emptydir=PATH      a fresh empty 0777 host directory at PATH (made per outer container by outer())
+  # @emptydir1777=PATH  the same with mode 1777 (root-owned, sticky: an emptyDir a pod's HOME sits on)
+  # @tmpfs64inodes=PATH a 256 MiB tmpfs with 64 inodes, mode 1777, mounted on the host and bind-mounted
+  #                     (the host's podman 4.3 refuses nr_inodes in --tmpfs)
+  # @nofile1024         --ulimit nofile=1024:<hard> (the soft limit Docker >= 25 / containerd 2 give)
+  # @ctx=NAME           the build context (default std; nofile: a RUN that opens 1100 files)
+  [ "${SC_ENGINE[$1]}" = ctr ] && { expand_opts_ctr "$1"; return; }
   local o hostdev=0 userns=0 src
   OPTS=()
   [[ " ${SC_OPTS[$1]} " == *" @hostdev "* ]] && hostdev=1
@@ -281,10 +311,42 @@ expand_opts() { # scenario -> OPTS array (placeholders -> real options)
         else OPTS+=("--device=$src:${o#--device=}"); fi ;;
       --privileged) OPTS+=("$o"); [ $hostdev = 1 ] || OPTS+=(-v "$DEVDIR/fuse:/dev/fuse" -v "$DEVDIR/net-tun:/dev/net/tun") ;;
       @dockerseccomp) OPTS+=("--security-opt=seccomp=$SECCOMP_DOCKER") ;;
-      @emptydir=*) OPTS+=(-v "@emptydir:${o#@emptydir=}") ;;
+      @emptydir=*) OPTS+=(-v "@emptydir@0777:${o#@emptydir=}") ;;
+      @emptydir1777=*) OPTS+=(-v "@emptydir@1777:${o#@emptydir1777=}") ;;
+      @tmpfs64inodes=*) OPTS+=(-v "@emptydir@tmpf:${o#@tmpfs64inodes=}") ;;
+      @nofile1024) OPTS+=(--ulimit "nofile=1024:$NOFILE_HARD") ;;
+      @ctx=*) ;;
       *) OPTS+=("$o") ;;
     esac
   done
+}
+
+expand_opts_ctr() { # ctr run options: devices, binds and env in ctr's syntax (see README "containerd lane")
+  local o cg=ro
+  # containerd's default spec has no cgroup mount (/sys/fs/cgroup stays sysfs); CRI adds one, read-only
+  # unless the pod is privileged.  Add it as CRI does.
+  [[ " ${SC_OPTS[$1]} " == *" --privileged "* ]] && cg=rw
+  OPTS=(--mount "type=cgroup,src=cgroup,dst=/sys/fs/cgroup,options=nosuid:noexec:nodev:relatime:$cg")
+  for o in ${SC_OPTS[$1]}; do
+    case $o in
+      --privileged) OPTS+=(--privileged --mount "type=bind,src=$DEVDIR/fuse,dst=/dev/fuse,options=rbind:rw"
+                           --mount "type=bind,src=$DEVDIR/net-tun,dst=/dev/net/tun,options=rbind:rw") ;;
+      # ctr gives the host's node (0600 here) at the same path: bind our 0666 node over it
+      --device=/dev/fuse) OPTS+=(--device /dev/fuse --mount "type=bind,src=$DEVDIR/fuse,dst=/dev/fuse,options=rbind:rw") ;;
+      --device=/dev/net/tun) OPTS+=(--device /dev/net/tun --mount "type=bind,src=$DEVDIR/net-tun,dst=/dev/net/tun,options=rbind:rw") ;;
+      --env=*) OPTS+=(--env "${o#--env=}") ;;
+      --cap-add=*) OPTS+=(--cap-add "${o#--cap-add=}") ;;
+      @emptydir=*) OPTS+=(--mount "type=bind,src=@emptydir@0777,dst=${o#@emptydir=},options=rbind:rw") ;;
+      @emptydir1777=*) OPTS+=(--mount "type=bind,src=@emptydir@1777,dst=${o#@emptydir1777=},options=rbind:rw") ;;
+      @ctx=*) ;;
+      *) OPTS+=("$o") ;;
+    esac
+  done
+}
+ctx_of() { # scenario -> build context name
+  local o
+  for o in ${SC_OPTS[$1]}; do case $o in @ctx=*) echo "${o#@ctx=}"; return ;; esac; done
+  echo std
 }
 
 # A Docker-like default seccomp profile (moby/profiles seccomp/default.json logic) made from the outer
@@ -339,43 +401,74 @@ key_error() { # the line that tells why a build failed: the last "Error:" line, 
   printf '%s' "$e" | tr '\t' ' ' | sed -E 's/time="[^"]*" //g'
 }
 
-# outer NAME STEP MODE LOG [out-dir]: one fresh outer container running inner.sh MODE
+# outer NAME STEP MODE LOG [out-dir]: one fresh outer container running inner.sh MODE, in the
+# scenario's engine (podman, docker or ctr)
 outer() {
-  local name=$1 step=$2 mode=$3 log=$4 outdir=${5:-} cname rc t0 extra=()
+  local name=$1 step=$2 mode=$3 log=$4 outdir=${5:-} cname rc t0 binds=() m cmd=() wrap src dst mo
   cname="podrun-matrix-$RUNID-$name-$step"
+  binds=("$CTXROOT/$(ctx_of "$name"):/podrun-ctx:ro" "$MATRIX_DIR/inner.sh:/podrun-matrix/inner.sh:ro" "$MATRIX_DIR/purity.sh:/podrun-matrix/purity.sh:ro")
   if [ -n "$outdir" ]; then
     mkdir -p "$outdir"; chmod 0777 "$outdir"
-    extra+=(-v "$outdir:/podrun-out" -v "$DOCTOR_BIN:/usr/local/bin/podrun-doctor:ro")
+    binds+=("$outdir:/podrun-out:rw" "$DOCTOR_BIN:/usr/local/bin/podrun-doctor:ro")
   fi
   expand_opts "$name"
   entry_opts "$name" "$step"
   emptydirs "$cname"
+  case ${SC_ENGINE[$name]} in
+    podman|docker)
+      if [ "${SC_ENGINE[$name]}" = podman ]; then cmd=(podman run "${OUTER_BASE[@]}"); else cmd=("${DOCKER[@]}" run "${OUTER_BASE[@]:2}"); fi
+      cmd+=(--rm --name "$cname" "${OPTS[@]}" "${ENTRY[@]}")
+      for m in "${binds[@]}"; do cmd+=(-v "$m"); done
+      cmd+=("$(image_for "$name")") ;;
+    ctr)
+      ctr_netns_up "$cname"
+      wrap=$RUNC_WRAP; [[ " ${OPTS[*]} " == *" --privileged "* ]] && wrap=$RUNC_WRAP_POD
+      cmd=("${CTR[@]}" run --rm --runc-binary "$wrap" --with-ns "network:$CTR_NETNS" "${OPTS[@]}")
+      for m in "${binds[@]}"; do
+        IFS=: read -r src dst mo <<<"$m"
+        cmd+=(--mount "type=bind,src=$src,dst=$dst,options=rbind:$mo")
+      done
+      cmd+=("$(image_for "$name")" "$cname") ;;
+  esac
   t0=$(date +%s%N)
   set +e
-  timeout -k 10 "$OUTER_TIMEOUT" podman run --rm --name "$cname" "${OUTER_BASE[@]}" "${OPTS[@]}" "${ENTRY[@]}" \
-    -v "$CTX:/podrun-ctx:ro" -v "$MATRIX_DIR/inner.sh:/podrun-matrix/inner.sh:ro" -v "$MATRIX_DIR/purity.sh:/podrun-matrix/purity.sh:ro" "${extra[@]}" \
-    "$(image_for "$name")" bash /podrun-matrix/inner.sh "$mode" "$INNER_TIMEOUT" >"$log" 2>&1
+  timeout -k 10 "$OUTER_TIMEOUT" "${cmd[@]}" bash /podrun-matrix/inner.sh "$mode" "$INNER_TIMEOUT" >"$log" 2>&1
   rc=$?
   set -e
   echo "@@outer_rc=$rc" >>"$log"
   echo "@@outer_secs=$(( ($(date +%s%N) - t0) / 1000000 ))" >>"$log"
-  if [ $rc = 124 ] || [ $rc = 137 ]; then podman rm -f -t 0 "$cname" >/dev/null 2>&1 || true; fi
+  if [ $rc = 124 ] || [ $rc = 137 ]; then outer_kill "$name" "$cname"; fi
+  [ "${SC_ENGINE[$name]}" = ctr ] && ctr_netns_down "$CTR_NETNS"
+  if [ -d "$WORK/emptydir/$cname" ]; then
+    find "$WORK/emptydir/$cname" -mindepth 1 -maxdepth 1 -type d -exec mountpoint -q {} \; -exec umount {} \; 2>/dev/null || true
+  fi
   rm -rf "${WORK:?}/emptydir/$cname"
 }
-emptydirs() { # container name: every "-v @emptydir:PATH" in OPTS gets a fresh 0777 dir under $WORK/emptydir/
-  local i n=0 d
+outer_kill() { # scenario container: remove a container its timeout left behind
+  case ${SC_ENGINE[$1]} in
+    podman) podman rm -f -t 0 "$2" >/dev/null 2>&1 || true ;;
+    docker) "${DOCKER[@]}" rm -f "$2" >/dev/null 2>&1 || true ;;
+    ctr) "${CTR[@]}" tasks kill -s KILL "$2" >/dev/null 2>&1; sleep 1; "${CTR[@]}" containers rm "$2" >/dev/null 2>&1 || true ;;
+  esac
+}
+emptydirs() { # container name: every @emptydir@MODE in OPTS becomes a fresh directory under $WORK/emptydir/
+  local i n=0 d mode
   for i in "${!OPTS[@]}"; do
     case ${OPTS[$i]} in
-      @emptydir:*)
+      *@emptydir@*)
+        mode=${OPTS[$i]#*@emptydir@}; mode=${mode:0:4}
         d=$WORK/emptydir/$1/$n; n=$((n + 1))
-        mkdir -p "$d"; chmod 0777 "$d"
-        OPTS[i]="$d:${OPTS[$i]#@emptydir:}" ;;
+        mkdir -p "$d"
+        if [ "$mode" = tmpf ]; then mount -t tmpfs -o size=256m,nr_inodes=64,mode=1777 podrun-matrix "$d"; else chmod "$mode" "$d"; fi
+        OPTS[i]=${OPTS[$i]/@emptydir@$mode/$d} ;;
     esac
   done
 }
 entry_opts() { # scenario step -> ENTRY array: doctor-image steps 1-4 bypass the image's ENTRYPOINT
   ENTRY=()
   [ "${SC_VARIANT[$1]}" = doctor ] && [ "$2" != entry ] && ENTRY=(--entrypoint '')
+  # Through the entrypoint too, podman must run after a NOT READY (see inner.sh).
+  [ "$2" = entry ] && ENTRY=(--env=PODRUN_DOCTOR_NO_FAIL=1)
   return 0
 }
 image_for() { # scenario -> image reference (variant images are built on demand)
@@ -430,8 +523,11 @@ ensure_doctor_image() {
 
 # The inner build context: FROM scratch + a busybox rootfs with a file owned by 2000:2000, then a RUN
 # that chowns a file to 1234:1234.  Needs IDs 0, 1234 and 2000 inside the build: single-ID mode fails.
+# The RUN also prints which network namespace it ran in (@@run_netns, @@run_ifaces: compared with the
+# job's own by run.sh to name the network podman used) and never fails on that.
+# KIND nofile: a second RUN opens 1100 files at once (podman 4 passes the job's soft nofile to RUN).
 make_context() {
-  local dir=$1 rf
+  local dir=$1 kind=${2:-std} rf
   rf=$(mktemp -d); chmod 0755 "$rf"
   mkdir -p "$dir" "$rf/bin" "$rf/data" "$rf/tmp" "$rf/etc"
   cp /bin/busybox "$rf/bin/busybox"
@@ -441,12 +537,22 @@ make_context() {
   echo owned-by-2000 >"$rf/data/owned-by-2000"; chown 2000:2000 "$rf/data/owned-by-2000"
   echo chown-me >"$rf/data/chown-me"
   chmod 1777 "$rf/tmp"
+  cat >"$rf/netprobe" <<'EOF'
+echo "@@run_netns=$(/bin/busybox readlink /proc/self/ns/net)"
+echo "@@run_ifaces=$(/bin/busybox ip -o -4 addr 2>/dev/null | /bin/busybox awk '{printf "%s=%s ", $2, $4}')"
+true
+EOF
   tar --numeric-owner -C "$rf" -cf "$dir/rootfs.tar" .
   rm -rf "$rf"
   cat >"$dir/Containerfile" <<'EOF'
 FROM scratch
 ADD rootfs.tar /
-RUN /bin/busybox chown 1234:1234 /data/chown-me && /bin/busybox ls -ln /data
+RUN /bin/busybox chown 1234:1234 /data/chown-me && /bin/busybox ls -ln /data && /bin/busybox sh /netprobe
 EOF
+  if [ "$kind" = nofile ]; then
+    cat >>"$dir/Containerfile" <<'EOF'
+RUN /bin/busybox sh -c 'echo "soft nofile $(ulimit -n)"; i=3; while [ $i -le 1100 ]; do eval "exec $i</bin/busybox" || exit 7; i=$((i+1)); done; echo opened 1100 files'
+EOF
+  fi
   chmod -R a+rX "$dir"
 }

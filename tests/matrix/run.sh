@@ -11,7 +11,8 @@
 #      (`podrun-doctor exec --`; steps 1-4 run with --entrypoint '')     -> outcome must equal ready_after
 #
 # Usage: tests/matrix/run.sh [--list] [--only NAME[,NAME...]] [-j 1|2] [--step1-only]
-#   --only accepts shell globs (deb13-*); may be repeated.
+#   --only accepts shell globs (deb13-*) and lane tags (@base, @wide, @docker, @ctr); may be repeated.
+#   Step 3 also runs `env` a second time in the fixed environment: it must change nothing.
 # Env:   PODRUN_DOCTOR_BIN (default target/x86_64-unknown-linux-musl/release/podrun-doctor)
 #        PODRUN_MATRIX_OUT (default target/matrix), PODRUN_MATRIX_CACHE (default /var/cache/podrun-doctor-matrix)
 # Exit:  0 all scenarios OK; 1 a wrong verdict / false "ready" / doctor step unavailable; 2 usage/setup error.
@@ -42,6 +43,7 @@ selected() {
     for pat in "${q[@]}"; do
       # shellcheck disable=SC2053
       [[ $n == $pat ]] && return 0
+      [ "$pat" = "@${SC_TAG[$n]}" ] && return 0
     done
   done
   return 1
@@ -50,7 +52,7 @@ SEL=()
 for n in "${SC_NAMES[@]}"; do selected "$n" && SEL+=("$n"); done
 
 if [ $LIST = 1 ]; then
-  for n in "${SEL[@]}"; do printf '%-40s %-6s %-9s %-7s %s\n' "$n" "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}" "${SC_ENTRY[$n]:--}" "${SC_OPTS[$n]:-(defaults)}"; done
+  for n in "${SEL[@]}"; do printf '%-44s %-6s %-7s %-8s %-16s %-7s %s\n' "$n" "${SC_ENGINE[$n]}" "@${SC_TAG[$n]}" "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}" "${SC_ENTRY[$n]:--}" "${SC_OPTS[$n]:-(defaults)}"; done
   exit 0
 fi
 [ ${#SEL[@]} -gt 0 ] || { echo "run.sh: no scenario matches ${ONLY[*]}" >&2; exit 2; }
@@ -68,11 +70,13 @@ setup_devices
 setup_seccomp
 
 for n in "${SEL[@]}"; do ensure_variant "${SC_IMAGE[$n]}" "${SC_VARIANT[$n]}"; done
+KERNEL=$(uname -r)   # where the outer engines run (the VM lane reports its own)
 
 RUNID=$$
 WORK=$(mktemp -d /tmp/podrun-matrix.XXXXXX); chmod 0755 "$WORK"
-CTX=$WORK/ctx
-make_context "$CTX"
+CTXROOT=$WORK/ctx
+make_context "$CTXROOT/std" std
+make_context "$CTXROOT/nofile" nofile
 mkdir -p "$OUT_ROOT"
 HAVE_DOCTOR=0; [ -x "$DOCTOR_BIN" ] && HAVE_DOCTOR=1
 if [ $HAVE_DOCTOR = 1 ]; then mlog "doctor: $DOCTOR_BIN"; else mlog "doctor binary not found at $DOCTOR_BIN: steps 2-4 reported as n/a"; fi
@@ -80,6 +84,7 @@ if [ $HAVE_DOCTOR = 1 ]; then mlog "doctor: $DOCTOR_BIN"; else mlog "doctor bina
 
 cleanup() {
   local pids
+  engines_stop
   pids=$(jobs -pr) || true
   [ -n "$pids" ] && kill $pids 2>/dev/null || true
   # No leftover container is the usual case: grep then fails, and under
@@ -91,6 +96,22 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Outer engines other than podman: started here, stopped by cleanup.  A lane that cannot run fails its
+# rows (verdict NOLANE), it is never skipped.
+mapfile -t ENGINES < <(engines_needed "${SEL[@]}")
+NOLANE=()
+if [ ${#ENGINES[@]} -gt 0 ]; then
+  T_ENG=$(date +%s)
+  if engines_start "${ENGINES[@]}"; then
+    for n in "${SEL[@]}"; do
+      [ "${SC_ENGINE[$n]}" = podman ] || engine_load_image "${SC_ENGINE[$n]}" "$(image_for "$n")" || NOLANE+=("$n")
+    done
+  else
+    for n in "${SEL[@]}"; do [ "${SC_ENGINE[$n]}" = podman ] || NOLANE+=("$n"); done
+  fi
+  mlog "engines ${ENGINES[*]}: started and images loaded in $(( $(date +%s) - T_ENG ))s"
+fi
 
 val() { grep -a "^@@$2=" "$1" 2>/dev/null | tail -1 | cut -d= -f2- || true; }
 outcome() { # log -> built | failed | timeout | na | error
@@ -105,14 +126,38 @@ jbool() { # file jq-path -> true|false|?
   echo "${v:-?}"
 }
 
+net_used() { # build log -> the network the RUN step had: host | pasta | slirp4netns | bridge | none | -
+  local rn ifs ip
+  rn=$(val "$1" run_netns); [ -n "$rn" ] || { echo -; return; }
+  [ "$rn" = "$(val "$1" outer_netns)" ] && { echo host; return; }
+  ifs=$(val "$1" run_ifaces)
+  case " $ifs" in *" tap0="*) echo slirp4netns; return ;; esac
+  ip=$(printf '%s\n' $ifs | grep -v '^lo=' | head -1 | sed 's/.*=//; s|/.*||')
+  [ -n "$ip" ] || { echo none; return; }
+  case " $(val "$1" outer_ips) " in *" $ip "*) echo pasta ;; *) echo bridge ;; esac
+}
+idempotence() { # scenario dir -> why-text when the second env run changed something
+  local f=$1/step3/env2.json c
+  [ -s "$f" ] || { echo "second env run gave no report (rc=$(val "$1/step3-env.log" env2_rc))"; return; }
+  c=$(jq -r '[.changes[]? | "\(.action) \(.path)"] | join(", ")' "$f" 2>/dev/null) || c='?'
+  [ -z "$c" ] || echo "NOT IDEMPOTENT: the second env run changed: $c"
+}
+
 run_scenario() {
-  local n=$1 d=$OUT_ROOT/$1 o1 o3=na o4=na o5=- rb=na ra=na env_ra=na crc='' verdict=OK why=() t0
+  local n=$1 d=$OUT_ROOT/$1 o1 o3=na o4=na o5=- rb=na ra=na env_ra=na crc='' verdict=OK why=() t0 idem=-
   t0=$(date +%s)
   rm -rf "$d"; mkdir -p "$d"
   {
-    echo "name=$n"; echo "image=$(image_for "$n")"; echo "desc=${SC_DESC[$n]}"
+    echo "name=$n"; echo "image=$(image_for "$n")"; echo "engine=${SC_ENGINE[$n]}"; echo "kernel=$KERNEL"
+    echo "desc=${SC_DESC[$n]}"
     expand_opts "$n"; echo "opts=${OPTS[*]}"
   } >"$d/scenario.txt"
+  if [[ " ${NOLANE[*]} " == *" $n "* ]]; then
+    { echo "engine=${SC_ENGINE[$n]}"; echo "kernel=$KERNEL"; echo "verdict=NOLANE"
+      echo "why=the ${SC_ENGINE[$n]} lane cannot run on this host (see the log above)"; } >"$d/result"
+    mlog "$(printf '%-44s NOLANE: the %s lane cannot run' "$n" "${SC_ENGINE[$n]}")"
+    return 0
+  fi
   outer "$n" 1 build "$d/step1-build.log"
   o1=$(outcome "$d/step1-build.log")
   if [ $HAVE_DOCTOR = 1 ]; then
@@ -136,6 +181,10 @@ run_scenario() {
     [ -s "$d/step3/env.json" ] && cp "$d/step3/env.json" "$d/env.json"
     [ -s "$d/env.json" ] && env_ra=$(jbool "$d/env.json" .verdict.ready_after)
     [ "$o3" = na ] && why+=("env unavailable (rc=$(val "$d/step3-env.log" env_rc))")
+    if [ "$o3" != na ]; then
+      [ -s "$d/step3/env2.json" ] && cp "$d/step3/env2.json" "$d/env2.json"
+      idem=$(idempotence "$d"); [ -z "$idem" ] && idem=yes || { why+=("$idem"); idem=no; }
+    fi
     outer "$n" 4 exec "$d/step4-exec.log" "$d/step4"
     o4=$(outcome "$d/step4-exec.log")
     [ -s "$d/step4/exec.json" ] && cp "$d/step4/exec.json" "$d/exec.json"
@@ -166,6 +215,9 @@ run_scenario() {
   if [ ${#why[@]} -gt 0 ]; then
     verdict=WRONG
     [ $HAVE_DOCTOR = 0 ] && [ ${#why[@]} -eq 1 ] && verdict=NODOCTOR
+    printf '%s\n' "${why[@]}" | grep -q 'NOT IDEMPOTENT\|second env run gave' && verdict=NOT-IDEMPOTENT
+    printf '%s\n' "${why[@]}" | grep -v 'NOT IDEMPOTENT\|second env run gave' | grep -q . && verdict=WRONG
+    [ $HAVE_DOCTOR = 0 ] && [ ${#why[@]} -eq 1 ] && verdict=NODOCTOR
     printf '%s\n' "${why[@]}" | grep -q 'FALSE READY' && verdict=FALSE-READY
     printf '%s\n' "${why[@]}" | grep -q 'unavailable\|no JSON' && [ "$verdict" = WRONG ] && verdict=NA
     printf '%s\n' "${why[@]}" | grep -q '^IMPURE' && [ "$verdict" = WRONG ] && verdict=IMPURE
@@ -173,35 +225,40 @@ run_scenario() {
   {
     echo "found=$o1"; echo "ready_before=$rb"; echo "ready_after=$ra"; echo "after_env=$o3"; echo "exec=$o4"; echo "entry=$o5"
     echo "env_ready_after=$env_ra"   # env's own report (info only; the verdict uses check's)
+    echo "engine=${SC_ENGINE[$n]}"; echo "kernel=$KERNEL"; echo "idempotent=$idem"
+    echo "net_found=$(net_used "$d/step1-build.log")"; echo "backend=$(val "$d/step1-build.log" backend)"
+    echo "net_after=$( [ "$o3" = na ] && echo - || net_used "$d/step3-env.log")"
     echo "check_rc=$crc"; echo "verdict=$verdict"; echo "secs=$(( $(date +%s) - t0 ))"
     echo "step1_secs=$(val "$d/step1-build.log" outer_secs)"
     echo "why=$( [ ${#why[@]} -gt 0 ] && printf '%s | ' "${why[@]}" | sed 's/ | $//')"
     if [ "$o1" = built ]; then echo "error="; else echo "error=$(key_error "$d/step1-build.log")"; fi
     case $o5 in -|built) ;; *) echo "entry_error=$(key_error "$d/step5-entry.log")" ;; esac
   } >"$d/result"
-  mlog "$(printf '%-40s found=%-7s before=%-5s after=%-5s env=%-7s exec=%-7s entry=%-7s %s (%ss)' \
+  mlog "$(printf '%-44s found=%-7s before=%-5s after=%-5s env=%-7s exec=%-7s entry=%-7s %s (%ss)' \
     "$n" "$o1" "$rb" "$ra" "$o3" "$o4" "$o5" "$verdict" "$(( $(date +%s) - t0 ))")"
 }
 
 mlog "running ${#SEL[@]} scenarios, parallelism $JOBS, results in $OUT_ROOT"
 T_RUN=$(date +%s)
-running=0
+# Wait for the scenario jobs only: a bare `wait` would also wait for the engines' daemons.
+SCPIDS=()
+alive() { local p c=0; for p in "${SCPIDS[@]}"; do kill -0 "$p" 2>/dev/null && c=$((c + 1)); done; echo $c; }
 for n in "${SEL[@]}"; do
-  if [ $running -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi
+  while [ "$(alive)" -ge "$JOBS" ]; do sleep 0.3; done
   run_scenario "$n" &
-  running=$((running + 1))
+  SCPIDS+=($!)
 done
-wait || true
+for p in "${SCPIDS[@]}"; do wait "$p" || true; done
 T_END=$(date +%s)
 
 # Table and totals.
 r() { grep -a "^$2=" "$OUT_ROOT/$1/result" 2>/dev/null | head -1 | cut -d= -f2- || true; }
 pass=0; fail=0; bad=0
 {
-  printf '%-40s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' scenario found ready_before ready_after after_fix exec entry verdict
+  printf '%-44s %-6s %-14s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' scenario engine kernel found ready_before ready_after after_fix exec entry verdict
   for n in "${SEL[@]}"; do
     v=$(r "$n" verdict); [ -n "$v" ] || v=ERROR
-    printf '%-40s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' "$n" "$(r "$n" found)" "$(r "$n" ready_before)" \
+    printf '%-44s %-6s %-14s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' "$n" "${SC_ENGINE[$n]}" "$(r "$n" kernel)" "$(r "$n" found)" "$(r "$n" ready_before)" \
       "$(r "$n" ready_after)" "$(r "$n" after_env)" "$(r "$n" exec)" "$(r "$n" entry)" "$v"
     if [ "$v" = OK ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
     case $v in WRONG|FALSE-READY) bad=$((bad + 1)) ;; esac
@@ -214,7 +271,15 @@ pass=0; fail=0; bad=0
   echo "step-1 errors:"
   for n in "${SEL[@]}"; do [ "$(r "$n" found)" = built ] || printf '  %s: %s\n' "$n" "$(r "$n" error)"; done
   echo
+  echo "networks (RUN step as found / after the fixes; backend from podman info):"
+  for n in "${SEL[@]}"; do printf '  %-44s %-12s %-12s %s\n' "$n" "$(r "$n" net_found)" "$(r "$n" net_after)" "$(r "$n" backend)"; done
+  echo
   echo "timings: setup $((T_RUN - T_START))s, scenarios $((T_END - T_RUN))s, total $((T_END - T_START))s (parallelism $JOBS)"
+  for e in podman "${ENGINES[@]}"; do
+    t=0; c=0
+    for n in "${SEL[@]}"; do [ "${SC_ENGINE[$n]}" = "$e" ] || continue; t=$((t + $(r "$n" secs || echo 0) + 0)); c=$((c + 1)); done
+    [ $c = 0 ] || echo "  lane $e: $c scenarios, ${t}s of scenario time (sum over the parallel jobs)"
+  done
   false_ready=0
   for n in "${SEL[@]}"; do [ "$(r "$n" verdict)" = FALSE-READY ] && false_ready=$((false_ready + 1)); done
   echo "wrong verdicts: $bad (false ready: $false_ready)"
