@@ -6,8 +6,7 @@ cd "$(dirname "$0")/.."
 size_budget=${PODRUN_SIZE_BUDGET:-1048576}   # bytes: 1 MiB (issue 10)
 time_budget_ms=${PODRUN_TIME_BUDGET_MS:-250} # one whole `check` on this machine
 
-cargo build --locked --release --target x86_64-unknown-linux-musl
-cargo build --locked --release --target aarch64-unknown-linux-musl
+tests/release.sh x86_64-unknown-linux-musl aarch64-unknown-linux-musl
 fail=0
 for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   bin=target/$target/release/podrun-doctor

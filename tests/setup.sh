@@ -38,6 +38,13 @@ fi
 for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   rustup target list --installed | grep -qx "$target" || rustup target add "$target"
 done
+# The shipped binary rebuilds std for size (tests/release.sh): nightly, its
+# sources, and the x86_64 musl target's C runtime objects.
+rustup run nightly rustc -V >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+rustup component list --toolchain nightly --installed | grep -qx 'rust-src' ||
+  rustup component add rust-src --toolchain nightly
+rustup target list --toolchain nightly --installed | grep -qx x86_64-unknown-linux-musl ||
+  rustup target add x86_64-unknown-linux-musl --toolchain nightly
 
 # gitlab-ci-local validates and runs the pipelines (tests/pipelines.sh). Pinned: 4.64.0 is
 # the newest release that runs on Debian 12's Node 18/20 (later ones crash at start-up).
