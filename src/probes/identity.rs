@@ -132,8 +132,7 @@ A non-root job always maps its ids through the setuid helpers newuidmap/newgidma
 /etc/subuid and /etc/subgid; a root job without CAP_SYS_ADMIN copies /proc/self/uid_map into a new \
 user namespace itself and needs no helper (GitLab's root, privileged=false recipe). Which rows of \
 the checklist matter follows from this mode. Choose the mode in the runner: `privileged`, \
-`allow_privilege_escalation`, `[runners.kubernetes.build_container_security_context] run_as_user` \
-(catalog L4).",
+`allow_privilege_escalation`, `[runners.kubernetes.build_container_security_context] run_as_user`.",
         signatures: &[],
     },
     Spec {
@@ -172,8 +171,7 @@ runtime seccomp profile, so rootless podman with several ids cannot work there. 
 runner's service account to the `anyuid` SCC and set `run_as_user = 1000`, or a custom SCC like Red \
 Hat's nested-podman example (allowPrivilegeEscalation: true, allowedCapabilities [SETUID, SETGID], \
 runAsUser MustRunAs 1000, seLinuxOptions.type container_engine_t, userNamespaceLevel \
-RequirePodLevel); build the image with `chmod g=u /etc/passwd /etc/subuid /etc/subgid` (catalog O1, \
-U5).",
+RequirePodLevel); build the image with `chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
         signatures: &["newuidmap: Cannot determine your user name"],
     },
     Spec {
@@ -195,7 +193,7 @@ permission denied`, `unable to resolve HOME directory`, and git's `could not loc
 //.gitconfig`. Fix (job, `env`/`exec`): this tool exports HOME to a private directory of the job's \
 own ($CI_BUILDS_DIR/.podrun-UID/home, else $TMPDIR/podrun-UID/home) and copies the image's \
 per-user containers.conf files there. Runner fix: `environment = [\"HOME=/build_home\"]` with an \
-emptyDir mounted there, or mount the emptyDir at the image's home (catalog E1, E2). The runner \
+emptyDir mounted there, or mount the emptyDir at the image's home. The runner \
 helper's git clone runs before any job script, so its //.gitconfig error needs the runner fix.",
         signatures: &[
             "could not lock config file //.gitconfig",
@@ -213,7 +211,7 @@ helper's git clone runs before any job script, so its //.gitconfig error needs t
 that is missing, read-only, or owned by someone else (`/root` for a non-root job) fails with \
 `permission denied` or `path \"…/.config\" exists and it is not owned by the current user`. Fix \
 (job): this tool exports HOME to a private writable directory, copying the image's per-user \
-containers.conf files (catalog E1, E2). Runner fix: `environment = [\"HOME=/build_home\"]` plus an \
+containers.conf files. Runner fix: `environment = [\"HOME=/build_home\"]` plus an \
 emptyDir at that path.",
         signatures: &[
             "exists and it is not owned by the current user",
