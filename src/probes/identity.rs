@@ -649,7 +649,6 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
     let (host, uid, gid, strict) = (cx.host, cx.uid, cx.gid, cx.strict);
     let (passwd, home_env, home_plan) = (cx.passwd, &cx.home_env, cx.home_plan);
     let user_env = host.env_nonempty("USER").map(str::to_string);
-    let logname = host.env_nonempty("LOGNAME").map(str::to_string);
     facts.podman_user = user_env.clone().or_else(|| facts.user.clone());
     let uid_s = uid.to_string();
     // An alias in USER that resolves to our uid (the numeric-name fix below).
@@ -661,8 +660,7 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
                     "identity.user_env",
                     "podman does not look up sub-id ranges in this mode",
                 )
-                .with("USER", json!(user_env))
-                .with("LOGNAME", json!(logname)),
+                .with("USER", json!(user_env)),
             );
         }
         (Some(name), u) if *name == uid_s && !u.as_deref().is_some_and(alias_ok) => {
@@ -690,21 +688,17 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
             );
         }
         (Some(name), None) => {
-            out.push(
-                Check::ok(
-                    "identity.user_env",
-                    format!("USER is unset; podman looks uid {uid} up (`{name}`)"),
-                )
-                .with("LOGNAME", json!(logname)),
-            );
+            out.push(Check::ok(
+                "identity.user_env",
+                format!("USER is unset; podman looks uid {uid} up (`{name}`)"),
+            ));
         }
         (Some(name), Some(u)) if u == name => {
             let check = Check::ok(
                 "identity.user_env",
                 format!("USER={u} matches the passwd entry"),
             )
-            .with("USER", u.clone())
-            .with("LOGNAME", json!(logname));
+            .with("USER", u.clone());
             out.push(check);
         }
         (Some(name), Some(u)) => {
@@ -724,7 +718,6 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
                     ),
                 )
                 .with("USER", u.clone())
-                .with("LOGNAME", json!(logname))
                 .with("passwd_name", name.clone())
                 .job_fix(
                     format!("export USER={name} LOGNAME={name}"),
