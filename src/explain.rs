@@ -3,7 +3,6 @@
 
 use crate::model::Spec;
 use crate::probes::{all_specs, AREAS};
-use crate::report::strip_codes;
 
 /// Text for `explain ID` (or an area name); `None` when unknown.
 pub fn explain_id(id: &str) -> Option<String> {
@@ -24,8 +23,8 @@ pub fn explain_id(id: &str) -> Option<String> {
 }
 
 fn format_spec(s: &Spec) -> String {
-    let mut out = format!("{}: {}\n\n", s.id, strip_codes(s.title));
-    for line in strip_codes(s.explain).lines() {
+    let mut out = format!("{}: {}\n\n", s.id, s.title);
+    for line in s.explain.lines() {
         out.push_str(&format!("  {line}\n"));
     }
     out

@@ -169,7 +169,7 @@ pub fn run_with(
     match command {
         Command::List => {
             for s in all_specs() {
-                let _ = writeln!(out, "{:<28} {}", s.id, crate::report::strip_codes(s.title));
+                let _ = writeln!(out, "{:<28} {}", s.id, s.title);
             }
             done(0)
         }

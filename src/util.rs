@@ -2,6 +2,11 @@
 
 /// Quotes a value for a POSIX shell: safe for any byte string, including
 /// quotes, newlines and `$`.
+/// `1 uid`, `2 uids`: a count with its noun in the right number.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 pub fn shell_quote(value: &str) -> String {
     if !value.is_empty()
         && value
@@ -55,5 +60,15 @@ mod tests {
         assert_eq!(m.len(), 2);
         assert_eq!(m[1].outside, 100000);
         assert!(parse_id_map("0 0\n").is_err());
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(super::count(1, "uid", "uids"), "1 uid");
+        assert_eq!(super::count(0, "uid", "uids"), "0 uids");
+        assert_eq!(super::count(65536, "uid", "uids"), "65536 uids");
     }
 }

@@ -48,5 +48,20 @@ fn every_spec_explains_itself() {
     for spec in podrun_doctor::probes::all_specs() {
         assert!(!spec.title.is_empty(), "{} has no title", spec.id);
         assert!(spec.explain.len() > 40, "{} explains too little", spec.id);
+        for text in [spec.title, spec.explain] {
+            assert!(
+                !has_catalog_code(text),
+                "{}: an internal catalog code no user document defines: {text}",
+                spec.id
+            );
+        }
     }
+}
+
+/// `U4`, `(C1)`, `catalog E6`: the failure catalog's internal codes.
+fn has_catalog_code(text: &str) -> bool {
+    text.contains("catalog ")
+        || text.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+            w.len() == 2 && w.as_bytes()[0].is_ascii_uppercase() && w.as_bytes()[1].is_ascii_digit()
+        })
 }

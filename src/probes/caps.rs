@@ -231,8 +231,8 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         format!("uid {uid}, no effective capabilities; {mode}")
     } else if facts.effective & full_mask(last_cap) == full_mask(last_cap) {
         format!(
-            "uid {uid}, all {} capabilities effective; {mode}",
-            eff_names.len()
+            "uid {uid}, all {} effective; {mode}",
+            crate::util::count(eff_names.len() as u64, "capability", "capabilities")
         )
     } else if eff_names.len() > usize::from(last_cap) / 2 {
         // Nearly everything: the few missing ones are what a reader needs.

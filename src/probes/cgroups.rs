@@ -75,7 +75,7 @@ pub struct Facts {
 pub const SPECS: &[Spec] = &[
     Spec {
         id: "cgroups.version",
-        title: "cgroup layout: v1, v2 or hybrid (C1)",
+        title: "cgroup layout: v1, v2 or hybrid",
         explain: "`statfs(/sys/fs/cgroup)`: cgroup2 magic = v2, tmpfs = v1 (or hybrid when \
 cgroup2 is also mounted at /sys/fs/cgroup/unified). Podman 5 warns on v1 (`Using cgroups-v1 \
 which is deprecated in favor of cgroups-v2 with Podman v5`); the warning is cosmetic and \
@@ -88,7 +88,7 @@ PODMAN_IGNORE_CGROUPSV1_WARNING=1 hides it. Podman 6 drops v1: move nodes to v2 
     },
     Spec {
         id: "cgroups.hybrid",
-        title: "crun refuses a hybrid layout with v2 controllers (C2)",
+        title: "crun refuses a hybrid layout with v2 controllers",
         explain: "In the systemd hybrid layout (tmpfs /sys/fs/cgroup plus cgroup2 at \
 /sys/fs/cgroup/unified) with any controller attached to v2, crun fails every container with \
 `cgroups in hybrid mode not supported, drop all controllers from cgroupv2` — rootful and \
@@ -100,7 +100,7 @@ fix: boot pure v2 (or pure v1).",
     },
     Spec {
         id: "cgroups.own",
-        title: "The job's own cgroup and whether the runtime can create cgroups in it (C4)",
+        title: "The job's own cgroup and whether the runtime can create cgroups in it",
         explain: "Rootful podman with OCI isolation makes the runtime create a cgroup for every \
 RUN step. In an unprivileged container the cgroup hierarchies are mounted read-only, and crun \
 fails (`creating cgroup directory …`, runc `mkdir … read-only file system`); on v2 the \
@@ -115,7 +115,7 @@ available``). Job fix: BUILDAH_ISOLATION=chroot (no runtime, no cgroups); for po
     },
     Spec {
         id: "cgroups.systemd",
-        title: "systemd in the job (cgroup manager default, C3)",
+        title: "systemd in the job (cgroup manager default)",
         explain: "Without /run/systemd/system podman's built-in default cgroup manager is \
 cgroupfs; `cgroup_manager = \"systemd\"` set explicitly (distribution containers.conf) then \
 fails with `cannot open sd-bus`. The config area judges the effective setting.",

@@ -455,12 +455,15 @@ fn has_sys_resource(host: &Host, found: &Findings) -> bool {
 fn parse_error_check(id: &'static str, file: &str, e: &ParseError, what: &str) -> Check {
     Check::error(
         id,
-        format!("{file} line {}: {} — found {:?}", e.line, e.message, e.text),
+        format!(
+            "{file} line {}, column {}: expected {}",
+            e.line, e.column, e.message
+        ),
     )
     .with("file", file)
     .with("line", e.line)
-    .with("found", e.text.clone())
-    .with("error", e.message.clone())
+    .with("column", e.column)
+    .with("error", e.message)
     .fix(
         By::Image,
         format!(
@@ -1233,7 +1236,13 @@ Max open files            1024                 1024                 files     \n
             "{}",
             c.summary
         );
-        assert!(c.summary.contains("cgroup_manager = cgroupfs"));
+        // Line and column, never the text: the file may be a link to a secret.
+        assert!(c.summary.contains("line 3, column 18"), "{}", c.summary);
+        assert!(!c.summary.contains("cgroupfs"), "{}", c.summary);
+        assert!(!serde_json::to_string(&c.evidence)
+            .unwrap()
+            .contains("cgroupfs"));
+        assert_eq!(c.evidence["column"], 18);
         assert_eq!(c.fix.as_ref().unwrap().by, By::Image);
         let s = found.check("config.storage_conf").unwrap();
         assert_eq!(s.status, Status::Error);
@@ -1399,6 +1408,28 @@ Max open files            1024                 1024                 files     \n
         found.absorb(probe(&host, &found));
         assert_eq!(found.check("config.runtime").unwrap().status, Status::Ok);
         assert_eq!(found.plan.runtime, "runc");
+    }
+
+    #[test]
+    fn a_runtime_listed_in_an_inline_table_is_found() {
+        // Issue 11: the inline table was kept as raw text, so its path was
+        // never seen: a false blocking "OCI runtime myrt is not installed".
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/home/podman")
+            .dir("/home/podman")
+            .file(
+                ETC_CONF,
+                "[engine]\nruntime = \"myrt\"\nruntimes = { myrt = [\"/usr/bin/myrt\"] }\n",
+            )
+            .file("/usr/bin/myrt", "")
+            .host();
+        let mut found = crate::probes::testutil::with_paths(&host);
+        found.tools.runc = Some("/usr/sbin/runc".into());
+        found.absorb(probe(&host, &found));
+        let c = found.check("config.runtime").unwrap();
+        assert_eq!(c.status, Status::Ok, "{c:?}");
+        assert_eq!(found.plan.runtime, "myrt");
     }
 
     #[test]

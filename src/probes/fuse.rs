@@ -74,7 +74,7 @@ pub const EXPOSE_FUSE: RunnerFix = RunnerFix {
 pub const SPECS: &[Spec] = &[
     Spec {
         id: "fuse.device",
-        title: "/dev/fuse is present and opens read-write (S2)",
+        title: "/dev/fuse is present and opens read-write",
         explain: "fuse-overlayfs (the image's `mount_program` for overlay on overlay) needs \
 /dev/fuse; without it podman fails with `fuse: device not found, try 'modprobe fuse' first`. \
 Unprivileged pods get no host devices. ENOENT = not exposed, EPERM = the device cgroup denies \

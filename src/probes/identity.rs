@@ -132,8 +132,7 @@ A non-root job always maps its ids through the setuid helpers newuidmap/newgidma
 /etc/subuid and /etc/subgid; a root job without CAP_SYS_ADMIN copies /proc/self/uid_map into a new \
 user namespace itself and needs no helper (GitLab's root, privileged=false recipe). Which rows of \
 the checklist matter follows from this mode. Choose the mode in the runner: `privileged`, \
-`allow_privilege_escalation`, `[runners.kubernetes.build_container_security_context] run_as_user` \
-(catalog L4).",
+`allow_privilege_escalation`, `[runners.kubernetes.build_container_security_context] run_as_user`.",
         signatures: &[],
     },
     Spec {
@@ -172,8 +171,7 @@ runtime seccomp profile, so rootless podman with several ids cannot work there. 
 runner's service account to the `anyuid` SCC and set `run_as_user = 1000`, or a custom SCC like Red \
 Hat's nested-podman example (allowPrivilegeEscalation: true, allowedCapabilities [SETUID, SETGID], \
 runAsUser MustRunAs 1000, seLinuxOptions.type container_engine_t, userNamespaceLevel \
-RequirePodLevel); build the image with `chmod g=u /etc/passwd /etc/subuid /etc/subgid` (catalog O1, \
-U5).",
+RequirePodLevel); build the image with `chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
         signatures: &["newuidmap: Cannot determine your user name"],
     },
     Spec {
@@ -195,7 +193,7 @@ permission denied`, `unable to resolve HOME directory`, and git's `could not loc
 //.gitconfig`. Fix (job, `env`/`exec`): this tool exports HOME to a private directory of the job's \
 own ($CI_BUILDS_DIR/.podrun-UID/home, else $TMPDIR/podrun-UID/home) and copies the image's \
 per-user containers.conf files there. Runner fix: `environment = [\"HOME=/build_home\"]` with an \
-emptyDir mounted there, or mount the emptyDir at the image's home (catalog E1, E2). The runner \
+emptyDir mounted there, or mount the emptyDir at the image's home. The runner \
 helper's git clone runs before any job script, so its //.gitconfig error needs the runner fix.",
         signatures: &[
             "could not lock config file //.gitconfig",
@@ -213,7 +211,7 @@ helper's git clone runs before any job script, so its //.gitconfig error needs t
 that is missing, read-only, or owned by someone else (`/root` for a non-root job) fails with \
 `permission denied` or `path \"…/.config\" exists and it is not owned by the current user`. Fix \
 (job): this tool exports HOME to a private writable directory, copying the image's per-user \
-containers.conf files (catalog E1, E2). Runner fix: `environment = [\"HOME=/build_home\"]` plus an \
+containers.conf files. Runner fix: `environment = [\"HOME=/build_home\"]` plus an \
 emptyDir at that path.",
         signatures: &[
             "exists and it is not owned by the current user",
@@ -651,7 +649,6 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
     let (host, uid, gid, strict) = (cx.host, cx.uid, cx.gid, cx.strict);
     let (passwd, home_env, home_plan) = (cx.passwd, &cx.home_env, cx.home_plan);
     let user_env = host.env_nonempty("USER").map(str::to_string);
-    let logname = host.env_nonempty("LOGNAME").map(str::to_string);
     facts.podman_user = user_env.clone().or_else(|| facts.user.clone());
     let uid_s = uid.to_string();
     // An alias in USER that resolves to our uid (the numeric-name fix below).
@@ -663,8 +660,7 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
                     "identity.user_env",
                     "podman does not look up sub-id ranges in this mode",
                 )
-                .with("USER", json!(user_env))
-                .with("LOGNAME", json!(logname)),
+                .with("USER", json!(user_env)),
             );
         }
         (Some(name), u) if *name == uid_s && !u.as_deref().is_some_and(alias_ok) => {
@@ -692,21 +688,17 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
             );
         }
         (Some(name), None) => {
-            out.push(
-                Check::ok(
-                    "identity.user_env",
-                    format!("USER is unset; podman looks uid {uid} up (`{name}`)"),
-                )
-                .with("LOGNAME", json!(logname)),
-            );
+            out.push(Check::ok(
+                "identity.user_env",
+                format!("USER is unset; podman looks uid {uid} up (`{name}`)"),
+            ));
         }
         (Some(name), Some(u)) if u == name => {
             let check = Check::ok(
                 "identity.user_env",
                 format!("USER={u} matches the passwd entry"),
             )
-            .with("USER", u.clone())
-            .with("LOGNAME", json!(logname));
+            .with("USER", u.clone());
             out.push(check);
         }
         (Some(name), Some(u)) => {
@@ -726,7 +718,6 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
                     ),
                 )
                 .with("USER", u.clone())
-                .with("LOGNAME", json!(logname))
                 .with("passwd_name", name.clone())
                 .job_fix(
                     format!("export USER={name} LOGNAME={name}"),

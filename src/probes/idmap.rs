@@ -40,7 +40,7 @@ pub const SPECS: &[Spec] = &[
         explain: "A non-root rootless podman needs the shadow helpers newuidmap and newgidmap to map \
 its sub-id ranges; without them it fails with `command required for rootless mode with multiple IDs: \
 exec: \"newuidmap\": executable file not found in $PATH`. Install them in the image: `uidmap` \
-(Debian/Ubuntu), `shadow-utils` (Fedora/RHEL), `shadow-uidmap` (Alpine) (catalog U6).",
+(Debian/Ubuntu), `shadow-utils` (Fedora/RHEL), `shadow-uidmap` (Alpine).",
         signatures: &[
             "command required for rootless mode with multiple IDs",
             "executable file not found in $PATH",
@@ -56,7 +56,7 @@ cap_setgid). Images built by copying or unpacking without xattrs lose the capabi
 reports `cannot set up namespace using \"/usr/bin/newuidmap\": should have setuid or have filecaps \
 setuid`. A `nosuid` mount voids both. Image fix: `RUN setcap cap_setuid+ep /usr/bin/newuidmap && \
 setcap cap_setgid+ep /usr/bin/newgidmap` (or `chmod u+s`), reinstall uidmap/shadow-utils, Fedora: \
-`rpm --setcaps shadow-utils` as quay.io/podman/stable does (catalog U7).",
+`rpm --setcaps shadow-utils` as quay.io/podman/stable does.",
         signatures: &[
             "should have setuid or have filecaps setuid",
             "should have setuid or have filecaps setgid",
@@ -74,7 +74,7 @@ permitted` or `Could not set caps`, and rootless podman with several ids is impo
 remove `allow_privilege_escalation = false` from [runners.kubernetes] (or set it true); OpenShift: \
 an SCC with allowPrivilegeEscalation: true (anyuid, or the nested-podman SCC). Alternatively run the \
 job as root without privileged: podman then maps /proc/self/uid_map itself with no setuid helper \
-(GitLab's root recipe) (catalog U8, L4).",
+(GitLab's root recipe).",
         signatures: &[
             "newuidmap: Could not set caps",
             "write to uid_map failed: Operation not permitted",
@@ -90,7 +90,7 @@ fail with `write to uid_map failed: Operation not permitted`. A root job without
 writes the maps itself and needs CAP_SETUID, CAP_SETGID and (kernel ≥ 5.12, to map uid 0) \
 CAP_SETFCAP in its effective set. Runner fix: `cap_add = [\"SETUID\", \"SETGID\"]` (+ \"SETFCAP\" for \
 root) in [runners.kubernetes] or [runners.docker], and do not list them in `cap_drop`; OpenShift: \
-anyuid or a custom SCC with allowedCapabilities [SETUID, SETGID] (catalog U8, O1).",
+anyuid or a custom SCC with allowedCapabilities [SETUID, SETGID].",
         signatures: &[
             "write to uid_map failed: Operation not permitted",
             // uid 0 without CAP_SETFCAP (or SETUID/SETGID) copying its own map:
@@ -131,8 +131,7 @@ will (inside 0 → own uid, then each sub-id range in order), or, for uid 0 with
 the child's maps are written with a copy of /proc/self/uid_map as podman does. Its errno and the \
 helper's stderr are the evidence: `write to uid_map failed: Operation not permitted` (no_new_privs, \
 missing capabilities, ranges outside the parent namespace, AppArmor userns restriction), `Invalid \
-argument` (overlapping ranges). When the probe could not run, the verdict rests on the static checks \
-(catalog U3, U4, U7, U8, N3).",
+argument` (overlapping ranges). When the probe could not run, the verdict rests on the static checks.",
         signatures: &[
             "cannot set up namespace using",
             "cannot setup namespace using",
@@ -170,7 +169,12 @@ pub fn decode_vfs_caps(raw: &[u8]) -> Result<(u64, Option<u32>), String> {
         raw.get(i * 4..i * 4 + 4)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     };
-    let magic = word(0).ok_or_else(|| format!("{} bytes, too short", raw.len()))?;
+    let magic = word(0).ok_or_else(|| {
+        format!(
+            "{}, too short",
+            crate::util::count(raw.len() as u64, "byte", "bytes")
+        )
+    })?;
     match magic & 0xFF00_0000 {
         0x0100_0000 => Ok((u64::from(word(1).ok_or("v1 truncated")?), None)),
         0x0200_0000 => {

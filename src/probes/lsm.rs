@@ -95,7 +95,7 @@ AppArmor `Unconfined` for the build container.",
     },
     Spec {
         id: "lsm.mount",
-        title: "Podman can bind-mount (AppArmor `deny mount`, seccomp; L1)",
+        title: "Podman can bind-mount (AppArmor `deny mount`, seccomp)",
         explain: "containers/storage and buildah bind-mount directories (MS_BIND, flags \
 0x1000) in a private mount namespace for every build. A child process tries exactly that. \
 EACCES means an LSM (AppArmor `deny mount`, SELinux) refused it; EPERM usually seccomp or \
@@ -109,7 +109,7 @@ AppArmor-unconfined (or seccomp-unconfined, or privileged).",
     },
     Spec {
         id: "lsm.selinux",
-        title: "SELinux label of the job (container_t, L2)",
+        title: "SELinux label of the job (container_t)",
         explain: "Under an enforcing SELinux policy the default container type `container_t` \
 may not mount filesystems (AVC `denied { mounton }`), so fuse-overlayfs, overlay and proc \
 mounts of nested podman fail; GitLab's unprivileged podman recipe says to disable SELinux on \

@@ -108,7 +108,7 @@ unrecognised value makes every build fail. quay.io/podman/stable sets BUILDAH_IS
     },
     Spec {
         id: "mounts.proc",
-        title: "RUN steps can mount a fresh /proc (masked /proc, L3)",
+        title: "RUN steps can mount a fresh /proc (masked /proc)",
         explain: "With `oci`/`rootless` isolation every RUN step mounts a new procfs in \
 new user and pid namespaces. The kernel refuses that (EPERM) when the /proc the job sees is \
 partly covered: unprivileged containers mask /proc/acpi, /proc/kcore, /proc/keys, … and make \
@@ -124,7 +124,7 @@ containers.conf does the same.",
     },
     Spec {
         id: "mounts.keyring",
-        title: "The OCI runtime can create a session keyring (keyctl, N4)",
+        title: "The OCI runtime can create a session keyring (keyctl)",
         explain: "With `oci` isolation crun joins a new session keyring for every RUN step \
 (keyctl KEYCTL_JOIN_SESSION_KEYRING). Docker's default seccomp profile refuses keyctl with \
 EPERM, and crun then fails (`join keyctl`, older: `create keyring`); ENOSYS is tolerated. \
@@ -135,11 +135,11 @@ or a profile allowing keyctl. For `podman run`, containers.conf `[containers] ke
     },
     Spec {
         id: "mounts.root_propagation",
-        title: "Propagation of the / mount (E4)",
+        title: "Propagation of the / mount",
         explain: "Rootless podman warns `\"/\" is not a shared mount, this could cause issues \
 or missing mounts with rootless containers` when / is private and $container is unset. For \
 `podman build` this is cosmetic. Exporting `container=oci` silences it but also makes podman \
-move itself into a sub-cgroup (C4); a root job with CAP_SYS_ADMIN may `mount --make-rshared /`.",
+move itself into a sub-cgroup; a root job with CAP_SYS_ADMIN may `mount --make-rshared /`.",
         signatures: &["is not a shared mount, this could cause issues or missing mounts"],
     },
     Spec {
@@ -265,8 +265,8 @@ fn proc_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
         "no mount below /proc".to_string()
     } else {
         format!(
-            "/proc is masked ({} mounts below it, e.g. {})",
-            subs.len(),
+            "/proc is masked ({} below it, e.g. {})",
+            crate::util::count(subs.len() as u64, "mount", "mounts"),
             subs.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
         )
     };

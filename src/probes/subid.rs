@@ -177,7 +177,7 @@ available in user namespace … lchown …: invalid argument`. Fix (job): when t
 and exclude the user's own id (for uid 1000 in a 65536-id namespace: `podman:1:999` and \
 `podman:1001:64535`), then runs `podman system migrate` if a pause process already holds the old \
 namespace. Otherwise bake them into the image: `usermod --add-subuids 100000-165535 \
---add-subgids 100000-165535 podman`, or use quay.io/podman/stable (catalog U1).",
+--add-subgids 100000-165535 podman`, or use quay.io/podman/stable.",
         signatures: &[
             "no subuid ranges found for user",
             "Using rootless single mapping into the namespace",
@@ -196,7 +196,7 @@ namespace. Otherwise bake them into the image: `usermod --add-subuids 100000-165
 failed: Invalid argument`), and podman refuses a range that contains the user's own id \
 (`invalid configuration: the specified mapping … includes the user UID`). Duplicate lines (the user \
 listed twice) are the common cause. Appending cannot remove a line, so this is an image fix: one \
-line per range, no overlaps, own id excluded (catalog U3).",
+line per range, no overlaps, own id excluded.",
         signatures: &[
             "includes the user UID",
             "includes the user GID",
@@ -212,7 +212,7 @@ line per range, no overlaps, own id excluded (catalog U3).",
 docker, Kubernetes `hostUsers: false`, OpenShift user-namespace pods) only the ids of \
 /proc/self/uid_map exist; a sub-id range outside them makes `newuidmap: write to uid_map failed: \
 Operation not permitted`. Size the ranges to the namespace: for uid 1000 in 65536 ids, \
-`podman:1:999` and `podman:1001:64535` (catalog U4).",
+`podman:1:999` and `podman:1001:64535`.",
         signatures: &[
             "write to uid_map failed: Operation not permitted",
             "write to gid_map failed: Operation not permitted",
@@ -225,7 +225,7 @@ Operation not permitted`. Size the ranges to the namespace: for uid 1000 in 6553
         explain: "Every id a layer uses must be mapped: nobody/nogroup are 65534, so fewer than 65534 \
 sub-ids make builds of ordinary images fail with `potentially insufficient UIDs or GIDs available \
 in user namespace (requested …)`. Images with ids ≥ 65536 need larger ranges, which a 65536-id \
-parent namespace (k8s `hostUsers: false`) cannot give (catalog U2).",
+parent namespace (k8s `hostUsers: false`) cannot give.",
         signatures: &[
             "potentially insufficient UIDs or GIDs available in user namespace",
             "insufficient UIDs or GIDs",

@@ -62,8 +62,7 @@ pub const SPECS: &[Spec] = &[
         explain: "/proc/self/uid_map is `0 0 4294967295` in the initial user namespace; anything else \
 means the job container itself runs in a user namespace (rootless outer podman or docker, Kubernetes \
 `hostUsers: false`, OpenShift user-namespace pods) and only the listed ids exist. Rootless podman can \
-then map only those ids, so /etc/subuid ranges must fit inside them (see subid.parent_map; catalog \
-U4).",
+then map only those ids, so /etc/subuid ranges must fit inside them (see subid.parent_map).",
         signatures: &[],
     },
     Spec {
@@ -76,7 +75,7 @@ Operation not permitted`, `user namespaces are not enabled in /proc/sys/user/max
 unconfined processes create one but without capabilities in it (`write to uid_map failed: Operation \
 not permitted`). Node fix: `sysctl -w user.max_user_namespaces=15000`, \
 `kernel.unprivileged_userns_clone=1`, `kernel.apparmor_restrict_unprivileged_userns=0` and \
-`kernel.apparmor_restrict_unprivileged_unconfined=0` (catalog N1, N3).",
+`kernel.apparmor_restrict_unprivileged_unconfined=0`.",
         signatures: &[
             "user namespaces are not enabled in /proc/sys/user/max_user_namespaces",
             "cannot clone: No space left on device",
@@ -93,8 +92,7 @@ clone: Operation not permitted` / `cannot re-exec process` (buildah: `Error duri
 unshare(CLONE_NEWUSER): Operation not permitted`) although the node allows user namespaces. Runner \
 fix, Kubernetes executor: `[runners.kubernetes.build_container_security_context.seccomp_profile] \
 type = \"Unconfined\"` (or a Localhost profile allowing unshare, clone, mount, umount2, setns, keyctl, \
-pivot_root); docker executor: `security_opt = [\"seccomp:unconfined\"]`; or `privileged = true` \
-(catalog N1, N2).",
+pivot_root); docker executor: `security_opt = [\"seccomp:unconfined\"]`; or `privileged = true`.",
         signatures: &[
             "cannot clone: Operation not permitted",
             "cannot clone: Invalid argument",
@@ -158,8 +156,8 @@ fn parent_map_check(host: &Host, facts: &mut Facts) -> Check {
         Check::info(
             "userns.parent_map",
             format!(
-                "the job runs inside a user namespace with {} uids ({})",
-                facts.inside_uids(),
+                "the job runs inside a user namespace with {} ({})",
+                crate::util::count(facts.inside_uids(), "uid", "uids"),
                 facts
                     .parent_uid_map
                     .iter()

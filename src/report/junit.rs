@@ -1,7 +1,7 @@
 //! JUnit XML: one test case per check, so GitLab's test report lists them
 //! (`artifacts: reports: junit: podrun-doctor.xml`).
 
-use super::{area_of, strip_codes, Report};
+use super::{area_of, Report};
 use crate::model::{By, Status};
 
 fn esc(s: &str) -> String {
@@ -42,7 +42,7 @@ fn fix_text(report: &Report, row: &super::Row) -> String {
         (By::Job, false) => "the job's fix".to_string(),
         (by, _) => format!("fix for the {}", by.as_str().replace('-', " ")),
     };
-    format!("{who}: {}", strip_codes(&f.text))
+    format!("{who}: {}", f.text)
 }
 
 /// GitLab's parser (lib/gitlab/ci/parsers/test/junit.rb) reads a case's
@@ -60,7 +60,7 @@ pub fn render(report: &Report, strict: bool) -> String {
             esc(area_of(c.id)),
             esc(c.id)
         ));
-        let summary = strip_codes(&c.summary);
+        let summary = c.summary.clone();
         let fix = fix_text(report, row);
         let state = match row.status_after {
             Some(after) if status == after && after != c.status => {
