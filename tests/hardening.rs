@@ -76,8 +76,9 @@ fn a_planted_config_symlink_is_not_followed_by_a_root_doctor() {
 
 /// Issue 9 item 2: `HOME="/tmp/x<newline>evil::0:0::/root"` in an
 /// OpenShift-like job with a group-writable /etc/passwd appended a uid-0
-/// account with an empty password. Now the line is refused, the file is
-/// unchanged and the report names the file and the problem.
+/// account with an empty password. Now the probe never pastes such a HOME:
+/// it is a finding shown escaped, HOME moves, and the only line added is
+/// the job's own alias with the new HOME, whole and well-formed.
 #[test]
 fn a_newline_in_home_never_reaches_etc_passwd() {
     let home = "/tmp/x\nevil::0:0::/root";
@@ -96,10 +97,22 @@ fn a_newline_in_home_never_reaches_etc_passwd() {
         !after.lines().any(|l| l.starts_with("evil:")),
         "a uid-0 account was injected:\n{after}"
     );
-    assert_eq!(after, before, "{text}");
+    let added = after
+        .strip_prefix(before.as_str())
+        .expect("lines only appended");
+    for line in added.lines() {
+        let fields: Vec<&str> = line.split(':').collect();
+        assert_eq!(fields.len(), 7, "{line}");
+        assert_eq!(fields[2], "1000680000", "{line}");
+        assert_eq!(fields[5], "/tmp/podrun-1000680000/home", "{line}");
+    }
     assert!(
-        text.contains("not adding a line to /etc/passwd") && text.contains("control character"),
+        text.contains(r#"HOME="/tmp/x\nevil::0:0::/root" contains a control character"#),
         "{text}"
+    );
+    assert!(
+        !text.contains("x\nevil"),
+        "the raw newline reached the checklist:\n{text}"
     );
 }
 
