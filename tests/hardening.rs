@@ -76,8 +76,9 @@ fn a_planted_config_symlink_is_not_followed_by_a_root_doctor() {
 
 /// Issue 9 item 2: `HOME="/tmp/x<newline>evil::0:0::/root"` in an
 /// OpenShift-like job with a group-writable /etc/passwd appended a uid-0
-/// account with an empty password. Now the line is refused, the file is
-/// unchanged and the report names the file and the problem.
+/// account with an empty password. Now the probe never pastes such a HOME:
+/// it is a finding shown escaped, HOME moves, and the only line added is
+/// the job's own alias with the new HOME, whole and well-formed.
 #[test]
 fn a_newline_in_home_never_reaches_etc_passwd() {
     let home = "/tmp/x\nevil::0:0::/root";
@@ -96,10 +97,22 @@ fn a_newline_in_home_never_reaches_etc_passwd() {
         !after.lines().any(|l| l.starts_with("evil:")),
         "a uid-0 account was injected:\n{after}"
     );
-    assert_eq!(after, before, "{text}");
+    let added = after
+        .strip_prefix(before.as_str())
+        .expect("lines only appended");
+    for line in added.lines() {
+        let fields: Vec<&str> = line.split(':').collect();
+        assert_eq!(fields.len(), 7, "{line}");
+        assert_eq!(fields[2], "1000680000", "{line}");
+        assert_eq!(fields[5], "/tmp/podrun-1000680000/home", "{line}");
+    }
     assert!(
-        text.contains("not adding a line to /etc/passwd") && text.contains("control character"),
+        text.contains(r#"HOME="/tmp/x\nevil::0:0::/root" contains a control character"#),
         "{text}"
+    );
+    assert!(
+        !text.contains("x\nevil"),
+        "the raw newline reached the checklist:\n{text}"
     );
 }
 
@@ -276,4 +289,97 @@ fn exec_passes_non_utf8_bytes_through_unchanged() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Issue 9 item 1, the job directory: uid 1000 plants
+/// `ln -s /var/tmp /builds/.podrun-0` in a 0777 `/builds`; root runs
+/// `CI_BUILDS_DIR=/builds podrun-doctor env` with /etc/containers and HOME
+/// read-only. Root used to export `CONTAINERS_CONF…=/builds/.podrun-0/…`,
+/// a path through the link the attacker can later swap. Now neither a
+/// file nor an exported path goes through it: the job directory is a
+/// private one under the sticky /tmp.
+#[test]
+fn a_planted_job_dir_symlink_in_a_0777_builds_steers_nothing() {
+    let (dir, tree) = fixture("deb13-root-default", |doc| {
+        doc["env"]["CI_BUILDS_DIR"] = "/builds".into();
+        doc["stat"]["/builds"] =
+            serde_json::json!({"kind": "dir", "mode": "0777", "uid": 0, "gid": 0});
+        doc["access"]["/etc/containers W"] = "EROFS".into();
+        doc["access"]["/root W"] = "EROFS".into();
+    });
+    let target = dir.path().join("var-tmp");
+    std::fs::create_dir(&target).unwrap();
+    std::fs::create_dir_all(tree.join("root/builds")).unwrap();
+    std::fs::create_dir_all(tree.join("root/tmp")).unwrap();
+    std::os::unix::fs::symlink(&target, tree.join("root/builds/.podrun-0")).unwrap();
+    let out = doctor(&tree, &["env", "--json", "-"]);
+    let exports = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(names(&target), Vec::<String>::new(), "{exports}");
+    assert!(!exports.contains("/builds/"), "{exports}");
+    let changed: Vec<&str> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["path"].as_str())
+        .collect();
+    assert!(
+        !changed.is_empty(),
+        "the scenario needs a config fix: {report}"
+    );
+    assert!(
+        changed.iter().all(|p| p.starts_with("/tmp/podrun-0/")),
+        "{changed:?}"
+    );
+    assert!(exports.contains("=/tmp/podrun-0/"), "{exports}");
+}
+
+/// The same scenario on the real system, as root, in a private mount
+/// namespace (tmpfs over /tmp, /var/tmp, /root and /mnt; /etc/containers
+/// bound read-only), with the link planted by uid 1000 itself.
+#[test]
+fn a_planted_job_dir_symlink_is_not_followed_on_the_real_system() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs root (a private mount namespace, a link made by uid 1000)");
+        return;
+    }
+    let have =
+        |t: &str| Path::new("/usr/bin").join(t).exists() || Path::new("/bin").join(t).exists();
+    if !have("unshare") || !have("setpriv") {
+        eprintln!("skipped: unshare/setpriv (util-linux) not installed");
+        return;
+    }
+    // Not under /tmp: the namespace covers /tmp with a tmpfs.
+    let out_dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let script = r#"set -eu
+mount --make-rprivate /
+for d in /tmp /var/tmp; do mount -t tmpfs -o mode=1777 tmpfs "$d"; done
+mount -t tmpfs -o mode=0700 tmpfs /root
+mount -t tmpfs -o mode=0755 tmpfs /mnt
+mkdir /mnt/builds && chmod 0777 /mnt/builds
+if [ -d /etc/containers ]; then
+  mount --bind /etc/containers /etc/containers && mount -o remount,bind,ro /etc/containers
+fi
+setpriv --reuid 1000 --regid 1000 --clear-groups ln -s /var/tmp /mnt/builds/.podrun-0
+HOME=/root CI_BUILDS_DIR=/mnt/builds "$1" env --json "$2/env.json" >"$2/exports" 2>"$2/stderr" || true
+ls -A /var/tmp >"$2/var-tmp"
+readlink /mnt/builds/.podrun-0 >"$2/link"
+"#;
+    let status = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(env!("CARGO_BIN_EXE_podrun-doctor"))
+        .arg(out_dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let read = |n: &str| std::fs::read_to_string(out_dir.path().join(n)).unwrap();
+    assert_eq!(read("link").trim(), "/var/tmp", "the link stayed in place");
+    assert_eq!(read("var-tmp"), "", "a file was written through the link");
+    let exports = read("exports");
+    assert!(!exports.contains("/mnt/builds/"), "{exports}");
+    let report: serde_json::Value = serde_json::from_str(&read("env.json")).unwrap();
+    for c in report["changes"].as_array().unwrap() {
+        let p = c["path"].as_str().unwrap();
+        assert!(!p.starts_with("/mnt/builds/"), "{p}: {}", read("stderr"));
+    }
 }

@@ -14,7 +14,7 @@ use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
 use crate::formats::passwd::{parse_passwd, Passwd, PasswdEntry};
 use crate::formats::subid;
-use crate::host::{Access, FileKind, Host};
+use crate::host::{Access, FileKind, Found, Host, Stat};
 use crate::model::{Action, By, Check, Spec, Status};
 use serde_json::{json, Value};
 
@@ -222,9 +222,10 @@ emptyDir at that path.",
     },
 ];
 
+/// A real directory of `uid` (not a symlink to one: its owner could point
+/// it anywhere at any time) that it can write.
 fn is_owned_writable_dir(host: &Host, path: &str, uid: u32) -> bool {
-    matches!(host.stat(path), Ok(s) if s.kind == FileKind::Dir && s.uid == uid)
-        && host.access(path, Access::Write).is_ok()
+    host.owned_dir_no_follow(path, uid) && host.access(path, Access::Write).is_ok()
 }
 
 /// Where this tool would move HOME, with the actions that make it, or why
@@ -257,12 +258,15 @@ fn plan_home(
     // The job directory (paths::job_dir) is the one place of the job's own.
     let Some(base) = paths.job_dir.clone() else {
         return Err(
-            "neither $CI_BUILDS_DIR, $TMPDIR nor /tmp is writable for a new HOME".to_string(),
+            "neither $CI_BUILDS_DIR, $TMPDIR nor /tmp is a writable directory closed to other \
+             uids (world-writable without the sticky bit is refused) for a new HOME"
+                .to_string(),
         );
     };
     let home = format!("{base}/home");
     for p in [&base, &home] {
-        if let Ok(s) = host.stat(p) {
+        // lstat: a symlink planted here is foreign, whatever it points to.
+        if let Ok(s) = host.lstat(p) {
             if s.kind != FileKind::Dir || s.uid != uid {
                 return Err(format!(
                     "{p} exists and is not a directory owned by uid {uid}; not using it"
@@ -280,60 +284,72 @@ fn plan_home(
             mode: 0o700,
         },
     ];
-    let mut copied = Vec::new();
+    let mut text = format!("export HOME={home} (a private directory, mode 0700)");
     if let Some(ph) = passwd_home.filter(|h| *h != home && h.starts_with('/')) {
         if paths.xdg_config_home.is_none() {
             let src = format!("{}/.config/containers", ph.trim_end_matches('/'));
-            let names = host.read_dir(&src).unwrap_or_default();
-            let dst = format!("{home}/.config/containers");
-            let confs: Vec<(String, String)> = names
-                .iter()
-                .filter(|n| n.ends_with(".conf"))
-                .filter_map(|n| {
-                    let path = format!("{src}/{n}");
-                    match host.stat(&path) {
-                        Ok(s) if s.kind == FileKind::File => {}
-                        _ => return None,
-                    }
-                    host.read(&path).ok().map(|c| (n.clone(), c))
-                })
-                .collect();
-            if !confs.is_empty() {
-                actions.push(Action::CreateDir {
-                    path: format!("{home}/.config"),
-                    mode: 0o700,
-                });
-                actions.push(Action::CreateDir {
-                    path: dst.clone(),
-                    mode: 0o700,
-                });
-            }
-            for (name, contents) in confs {
-                copied.push(format!("{src}/{name}"));
-                actions.push(Action::WriteFile {
-                    path: format!("{dst}/{name}"),
-                    contents,
-                    mode: 0o644,
-                });
-            }
+            copy_user_confs(host, &src, &home, &mut actions, &mut text);
         }
     }
     actions.push(Action::SetEnv {
         key: "HOME".into(),
         value: home.clone(),
     });
-    let mut text = format!("export HOME={home} (a private directory, mode 0700)");
-    if !copied.is_empty() {
-        text.push_str(&format!(
-            "; copy the image's per-user podman config ({}) there",
-            copied.join(", ")
-        ));
-    }
     Ok(HomePlan {
         home,
         actions,
         text,
     })
+}
+
+/// The image's per-user podman config (`*.conf` in `src`) copied into the
+/// new HOME, each file read with `read_checked` (a FIFO there must not hang
+/// the doctor; an unreadable file is named in `text`, never skipped
+/// silently).
+fn copy_user_confs(
+    host: &Host,
+    src: &str,
+    home: &str,
+    actions: &mut Vec<Action>,
+    text: &mut String,
+) {
+    let mut confs = Vec::new();
+    let mut skipped = Vec::new();
+    let names = host.read_dir(src).unwrap_or_default();
+    for name in names.into_iter().filter(|n| n.ends_with(".conf")) {
+        let path = format!("{src}/{name}");
+        match host.read_checked(&path) {
+            Ok(Some(contents)) => confs.push((name, path, contents)),
+            // A directory named *.conf is no config file.
+            Err(p) if p.found == Found::NotRegular(FileKind::Dir) => {}
+            Err(p) => skipped.push(p.to_string()),
+            Ok(None) => {}
+        }
+    }
+    let dst = format!("{home}/.config/containers");
+    if !confs.is_empty() {
+        for dir in [format!("{home}/.config"), dst.clone()] {
+            actions.push(Action::CreateDir {
+                path: dir,
+                mode: 0o700,
+            });
+        }
+        let copied: Vec<&str> = confs.iter().map(|(_, p, _)| p.as_str()).collect();
+        text.push_str(&format!(
+            "; copy the image's per-user podman config ({}) there",
+            copied.join(", ")
+        ));
+    }
+    for (name, _, contents) in confs {
+        actions.push(Action::WriteFile {
+            path: format!("{dst}/{name}"),
+            contents,
+            mode: 0o644,
+        });
+    }
+    if !skipped.is_empty() {
+        text.push_str(&format!("; not copied: {}", skipped.join("; ")));
+    }
 }
 
 const HOME_RUNNER_FIX: &str = "In config.toml: `environment = [\"HOME=/build_home\"]` and an \
@@ -393,29 +409,26 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     facts.openshift_like = uid >= OPENSHIFT_UID_MIN && ids.gid == 0 && entry.is_none();
 
     // HOME analysis comes first: the passwd fix writes the home it plans.
-    let home_env = facts.paths.home.clone();
     let home_plan = plan_home(host, uid, facts.passwd_home.as_deref(), &facts.paths);
-
-    let home_ok = match home_env.as_deref() {
-        None | Some("") => false,
-        Some(h) => {
-            h.starts_with('/')
-                && h != "/"
-                && matches!(host.stat(h), Ok(s) if s.kind == FileKind::Dir)
-                && host.access(h, Access::Write).is_ok()
-        }
-    };
-    facts.home_ok = home_ok || !strict;
-
-    let cx = Cx {
+    let paths = facts.paths.clone();
+    let mut cx = Cx {
         host,
         uid,
         gid: ids.gid,
         strict,
         passwd: &passwd,
-        home_env,
+        paths: &paths,
+        home_env: paths.home.clone(),
+        home_kept: None,
         home_plan: &home_plan,
     };
+    let (set_check, writable_check) = home_checks(&cx, &facts);
+    // HOME stays when podman can use it as found: the passwd line names it.
+    let usable = set_check.status == Status::Ok && writable_check.status == Status::Ok;
+    cx.home_kept = cx.home_env.clone().filter(|_| usable);
+    facts.home_ok = usable || !strict;
+    note_home_move(&cx, &mut facts, [&set_check, &writable_check]);
+
     passwd_check(
         &cx,
         &passwd_text,
@@ -425,7 +438,8 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     );
     openshift_check(&facts, &mut found.checks);
     user_env_check(&cx, &mut facts, &mut found.checks);
-    home_checks(&cx, &mut facts, &mut found.checks);
+    found.checks.push(set_check);
+    found.checks.push(writable_check);
 
     found
         .report_context
@@ -445,8 +459,11 @@ struct Cx<'a> {
     /// Rootless and not uid 0: podman needs passwd, sub-ids and HOME.
     strict: bool,
     passwd: &'a Passwd,
+    paths: &'a Paths,
     /// `HOME` as found.
     home_env: Option<String>,
+    /// `HOME` as found when podman can use it (it is then kept).
+    home_kept: Option<String>,
     home_plan: &'a Result<HomePlan, String>,
 }
 
@@ -524,7 +541,7 @@ fn passwd_check(
     out: &mut Vec<Check>,
 ) {
     let (host, uid, gid, strict) = (cx.host, cx.uid, cx.gid, cx.strict);
-    let (passwd, home_env, home_plan) = (cx.passwd, &cx.home_env, cx.home_plan);
+    let passwd = cx.passwd;
     match (passwd_text, entry) {
         (Err(e), _) => {
             let errno = crate::host::io_error_name(e);
@@ -582,13 +599,8 @@ fn passwd_check(
             .with("writable", writable)
             .with("openshift_like", facts.openshift_like);
             if writable {
-                let home = match (home_env, home_plan) {
-                    (Some(h), _) if home_usable(host, h, uid) => h.clone(),
-                    (_, Ok(p)) => p.home.clone(),
-                    (Some(h), _) if h.starts_with('/') => h.clone(),
-                    _ => "/tmp".to_string(),
-                };
-                let line = format!("{name}:x:{uid}:{gid}::{home}:/bin/sh");
+                let home = line_home(cx);
+                let line = format!("{name}:x:{uid}:{gid}::{}:/bin/sh", home.field);
                 facts.planned_name = Some(name.clone());
                 let mut actions = vec![Action::AppendLine {
                     path: PASSWD.into(),
@@ -602,7 +614,7 @@ fn passwd_check(
                     key: "LOGNAME".into(),
                     value: name.clone(),
                 });
-                check = check.with("planned_line", line.clone()).job_fix(
+                check = home.note(check).with("planned_line", line.clone()).job_fix(
                     format!("append `{line}` to {PASSWD} (it is writable) and export USER={name}"),
                     actions,
                 );
@@ -646,8 +658,7 @@ with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
 /// `identity.user_env`: the name podman looks sub-ids up by (`$USER`)
 /// against the passwd name newuidmap checks them by.
 fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
-    let (host, uid, gid, strict) = (cx.host, cx.uid, cx.gid, cx.strict);
-    let (passwd, home_env, home_plan) = (cx.passwd, &cx.home_env, cx.home_plan);
+    let (host, uid, strict, passwd) = (cx.host, cx.uid, cx.strict, cx.passwd);
     let user_env = host.env_nonempty("USER").map(str::to_string);
     facts.podman_user = user_env.clone().or_else(|| facts.user.clone());
     let uid_s = uid.to_string();
@@ -664,16 +675,7 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
             );
         }
         (Some(name), u) if *name == uid_s && !u.as_deref().is_some_and(alias_ok) => {
-            out.push(numeric_name_check(
-                host,
-                passwd,
-                uid,
-                gid,
-                name,
-                home_env,
-                home_plan,
-                u.as_deref(),
-            ));
+            out.push(numeric_name_check(cx, name, u.as_deref()));
         }
         (Some(name), Some(u)) if *name == uid_s => {
             out.push(
@@ -746,59 +748,75 @@ fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
     }
 }
 
-/// `home.set` and `home.writable`, and whether this run's fix moves HOME.
-fn home_checks(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
-    let (host, uid, strict) = (cx.host, cx.uid, cx.strict);
-    let (home_env, home_plan) = (&cx.home_env, cx.home_plan);
-    let set_check = match home_env.as_deref() {
-        None | Some("") => {
-            if !strict {
-                Check::info(
-                    "home.set",
-                    "HOME is unset (podman does not need it in this mode)",
-                )
-            } else {
-                match facts.passwd_home.as_deref() {
-                    Some(ph) if home_usable(host, ph, uid) => Check::warn(
-                        "home.set",
-                        format!("HOME is unset; podman falls back to the passwd home {ph}, other tools may not"),
-                    )
-                    .with("passwd_home", ph)
-                    .job_fix(
-                        format!("export HOME={ph}"),
-                        vec![Action::SetEnv {
-                            key: "HOME".into(),
-                            value: ph.to_string(),
-                        }],
-                    ),
-                    _ => home_fix(
-                        Check::error(
-                            "home.set",
-                            "HOME is unset and there is no usable passwd home: rootless podman has nowhere for its config and storage",
-                        ),
-                        home_plan,
-                    ),
-                }
-            }
+/// `home.set` and `home.writable` (not yet pushed: the passwd fixes need
+/// to know first whether HOME stays).
+fn home_checks(cx: &Cx, facts: &Facts) -> (Check, Check) {
+    let set_check = home_set_check(cx, facts);
+    let writable_check = match cx.home_env.as_deref() {
+        Some(h) if h.starts_with('/') && h != "/" && !has_control(h) => home_writable(cx, h),
+        _ => Check::info(
+            "home.writable",
+            "not checked: HOME is not set to a directory (see home.set)",
+        ),
+    };
+    (set_check, writable_check)
+}
+
+/// Whether this run's fixes move HOME, and where to.
+fn note_home_move(cx: &Cx, facts: &mut Facts, checks: [&Check; 2]) {
+    facts.home_moves = checks
+        .iter()
+        .any(|c| c.status >= Status::Warn && c.job_can_fix());
+    if let Ok(p) = cx.home_plan {
+        if checks.iter().any(|c| c.job_can_fix()) {
+            facts.planned_home = Some(p.home.clone());
         }
-        Some("/") => {
-            if strict {
-                home_fix(
-                    Check::error(
-                        "home.set",
-                        "HOME is `/`: rootless podman fails with `mkdir /.local: permission denied`",
-                    )
-                    .with("HOME", "/"),
-                    home_plan,
-                )
-            } else {
-                Check::info(
+    }
+}
+
+/// `home.set`: HOME is set to an absolute directory path other than `/`.
+fn home_set_check(cx: &Cx, facts: &Facts) -> Check {
+    let (host, uid, strict, home_plan) = (cx.host, cx.uid, cx.strict, cx.home_plan);
+    match cx.home_env.as_deref() {
+        None | Some("") if !strict => Check::info(
+            "home.set",
+            "HOME is unset (podman does not need it in this mode)",
+        ),
+        None | Some("") => match facts.passwd_home.as_deref() {
+            Some(ph) if home_usable(host, ph, uid) => Check::warn(
+                "home.set",
+                format!("HOME is unset; podman falls back to the passwd home {ph}, other tools may not"),
+            )
+            .with("passwd_home", ph)
+            .job_fix(
+                format!("export HOME={ph}"),
+                vec![Action::SetEnv {
+                    key: "HOME".into(),
+                    value: ph.to_string(),
+                }],
+            ),
+            _ => home_fix(
+                Check::error(
                     "home.set",
-                    "HOME is `/` (as root this only matters to tools like git)",
-                )
-                .with("HOME", "/")
-            }
-        }
+                    "HOME is unset and there is no usable passwd home: rootless podman has nowhere for its config and storage",
+                ),
+                home_plan,
+            ),
+        },
+        Some("/") if strict => home_fix(
+            Check::error(
+                "home.set",
+                "HOME is `/`: rootless podman fails with `mkdir /.local: permission denied`",
+            )
+            .with("HOME", "/"),
+            home_plan,
+        ),
+        Some("/") => Check::info(
+            "home.set",
+            "HOME is `/` (as root this only matters to tools like git)",
+        )
+        .with("HOME", "/"),
+        Some(h) if has_control(h) => control_home_check(cx, h),
         Some(h) if !h.starts_with('/') => {
             let c = Check::new(
                 "home.set",
@@ -813,25 +831,98 @@ fn home_checks(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
             }
         }
         Some(h) => Check::ok("home.set", format!("HOME={h}")).with("HOME", h),
-    };
-    let writable_check = match home_env.as_deref() {
-        Some(h) if h.starts_with('/') && h != "/" => home_writable(host, h, uid, strict, home_plan),
-        _ => Check::info(
-            "home.writable",
-            "not checked: HOME is not set to a directory (see home.set)",
+    }
+}
+
+/// A HOME with a control character (a newline, a tab): no pipeline sets
+/// one on purpose, and it must never reach /etc/passwd, a config file or
+/// the checklist raw. Shown escaped; moved when the job can.
+fn control_home_check(cx: &Cx, h: &str) -> Check {
+    let c = Check::warn(
+        "home.set",
+        format!(
+            "HOME={} contains a control character: it is not written into /etc/passwd or any \
+             config file, and tools that read paths by lines break on it",
+            shown(h)
         ),
-    };
-    let home_checks = [&set_check, &writable_check];
-    facts.home_moves = home_checks
-        .iter()
-        .any(|c| c.status >= Status::Warn && c.job_can_fix());
-    if let Ok(p) = home_plan {
-        if home_checks.iter().any(|c| c.job_can_fix()) {
-            facts.planned_home = Some(p.home.clone());
+    )
+    .with("HOME", h);
+    if cx.strict {
+        home_fix(c, cx.home_plan)
+    } else {
+        c.fix(
+            By::RunnerAdmin,
+            "Set HOME to a plain absolute path in the runner's `environment` or the job's variables.",
+        )
+    }
+}
+
+/// `s` for a sentence: as it is, or escaped when it holds control
+/// characters (a raw newline would forge a line of the checklist).
+fn shown(s: &str) -> String {
+    if has_control(s) {
+        format!("\"{}\"", s.escape_default())
+    } else {
+        s.to_string()
+    }
+}
+
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
+/// The home field of a passwd line this tool appends, and the HOME passed
+/// over on the way (`note`).
+struct LineHome {
+    field: String,
+    passed_over: Option<String>,
+}
+
+impl LineHome {
+    /// Says on the check why HOME itself is not the line's home field.
+    fn note(&self, check: Check) -> Check {
+        match &self.passed_over {
+            Some(why) => check.with("home_not_in_passwd", why.clone()),
+            None => check,
         }
     }
-    out.push(set_check);
-    out.push(writable_check);
+}
+
+/// The home field of an appended passwd line: HOME when it is kept, else
+/// where this run moves it, else `/tmp`; never a value that is no plain
+/// passwd field (a `:` splits the record, a newline starts another one:
+/// `HOME="/tmp/x<newline>evil::0:0::/root"` would add a uid-0 account).
+fn line_home(cx: &Cx) -> LineHome {
+    let planned = cx.home_plan.as_ref().ok().map(|p| p.home.clone());
+    let mut passed_over = None;
+    for h in cx.home_kept.iter().cloned().chain(planned) {
+        match passwd_field_problem(&h) {
+            None => {
+                return LineHome {
+                    field: h,
+                    passed_over,
+                }
+            }
+            Some(why) => {
+                passed_over.get_or_insert(format!("{} {why}", shown(&h)));
+            }
+        }
+    }
+    LineHome {
+        field: "/tmp".to_string(),
+        passed_over,
+    }
+}
+
+/// What keeps `value` out of a passwd field, in words.
+fn passwd_field_problem(value: &str) -> Option<&'static str> {
+    if has_control(value) {
+        Some("contains a control character")
+    } else if value.contains(':') {
+        Some("contains `:`, the passwd field separator")
+    } else {
+        None
+    }
 }
 
 /// A name for a passwd line appended for `uid` that no other uid's line
@@ -857,17 +948,8 @@ fn free_name(passwd: &Passwd, uid: u32) -> String {
 /// by name and once by uid, passes each range twice, and newuidmap fails.
 /// Fix: an alias entry for the same uid and USER set to it (podman then
 /// finds the uid-keyed lines once; newuidmap still checks by the uid).
-#[allow(clippy::too_many_arguments)]
-fn numeric_name_check(
-    host: &Host,
-    passwd: &Passwd,
-    uid: u32,
-    gid: u32,
-    name: &str,
-    home_env: &Option<String>,
-    home_plan: &Result<HomePlan, String>,
-    user_env: Option<&str>,
-) -> Check {
+fn numeric_name_check(cx: &Cx, name: &str, user_env: Option<&str>) -> Check {
+    let (host, passwd, uid, gid) = (cx.host, cx.passwd, cx.uid, cx.gid);
     let c = Check::error(
         "identity.user_env",
         format!(
@@ -886,13 +968,9 @@ the uid in the image.",
         );
     }
     let alias = free_name(passwd, uid);
-    let home = match (home_env, home_plan) {
-        (Some(h), _) if h.starts_with('/') && h != "/" => h.clone(),
-        (_, Ok(p)) => p.home.clone(),
-        _ => "/tmp".to_string(),
-    };
-    let line = format!("{alias}:x:{uid}:{gid}::{home}:/bin/sh");
-    c.with("planned_line", line.clone()).job_fix(
+    let home = line_home(cx);
+    let line = format!("{alias}:x:{uid}:{gid}::{}:/bin/sh", home.field);
+    home.note(c).with("planned_line", line.clone()).job_fix(
         format!("append the alias `{line}` to {PASSWD} and export USER={alias} LOGNAME={alias}"),
         vec![
             Action::AppendLine {
@@ -911,17 +989,20 @@ the uid in the image.",
     )
 }
 
-fn home_writable(
-    host: &Host,
-    h: &str,
-    uid: u32,
-    strict: bool,
-    plan: &Result<HomePlan, String>,
-) -> Check {
-    let bad = |status: Status, summary: String| -> Check {
-        let c = Check::new("home.writable", status, summary).with("HOME", h);
-        if status >= Status::Warn && strict {
-            home_fix(c, plan)
+/// `home.writable`: podman can use HOME as found. Rootless podman needs
+/// neither to own HOME nor to write it (containers/storage `homedir`,
+/// containers/common `config`): it needs `$HOME/.config` (unless
+/// XDG_CONFIG_HOME is set) to be a directory of the uid or creatable, and
+/// `$HOME/.local/share/containers` (unless XDG_DATA_HOME is set) to be a
+/// writable directory or creatable. So a root-owned 1777 HOME (GitLab's
+/// recipe on an emptyDir) is kept: podman creates both there as the uid.
+fn home_writable(cx: &Cx, h: &str) -> Check {
+    let (host, uid, strict) = (cx.host, cx.uid, cx.strict);
+    // A problem gets the HOME move when podman's mode needs HOME.
+    let bad = |c: Check| -> Check {
+        let c = c.with("HOME", h);
+        if c.status >= Status::Warn && strict {
+            home_fix(c, cx.home_plan)
         } else {
             c
         }
@@ -930,61 +1011,121 @@ fn home_writable(
     let st = match host.stat(h) {
         Ok(s) => s,
         Err(e) => {
-            return bad(
+            let why = crate::host::io_error_name(&e);
+            return bad(Check::new(
+                "home.writable",
                 sev,
-                format!(
-                    "HOME={h} does not exist ({})",
-                    crate::host::io_error_name(&e)
-                ),
-            )
+                format!("HOME={h} does not exist ({why})"),
+            ));
         }
     };
     if st.kind != FileKind::Dir {
-        return bad(
+        let what = st.kind.as_str();
+        return bad(Check::new(
+            "home.writable",
             sev,
-            format!("HOME={h} is a {}, not a directory", st.kind.as_str()),
-        );
+            format!("HOME={h} is a {what}, not a directory"),
+        ));
     }
-    if let Err(e) = host.access(h, Access::Write) {
-        return bad(
-            sev,
-            format!(
-                "HOME={h} is not writable ({}; owner uid {}, mode {:o})",
-                crate::host::io_error_name(&e),
-                st.uid,
-                st.mode
-            ),
-        )
-        .with("owner", st.uid)
-        .with("mode", format!("{:o}", st.mode));
-    }
-    let config = format!("{}/.config", h.trim_end_matches('/'));
-    if let Ok(cs) = host.stat(&config) {
-        if cs.uid != uid && strict {
-            return bad(
-                Status::Error,
-                format!(
-                    "{config} exists and is owned by uid {}, not {uid}: podman refuses it",
-                    cs.uid
-                ),
-            )
-            .with("config_owner", cs.uid);
+    let dirs = podman_dirs(h, cx.paths);
+    // Without a directory podman derives from HOME (both XDG variables
+    // set), or when podman's needs are not judged (root), HOME itself must
+    // be writable.
+    if dirs.is_empty() || !strict {
+        if let Err(e) = host.access(h, Access::Write) {
+            return bad(not_writable(sev, h, &st, &e));
         }
     }
-    if st.uid != uid && strict {
-        return bad(
-            Status::Warn,
-            format!(
-                "HOME={h} is writable but owned by uid {}, not {uid}",
-                st.uid
-            ),
-        )
-        .with("owner", st.uid);
+    if strict {
+        if let Some(problem) = dirs
+            .iter()
+            .find_map(|(dir, own)| podman_dir_problem(cx, h, &st, dir, *own))
+        {
+            return bad(problem);
+        }
     }
-    Check::ok("home.writable", format!("HOME={h} is a writable directory"))
+    let summary = if st.uid == uid || !strict {
+        format!("HOME={h} is a writable directory")
+    } else {
+        let names: Vec<&str> = dirs.iter().map(|(d, _)| d.as_str()).collect();
+        format!(
+            "HOME={h} is owned by uid {} (mode {:o}); podman can use it as uid {uid} ({} \
+             are its own or can be created there), so HOME is kept",
+            st.uid,
+            st.mode,
+            names.join(" and ")
+        )
+    };
+    Check::ok("home.writable", summary)
         .with("HOME", h)
         .with("owner", st.uid)
         .with("mode", format!("{:o}", st.mode))
+}
+
+/// The directories rootless podman makes under HOME, each with whether it
+/// must belong to the uid (`homedir.ConfigHome` refuses a config home of
+/// another uid: `path "…/.config" exists and it is not owned by the
+/// current user`).
+fn podman_dirs(h: &str, paths: &Paths) -> Vec<(String, bool)> {
+    let h = h.trim_end_matches('/');
+    let mut dirs = Vec::new();
+    if paths.xdg_config_home.is_none() {
+        dirs.push((format!("{h}/.config"), true));
+    }
+    if paths.xdg_data_home.is_none() {
+        dirs.push((format!("{h}/.local/share/containers"), false));
+    }
+    dirs
+}
+
+/// Why podman cannot use or create `dir` under HOME, as an error check
+/// (`None`: it can).
+fn podman_dir_problem(cx: &Cx, h: &str, home: &Stat, dir: &str, must_own: bool) -> Option<Check> {
+    let (host, uid) = (cx.host, cx.uid);
+    let err = |summary: String| Some(Check::error("home.writable", summary));
+    match host.stat(dir) {
+        Ok(st) if st.kind != FileKind::Dir => err(format!(
+            "{dir} exists and is a {}, not a directory: podman cannot use it",
+            st.kind.as_str()
+        )),
+        Ok(st) if must_own && st.uid != uid => err(format!(
+            "{dir} exists and is owned by uid {}, not {uid}: podman refuses it",
+            st.uid
+        ))
+        .map(|c| c.with("config_owner", st.uid)),
+        Ok(_) if !must_own && host.access(dir, Access::Write).is_err() => err(format!(
+            "{dir} exists and is not writable: podman cannot keep its images there"
+        )),
+        Ok(_) => None,
+        Err(_) => {
+            let near = host.nearest_existing(dir);
+            match host.access(&near, Access::Write) {
+                Ok(()) if host.is_dir(&near) => None,
+                Err(e) if near == h.trim_end_matches('/') => {
+                    Some(not_writable(Status::Error, h, home, &e))
+                }
+                _ => err(format!(
+                    "podman cannot create {dir}: {near} is not a directory it can write"
+                )),
+            }
+        }
+    }
+}
+
+/// HOME itself is not writable where podman or this check needs it to be.
+fn not_writable(status: Status, h: &str, st: &Stat, e: &std::io::Error) -> Check {
+    Check::new(
+        "home.writable",
+        status,
+        format!(
+            "HOME={h} is not writable ({}; owner uid {}, mode {:o})",
+            crate::host::io_error_name(e),
+            st.uid,
+            st.mode
+        ),
+    )
+    .with("owner", st.uid)
+    .with("mode", format!("{:o}", st.mode))
 }
 
 #[cfg(test)]
@@ -1175,14 +1316,12 @@ podman:x:1000:1000::/home/podman:/bin/bash\n";
             .host();
         let found = run(&host);
         let line = found.check("identity.passwd").unwrap().evidence["planned_line"].clone();
-        assert_eq!(
-            line,
-            json!("user1000680000:x:1000680000:0::/tmp/podrun-1000680000/home:/bin/sh")
-        );
-        // /tmp is writable but not ours: a warning with the move fix.
+        // /tmp is root's, but sticky and writable: podman creates .config and
+        // .local there as the uid, so HOME is kept and the line names it.
+        assert_eq!(line, json!("user1000680000:x:1000680000:0::/tmp:/bin/sh"));
         let w = found.check("home.writable").unwrap();
-        assert_eq!(w.status, Status::Warn);
-        assert!(w.job_can_fix());
+        assert_eq!(w.status, Status::Ok, "{}", w.summary);
+        assert!(!found.identity.home_moves);
     }
 
     #[test]
@@ -1394,5 +1533,263 @@ user1000680000:x:5:5::/:/bin/sh\n1000680000:*:1000680000:0:container user:/:/bin
             .host();
         let found = run(&host);
         assert_eq!(found.check("identity.user_env").unwrap().status, Status::Ok);
+    }
+
+    /// GitLab's recipe: the pipeline sets HOME=/my_custom_dir, a root-owned
+    /// 1777 emptyDir. Podman builds with it (matrix row
+    /// deb13-rootless-priv-customhome), so it is kept: no move, no fix.
+    fn custom_home(mode: u32) -> Fixture {
+        Fixture::new()
+            .uid(1000)
+            .gid(1000)
+            .env("HOME", "/my_custom_dir")
+            .file(PASSWD, PASSWD_UPSTREAM)
+            .file(STATUS, &status(ALL_CAPS, ALL_CAPS, 0, 0))
+            .dir("/home/podman")
+            .stat("/home/podman", "dir", 0o755, 1000, 1000)
+            .dir("/my_custom_dir")
+            .stat("/my_custom_dir", "dir", mode, 0, 0)
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+    }
+
+    #[test]
+    fn a_pipeline_home_podman_can_use_is_kept_although_root_owns_it() {
+        for mode in [0o1777, 0o777] {
+            let found = run(&custom_home(mode).host());
+            let w = found.check("home.writable").unwrap();
+            assert_eq!(w.status, Status::Ok, "{:o}: {}", mode, w.summary);
+            assert!(w.summary.contains("HOME is kept"), "{}", w.summary);
+            assert!(w.fix.is_none());
+            assert_eq!(found.check("home.set").unwrap().status, Status::Ok);
+            assert!(!found.identity.home_moves);
+            assert_eq!(found.identity.planned_home, None);
+            assert!(found.identity.home_ok);
+        }
+    }
+
+    #[test]
+    fn a_pipeline_home_podman_cannot_use_moves_with_the_reason() {
+        // A .config of root's there: podman refuses it (homedir.ConfigHome).
+        let found = run(&custom_home(0o1777)
+            .dir("/my_custom_dir/.config")
+            .stat("/my_custom_dir/.config", "dir", 0o755, 0, 0)
+            .host());
+        let w = found.check("home.writable").unwrap();
+        assert_eq!(w.status, Status::Error);
+        assert!(
+            w.summary
+                .contains("/my_custom_dir/.config exists and is owned by uid 0"),
+            "{}",
+            w.summary
+        );
+        assert!(found.identity.home_moves);
+        assert_eq!(found.identity.planned_home.as_deref(), Some("/home/podman"));
+        // A .local podman cannot create share/containers in.
+        let found = run(&custom_home(0o1777)
+            .dir("/my_custom_dir/.local")
+            .stat("/my_custom_dir/.local", "dir", 0o755, 0, 0)
+            .access("/my_custom_dir/.local", Access::Write, "EACCES")
+            .host());
+        let w = found.check("home.writable").unwrap();
+        assert_eq!(w.status, Status::Error);
+        assert!(
+            w.summary
+                .contains("cannot create /my_custom_dir/.local/share/containers"),
+            "{}",
+            w.summary
+        );
+        assert!(w.job_can_fix());
+        // Read-only and nothing there yet: HOME itself is named.
+        let found = run(&custom_home(0o755)
+            .access("/my_custom_dir", Access::Write, "EACCES")
+            .host());
+        let w = found.check("home.writable").unwrap();
+        assert_eq!(w.status, Status::Error);
+        assert!(
+            w.summary
+                .starts_with("HOME=/my_custom_dir is not writable (EACCES"),
+            "{}",
+            w.summary
+        );
+    }
+
+    #[test]
+    fn a_readonly_home_with_podmans_dirs_in_place_is_usable() {
+        let found = run(&custom_home(0o755)
+            .access("/my_custom_dir", Access::Write, "EROFS")
+            .dir("/my_custom_dir/.config")
+            .stat("/my_custom_dir/.config", "dir", 0o700, 1000, 1000)
+            .dir("/my_custom_dir/.local/share/containers")
+            .stat(
+                "/my_custom_dir/.local/share/containers",
+                "dir",
+                0o700,
+                1000,
+                1000,
+            )
+            .host());
+        let w = found.check("home.writable").unwrap();
+        assert_eq!(w.status, Status::Ok, "{}", w.summary);
+        assert!(!found.identity.home_moves);
+    }
+
+    /// A passwd home or a job directory that is a symlink is never taken
+    /// as the uid's own, whatever it points to.
+    #[test]
+    fn symlinked_homes_are_not_planned_into() {
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/")
+            .file(PASSWD, PASSWD_UPSTREAM)
+            .dir("/data/podman")
+            .stat("/data/podman", "dir", 0o700, 1000, 1000)
+            .symlink("/home/podman", "../data/podman")
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .host();
+        let found = run(&host);
+        assert_eq!(
+            found.identity.planned_home.as_deref(),
+            Some("/tmp/podrun-1000/home")
+        );
+        let host = Fixture::new()
+            .uid(1000)
+            .env("HOME", "/")
+            .file(PASSWD, "u:x:1000:1000::/nonexistent:/bin/sh\n")
+            .dir("/tmp/podrun-1000")
+            .stat("/tmp/podrun-1000", "dir", 0o700, 1000, 1000)
+            .dir("/elsewhere")
+            .stat("/elsewhere", "dir", 0o700, 1000, 1000)
+            .symlink("/tmp/podrun-1000/home", "../../elsewhere")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .host();
+        let found = run(&host);
+        let c = found.check("home.set").unwrap();
+        assert_eq!(c.fix.as_ref().map(|f| f.by), Some(By::RunnerAdmin));
+        assert!(c.evidence["job_fix_impossible"]
+            .as_str()
+            .unwrap()
+            .contains("/tmp/podrun-1000/home exists and is not a directory owned by uid 1000"));
+    }
+
+    /// Issue 9 item 2 at the probe: a HOME with a newline is shown escaped,
+    /// moved, and never pasted into the planned passwd line.
+    #[test]
+    fn a_home_with_a_control_character_is_a_finding_never_a_passwd_field() {
+        let home = "/tmp/x\nevil::0:0::/root";
+        let host = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .env("HOME", home)
+            .file(PASSWD, "root:x:0:0:root:/root:/bin/bash\n")
+            .dir(home)
+            .stat(home, "dir", 0o700, 1000680000, 0)
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .access(PASSWD, Access::Write, "ok")
+            .host();
+        let found = run(&host);
+        let set = found.check("home.set").unwrap();
+        assert_eq!(set.status, Status::Warn);
+        assert!(
+            set.summary.contains(r#""/tmp/x\nevil::0:0::/root""#),
+            "{}",
+            set.summary
+        );
+        assert!(set.job_can_fix());
+        for c in &found.checks {
+            assert!(!c.summary.contains('\n'), "{}: {}", c.id, c.summary);
+        }
+        let line = found.check("identity.passwd").unwrap().evidence["planned_line"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            line,
+            "podman:x:1000680000:0::/tmp/podrun-1000680000/home:/bin/sh"
+        );
+        assert_eq!(
+            found.identity.planned_home.as_deref(),
+            Some("/tmp/podrun-1000680000/home")
+        );
+    }
+
+    /// A HOME with `:` is a fine path for podman (kept) but no passwd
+    /// field: the line names the relocation place and says why.
+    #[test]
+    fn a_home_with_a_colon_is_kept_but_not_written_into_passwd() {
+        let home = "/builds/a:b";
+        let host = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .env("HOME", home)
+            .file(PASSWD, "root:x:0:0:root:/root:/bin/bash\n")
+            .dir(home)
+            .stat(home, "dir", 0o700, 1000680000, 0)
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .access(PASSWD, Access::Write, "ok")
+            .host();
+        let found = run(&host);
+        assert_eq!(found.check("home.writable").unwrap().status, Status::Ok);
+        assert!(!found.identity.home_moves);
+        let c = found.check("identity.passwd").unwrap();
+        assert_eq!(
+            c.evidence["planned_line"],
+            json!("podman:x:1000680000:0::/tmp/podrun-1000680000/home:/bin/sh")
+        );
+        assert_eq!(
+            c.evidence["home_not_in_passwd"],
+            json!("/builds/a:b contains `:`, the passwd field separator")
+        );
+        assert_eq!(passwd_field_problem("/home/podman"), None);
+        assert!(passwd_field_problem("/a\tb").is_some());
+    }
+
+    /// Copying the image's per-user config reads each file with
+    /// `read_checked`: a FIFO there is named, not opened or copied.
+    #[test]
+    fn a_fifo_in_the_image_config_is_named_not_copied() {
+        let host = Fixture::new()
+            .uid(1000)
+            .gid(1000)
+            .env("HOME", "/")
+            .file(PASSWD, PASSWD_UPSTREAM)
+            .file(
+                "/home/podman/.config/containers/containers.conf",
+                "[engine]\n",
+            )
+            .file("/home/podman/.config/containers/storage.conf", "")
+            .stat(
+                "/home/podman/.config/containers/storage.conf",
+                "fifo",
+                0o644,
+                1000,
+                1000,
+            )
+            .stat("/home/podman", "dir", 0o755, 0, 0)
+            .access("/home/podman", Access::Write, "EACCES")
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .host();
+        let found = run(&host);
+        let fix = found.check("home.set").unwrap().fix.clone().unwrap();
+        assert!(fix
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::WriteFile { path, .. }
+            if path == "/tmp/podrun-1000/home/.config/containers/containers.conf")));
+        assert!(!fix
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::WriteFile { path, .. }
+            if path.ends_with("storage.conf"))));
+        assert!(
+            fix.text
+                .contains("not copied: /home/podman/.config/containers/storage.conf is a FIFO"),
+            "{}",
+            fix.text
+        );
     }
 }

@@ -134,6 +134,15 @@ impl Fixture {
         self
     }
 
+    /// A real symlink in `root/` at `path` (parents created) pointing to
+    /// `target` as written (relative targets stay inside the tree).
+    pub fn symlink(self, path: &str, target: &str) -> Fixture {
+        let p = self.root_path(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink(target, &p).expect("symlink");
+        self
+    }
+
     /// A `stat` answer: kind is `file`, `dir`, `char`, `symlink`, ….
     pub fn stat(self, path: &str, kind: &str, mode: u32, uid: u32, gid: u32) -> Fixture {
         self.answer(

@@ -126,7 +126,9 @@ pub fn dropin_path(host: &Host, t: &Target, name: &str) -> Option<String> {
         return None;
     }
     let file = format!("podrun-{name}.conf");
-    if let Some(home) = t.config_home.filter(|_| t.user_dir_read) {
+    // Not under a HOME about to move: podman would not read it there, and
+    // the next round (or run) would write it again under the new one.
+    if let Some(home) = t.config_home.filter(|_| t.user_dir_read && !t.home_pending) {
         let dir = format!("{home}/containers/containers.conf.d");
         if writable_place(host, &dir) {
             return Some(format!("{dir}/{file}"));
