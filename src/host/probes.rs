@@ -1058,7 +1058,8 @@ mod tests {
             );
         }
         assert_eq!(together[1].step, "mkdir");
-        assert!(settle(Deadline::unlimited()) >= 2);
+        // No count asserted: other tests' threads share the pending list.
+        settle(Deadline::unlimited());
     }
 
     /// A fixture answers when asked, prefetch or not; on the real system a
