@@ -171,6 +171,10 @@ impl Sys for RealSys {
     fn probe_within(&self, _root: &Path, probe: &Probe, budget: Deadline) -> ProbeResult {
         super::probes::run_within(probe, budget)
     }
+
+    fn probe_many(&self, _root: &Path, probes: &[Probe], budget: Deadline) -> Vec<ProbeResult> {
+        super::probes::run_many(probes, budget)
+    }
 }
 
 /// How long a tool may take to answer (`podman --version` and the like

@@ -269,6 +269,17 @@ pub trait Sys {
     fn probe_within(&self, root: &Path, probe: &Probe, _budget: super::Deadline) -> ProbeResult {
         self.probe(root, probe)
     }
+    /// issue 10: runs `probes` side by side, answers in the order asked;
+    /// empty when this `Sys` has nothing to gain from it (fixtures answer
+    /// each probe at once when asked, so they keep doing just that).
+    fn probe_many(
+        &self,
+        _root: &Path,
+        _probes: &[Probe],
+        _budget: super::Deadline,
+    ) -> Vec<ProbeResult> {
+        Vec::new()
+    }
     /// At most `len` bytes of a file from `offset` (a binary's ELF headers
     /// and build information, without reading tens of megabytes). Both the
     /// real system and fixtures are trees under `root`, hence one default.

@@ -35,20 +35,45 @@ pub struct Learnt {
 
 /// The stanza of an installed package in a dpkg `status` file (stanzas
 /// separated by blank lines): its `Version`, when `Status` says installed.
+///
+/// issue 10: the file is ~1 MB and asked once per tool: only the stanzas
+/// holding dpkg's own `Package: NAME` line are looked at; a file written
+/// some other way (odd spacing) falls back to reading every stanza.
 pub fn dpkg_version(status: &str, package: &str) -> Option<String> {
-    status.split("\n\n").find_map(|stanza| {
-        let field = |name: &str| {
-            stanza.lines().find_map(|l| {
-                l.strip_prefix(name)
-                    .and_then(|r| r.strip_prefix(':'))
-                    .map(str::trim)
-            })
-        };
-        let installed = field("Status").is_some_and(|s| s.ends_with(" installed"));
-        (field("Package") == Some(package) && installed)
-            .then(|| field("Version").map(str::to_string))
-            .flatten()
-    })
+    let line = format!("Package: {package}\n");
+    let mut matched = false;
+    for (at, _) in status.match_indices(&line) {
+        if at > 0 && status.as_bytes()[at - 1] != b'\n' {
+            continue;
+        }
+        matched = true;
+        let start = status[..at].rfind("\n\n").map_or(0, |p| p + 2);
+        let end = status[at..].find("\n\n").map_or(status.len(), |p| at + p);
+        if let Some(v) = stanza_version(&status[start..end], package) {
+            return Some(v);
+        }
+    }
+    if matched {
+        return None;
+    }
+    status
+        .split("\n\n")
+        .find_map(|stanza| stanza_version(stanza, package))
+}
+
+/// `Version` of one dpkg stanza when it is `package` and installed.
+fn stanza_version(stanza: &str, package: &str) -> Option<String> {
+    let field = |name: &str| {
+        stanza.lines().find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|r| r.strip_prefix(':'))
+                .map(str::trim)
+        })
+    };
+    let installed = field("Status").is_some_and(|s| s.ends_with(" installed"));
+    (field("Package") == Some(package) && installed)
+        .then(|| field("Version").map(str::to_string))
+        .flatten()
 }
 
 /// Whether a dpkg file list (`info/P.list`: absolute paths, or `P.md5sums`:
@@ -359,6 +384,19 @@ Package: crun\nStatus: deinstall ok config-files\nVersion: 1.8.1-1\n";
         );
         assert_eq!(dpkg_version(STATUS, "runc"), None);
         assert_eq!(dpkg_version("", "podman"), None);
+    }
+
+    #[test]
+    fn dpkg_finds_the_installed_stanza_among_several_and_odd_spacing() {
+        // A removed stanza of the same name first, the field not first in
+        // its stanza, and a name that only ends like the one asked for.
+        let status = "Package: xpodman\nStatus: install ok installed\nVersion: 1\n\n\
+Package: podman\nStatus: deinstall ok config-files\nVersion: 3.0\n\n\
+Status: install ok installed\nPackage: podman\nVersion: 4.3.1\n";
+        assert_eq!(dpkg_version(status, "podman").as_deref(), Some("4.3.1"));
+        assert_eq!(dpkg_version(status, "xpodman").as_deref(), Some("1"));
+        let spaced = "Package:   podman \nStatus: install ok installed\nVersion: 5.0\n";
+        assert_eq!(dpkg_version(spaced, "podman").as_deref(), Some("5.0"));
     }
 
     #[test]

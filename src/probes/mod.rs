@@ -29,7 +29,7 @@ pub mod userns;
 pub mod testutil;
 
 use crate::decide;
-use crate::host::Host;
+use crate::host::{Host, Probe};
 use crate::model::Plan;
 use crate::model::{Check, Spec};
 use serde_json::{Map, Value};
@@ -191,12 +191,63 @@ pub fn spec(id: &str) -> Option<&'static Spec> {
     all_specs().find(|s| s.id == id)
 }
 
+/// The fork-and-try probes later areas will ask for, from what is known
+/// once `identity` has decided rootless (and `BUILDAH_ISOLATION`, read as
+/// `mounts` reads it). A guess that proves wrong costs one idle child,
+/// never a wrong answer: answers are matched by `Probe::key`, and an area
+/// asking for another probe forks it then. Left out: `UserNsMap` (its maps
+/// come from the sub-id areas and may be only staged).
+fn independent_probes(host: &Host, found: &Findings) -> Vec<Probe> {
+    let rootless = found.plan.rootless;
+    let isolation =
+        decide::isolation(host.env("BUILDAH_ISOLATION"), rootless).unwrap_or_else(|d| d);
+    let mut probes = vec![Probe::BindMount { userns: rootless }];
+    let id = &found.identity;
+    if rootless && !id.userns_configured && id.sys_admin != Some(true) {
+        probes.push(Probe::UserNs);
+    }
+    if mounts::isolation_uses_runtime(&isolation) {
+        probes.push(Probe::ProcMount { userns: rootless });
+        probes.push(Probe::Hostname { userns: rootless });
+    }
+    if isolation == "oci" {
+        probes.push(Probe::Keyctl);
+    }
+    probes.push(Probe::Overlay {
+        dir: host.nearest_existing(&default_graphroot(host, found)),
+        userns: rootless,
+    });
+    probes
+}
+
+/// The graphroot when no storage.conf names one (as `storage` derives it).
+fn default_graphroot(host: &Host, found: &Findings) -> String {
+    if host.uid() == 0 {
+        return "/var/lib/containers/storage".into();
+    }
+    let paths = &found.identity.paths;
+    let data_home = paths
+        .xdg_data_home
+        .as_deref()
+        .map(|s| s.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| {
+            let home = paths.home_set().unwrap_or("/").trim_end_matches('/');
+            format!("{home}/.local/share")
+        });
+    format!("{data_home}/containers/storage")
+}
+
 /// Runs every area. Checks whose id is in `skip` are reported as skipped
 /// (the area still runs: later areas may need its facts).
 pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
     let mut found = Findings::default();
     for area in AREAS {
         (area.probe)(host, &mut found);
+        if area.name == "identity" {
+            // issue 10: rootless is decided: start the later areas' probes
+            // together, so they run while the areas read files.
+            host.prefetch(&independent_probes(host, &found));
+        }
     }
     for check in &mut found.checks {
         if skip
