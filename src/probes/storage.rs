@@ -723,11 +723,18 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
                 .unwrap_or_else(|| runroot.clone())
         };
         let runroot = new_runroot;
+        // A rootless runroot follows the runtime directory, which the
+        // runtime_dir check may move this round: never bake in the old one.
+        let written_runroot = (!per_user || sc.runroot.is_some()).then_some(runroot.as_str());
         // The renderer refuses only keys with dots in a segment or raw
         // values; these are fixed keys and quoted strings.
-        let body =
-            crate::remedy::storage::storage_conf(bdriver, &new_root, &runroot, bmp.as_deref())
-                .unwrap_or_default();
+        let body = crate::remedy::storage::storage_conf(
+            bdriver,
+            &new_root,
+            written_runroot,
+            bmp.as_deref(),
+        )
+        .unwrap_or_default();
         let what = match &bmp {
             Some(mp) => format!("overlay through {mp}"),
             None if bdriver == "overlay" => "native overlay".to_string(),
