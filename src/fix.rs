@@ -167,7 +167,9 @@ fn write_file(
     mode: u32,
     run: &mut FixRun,
 ) -> Result<(), String> {
-    let contents = if contents.starts_with(OWNED_MARKER) {
+    // JSON has no comments: a JSON file goes without the marker, and so is
+    // never replaced later (owned_existing refuses a file without it).
+    let contents = if contents.starts_with(OWNED_MARKER) || path.ends_with(".json") {
         contents.to_string()
     } else {
         format!("{OWNED_MARKER}\n{contents}")

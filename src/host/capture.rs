@@ -145,6 +145,7 @@ impl Capture {
     pub(super) fn statfs(&mut self, path: &str, result: &io::Result<FsStat>) {
         let v = err_or(result, |s| {
             json!({"magic": format!("0x{:x}", s.magic), "free_bytes": s.free_bytes,
+                   "free_inodes": s.free_inodes,
                    "readonly": s.readonly, "nosuid": s.nosuid, "noexec": s.noexec})
         });
         self.put("statfs", path.to_string(), v);

@@ -223,6 +223,7 @@ impl Sys for FixtureSys {
                 Ok(FsStat {
                     magic: v.get("magic").and_then(parse_num).unwrap_or(0),
                     free_bytes: v.get("free_bytes").and_then(parse_num).unwrap_or(0),
+                    free_inodes: v.get("free_inodes").and_then(parse_num),
                     readonly: flag("readonly"),
                     nosuid: flag("nosuid"),
                     noexec: flag("noexec"),

@@ -100,6 +100,8 @@ impl Sys for RealSys {
         Ok(FsStat {
             magic: fs.filesystem_type().0 as u64,
             free_bytes: (vfs.blocks_available() as u64).saturating_mul(vfs.fragment_size() as u64),
+            // Filesystems without an inode table (btrfs, overlay of one) say 0 files.
+            free_inodes: (vfs.files() > 0).then_some(vfs.files_available() as u64),
             readonly: flags.contains(FsFlags::ST_RDONLY),
             nosuid: flags.contains(FsFlags::ST_NOSUID),
             noexec: flags.contains(FsFlags::ST_NOEXEC),

@@ -81,6 +81,9 @@ pub struct FsStat {
     pub magic: u64,
     /// Bytes available to an unprivileged user.
     pub free_bytes: u64,
+    /// Inodes available to an unprivileged user (`f_favail`); `None` when
+    /// unknown (an old fixture) or when the filesystem has no inode limit.
+    pub free_inodes: Option<u64>,
     pub readonly: bool,
     pub nosuid: bool,
     pub noexec: bool,

@@ -20,13 +20,14 @@
 //! `/usr/share/containers/storage.conf`. `STORAGE_DRIVER` and `STORAGE_OPTS`
 //! override the file.
 
+use super::limits::Limit;
 use super::paths::Paths;
 use super::tools::Version;
 use super::{AreaOut, Findings, Obs};
 use crate::formats::toml::{self, Doc, ParseError, Value};
-use crate::host::Host;
-use crate::model::{Action, By, Check, Spec};
-use crate::remedy::conf::{attach, route, Target};
+use crate::host::{Access, Found, Host, ReadProblem};
+use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
+use crate::remedy::conf::{attach, replace_chain, route, Target};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -40,6 +41,10 @@ const JOURNAL_SOCKET: &str = "/run/systemd/journal/socket";
 const LIMITS: &str = "/proc/self/limits";
 /// Podman's implicit RLIMIT_NOFILE/NPROC for containers (`define.RLimitDefaultValue`).
 const RLIMIT_DEFAULT: u64 = 1_048_576;
+/// A soft nofile below this (and below the hard limit) is raised for RUN
+/// steps: 1024 is what Docker >= 25 and containerd 2 give; builds that open
+/// tens of thousands of files are rare, and the fix is harmless anyway.
+const NOFILE_LOW: u64 = 65_536;
 
 /// One effective setting and where it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +75,8 @@ pub struct StorageConf {
     pub ignore_chown_errors: Option<String>,
     /// `STORAGE_OPTS` is set (replaces the file's options).
     pub storage_opts_env: bool,
+    /// The chosen file could not be read (podman fails on it too).
+    pub unreadable: Option<ReadProblem>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -90,6 +97,9 @@ pub struct Facts {
     pub storage: StorageConf,
     /// Files that did not parse: (file, error).
     pub parse_errors: Vec<(String, ParseError)>,
+    /// containers.conf files that exist but cannot be read (mode 0600 from a
+    /// umask-077 image build, a FIFO, a directory…): podman dies on them.
+    pub unreadable: Vec<ReadProblem>,
     /// Effective `cgroup_manager`, `events_logger`, `runtime`, `netns`.
     pub cgroup_manager: String,
     pub events_logger: String,
@@ -217,6 +227,32 @@ and the write fails. Fix: [containers] default_sysctls = [] in a drop-in (podrun
             "is not allowed in the hosts network namespace",
         ],
     },
+    Spec {
+        id: "config.nofile_soft",
+        title: "RUN steps get enough open files (podman 4)",
+        explain: "Podman 4 (buildah 1.28) gives RUN steps the job's own soft RLIMIT_NOFILE. Docker >= 25 and \
+containerd 2 start containers with a soft limit of 1024, so a RUN that opens more files fails with `Too \
+many open files`; most builds do not. Raising the job's soft limit (`ulimit -n`) does not reach the RUN \
+(verified). Fix: [containers] default_ulimits = [\"nofile=H:H\"] with H the hard limit, in a drop-in \
+(podrun-doctor writes it); podman 5 raises the soft limit itself.",
+        signatures: &["Too many open files", "too many open files"],
+    },
+    Spec {
+        id: "config.policy",
+        title: "policy.json is readable",
+        explain: "containers/image reads $HOME/.config/containers/policy.json, else \
+/etc/containers/policy.json, when a build commits its image. A file left 0600 by a umask-077 image build \
+makes every build fail at commit (`obtaining default signature policy`). Fix: the job writes the \
+distribution's default policy as the user's file (podrun-doctor does); in the image, chmod 0644.",
+        signatures: &["obtaining default signature policy", "policy.json"],
+    },
+    Spec {
+        id: "config.registries",
+        title: "registries.conf is readable",
+        explain: "registries.conf is read to resolve and pull images; a FROM scratch build never reads it. \
+An unreadable one (0600 from a umask-077 image build) makes pulls fail. Fix in the image: chmod 0644.",
+        signatures: &["registries.conf"],
+    },
 ];
 
 /// Whether podman reads the user's containers.conf files: always for a
@@ -316,8 +352,20 @@ pub fn home_pending(found: &Findings) -> bool {
     found.identity.home_moves
 }
 
+/// A config file's text through the checked reader: what cannot be read is
+/// kept as a problem (podman fails on the same file), never taken as absent.
+fn read_text(host: &Host, path: &str, problems: &mut Vec<ReadProblem>) -> Option<String> {
+    match host.read_checked(path) {
+        Ok(text) => text,
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    }
+}
+
 fn read_conf(host: &Host, path: &str, f: &mut Facts) -> Option<Doc> {
-    let text = host.read(path).ok()?;
+    let text = read_text(host, path, &mut f.unreadable)?;
     match toml::parse(&text) {
         Ok(doc) => Some(doc),
         Err(e) => {
@@ -357,12 +405,14 @@ fn resolve_storage(host: &Host, paths: &Paths, f: &mut Facts) -> Option<(String,
         }
     }
     if let Some(file) = sc.file.clone() {
-        if let Ok(text) = host.read(&file) {
+        let mut problems = Vec::new();
+        if let Some(text) = read_text(host, &file, &mut problems) {
             match toml::parse(&text) {
                 Ok(doc) => chosen = Some((file, doc)),
                 Err(e) => f.parse_errors.push((file, e)),
             }
         }
+        sc.unreadable = problems.pop();
     }
     if let Some((_, doc)) = &chosen {
         let s = |k: &str| doc.str(k).map(str::to_string);
@@ -518,7 +568,10 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         }
     }
     let conf_errors: Vec<(String, ParseError)> = f.parse_errors.clone();
-    if let Some((file, e)) = conf_errors.first() {
+    if let Some(p) = f.unreadable.first() {
+        let c = unreadable_conf_check(host, found, &f, p);
+        found.checks.push(c);
+    } else if let Some((file, e)) = conf_errors.first() {
         found.checks.push(
             parse_error_check("config.containers_conf", file, e, "containers.conf")
                 .with("files", json!(f.files)),
@@ -562,7 +615,11 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     // storage.conf
     let before = f.parse_errors.len();
     resolve_storage(host, &found.identity.paths, &mut f);
-    if let Some((file, e)) = f.parse_errors.get(before).cloned() {
+    if let Some(p) = &f.storage.unreadable {
+        let job_dir = found.identity.paths.job_dir.as_deref();
+        let c = unreadable_storage_check(job_dir, f.storage.from_env, p);
+        found.checks.push(c);
+    } else if let Some((file, e)) = f.parse_errors.get(before).cloned() {
         found.checks.push(parse_error_check(
             "config.storage_conf",
             &file,
@@ -690,6 +747,9 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
 
     // ulimits
     ulimit_check(host, found, &f, podman);
+    nofile_soft_check(host, found, &f, podman);
+    policy_check(host, found);
+    registries_check(host, found);
 
     // netns (for the network area)
     f.netns = f.get_str("containers.netns").map(str::to_string);
@@ -1056,6 +1116,253 @@ fn sysctl_check(host: &Host, found: &mut Obs, f: &Facts) {
             .with("proc_sys_readonly", proc_sys_ro)
             .with("netns", json!(f.netns)),
     );
+}
+
+/// What stood at an unreadable path, in a word or two (evidence).
+fn found_word(found: &Found) -> String {
+    match found {
+        Found::Denied => "not readable (EACCES)".into(),
+        Found::NotRegular(kind) => format!("{kind:?}").to_lowercase(),
+        Found::TooBig => "too large".into(),
+        Found::Loop => "symlink loop".into(),
+        Found::Dangling => "dangling symlink".into(),
+        Found::NotUtf8 => "not UTF-8".into(),
+        Found::Error(e) => e.clone(),
+    }
+}
+
+/// The image's remedy for a config file a umask-077 build left unreadable.
+fn image_remedy(p: &ReadProblem) -> String {
+    match p.found {
+        Found::Denied => format!(
+            "in the image, `chmod 0644 {}` (a file written under umask 077 is 0600)",
+            p.path
+        ),
+        _ => format!(
+            "in the image, replace {} with a readable regular file",
+            p.path
+        ),
+    }
+}
+
+/// A containers.conf podman cannot read: every podman command dies
+/// (`reading system config …: permission denied`). `CONTAINERS_CONF`
+/// replaces the whole chain (podman 4.3 and 5.4 verified), so the job
+/// exports a readable file of its own holding what can be read;
+/// `CONTAINERS_CONF_OVERRIDE` is only added on top and does not help.
+fn unreadable_conf_check(host: &Host, found: &Obs, f: &Facts, p: &ReadProblem) -> Check {
+    let c = Check::error(
+        "config.containers_conf",
+        format!(
+            "{p}; podman fails with `reading system config \"{}\"`",
+            p.path
+        ),
+    )
+    .with("file", p.path.clone())
+    .with("found", found_word(&p.found))
+    .with("files", json!(f.files));
+    let image = image_remedy(p);
+    let by_env = f.conf_env.as_deref() == Some(p.path.as_str())
+        || host.env_nonempty("CONTAINERS_CONF_OVERRIDE") == Some(p.path.as_str());
+    let route = (!by_env)
+        .then(|| replace_chain(&target_in(host, found, &f.settings)))
+        .flatten();
+    match route {
+        Some(r) => c.job_fix(
+            format!(
+                "Use a readable copy of the rest of the configuration instead ({}: \
+                 CONTAINERS_CONF replaces every other containers.conf); for good, {image}",
+                r.place
+            ),
+            r.actions,
+        ),
+        None if by_env => c.fix(
+            By::Image,
+            format!("Point the variable at a readable file or unset it; or {image}"),
+        ),
+        None => c.fix(
+            By::Image,
+            format!("No directory of the job's own here: {image}"),
+        ),
+    }
+}
+
+/// A storage.conf podman cannot read (`open /etc/containers/storage.conf:
+/// permission denied`): the job exports `CONTAINERS_STORAGE_CONF` naming a
+/// readable one of its own (verified with podman 5.4); its settings are
+/// containers/storage's defaults, which the storage area judges next round.
+fn unreadable_storage_check(job_dir: Option<&str>, from_env: bool, p: &ReadProblem) -> Check {
+    let c = Check::error(
+        "config.storage_conf",
+        format!(
+            "{p}; podman fails with `open {}: permission denied`",
+            p.path
+        ),
+    )
+    .with("file", p.path.clone())
+    .with("found", found_word(&p.found));
+    let image = image_remedy(p);
+    match job_dir.filter(|_| !from_env) {
+        Some(dir) => {
+            let path = format!("{dir}/storage.conf");
+            c.job_fix(
+                format!(
+                    "Export CONTAINERS_STORAGE_CONF={path}, a readable storage.conf of the job's \
+                     own (containers/storage defaults); for good, {image}"
+                ),
+                vec![
+                    Action::WriteFile {
+                        path: path.clone(),
+                        contents: format!("{OWNED_MARKER}\n[storage]\n"),
+                        mode: 0o644,
+                    },
+                    Action::SetEnv {
+                        key: "CONTAINERS_STORAGE_CONF".into(),
+                        value: path,
+                    },
+                ],
+            )
+        }
+        None => c.fix(By::Image, image),
+    }
+}
+
+pub const ETC_POLICY: &str = "/etc/containers/policy.json";
+/// What Debian's containers-common ships as /etc/containers/policy.json.
+pub const DEFAULT_POLICY: &str = "{\"default\":[{\"type\":\"insecureAcceptAnything\"}]}\n";
+const ETC_REGISTRIES: &str = "/etc/containers/registries.conf";
+
+/// policy.json, read by containers/image when a build commits its image
+/// (`obtaining default signature policy`): `$HOME/.config/containers/
+/// policy.json` when it exists, else the system file. An unreadable system
+/// file's intent cannot be read by the job either, so the job writes the
+/// distribution's default as the user's file, and says so.
+fn policy_check(host: &Host, found: &mut Obs) {
+    let user = found
+        .identity
+        .paths
+        .home_set()
+        .map(|h| format!("{}/.config/containers/policy.json", h.trim_end_matches('/')));
+    let path = user
+        .clone()
+        .filter(|u| host.exists(u))
+        .unwrap_or_else(|| ETC_POLICY.to_string());
+    let check = match host.read_checked(&path) {
+        Ok(Some(_)) => Check::ok("config.policy", format!("{path} is readable")),
+        Ok(None) => Check::info(
+            "config.policy",
+            format!("no {path}: podman fails at commit (`open {path}`) unless the image has one"),
+        ),
+        Err(p) => {
+            let c = Check::error(
+                "config.policy",
+                format!("{p}; the build fails at commit with `obtaining default signature policy`"),
+            )
+            .with("found", found_word(&p.found));
+            let image = image_remedy(&p);
+            match user.filter(|u| *u != path && writable_place(host, u)) {
+                Some(u) => c.job_fix(
+                    format!(
+                        "Write {u}, which podman reads before {path}: the job cannot read the \
+                         system policy, so it uses the distribution's default ({}); for good, {image}",
+                        DEFAULT_POLICY.trim()
+                    ),
+                    vec![Action::WriteFile {
+                        path: u,
+                        contents: DEFAULT_POLICY.to_string(),
+                        mode: 0o644,
+                    }],
+                ),
+                None => c.fix(By::Image, image),
+            }
+        }
+    };
+    found.checks.push(check.with("file", path));
+}
+
+/// registries.conf is read only to resolve or pull an image: a `FROM
+/// scratch` build never reads it (verified with podman 5.4 on a 0600 file),
+/// so an unreadable one is a warning, never an error.
+fn registries_check(host: &Host, found: &mut Obs) {
+    let check = match host.read_checked(ETC_REGISTRIES) {
+        Err(p) => Check::warn(
+            "config.registries",
+            format!("{p}; builds that pull (FROM an image) fail, FROM scratch builds do not"),
+        )
+        .with("found", found_word(&p.found))
+        .fix(By::Image, image_remedy(&p)),
+        Ok(Some(_)) => Check::ok("config.registries", format!("{ETC_REGISTRIES} is readable")),
+        Ok(None) => Check::ok(
+            "config.registries",
+            format!("no {ETC_REGISTRIES}: short image names are not resolved"),
+        ),
+    };
+    found.checks.push(check.with("file", ETC_REGISTRIES));
+}
+
+fn writable_place(host: &Host, path: &str) -> bool {
+    let near = host.nearest_existing(path);
+    host.is_dir(&near) && host.access(&near, Access::Write).is_ok()
+}
+
+/// Podman 4 (buildah 1.28) gives RUN steps the job's own soft nofile; with
+/// the soft limit at 1024 (Docker >= 25, containerd 2) a RUN opening more
+/// files fails (`deb12-rootless-priv-nofile1024`), although most builds do
+/// not. Raising the job's own soft limit does not reach the RUN (verified);
+/// `default_ulimits = ["nofile=H:H"]` in a drop-in does (verified, try.sh).
+/// The doctor cannot know the Containerfile: an error with the job's fix
+/// (env/exec apply it, so no working pipeline is stopped), a warning when
+/// no fix can be placed. Podman 5 raises the soft limit itself.
+fn nofile_soft_check(host: &Host, found: &mut Obs, f: &Facts, podman: Option<Version>) {
+    let lim = found.limits.nofile;
+    let configured = f
+        .get("containers.default_ulimits")
+        .and_then(|s| s.value.as_str_array())
+        .unwrap_or_default()
+        .iter()
+        .any(|u| u.trim_start().starts_with("nofile"));
+    let low = match (lim.soft, lim.hard) {
+        (Some(s), Some(h)) => s < h && s < NOFILE_LOW,
+        (Some(s), None) => s < NOFILE_LOW,
+        _ => false,
+    };
+    if !found.limits.known || super::tools::podman5(podman) || configured || !low {
+        found.checks.push(
+            Check::ok(
+                "config.nofile_soft",
+                format!("RUN steps get nofile {}", lim.describe()),
+            )
+            .with("nofile", lim.describe()),
+        );
+        return;
+    }
+    let hard = lim.hard.unwrap_or(RLIMIT_DEFAULT).min(RLIMIT_DEFAULT);
+    let body = format!("[containers]\ndefault_ulimits = [\"nofile={hard}:{hard}\"]\n");
+    let summary = format!(
+        "soft nofile {} (hard {}): podman 4 passes the soft limit to RUN steps, so a RUN that opens \
+         more files fails (`Too many open files`)",
+        Limit::show(lim.soft),
+        Limit::show(lim.hard)
+    );
+    let c = attach(
+        Check::error("config.nofile_soft", summary.clone()),
+        host,
+        &target_in(host, found, &f.settings),
+        "nofile",
+        &body,
+        "Give RUN steps the hard nofile limit (raising the job's own soft limit does not reach them)",
+    );
+    let c = if c.job_can_fix() {
+        c
+    } else {
+        // No place for the fix: most builds open few files; do not stop them.
+        let mut w = c;
+        w.status = crate::model::Status::Warn;
+        w
+    };
+    found
+        .checks
+        .push(c.with("nofile", lim.describe()).with("podman5", false));
 }
 
 #[cfg(test)]
@@ -1846,6 +2153,149 @@ Max open files            1024                 20000                files     \n
                 "Max open files            unlimited            unlimited            files\n"
             ),
             (None, None)
+        );
+    }
+
+    /// Rootless podman as the umask rows run it: uid 1000, HOME writable,
+    /// /tmp for the job's own files, limits as given.
+    fn umask_rootless(limits: &str) -> Fixture {
+        Fixture::new()
+            .uid(1000)
+            .gid(1000)
+            .env("HOME", "/home/podman")
+            .dir("/home/podman")
+            .stat("/home/podman", "dir", 0o755, 1000, 1000)
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .file(LIMITS, limits)
+            .file(ETC_CONF, "[containers]\nlog_driver = \"k8s-file\"\n")
+            .file(ETC_STORAGE, "[storage]\ndriver = \"overlay\"\n")
+            .file(ETC_POLICY, DEFAULT_POLICY)
+            .file(ETC_REGISTRIES, "")
+    }
+
+    fn umask_found(host: &Host, v: Version) -> Findings {
+        let mut found = crate::probes::testutil::with_paths(host);
+        found.tools.podman_version = Some(v);
+        found.tools.crun = Some("/usr/bin/crun".into());
+        found.absorb(crate::probes::caps::probe(host, &found));
+        found.absorb(crate::probes::identity::probe(host, &found));
+        found.absorb(crate::probes::limits::probe(host, &found));
+        found.absorb(probe(host, &found));
+        found
+    }
+
+    const LIMITS_SOFT_1024: &str =
+        "Limit                     Soft Limit           Hard Limit           Units     \n\
+Max processes             32768                32768                processes \n\
+Max open files            1024                 20000                files     \n";
+
+    #[test]
+    fn unreadable_containers_conf_exports_a_readable_copy_on_4_3_and_5_4() {
+        for v in [Version::new(4, 3, 1), Version::new(5, 4, 2)] {
+            let host = umask_rootless(LIMITS_1024)
+                .file(SHARE_CONF, "[engine]\nruntime = \"crun\"\n")
+                .answer("read_errors", ETC_CONF, json!("EACCES"))
+                .host();
+            let found = umask_found(&host, v);
+            let c = found.check("config.containers_conf").unwrap();
+            assert_eq!(c.status, Status::Error, "{c:?}");
+            assert!(c.summary.contains(ETC_CONF) && c.summary.contains("EACCES"));
+            let fix = c.fix.as_ref().unwrap();
+            assert!(fix
+                .text
+                .contains("chmod 0644 /etc/containers/containers.conf"));
+            // The override is additive: only CONTAINERS_CONF replaces the chain.
+            let Action::MergeConf { path, toml: body } = &fix.actions[0] else {
+                panic!("{fix:?}")
+            };
+            assert!(path.ends_with("/containers.conf"), "{path}");
+            assert_eq!(
+                toml::parse(body).unwrap().str("engine.runtime"),
+                Some("crun")
+            );
+            assert!(
+                matches!(&fix.actions[1], Action::SetEnv { key, .. } if key == "CONTAINERS_CONF")
+            );
+        }
+    }
+
+    #[test]
+    fn unreadable_storage_conf_exports_a_readable_one() {
+        let host = umask_rootless(LIMITS_1024)
+            .answer("read_errors", ETC_STORAGE, json!("EACCES"))
+            .host();
+        let found = umask_found(&host, Version::new(5, 4, 2));
+        let c = found.check("config.storage_conf").unwrap();
+        assert_eq!(c.status, Status::Error, "{c:?}");
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::Job);
+        assert!(fix.text.contains("chmod 0644 /etc/containers/storage.conf"));
+        assert!(
+            matches!(&fix.actions[1], Action::SetEnv { key, .. } if key == "CONTAINERS_STORAGE_CONF")
+        );
+        // A storage.conf that is a directory is a problem too, never "absent".
+        let host = umask_rootless(LIMITS_1024)
+            .stat(ETC_STORAGE, "dir", 0o755, 0, 0)
+            .host();
+        let found = umask_found(&host, Version::new(5, 4, 2));
+        assert_eq!(
+            found.check("config.storage_conf").unwrap().status,
+            Status::Error
+        );
+    }
+
+    #[test]
+    fn unreadable_policy_writes_the_users_default_and_registries_only_warns() {
+        let host = umask_rootless(LIMITS_1024)
+            .answer("read_errors", ETC_POLICY, json!("EACCES"))
+            .answer("read_errors", ETC_REGISTRIES, json!("EACCES"))
+            .host();
+        let found = umask_found(&host, Version::new(5, 4, 2));
+        let c = found.check("config.policy").unwrap();
+        assert_eq!(c.status, Status::Error, "{c:?}");
+        let fix = c.fix.as_ref().unwrap();
+        assert!(fix.text.contains("distribution's default") && fix.text.contains("chmod 0644"));
+        assert_eq!(
+            fix.actions,
+            vec![Action::WriteFile {
+                path: "/home/podman/.config/containers/policy.json".into(),
+                contents: DEFAULT_POLICY.into(),
+                mode: 0o644
+            }]
+        );
+        let r = found.check("config.registries").unwrap();
+        assert_eq!(r.status, Status::Warn, "{r:?}");
+        // Readable files: both fine.
+        let found = umask_found(&umask_rootless(LIMITS_1024).host(), Version::new(5, 4, 2));
+        assert_eq!(found.check("config.policy").unwrap().status, Status::Ok);
+        assert_eq!(found.check("config.registries").unwrap().status, Status::Ok);
+    }
+
+    #[test]
+    fn soft_nofile_1024_on_podman_4_gets_default_ulimits() {
+        let host = umask_rootless(LIMITS_SOFT_1024).host();
+        let found = umask_found(&host, Version::new(4, 3, 1));
+        let c = found.check("config.nofile_soft").unwrap();
+        assert_eq!(c.status, Status::Error, "{c:?}");
+        let Action::WriteFile { contents, .. } = &c.fix.as_ref().unwrap().actions[0] else {
+            panic!("{c:?}")
+        };
+        assert!(
+            contents.contains("default_ulimits = [\"nofile=20000:20000\"]"),
+            "{contents}"
+        );
+        // Podman 5 raises the soft limit itself; soft = hard needs nothing.
+        let found = umask_found(&host, Version::new(5, 4, 2));
+        assert_eq!(
+            found.check("config.nofile_soft").unwrap().status,
+            Status::Ok
+        );
+        let host = umask_rootless(LIMITS_1024).host();
+        let found = umask_found(&host, Version::new(4, 3, 1));
+        assert_eq!(
+            found.check("config.nofile_soft").unwrap().status,
+            Status::Ok
         );
     }
 }

@@ -27,6 +27,20 @@ const CIFS_MAGIC: u64 = 0xff53_4d42;
 const SMB_MAGIC: u64 = 0x517b;
 const FUSE_MAGIC: u64 = 0x6573_5546;
 const LOW_SPACE: u64 = 5 << 30;
+const TMPFS_MAGIC: u64 = 0x0102_1994;
+/// Below these a build fails (ENOSPC): a minimal layer (busybox) takes about
+/// 1 MiB and a few dozen inodes in the store plus its blob in TMPDIR, a
+/// Debian base about 120 MiB and 10 000 files. The context and the image are
+/// unknown, so only room that no real build fits in is an error; a wrong
+/// "not ready" is unlikely below 64 MiB or 1000 inodes.
+const MIN_BYTES: u64 = 64 << 20;
+const MIN_INODES: u64 = 1000;
+/// Below this many inodes a larger image may not fit: a warning.
+const LOW_INODES: u64 = 10_000;
+const CG2_MAX: &str = "/sys/fs/cgroup/memory.max";
+const CG2_CURRENT: &str = "/sys/fs/cgroup/memory.current";
+const CG1_LIMIT: &str = "/sys/fs/cgroup/memory/memory.limit_in_bytes";
+const CG1_USAGE: &str = "/sys/fs/cgroup/memory/memory.usage_in_bytes";
 
 #[derive(Debug, Default, Clone)]
 pub struct Facts {
@@ -188,6 +202,47 @@ fn dir_ok(host: &Host, path: &str) -> Result<(), String> {
     }
 }
 
+/// Memory the job's cgroup may still use (v2 `memory.max`, v1
+/// `memory.limit_in_bytes`, minus what is used): a memory-backed tmpfs
+/// (an emptyDir with `medium: Memory`) fills it, whatever its size says.
+fn memory_left(host: &Host) -> Option<u64> {
+    let num = |p: &str| host.read(p).ok()?.trim().parse::<u64>().ok();
+    let (limit, used) = match num(CG2_MAX) {
+        Some(l) => (l, num(CG2_CURRENT).unwrap_or(0)),
+        None => (num(CG1_LIMIT)?, num(CG1_USAGE).unwrap_or(0)),
+    };
+    Some(limit.saturating_sub(used))
+}
+
+/// Room where `path` lives (bytes, inodes), a tmpfs counted against the
+/// memory limit. `None` when statfs cannot tell.
+fn room(host: &Host, path: &str) -> Option<(u64, Option<u64>)> {
+    let s = host.statfs(&host.nearest_existing(path)).ok()?;
+    let bytes = match memory_left(host).filter(|_| s.magic == TMPFS_MAGIC) {
+        Some(m) => s.free_bytes.min(m),
+        None => s.free_bytes,
+    };
+    Some((bytes, s.free_inodes))
+}
+
+/// `Err` when no build fits where `path` lives (see [`MIN_BYTES`]).
+fn room_ok(host: &Host, path: &str) -> Result<(), String> {
+    let near = host.nearest_existing(path);
+    match room(host, path) {
+        Some((bytes, _)) if bytes < MIN_BYTES => Err(format!(
+            "{near} has only {} KiB free (under {} MiB, counting a memory-backed tmpfs against \
+             the memory limit): podman fails with ENOSPC (`no space left on device`)",
+            bytes >> 10,
+            MIN_BYTES >> 20
+        )),
+        Some((_, Some(inodes))) if inodes < MIN_INODES => Err(format!(
+            "{near} has only {inodes} free inodes (under {MIN_INODES}): podman fails with ENOSPC \
+             (`no space left on device`) while it writes the layers"
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn writable(host: &Host, path: &str) -> bool {
     let near = host.nearest_existing(path);
     host.access(&near, Access::Write).is_ok()
@@ -326,62 +381,87 @@ fn tmpdir_check(host: &Host, found: &mut Obs, graphroot: &str) {
         .unwrap_or("/var/tmp")
         .trim_end_matches('/')
         .to_string();
-    let ok = host.is_dir(&tmp) && host.access(&tmp, Access::Write).is_ok();
+    let writable_now = host.is_dir(&tmp) && host.access(&tmp, Access::Write).is_ok();
     let free = host
         .statfs(&host.nearest_existing(&tmp))
         .ok()
         .map(|s| s.free_bytes);
-    let mut check = if ok {
-        Check::ok("storage.tmpdir", format!("{tmp} is writable"))
+    // The layer blob is staged here before it is stored: no room, no build.
+    let problem = if !writable_now {
+        Some(format!(
+            "{tmp} is not writable: pulling and committing layers fail"
+        ))
     } else {
-        let candidate = found
-            .identity
-            .paths
-            .job_dir
-            .clone()
-            .map(|d| format!("{d}/tmp"))
-            .into_iter()
-            .chain(
-                [
-                    graphroot.to_string(),
-                    found.identity.paths.home_set().unwrap_or("/").to_string(),
-                ]
-                .into_iter()
-                .map(|d| {
-                    let parent = std::path::Path::new(&d)
-                        .parent()
-                        .map(|p| p.to_string_lossy().into_owned())
-                        .unwrap_or(d.clone());
-                    format!("{}/podrun-tmp", parent.trim_end_matches('/'))
-                }),
-            )
-            .find(|p| writable(host, p));
-        let c = Check::error(
-            "storage.tmpdir",
-            format!("{tmp} is not writable: pulling and committing layers fail"),
-        );
-        match candidate {
-            Some(dir) => c.job_fix(
-                format!("export TMPDIR={dir}"),
-                vec![
-                    Action::CreateDir {
-                        path: dir.clone(),
-                        mode: 0o700,
-                    },
-                    Action::SetEnv {
-                        key: "TMPDIR".into(),
-                        value: dir,
-                    },
-                ],
-            ),
-            None => c.fix(
-                By::RunnerAdmin,
-                "Mount an emptyDir and set TMPDIR to it in the runner `environment`.",
-            ),
-        }
+        room_ok(host, &tmp)
+            .err()
+            .map(|why| format!("TMPDIR {tmp}: {why}; committing a layer fails"))
+    };
+    let mut check = match problem {
+        None => Check::ok("storage.tmpdir", format!("{tmp} is writable")),
+        Some(why) => tmpdir_fix(
+            host,
+            found,
+            Check::error("storage.tmpdir", why),
+            &tmp,
+            graphroot,
+            writable_now,
+        ),
     };
     check = check.with("TMPDIR", tmp).with("free_bytes", json!(free));
     found.checks.push(check);
+}
+
+/// Another TMPDIR: `/var/tmp` first when the problem is room (verified:
+/// `TMPDIR=/var/tmp` builds), else a directory of the job's own.
+fn tmpdir_fix(
+    host: &Host,
+    found: &Obs,
+    c: Check,
+    tmp: &str,
+    graphroot: &str,
+    writable_now: bool,
+) -> Check {
+    let paths = &found.identity.paths;
+    let own = paths.job_dir.clone().map(|d| format!("{d}/tmp"));
+    let beside = [
+        graphroot.to_string(),
+        paths.home_set().unwrap_or("/").to_string(),
+    ]
+    .into_iter()
+    .map(|d| {
+        let parent = std::path::Path::new(&d)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or(d.clone());
+        format!("{}/podrun-tmp", parent.trim_end_matches('/'))
+    });
+    let var_tmp = writable_now.then(|| "/var/tmp".to_string());
+    let candidate = var_tmp
+        .into_iter()
+        .chain(own)
+        .chain(beside)
+        .filter(|p| p != tmp)
+        .find(|p| writable(host, p) && room_ok(host, p).is_ok());
+    match candidate {
+        Some(dir) => {
+            let mut actions = Vec::new();
+            if !host.is_dir(&dir) {
+                actions.push(Action::CreateDir {
+                    path: dir.clone(),
+                    mode: 0o700,
+                });
+            }
+            actions.push(Action::SetEnv {
+                key: "TMPDIR".into(),
+                value: dir.clone(),
+            });
+            c.job_fix(format!("export TMPDIR={dir}"), actions)
+        }
+        None => c.fix(
+            By::RunnerAdmin,
+            "Mount an emptyDir with room and set TMPDIR to it in the runner `environment`.",
+        ),
+    }
 }
 
 fn existing_driver(host: &Host, graphroot: &str) -> Option<String> {
@@ -583,7 +663,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     };
     let needs_fix =
         works == Some(false) || (driver == "vfs" && best.as_ref().is_some_and(|b| b.0 != "vfs"));
-    let graphroot_ok = dir_ok(host, &graphroot);
+    let graphroot_ok = dir_ok(host, &graphroot).and_then(|()| room_ok(host, &graphroot));
     // Rootless files that live under HOME wait for the identity area's HOME
     // relocation (applied in the same round) rather than move elsewhere.
     let home_wait = per_user && !sc.from_env && super::config::home_pending(found);
@@ -616,7 +696,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             }
             candidates
                 .into_iter()
-                .find(|p| dir_ok(host, p).is_ok())
+                .find(|p| dir_ok(host, p).is_ok() && room_ok(host, p).is_ok())
                 .unwrap_or_else(|| graphroot.clone())
         };
         if new_root != graphroot {
@@ -643,11 +723,18 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
                 .unwrap_or_else(|| runroot.clone())
         };
         let runroot = new_runroot;
+        // A rootless runroot follows the runtime directory, which the
+        // runtime_dir check may move this round: never bake in the old one.
+        let written_runroot = (!per_user || sc.runroot.is_some()).then_some(runroot.as_str());
         // The renderer refuses only keys with dots in a segment or raw
         // values; these are fixed keys and quoted strings.
-        let body =
-            crate::remedy::storage::storage_conf(bdriver, &new_root, &runroot, bmp.as_deref())
-                .unwrap_or_default();
+        let body = crate::remedy::storage::storage_conf(
+            bdriver,
+            &new_root,
+            written_runroot,
+            bmp.as_deref(),
+        )
+        .unwrap_or_default();
         let what = match &bmp {
             Some(mp) => format!("overlay through {mp}"),
             None if bdriver == "overlay" => "native overlay".to_string(),
@@ -658,7 +745,19 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         } else {
             storage_conf_target(host, &paths, &sc)
         };
+        // Moving the store only helps where it finds room.
+        let no_room = room_ok(host, &new_root).err();
         match target {
+            _ if no_room.is_some() => {
+                check = check.fix(
+                    By::RunnerAdmin,
+                    format!(
+                        "No place with room for the store here ({}): give the job a larger \
+                         emptyDir (`sizeLimit`) or ephemeral storage at the storage path",
+                        no_room.unwrap_or_default()
+                    ),
+                );
+            }
             None if home_wait => {
                 check = check.job_fix(
                     format!(
@@ -773,6 +872,21 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
                 "storage.graphroot",
                 format!("graphroot {graphroot} is on a noexec mount: RUN steps cannot execute"),
             );
+        } else if s.free_inodes.is_some_and(|i| i < LOW_INODES)
+            && gr.status < crate::model::Status::Warn
+        {
+            gr = Check::warn(
+                "storage.graphroot",
+                format!(
+                    "only {} inodes free under {graphroot}: an image of many files may not fit",
+                    s.free_inodes.unwrap_or(0)
+                ),
+            )
+            .fix(
+                By::RunnerAdmin,
+                "Back the storage path with a volume that has more inodes (a tmpfs `nr_inodes`, \
+                 an emptyDir on the node's disk).",
+            );
         } else if s.free_bytes < LOW_SPACE && gr.status < crate::model::Status::Warn {
             gr = Check::warn(
                 "storage.graphroot",
@@ -787,6 +901,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         gr = gr
             .with("fs", name)
             .with("free_bytes", s.free_bytes)
+            .with("free_inodes", json!(s.free_inodes))
             .with("noexec", s.noexec)
             .with("readonly", s.readonly);
     }
@@ -1281,5 +1396,93 @@ mod tests {
         let c = found.check("storage.tmpdir").unwrap();
         assert_eq!(c.status, Status::Error);
         assert!(c.job_can_fix());
+    }
+
+    /// A statfs answer with inodes, as capture records it.
+    fn statfs_inodes(f: Fixture, path: &str, magic: u64, bytes: u64, inodes: u64) -> Fixture {
+        f.answer(
+            "statfs",
+            path,
+            json!({"magic": format!("0x{magic:x}"), "free_bytes": bytes, "free_inodes": inodes}),
+        )
+    }
+
+    fn room_fixture(bytes: u64, inodes: u64) -> Fixture {
+        let f = rootless()
+            .dir("/home/podman/.local/share/containers")
+            .stat("/home/podman/.local/share/containers", "dir", 0o1777, 0, 0)
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .statfs("/tmp", OVERLAYFS_MAGIC, 50 << 30)
+            .statfs("/var/tmp", OVERLAYFS_MAGIC, 50 << 30);
+        statfs_inodes(
+            f,
+            "/home/podman/.local/share/containers",
+            TMPFS_MAGIC,
+            bytes,
+            inodes,
+        )
+    }
+
+    fn store_fix_root(c: &Check) -> Option<String> {
+        c.fix.as_ref()?.actions.iter().find_map(|a| match a {
+            Action::WriteFile { contents, .. } => crate::formats::toml::parse(contents)
+                .ok()?
+                .str("storage.graphroot")
+                .map(str::to_string),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn graphroot_without_room_moves_to_the_job_dir() {
+        for (bytes, inodes, what) in [(1 << 20, 100_000, "KiB free"), (256 << 20, 64, "inodes")] {
+            let host = room_fixture(bytes, inodes).host();
+            let found = run(&host, Version::new(5, 4, 2), false);
+            let c = found.check("storage.graphroot").unwrap();
+            assert_eq!(c.status, Status::Error, "{c:?}");
+            assert!(c.summary.contains(what), "{}", c.summary);
+            assert!(c.job_can_fix(), "{c:?}");
+            let root = store_fix_root(c).unwrap();
+            assert!(root.starts_with("/tmp/"), "{root}");
+        }
+    }
+
+    #[test]
+    fn graphroot_room_counts_a_tmpfs_against_the_memory_limit() {
+        let host = room_fixture(8 << 30, 1 << 20)
+            .file(CG2_MAX, "33554432\n")
+            .file(CG2_CURRENT, "1048576\n")
+            .host();
+        let found = run(&host, Version::new(5, 4, 2), false);
+        let c = found.check("storage.graphroot").unwrap();
+        assert_eq!(c.status, Status::Error, "{c:?}");
+        // The same tmpfs with room in memory too: fine; few inodes only warn.
+        let host = room_fixture(8 << 30, 5000).host();
+        let found = run(&host, Version::new(5, 4, 2), false);
+        let c = found.check("storage.graphroot").unwrap();
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+    }
+
+    #[test]
+    fn tmpdir_without_room_moves_to_var_tmp() {
+        let (p, r) = overlay_probe("/home/podman", true);
+        let f = rootless()
+            .env("TMPDIR", "/smalltmp")
+            .dir("/smalltmp")
+            .stat("/smalltmp", "dir", 0o1777, 0, 0)
+            .statfs("/var/tmp", OVERLAYFS_MAGIC, 50 << 30)
+            .probe(&p, r);
+        let host = statfs_inodes(f, "/smalltmp", TMPFS_MAGIC, 1 << 20, 1000).host();
+        let found = run(&host, Version::new(5, 4, 2), false);
+        let c = found.check("storage.tmpdir").unwrap();
+        assert_eq!(c.status, Status::Error, "{c:?}");
+        assert_eq!(
+            c.fix.as_ref().unwrap().actions,
+            vec![Action::SetEnv {
+                key: "TMPDIR".into(),
+                value: "/var/tmp".into()
+            }]
+        );
     }
 }

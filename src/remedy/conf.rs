@@ -96,6 +96,21 @@ pub fn route(host: &Host, t: &Target, name: &str, toml: &str) -> Option<ConfRout
     ))
 }
 
+/// A `CONTAINERS_CONF` of the job's own holding the effective settings
+/// podman could read: when a file of the chain is unreadable, only
+/// replacing the chain helps (`CONTAINERS_CONF_OVERRIDE` is read on top of
+/// it, and podman still dies on the unreadable file). `None` without a
+/// directory of the job's own.
+pub fn replace_chain(t: &Target) -> Option<ConfRoute> {
+    let base = t.job_dir?;
+    let body = toml::render_settings(t.settings.clone())?;
+    Some(merge(
+        &format!("{base}/containers.conf"),
+        body,
+        "CONTAINERS_CONF",
+    ))
+}
+
 /// `route`'s fix on `check`, or the image remedy when the job cannot.
 pub fn attach(check: Check, host: &Host, t: &Target, name: &str, body: &str, text: &str) -> Check {
     match route(host, t, name, body) {
