@@ -261,9 +261,9 @@ const CNI_DIRS: &[&str] = &[
 /// The plugins of podman 4.3's default network (bridge, portmap, firewall, tuning).
 const CNI_PLUGINS: &[&str] = &["bridge", "portmap", "firewall", "tuning"];
 
-/// netavark gained its nftables driver in 1.11; before it, iptables is the
+/// netavark gained its nftables driver in 1.10 (release notes); before it, iptables is the
 /// only firewall driver besides firewalld.
-const NFT_SINCE: (u32, u32) = (1, 11);
+const NFT_SINCE: (u32, u32) = (1, 10);
 
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
@@ -504,7 +504,7 @@ fn netavark_need(
 /// The firewall driver netavark will use and how that was decided:
 /// `NETAVARK_FW` (podman sets it from containers.conf `firewall_driver`,
 /// netavark also inherits it from the job), else the build-time default,
-/// which is iptables before 1.11 and cannot be read from a newer binary
+/// which is iptables before 1.10 and cannot be read from a newer binary
 /// (`None`: Debian 13 builds nftables, upstream iptables).
 fn firewall_driver(
     host: &Host,
@@ -956,7 +956,7 @@ mod tests {
             panic!()
         };
         assert!(contents.contains("netns = \"host\""));
-        // netavark before 1.11 has iptables only: no nft needed.
+        // netavark before 1.10 has iptables only: no nft needed.
         let old = netavark_pkg(Fixture::new(), "1.4.0-3");
         let found = rootful_with(old, Version::new(4, 3, 1), &["netavark", "iptables"]);
         let c = found.check("network.run").unwrap();
