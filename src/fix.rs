@@ -20,8 +20,9 @@ pub struct Change {
 /// What the fixing modes did.
 #[derive(Debug, Default)]
 pub struct FixRun {
-    /// Variables the job must export (set in the host for later probes).
-    pub env: BTreeMap<String, String>,
+    /// Variables the job must export (set in the host for later probes);
+    /// `None`: the job must unset it.
+    pub env: BTreeMap<String, Option<String>>,
     pub changes: Vec<Change>,
     /// Commands to run after the fixes (`podman system migrate`).
     pub commands: Vec<Vec<String>>,
@@ -90,6 +91,10 @@ fn apply(host: &mut Host, id: &str, action: &Action, run: &mut FixRun) -> Result
             set_env(host, key, value, run);
             Ok(())
         }
+        Action::UnsetEnv { key } => {
+            unset_env(host, key, run);
+            Ok(())
+        }
         Action::CreateDir { path, mode } => create_dir(host, id, path, *mode, run),
         Action::WriteFile {
             path,
@@ -117,7 +122,14 @@ fn changed(run: &mut FixRun, path: &str, action: &'static str, id: &str) {
 
 fn set_env(host: &mut Host, key: &str, value: &str, run: &mut FixRun) {
     host.set_env(key, Some(value));
-    run.env.insert(key.to_string(), value.to_string());
+    run.env.insert(key.to_string(), Some(value.to_string()));
+}
+
+/// Removed for later probes too, so they judge the environment the job
+/// will have.
+fn unset_env(host: &mut Host, key: &str, run: &mut FixRun) {
+    host.set_env(key, None);
+    run.env.insert(key.to_string(), None);
 }
 
 /// A directory of the job's own. What exists is judged without following a

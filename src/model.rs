@@ -65,6 +65,10 @@ pub enum Action {
     /// Export an environment variable (only `env` and `exec` can do this
     /// for the job; bare `fix` tells the user to switch to them).
     SetEnv { key: String, value: String },
+    /// Remove an environment variable from the job (`env` prints `unset
+    /// KEY`, `exec` leaves it out of CMD's environment): for variables whose
+    /// mere presence breaks podman (`CONTAINER_HOST`, even empty).
+    UnsetEnv { key: String },
     /// Create a directory (and parents) with this mode, owned by the job.
     CreateDir { path: String, mode: u32 },
     /// Write a file this tool owns (it starts with `OWNED_MARKER`); a file

@@ -327,9 +327,7 @@ fn diagnose(
     match command {
         Command::Env => {
             let prefix = if args.dry_run { "# " } else { "" };
-            for (k, v) in &fixes.env {
-                let _ = writeln!(out, "{prefix}export {k}={}", shell_quote(v));
-            }
+            let _ = write!(out, "{}", export_lines(&fixes.env, prefix));
             if let Some(marker) = marker(&host, "env", report.verdict.ready_after) {
                 if !args.dry_run {
                     let _ = writeln!(out, "export {MARKER}={}", shell_quote(&marker));
@@ -370,7 +368,7 @@ fn diagnose(
                     )
                 })
                 .collect();
-            env.extend(fixes.env.clone());
+            apply_exports(&mut env, &fixes.env);
             if let Some(marker) = marker(&host, "exec", report.verdict.ready_after) {
                 env.insert(MARKER.into(), marker);
             }
@@ -383,6 +381,27 @@ fn diagnose(
             }
         }
         _ => Outcome { code, exec: None },
+    }
+}
+
+/// The shell lines of `env`: `export K=V`, or `unset K` for a variable
+/// whose presence alone breaks podman.
+pub fn export_lines(env: &BTreeMap<String, Option<String>>, prefix: &str) -> String {
+    env.iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{prefix}export {k}={}\n", shell_quote(v)),
+            None => format!("{prefix}unset {k}\n"),
+        })
+        .collect()
+}
+
+/// CMD's environment under `exec`: set what the fixes set, drop what they unset.
+fn apply_exports(env: &mut BTreeMap<String, String>, fixes: &BTreeMap<String, Option<String>>) {
+    for (k, v) in fixes {
+        match v {
+            Some(v) => env.insert(k.clone(), v.clone()),
+            None => env.remove(k),
+        };
     }
 }
 
@@ -619,4 +638,29 @@ fn guard(
         _ => {}
     }
     Some(Outcome { code, exec: None })
+}
+
+#[cfg(test)]
+mod export_tests {
+    use super::*;
+
+    #[test]
+    fn unset_variables_are_unset_lines_and_leave_cmds_environment() {
+        let fixes: BTreeMap<String, Option<String>> = [
+            ("CONTAINER_HOST".to_string(), None),
+            ("TMPDIR".to_string(), Some("/var/tmp".to_string())),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            export_lines(&fixes, ""),
+            "unset CONTAINER_HOST\nexport TMPDIR=/var/tmp\n"
+        );
+        let mut env: BTreeMap<String, String> = [("CONTAINER_HOST".to_string(), String::new())]
+            .into_iter()
+            .collect();
+        apply_exports(&mut env, &fixes);
+        assert!(!env.contains_key("CONTAINER_HOST"));
+        assert_eq!(env["TMPDIR"], "/var/tmp");
+    }
 }

@@ -6,7 +6,7 @@
 
 use super::{AreaOut, Findings, Obs};
 use crate::host::Host;
-use crate::model::{Check, Spec};
+use crate::model::{Action, Check, Spec};
 use serde_json::json;
 
 const CONTAINERENV: &str = "/run/.containerenv";
@@ -74,6 +74,15 @@ then see different image stores. Unset DOCKER_HOST or use one tool.",
         signatures: &[],
     },
     Spec {
+        id: "context.remote",
+        title: "podman runs locally (CONTAINER_HOST / CONTAINER_CONNECTION unset)",
+        explain: "Podman becomes a remote client as soon as CONTAINER_HOST or CONTAINER_CONNECTION is in the environment, even with an empty value (podman `cmd/podman/registry` looks the variables up, it does not read them), and `podman build` then talks to a podman service socket that a CI job has not got. Verified with podman 4.3 and 5.4: `Error: unable to connect to Podman socket: … dial unix …/podman.sock: connect: no such file or directory`, or `Error: read cli flags: connection \"ci\" not found`. Job fix: unset both (`podrun-doctor env` prints `unset CONTAINER_HOST`, `exec` leaves them out of the command's environment). Where they come from: the pipeline's or the runner's `variables`.",
+        signatures: &[
+            "unable to connect to Podman socket",
+            "read cli flags: connection",
+        ],
+    },
+    Spec {
         id: "context.entrypoint",
         title: "how the job container was started (PID 1)",
         explain: "The Kubernetes executor replaces the image ENTRYPOINT with its shell-detection script \
@@ -84,6 +93,45 @@ RBAC get/list on pods/log).",
         signatures: &["FF_KUBERNETES_HONOR_ENTRYPOINT feature not working"],
     },
 ];
+
+/// The variables whose presence alone makes podman a remote client.
+const REMOTE_VARS: &[&str] = &["CONTAINER_HOST", "CONTAINER_CONNECTION"];
+
+/// context.remote: podman is remote when either variable exists at all.
+fn remote_check(host: &Host, found: &mut Obs) {
+    let set: Vec<&str> = REMOTE_VARS
+        .iter()
+        .copied()
+        .filter(|k| host.env(k).is_some())
+        .collect();
+    let check = if set.is_empty() {
+        Check::ok(
+            "context.remote",
+            "CONTAINER_HOST and CONTAINER_CONNECTION are unset: podman runs locally",
+        )
+    } else {
+        // Names only: a connection URL may carry credentials.
+        Check::error(
+            "context.remote",
+            format!(
+                "{} set in the environment (even empty, podman then is a remote client): `podman                  build` tries a podman service socket and fails with `unable to connect to Podman                  socket` or `connection … not found`",
+                set.join(" and ")
+            ),
+        )
+        .job_fix(
+            format!(
+                "Unset {} (env prints `unset …`, exec leaves them out of CMD's environment); or                  remove them from the pipeline's / runner's variables",
+                set.join(" and ")
+            ),
+            set.iter()
+                .map(|k| Action::UnsetEnv {
+                    key: k.to_string(),
+                })
+                .collect(),
+        )
+    };
+    found.checks.push(check.with("set", json!(set)));
+}
 
 fn truthy(v: Option<&str>) -> bool {
     matches!(
@@ -223,6 +271,8 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         );
     }
 
+    remote_check(host, found);
+
     // PID 1
     match host.read(PID1_CMDLINE) {
         Ok(cmdline) => {
@@ -355,5 +405,41 @@ mod tests {
             found.check("context.entrypoint").unwrap().status,
             Status::Info
         );
+    }
+
+    #[test]
+    fn container_host_even_empty_makes_podman_remote() {
+        // Rows deb13-rootless-priv-container-host-empty (CONTAINER_HOST=""),
+        // deb13-root-fuse-nnp-container-connection: podman fails as a remote
+        // client; `unset` builds.
+        let host = Fixture::new()
+            .env("CONTAINER_HOST", "")
+            .env("CONTAINER_CONNECTION", "ci")
+            .host();
+        let mut found = Findings::default();
+        found.absorb(probe(&host, &found));
+        let c = found.check("context.remote").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c
+            .summary
+            .contains("CONTAINER_HOST and CONTAINER_CONNECTION"));
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(
+            fix.actions,
+            vec![
+                Action::UnsetEnv {
+                    key: "CONTAINER_HOST".into()
+                },
+                Action::UnsetEnv {
+                    key: "CONTAINER_CONNECTION".into()
+                },
+            ]
+        );
+        let host = Fixture::new()
+            .env("DOCKER_HOST", "tcp://docker:2375")
+            .host();
+        let mut found = Findings::default();
+        found.absorb(probe(&host, &found));
+        assert_eq!(found.check("context.remote").unwrap().status, Status::Ok);
     }
 }

@@ -175,7 +175,7 @@ fn cap(host: &Host, found: &Findings, bit: u32) -> bool {
 }
 
 /// Rootful podman's network_config_dir must be writable (or creatable).
-fn config_dir_check(host: &Host, found: &mut Obs) {
+fn config_dir_check(host: &Host, found: &mut Obs, net: &crate::decide::Network) {
     if found.plan.rootless {
         found.checks.push(Check::ok(
             "network.config_dir",
@@ -187,18 +187,15 @@ fn config_dir_check(host: &Host, found: &mut Obs) {
         .config
         .get_str("network.network_config_dir")
         .map(str::to_string);
-    let backend = found
-        .config
-        .get_str("network.network_backend")
-        .map(str::to_string)
-        .unwrap_or_else(|| {
-            let podman5 = super::tools::podman5(found.tools.podman_version);
-            if podman5 || found.tools.netavark.is_some() {
-                "netavark".into()
-            } else {
-                "cni".into()
-            }
-        });
+    // Podman creates the directory even when RUN steps use the host network.
+    let backend = net.backend.clone().unwrap_or_else(|| {
+        let podman5 = super::tools::podman5(found.tools.podman_version);
+        if podman5 || found.tools.netavark.is_some() {
+            "netavark".into()
+        } else {
+            "cni".into()
+        }
+    });
     let dir = configured.clone().unwrap_or_else(|| {
         if backend == "cni" {
             "/etc/cni/net.d".into()
@@ -253,158 +250,333 @@ fn config_dir_check(host: &Host, found: &mut Obs) {
     );
 }
 
+/// The CNI plugin directories podman 4.3 searches (`cni_plugin_dirs`).
+const CNI_DIRS: &[&str] = &[
+    "/usr/local/libexec/cni",
+    "/usr/libexec/cni",
+    "/usr/local/lib/cni",
+    "/usr/lib/cni",
+    "/opt/cni/bin",
+];
+/// The plugins of podman 4.3's default network (bridge, portmap, firewall, tuning).
+const CNI_PLUGINS: &[&str] = &["bridge", "portmap", "firewall", "tuning"];
+
+/// netavark gained its nftables driver in 1.10 (release notes); before it, iptables is the
+/// only firewall driver besides firewalld.
+const NFT_SINCE: (u32, u32) = (1, 10);
+
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
-    config_dir_check(host, found);
+    let net = choose(host, found);
+    config_dir_check(host, found, &net);
     uts_check(host, found);
     let mut f = Facts {
         netns: found.config.netns.clone(),
+        mode: Some(net.mode.clone()),
         ..Facts::default()
     };
     let tun = host.open_rw(TUN);
     f.tun_usable = tun.is_ok();
-    let tun_state = match &tun {
-        Ok(()) => "ok".to_string(),
-        Err(e) => io_error_name(e),
-    };
-    let t = found.tools.clone();
-    let podman5 = super::tools::podman5(t.podman_version);
-    let configured_cmd = found
-        .config
-        .get_str("network.default_rootless_network_cmd")
-        .map(str::to_string);
-    // An explicit `netns = "pasta"` / `"slirp4netns"` (optionally with
-    // `:options`) names the helper; otherwise the configured default.
-    let named = f
-        .netns
-        .as_deref()
-        .map(|n| n.split(':').next().unwrap_or(n))
-        .filter(|n| matches!(*n, "pasta" | "slirp4netns"))
-        .map(str::to_string);
-    let cmd = named
-        .or(configured_cmd)
-        .unwrap_or_else(|| if podman5 { "pasta" } else { "slirp4netns" }.into());
-    let cmd_path = match cmd.as_str() {
-        "pasta" => t.pasta.clone(),
-        "slirp4netns" => t.slirp4netns.clone(),
+    let mut evidence = Vec::new();
+    let need = match net.mode.as_str() {
+        "pasta" | "slirp4netns" => {
+            f.rootless_cmd = Some(net.mode.clone());
+            helper_need(found, &net.mode, &tun)
+        }
+        "bridge" if net.backend.as_deref() == Some("cni") => cni_need(host, found, &mut evidence),
+        "bridge" => netavark_need(host, found, &mut evidence),
         _ => None,
     };
-    let rootless = found.plan.rootless;
-    let net_admin = cap(host, found, 12);
-    let net_raw = cap(host, found, 13);
-
-    let mut problem: Option<String> = None;
-    let check = match f.netns.as_deref() {
-        Some("host") => {
-            f.mode = Some("host".into());
-            f.works = Some(true);
-            Check::ok(
-                "network.run",
-                "netns = \"host\": RUN steps use the job's network",
-            )
-        }
-        Some("none") => {
-            f.mode = Some("none".into());
-            f.works = Some(true);
-            Check::info(
-                "network.run",
-                "netns = \"none\": RUN steps have no network (downloads fail)",
-            )
-        }
-        _ if rootless => {
-            f.mode = Some(cmd.clone());
-            f.rootless_cmd = Some(cmd.clone());
-            if cmd_path.is_none() {
-                problem = Some(format!("{cmd} is not installed"));
-            } else if let Err(e) = &tun {
-                problem = Some(format!("{TUN} cannot be opened ({})", io_error_name(e)));
-            }
-            match &problem {
-                None => {
-                    f.works = Some(true);
-                    Check::ok(
-                        "network.run",
-                        format!("rootless network through {cmd} (/dev/net/tun usable)"),
-                    )
-                }
-                Some(p) => {
-                    f.works = Some(false);
-                    Check::error(
-                        "network.run",
-                        format!("RUN steps need a private network through {cmd}, but {p}"),
-                    )
-                }
-            }
-        }
-        _ => {
-            f.mode = Some("bridge".into());
-            let mut missing = Vec::new();
-            if t.netavark.is_none() {
-                missing.push("netavark");
-            }
-            if t.iptables.is_none() {
-                missing.push("iptables");
-            }
-            if !net_admin {
-                missing.push("CAP_NET_ADMIN");
-            }
-            if !net_raw {
-                missing.push("CAP_NET_RAW");
-            }
-            if missing.is_empty() {
-                f.works = Some(true);
-                Check::ok(
-                    "network.run",
-                    "rootful bridge network (netavark, iptables, NET_ADMIN, NET_RAW)",
-                )
-            } else {
-                f.works = Some(false);
-                Check::error(
-                    "network.run",
-                    format!(
-                        "RUN steps need a bridge network through netavark, but this lacks {}",
-                        missing.join(", ")
-                    ),
-                )
-            }
+    f.works = Some(need.is_none());
+    let check = match need {
+        None => Check::ok("network.run", ok_text(&net)),
+        Some(need) => {
+            let c = Check::error("network.run", need.problem);
+            fix_network(host, found, c, need.firewall, &mut f)
         }
     };
-    let check = if f.works == Some(false) {
-        let text = "Give RUN steps the job's own network (netns = \"host\")";
-        match crate::remedy::conf::route(
-            host,
-            &super::config::target_in(host, found, &found.config.settings),
-            "netns",
-            "[containers]\nnetns = \"host\"\n",
-        ) {
-            Some(route) => {
-                f.mode = Some("host".into());
-                check.job_fix(format!("{text} ({})", route.place), route.actions)
-            }
-            None => check.fix(
-                crate::model::By::Image,
-                "Put `[containers]\\nnetns = \"host\"` in /etc/containers/containers.conf.d/netns.conf in the \
-                 image, or expose /dev/net/tun (Kubernetes: a device plugin or CRI-O annotation \
-                 io.kubernetes.cri-o.Devices; docker executor: devices = [\"/dev/net/tun\"]), or use \
-                 `podman build --network=host`.",
-            ),
-        }
-    } else {
-        check
-    };
-    found.checks.push(
-        check
-            .with("netns", json!(f.netns))
-            .with("rootless", rootless)
-            .with("dev_net_tun", tun_state)
-            .with("rootless_network_cmd", cmd)
-            .with("helper", json!(cmd_path))
-            .with("netavark", json!(t.netavark))
-            .with("iptables", json!(t.iptables))
-            .with("cap_net_admin", net_admin)
-            .with("cap_net_raw", net_raw),
-    );
+    let mut check = check
+        .with("netns", json!(f.netns))
+        .with("rootless", found.plan.rootless)
+        .with("isolation", found.plan.isolation.clone())
+        .with("mode", net.mode.clone())
+        .with("backend", json!(net.backend))
+        .with(
+            "dev_net_tun",
+            tun.err().map(|e| io_error_name(&e)).unwrap_or("ok".into()),
+        )
+        .with("slirp4netns_in_path", json!(host.which("slirp4netns")))
+        .with("pasta", json!(found.tools.pasta))
+        .with("netavark", json!(found.tools.netavark))
+        .with("iptables", json!(found.tools.iptables))
+        .with("nft", json!(found.tools.nft));
+    for (k, v) in evidence {
+        check = check.with(k, v);
+    }
+    found.checks.push(check);
     found.finish(f)
+}
+
+/// The inputs of `decide::network`, read from earlier areas and the store.
+fn choose(host: &Host, found: &Obs) -> crate::decide::Network {
+    let cached_path = format!("{}/defaultNetworkBackend", found.storage.graphroot);
+    let cached = (!found.storage.graphroot.is_empty())
+        .then(|| host.read(&cached_path).ok())
+        .flatten();
+    crate::decide::network(&crate::decide::NetInputs {
+        rootless: found.plan.rootless,
+        isolation: &found.plan.isolation,
+        netns: found.config.netns.as_deref(),
+        slirp4netns_in_path: host.which("slirp4netns").is_some(),
+        podman5: super::tools::podman5(found.tools.podman_version),
+        rootless_cmd: found.config.get_str("network.default_rootless_network_cmd"),
+        backend_conf: found.config.get_str("network.network_backend"),
+        backend_cached: cached.as_deref(),
+        netavark: found.tools.netavark.is_some(),
+    })
+}
+
+fn ok_text(net: &crate::decide::Network) -> String {
+    match (net.mode.as_str(), net.backend.as_deref()) {
+        ("host", _) => "RUN steps share the job's network (netns = \"host\", chroot isolation, or \
+                        rootless without slirp4netns in PATH, where buildah falls back to it)"
+            .into(),
+        ("none", _) => "netns = \"none\": RUN steps have no network (downloads fail)".into(),
+        ("bridge", Some(b)) => {
+            format!("rootful bridge network through {b}: its helpers and caps are here")
+        }
+        (m, _) => format!("rootless network through {m} (/dev/net/tun usable)"),
+    }
+}
+
+/// Why the chosen network cannot be set up, and the firewall driver that
+/// would work instead where pinning one is the fix.
+struct Need {
+    problem: String,
+    firewall: Option<&'static str>,
+}
+
+fn need(problem: String) -> Option<Need> {
+    Some(Need {
+        problem,
+        firewall: None,
+    })
+}
+
+/// pasta / slirp4netns: the helper and an openable /dev/net/tun.
+fn helper_need(found: &Obs, cmd: &str, tun: &std::io::Result<()>) -> Option<Need> {
+    let path = match cmd {
+        "pasta" => &found.tools.pasta,
+        _ => &found.tools.slirp4netns,
+    };
+    let lack = if path.is_none() {
+        format!("{cmd} is not installed")
+    } else if let Err(e) = tun {
+        format!("{TUN} cannot be opened ({})", io_error_name(e))
+    } else {
+        return None;
+    };
+    need(format!(
+        "RUN steps need a private network through {cmd}, but {lack}{}",
+        if path.is_none()
+            && cmd == "pasta"
+            && found.config.netns.is_none()
+            && found.tools.slirp4netns.is_some()
+        {
+            " (slirp4netns is in PATH, so buildah does not fall back to the host network, and podman 5 \
+             wants pasta unless default_rootless_network_cmd = \"slirp4netns\")"
+        } else {
+            ""
+        }
+    ))
+}
+
+/// The capabilities netavark and the CNI bridge plugin need.
+fn missing_caps(host: &Host, found: &Obs) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if !cap(host, found, 12) {
+        missing.push("CAP_NET_ADMIN");
+    }
+    if !cap(host, found, 13) {
+        missing.push("CAP_NET_RAW");
+    }
+    missing
+}
+
+/// CNI (podman 4.x): the default network's plugins and iptables.
+fn cni_need(
+    host: &Host,
+    found: &Obs,
+    ev: &mut Vec<(&'static str, serde_json::Value)>,
+) -> Option<Need> {
+    let dir = CNI_DIRS
+        .iter()
+        .find(|d| host.stat(&format!("{d}/bridge")).is_ok());
+    let mut missing: Vec<String> = match dir {
+        Some(d) => CNI_PLUGINS
+            .iter()
+            .filter(|p| host.stat(&format!("{d}/{p}")).is_err())
+            .map(|p| format!("the CNI plugin {d}/{p}"))
+            .collect(),
+        None => vec![format!("the CNI plugins (none in {})", CNI_DIRS.join(", "))],
+    };
+    ev.push(("cni_plugin_dir", json!(dir)));
+    if found.tools.iptables.is_none() {
+        missing.push("iptables".into());
+    }
+    missing.extend(missing_caps(host, found).into_iter().map(String::from));
+    (!missing.is_empty()).then(|| Need {
+        problem: format!(
+            "RUN steps need a bridge network through CNI (podman 4 picks CNI when the netavark \
+             helper is missing), but this lacks {}",
+            missing.join(", ")
+        ),
+        firewall: None,
+    })
+}
+
+/// netavark: the binary, the binary of its firewall driver, the caps.
+fn netavark_need(
+    host: &Host,
+    found: &Obs,
+    ev: &mut Vec<(&'static str, serde_json::Value)>,
+) -> Option<Need> {
+    let t = &found.tools;
+    let Some(path) = t.netavark.as_deref() else {
+        return need(
+            "RUN steps need a bridge network through netavark, but netavark is not installed \
+                     (`netavark: No such file or directory`)"
+                .into(),
+        );
+    };
+    let (version, line) = super::tools::version_of(host, path);
+    let driver = firewall_driver(host, found, version);
+    ev.push(("netavark_version", json!(line)));
+    ev.push(("firewall_driver", json!(driver.0)));
+    ev.push(("firewall_driver_source", json!(driver.1)));
+    let has = |d: &str| match d {
+        "iptables" => t.iptables.is_some(),
+        "nftables" => t.nft.is_some(),
+        _ => true,
+    };
+    // Unknown build-time default: ready only if either driver would work.
+    let lacking: Vec<&str> = match driver.0 {
+        Some(d) => [d].into_iter().filter(|d| !has(d)).collect(),
+        None => ["iptables", "nftables"]
+            .into_iter()
+            .filter(|d| !has(d))
+            .collect(),
+    };
+    let mut missing: Vec<String> = lacking
+        .iter()
+        .map(|d| match *d {
+            "nftables" => "nft (nftables driver)".to_string(),
+            d => format!("{d} ({d} driver)"),
+        })
+        .collect();
+    let caps = missing_caps(host, found);
+    missing.extend(caps.iter().map(|c| c.to_string()));
+    if missing.is_empty() {
+        return None;
+    }
+    // Pinning iptables works whatever the build default is (podman 5 passes
+    // firewall_driver to netavark as NETAVARK_FW).
+    let pin = (caps.is_empty()
+        && t.iptables.is_some()
+        && super::tools::podman5(t.podman_version)
+        && driver.0 != Some("iptables"))
+    .then_some("iptables");
+    Some(Need {
+        problem: format!(
+            "RUN steps need a bridge network through netavark{}, but this lacks {}{}",
+            version.map(|v| format!(" {v}")).unwrap_or_default(),
+            missing.join(", "),
+            if lacking.contains(&"nftables") {
+                ": every RUN fails with `netavark: nftables error: unable to execute nft`"
+            } else {
+                ""
+            }
+        ),
+        firewall: pin,
+    })
+}
+
+/// The firewall driver netavark will use and how that was decided:
+/// `NETAVARK_FW` (podman sets it from containers.conf `firewall_driver`,
+/// netavark also inherits it from the job), else the build-time default,
+/// which is iptables before 1.10 and cannot be read from a newer binary
+/// (`None`: Debian 13 builds nftables, upstream iptables).
+fn firewall_driver(
+    host: &Host,
+    found: &Obs,
+    version: Option<super::tools::Version>,
+) -> (Option<&'static str>, String) {
+    let named = |v: &str| match v.trim() {
+        "iptables" => Some("iptables"),
+        "nftables" => Some("nftables"),
+        "firewalld" => Some("firewalld"),
+        _ => None,
+    };
+    if let Some(v) = found
+        .config
+        .get_str("network.firewall_driver")
+        .filter(|v| !v.is_empty())
+    {
+        return (named(v), format!("containers.conf firewall_driver = {v:?}"));
+    }
+    if let Some(v) = host.env_nonempty("NETAVARK_FW") {
+        return (named(v), format!("NETAVARK_FW={v}"));
+    }
+    match version {
+        Some(v) if (v.major, v.minor) < NFT_SINCE => (
+            Some("iptables"),
+            format!("netavark {v} has no nftables driver"),
+        ),
+        Some(v) => (
+            None,
+            format!("netavark {v}: build-time default, not readable from the binary (Debian 13: nftables)"),
+        ),
+        None => (None, "netavark's version is unknown".into()),
+    }
+}
+
+/// The fix: pin the iptables driver where that is enough, else the job's
+/// own network (netns = "host"), else the image's.
+fn fix_network(
+    host: &Host,
+    found: &Obs,
+    check: Check,
+    firewall: Option<&str>,
+    f: &mut Facts,
+) -> Check {
+    let target = super::config::target_in(host, found, &found.config.settings);
+    if let Some(driver) = firewall {
+        let body = format!("[network]\nfirewall_driver = \"{driver}\"\n");
+        if let Some(route) = crate::remedy::conf::route(host, &target, "firewall", &body) {
+            return check.job_fix(
+                format!(
+                    "Have netavark use its {driver} driver (firewall_driver = \"{driver}\"; {}); image \
+                     fix: install nftables",
+                    route.place
+                ),
+                route.actions,
+            );
+        }
+    }
+    let text = "Give RUN steps the job's own network (netns = \"host\")";
+    match crate::remedy::conf::route(host, &target, "netns", "[containers]\nnetns = \"host\"\n") {
+        Some(route) => {
+            f.mode = Some("host".into());
+            check.job_fix(format!("{text} ({})", route.place), route.actions)
+        }
+        None => check.fix(
+            crate::model::By::Image,
+            "Put `[containers]\\nnetns = \"host\"` in /etc/containers/containers.conf.d/netns.conf in the \
+             image, or install what is missing (nftables, passt, the CNI plugins), or expose /dev/net/tun \
+             (Kubernetes: a device plugin or CRI-O annotation io.kubernetes.cri-o.Devices; docker \
+             executor: devices = [\"/dev/net/tun\"]), or use `podman build --network=host`.",
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -594,5 +766,201 @@ mod tests {
         let found = run(&host, Version::new(5, 4, 2), None, true);
         let c = found.check("network.run").unwrap();
         assert_eq!(c.fix.as_ref().unwrap().by, By::Image);
+    }
+
+    /// A rootless job as the real areas would leave it (rootless isolation)
+    /// with only the given helpers installed, in PATH.
+    fn rootless_with(fx: Fixture, podman: Version, helpers: &[&str]) -> Findings {
+        let fx = helpers.iter().fold(fx.env("PATH", "/usr/bin"), |fx, h| {
+            let p = format!("/usr/bin/{h}");
+            fx.file(&p, "").stat(&p, "file", 0o755, 0, 0)
+        });
+        let host = fx.host();
+        let mut found = crate::probes::testutil::with_paths(&host);
+        found.tools.podman_version = Some(podman);
+        found.tools.slirp4netns = helpers
+            .contains(&"slirp4netns")
+            .then(|| "/usr/bin/slirp4netns".into());
+        found.tools.pasta = helpers.contains(&"pasta").then(|| "/usr/bin/pasta".into());
+        crate::probes::testutil::given_rootless(&mut found, true);
+        crate::probes::testutil::given_isolation(&mut found, "rootless");
+        found.absorb(probe(&host, &found));
+        found
+    }
+
+    #[test]
+    fn rootless_without_slirp4netns_in_path_uses_the_host_network() {
+        // Matrix rows deb12nr/deb13nr-rootless-priv-home1777, deb13-noslirp:
+        // no slirp4netns → buildah runs RUN in the job's netns, no tun needed.
+        for (v, helpers) in [
+            (Version::new(4, 3, 1), &[][..]),
+            (Version::new(5, 4, 2), &[][..]),
+            (Version::new(5, 4, 2), &["pasta"][..]),
+        ] {
+            let found = rootless_with(Fixture::new().uid(1000).open(TUN, "ENOENT"), v, helpers);
+            let c = found.check("network.run").unwrap();
+            assert_eq!(c.status, Status::Ok, "{v} {helpers:?}: {}", c.summary);
+            assert_eq!(found.plan.network, "host");
+        }
+    }
+
+    #[test]
+    fn podman5_with_slirp4netns_wants_pasta_unless_configured() {
+        // Row deb13-nopasta-rootless-priv: `could not find pasta`.
+        let tun = || Fixture::new().uid(1000).open(TUN, "ok");
+        let found = rootless_with(tun(), Version::new(5, 4, 2), &["slirp4netns"]);
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(
+            c.summary.contains("pasta is not installed"),
+            "{}",
+            c.summary
+        );
+        // Row deb13-slirpconf-rootless-priv: slirp4netns by configuration.
+        let conf = tun().file(
+            "/etc/containers/containers.conf",
+            "[network]\ndefault_rootless_network_cmd = \"slirp4netns\"\n",
+        );
+        let host = conf.host();
+        let mut found = crate::probes::testutil::findings_through(&host, "config");
+        found.tools.podman_version = Some(Version::new(5, 4, 2));
+        found.tools.slirp4netns = Some("/usr/bin/slirp4netns".into());
+        let net = crate::decide::network(&crate::decide::NetInputs {
+            rootless: true,
+            isolation: "rootless",
+            slirp4netns_in_path: true,
+            podman5: true,
+            rootless_cmd: found.config.get_str("network.default_rootless_network_cmd"),
+            ..Default::default()
+        });
+        assert_eq!(net.mode, "slirp4netns");
+        // podman 4.3 with slirp4netns: slirp4netns, tun needed.
+        let found = rootless_with(
+            Fixture::new().uid(1000).open(TUN, "EACCES"),
+            Version::new(4, 3, 1),
+            &["slirp4netns"],
+        );
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(c.summary.contains("slirp4netns") && c.summary.contains("EACCES"));
+    }
+
+    /// A rootful job with all capabilities and the given binaries.
+    fn rootful_with(fx: Fixture, podman: Version, tools: &[&str]) -> Findings {
+        let host = fx
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/etc/containers/containers.conf.d")
+            .host();
+        let mut found = crate::probes::testutil::with_paths(&host);
+        found.tools.podman_version = Some(podman);
+        let has = |t: &str| tools.contains(&t).then(|| format!("/usr/sbin/{t}"));
+        found.tools.netavark = tools
+            .contains(&"netavark")
+            .then(|| "/usr/lib/podman/netavark".into());
+        found.tools.iptables = has("iptables");
+        found.tools.nft = has("nft");
+        crate::probes::testutil::given_rootless(&mut found, false);
+        found.absorb(probe(&host, &found));
+        found
+    }
+
+    fn cni(fx: Fixture, plugins: &[&str]) -> Fixture {
+        plugins
+            .iter()
+            .fold(fx, |fx, p| fx.file(&format!("/usr/lib/cni/{p}"), ""))
+    }
+
+    #[test]
+    fn rootful_podman4_without_netavark_uses_cni() {
+        // Row deb12nr-root-priv: containernetworking-plugins + iptables build.
+        let all = ["bridge", "portmap", "firewall", "tuning"];
+        let found = rootful_with(
+            cni(Fixture::new(), &all),
+            Version::new(4, 3, 1),
+            &["iptables"],
+        );
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Ok, "{}", c.summary);
+        assert_eq!(c.evidence["backend"], json!("cni"));
+        assert_eq!(found.plan.network, "bridge");
+        // A missing plugin or iptables: not ready, netns = host fixes it.
+        let found = rootful_with(cni(Fixture::new(), &all[..3]), Version::new(4, 3, 1), &[]);
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Error);
+        assert!(
+            c.summary.contains("/usr/lib/cni/tuning") && c.summary.contains("iptables"),
+            "{}",
+            c.summary
+        );
+        assert!(c.job_can_fix());
+        assert_eq!(found.plan.network, "host");
+    }
+
+    fn netavark_pkg(fx: Fixture, version: &str) -> Fixture {
+        fx.file(
+            "/var/lib/dpkg/status",
+            &format!("Package: netavark\nStatus: install ok installed\nVersion: {version}\n\n"),
+        )
+        .file(
+            "/var/lib/dpkg/info/netavark.list",
+            "/usr/lib/podman/netavark\n",
+        )
+    }
+
+    #[test]
+    fn netavark_with_an_unknown_default_driver_and_no_nft_pins_iptables() {
+        // Row deb13nr-root-priv: netavark 1.14 (Debian: nftables default), no
+        // nft: `unable to execute nft`; firewall_driver = "iptables" builds.
+        let fx = || netavark_pkg(Fixture::new(), "1.14.0-2");
+        let found = rootful_with(fx(), Version::new(5, 4, 2), &["netavark", "iptables"]);
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        assert!(c.summary.contains("nft"), "{}", c.summary);
+        assert_eq!(c.evidence["firewall_driver"], json!(null));
+        let Action::WriteFile { path, contents, .. } = &c.fix.as_ref().unwrap().actions[0] else {
+            panic!("{:?}", c.fix)
+        };
+        assert!(path.ends_with("podrun-firewall.conf"), "{path}");
+        assert!(contents.contains("firewall_driver = \"iptables\""));
+        assert_eq!(found.plan.network, "bridge");
+        // Both binaries: whichever the default is works.
+        let found = rootful_with(
+            fx(),
+            Version::new(5, 4, 2),
+            &["netavark", "iptables", "nft"],
+        );
+        assert_eq!(found.check("network.run").unwrap().status, Status::Ok);
+        // Pinned by configuration: only that driver's binary counts.
+        let pinned = fx().file(
+            "/etc/containers/containers.conf",
+            "[network]\nfirewall_driver = \"iptables\"\n",
+        );
+        let host = pinned
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .host();
+        let mut found = crate::probes::testutil::findings_through(&host, "config");
+        found.tools.podman_version = Some(Version::new(5, 4, 2));
+        found.tools.netavark = Some("/usr/lib/podman/netavark".into());
+        found.tools.iptables = Some("/usr/sbin/iptables".into());
+        found.tools.nft = None;
+        crate::probes::testutil::given_rootless(&mut found, false);
+        found.absorb(probe(&host, &found));
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Ok, "{}", c.summary);
+        // No iptables either: only netns = host is left.
+        let found = rootful_with(fx(), Version::new(5, 4, 2), &["netavark"]);
+        let c = found.check("network.run").unwrap();
+        let Action::WriteFile { contents, .. } = &c.fix.as_ref().unwrap().actions[0] else {
+            panic!()
+        };
+        assert!(contents.contains("netns = \"host\""));
+        // netavark before 1.10 has iptables only: no nft needed.
+        let old = netavark_pkg(Fixture::new(), "1.4.0-3");
+        let found = rootful_with(old, Version::new(4, 3, 1), &["netavark", "iptables"]);
+        let c = found.check("network.run").unwrap();
+        assert_eq!(c.status, Status::Ok, "{}", c.summary);
+        assert_eq!(c.evidence["firewall_driver"], json!("iptables"));
     }
 }

@@ -778,6 +778,14 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
                         value: path.clone(),
                     });
                 }
+                // STORAGE_OPTS replaces the file's options, and vfs refuses
+                // overlay ones (`vfs driver does not support
+                // overlay.mount_program options`, row storage-opts-fuse).
+                if sc.storage_opts_env {
+                    actions.push(Action::UnsetEnv {
+                        key: "STORAGE_OPTS".into(),
+                    });
+                }
                 check = check.job_fix(
                     format!("Use {what} with graphroot {new_root} (writes {path})"),
                     actions,
@@ -1122,6 +1130,40 @@ mod tests {
             .iter()
             .any(|a| matches!(a, Action::SetEnv { key, .. } if key == "CONTAINERS_STORAGE_CONF")));
         assert!(contents.contains("driver = \"overlay\"") && !contents.contains("mount_program"));
+    }
+
+    #[test]
+    fn storage_opts_naming_a_missing_mount_program_is_unset_by_the_fix() {
+        // Row deb13nr-rootless-priv-storage-opts-fuse: with storage.conf
+        // saying vfs but STORAGE_OPTS kept, podman fails with `vfs driver
+        // does not support overlay.mount_program options`.
+        let (_, r) = overlay_probe("/var/lib/containers/storage", false);
+        let p = Probe::Overlay {
+            dir: "/var/lib/containers/storage".into(),
+            userns: false,
+        };
+        let host = Fixture::new()
+            .env("HOME", "/root")
+            .env(
+                "STORAGE_OPTS",
+                "overlay.mount_program=/usr/bin/fuse-overlayfs",
+            )
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/var/lib/containers/storage")
+            .dir("/var/tmp")
+            .probe(&p, r)
+            .host();
+        let found = run(&host, Version::new(5, 4, 2), true);
+        let c = found.check("storage.driver").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        let fix = c.fix.as_ref().unwrap();
+        assert!(
+            fix.actions
+                .iter()
+                .any(|a| matches!(a, Action::UnsetEnv { key } if key == "STORAGE_OPTS")),
+            "{:?}",
+            fix.actions
+        );
     }
 
     #[test]

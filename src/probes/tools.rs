@@ -122,7 +122,7 @@ pub fn run_podman(host: &Host, argv: &[&str]) -> std::io::Result<crate::host::Cm
     host.run_without(argv, &staged)
 }
 
-fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
+pub fn version_of(host: &Host, path: &str) -> (Option<Version>, Option<String>) {
     // Learnt from a package database or the binary's build information
     // where possible, else by running `path --version` in a private scratch
     // environment (crate::host::version); the source is kept in the line as

@@ -479,7 +479,7 @@ mod tests {
         r.mode = "fix";
         r.verdict.ready_after = true;
         r.env
-            .insert("HOME".into(), "/builds/.podrun-1000/home".into());
+            .insert("HOME".into(), Some("/builds/.podrun-1000/home".into()));
         let text = render(&r, &style(false, false, false));
         assert!(
             text.contains("NOT READY yet: the fixes include environment variables"),

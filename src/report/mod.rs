@@ -27,7 +27,8 @@ pub struct Report {
     pub context: Map<String, Value>,
     pub rows: Vec<Row>,
     /// Exports the job needs (`env`/`exec` made them; `fix` asks for them).
-    pub env: BTreeMap<String, String>,
+    /// `None` (JSON null): the job must unset the variable.
+    pub env: BTreeMap<String, Option<String>>,
     pub changes: Vec<Change>,
     pub problems: Vec<String>,
     pub plan: Plan,
