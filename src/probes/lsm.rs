@@ -9,6 +9,7 @@
 use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Host, Probe, ProbeResult};
 use crate::model::{By, Check, Spec};
+use crate::remedy::runner::{Executor, RunnerFix};
 use serde_json::json;
 
 const AA_CURRENT: &str = "/proc/self/attr/apparmor/current";
@@ -62,12 +63,26 @@ pub fn selinux_type(label: &str) -> Option<String> {
         .then(|| parts[2].to_string())
 }
 
-const APPARMOR_FIX: &str = "run the build container unconfined by AppArmor: Kubernetes >= 1.30 \
+/// AppArmor `deny mount` cannot be lifted from inside the job: the runner
+/// (or the pod spec) must start the build container unconfined.
+pub const APPARMOR_UNCONFINED: RunnerFix = RunnerFix {
+    lead: "Run the build container unconfined by AppArmor (or privileged): its profile denies \
+mount, and no job-side setting gets podman past that.",
+    kubernetes: "Kubernetes >= 1.30: the build container's `securityContext.appArmorProfile: \
+{type: Unconfined}`, in config.toml \
 `[runners.kubernetes.build_container_security_context.app_armor_profile] type = \"Unconfined\"` \
-(runner 18.11+) or the annotation `container.apparmor.security.beta.kubernetes.io/build = \
-\"unconfined\"` in `pod_annotations`; docker executor `security_opt = [\"apparmor:unconfined\"]`; \
-or `privileged = true`. On Ubuntu >= 23.10 nodes then also check \
-kernel.apparmor_restrict_unprivileged_userns";
+(runner 18.11+); older clusters: the annotation \
+`container.apparmor.security.beta.kubernetes.io/build: unconfined` (config.toml \
+`pod_annotations = {\"container.apparmor.security.beta.kubernetes.io/build\" = \"unconfined\"}`).",
+    openshift: "OpenShift: a SecurityContextConstraints that allows the pod's AppArmor profile \
+`Unconfined` (or `allowPrivilegedContainer`), then the Kubernetes settings above.",
+    docker: "Docker executor: `security_opt = [\"apparmor=unconfined\"]` under [runners.docker] \
+in config.toml (or `privileged = true`).",
+    node:
+        "Node admin: or load a profile that allows mount and name it instead; on Ubuntu >= 23.10 \
+nodes also check kernel.apparmor_restrict_unprivileged_userns.",
+    id: "lsm.mount",
+};
 
 const SECCOMP_FIX: &str = "allow mount in the build container: seccomp `Unconfined` \
 (`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \
@@ -202,52 +217,17 @@ fn mount_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     let probe = Probe::BindMount { userns };
     let result = host.probe(&probe);
     facts.bind_mount_probe = Some(result.clone());
-    let who = if facts.apparmor_confined {
-        format!(
-            "AppArmor profile {}",
-            facts.apparmor_profile.clone().unwrap_or_default()
-        )
-    } else if facts.selinux_enforcing == Some(true) {
-        format!(
-            "SELinux ({})",
-            facts.selinux_type.clone().unwrap_or_default()
-        )
-    } else {
-        "an LSM".to_string()
-    };
     let check = if result.ran && result.ok {
         facts.bind_mount_ok = Some(true);
-        Check::ok(
-            "lsm.mount",
-            format!(
-                "a bind mount works{}",
-                if userns {
-                    " in a new user namespace"
-                } else {
-                    ""
-                }
-            ),
-        )
-    } else if result.ran && result.step == "mount" {
+        let how = if userns {
+            " in a new user namespace"
+        } else {
+            ""
+        };
+        Check::ok("lsm.mount", format!("a bind mount works{how}"))
+    } else if result.ran && mount_refused(&result, facts) {
         facts.bind_mount_ok = Some(false);
-        let eacces = result.errno.as_deref() == Some("EACCES");
-        let (cause, fix) =
-            if eacces && facts.selinux_enforcing == Some(true) && !facts.apparmor_confined {
-                (who.clone(), SELINUX_FIX)
-            } else if eacces {
-                (who.clone(), APPARMOR_FIX)
-            } else {
-                ("seccomp or missing capabilities".to_string(), SECCOMP_FIX)
-            };
-        Check::error(
-            "lsm.mount",
-            format!(
-                "a bind mount is refused ({}, likely {cause}): podman's storage fails with \
-                 `flags: 0x1000: permission denied`",
-                result.describe()
-            ),
-        )
-        .fix(By::RunnerAdmin, fix)
+        refused_check(&result, facts, Executor::of(&found.context))
     } else if result.ran {
         facts.bind_mount_ok = None;
         Check::warn(
@@ -259,23 +239,8 @@ fn mount_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
             ),
         )
         .with("probe_ran", false)
-    } else if facts.apparmor_confined {
-        Check::warn(
-            "lsm.mount",
-            format!(
-                "bind-mount probe did not run ({}); {who} is enforcing and container profiles \
-                 `deny mount`",
-                result.detail
-            ),
-        )
-        .with("probe_ran", false)
-        .fix(By::RunnerAdmin, APPARMOR_FIX)
     } else {
-        Check::warn(
-            "lsm.mount",
-            format!("bind-mount probe did not run ({})", result.detail),
-        )
-        .with("probe_ran", false)
+        not_run_check(&result, facts, Executor::of(&found.context))
     };
     found.checks.push(
         check
@@ -289,6 +254,88 @@ fn mount_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
                     .map_or(json!(null), |p| json!(p)),
             ),
     );
+}
+
+/// Whether the probe's failure is a refused mount (the answer), not a step
+/// before it. The bind itself refused: EACCES (an LSM) or EPERM (seccomp,
+/// capabilities). Making `/` private is a mount(2) too: AppArmor's `deny
+/// mount` answers there already, with EACCES; under an enforcing profile an
+/// EPERM there is the same refusal (seccomp or the profile), as podman's own
+/// `mount --make-private` / bind of the overlay home meets it.
+fn mount_refused(result: &ProbeResult, facts: &Facts) -> bool {
+    let errno = result.errno.as_deref();
+    match result.step.as_str() {
+        "bind-mount" | "mount" => matches!(errno, Some("EACCES" | "EPERM")),
+        "make-private" => {
+            errno == Some("EACCES") || (facts.apparmor_confined && errno == Some("EPERM"))
+        }
+        _ => false,
+    }
+}
+
+/// The verdict: no job fix lifts a refused mount; the remedy names the
+/// runner setting for the executor the job runs under.
+fn refused_check(result: &ProbeResult, facts: &Facts, executor: Executor) -> Check {
+    let eacces = result.errno.as_deref() == Some("EACCES");
+    let selinux = facts.selinux_enforcing == Some(true) && !facts.apparmor_confined;
+    let (cause, fix) = if eacces && selinux {
+        (lsm_name(facts), SELINUX_FIX.to_string())
+    } else if facts.apparmor_confined || eacces {
+        (lsm_name(facts), APPARMOR_UNCONFINED.text(executor))
+    } else {
+        (
+            "seccomp or missing capabilities".to_string(),
+            SECCOMP_FIX.to_string(),
+        )
+    };
+    Check::error(
+        "lsm.mount",
+        format!(
+            "a mount is refused ({}, {cause}): podman's storage fails with `mount \
+             …/overlay:…/overlay, flags: 0x1000: permission denied` and buildah's RUN mounts the same way",
+            result.describe()
+        ),
+    )
+    .fix(By::RunnerAdmin, fix)
+}
+
+fn not_run_check(result: &ProbeResult, facts: &Facts, executor: Executor) -> Check {
+    let check = Check::warn(
+        "lsm.mount",
+        if facts.apparmor_confined {
+            format!(
+                "bind-mount probe did not run ({}); {} is enforcing and container profiles \
+                 `deny mount`",
+                result.detail,
+                lsm_name(facts)
+            )
+        } else {
+            format!("bind-mount probe did not run ({})", result.detail)
+        },
+    )
+    .with("probe_ran", false);
+    if facts.apparmor_confined {
+        check.fix(By::RunnerAdmin, APPARMOR_UNCONFINED.text(executor))
+    } else {
+        check
+    }
+}
+
+/// Who refuses, for the message: the profile, the SELinux type, or "an LSM".
+fn lsm_name(facts: &Facts) -> String {
+    if facts.apparmor_confined {
+        format!(
+            "AppArmor profile {}",
+            facts.apparmor_profile.clone().unwrap_or_default()
+        )
+    } else if facts.selinux_enforcing == Some(true) {
+        format!(
+            "SELinux ({})",
+            facts.selinux_type.clone().unwrap_or_default()
+        )
+    } else {
+        "an LSM".to_string()
+    }
 }
 
 fn selinux_check(found: &mut Obs, facts: &Facts, enforce: &std::io::Result<String>) {
@@ -397,7 +444,10 @@ mod tests {
     fn docker_default_denies_mount() {
         let f = Fixture::new()
             .file(AA_CURRENT, "docker-default (enforce)\n")
-            .probe(&Probe::BindMount { userns: true }, fail("mount", "EACCES"));
+            .probe(
+                &Probe::BindMount { userns: true },
+                fail("bind-mount", "EACCES"),
+            );
         let found = run(f, true);
         assert!(found.lsm.apparmor_confined);
         assert_eq!(found.check("lsm.apparmor").unwrap().status, Status::Info);
@@ -406,8 +456,63 @@ mod tests {
         assert!(c.summary.contains("docker-default"), "{}", c.summary);
         let fix = c.fix.as_ref().unwrap();
         assert_eq!(fix.by, By::RunnerAdmin);
-        assert!(fix.text.contains("apparmor:unconfined"));
+        assert!(fix.text.contains("apparmor=unconfined"));
         assert!(fix.text.contains("type = \"Unconfined\""));
+    }
+
+    #[test]
+    fn apparmor_refusing_make_private_is_the_answer() {
+        // The VM lane (Debian 6.1, podman 4.3 outer engine): root job under
+        // containers-default; AppArmor refuses already at making / private.
+        for errno in ["EACCES", "EPERM"] {
+            let f = Fixture::new()
+                .file(AA_CURRENT, "containers-default-0.50.1 (enforce)\n")
+                .probe(
+                    &Probe::BindMount { userns: true },
+                    fail("make-private", errno),
+                );
+            let found = run(f, true);
+            let c = found.check("lsm.mount").unwrap();
+            assert_eq!(c.status, Status::Error, "{errno}: {}", c.summary);
+            assert_eq!(found.lsm.bind_mount_ok, Some(false));
+            assert!(
+                c.summary.contains("containers-default-0.50.1"),
+                "{}",
+                c.summary
+            );
+            let fix = c.fix.as_ref().unwrap();
+            assert_eq!(fix.by, By::RunnerAdmin);
+            assert!(fix.text.contains("appArmorProfile"), "{}", fix.text);
+        }
+    }
+
+    #[test]
+    fn remedy_follows_the_executor() {
+        let docker = APPARMOR_UNCONFINED.text(Executor::Docker);
+        assert!(docker.contains("security_opt = [\"apparmor=unconfined\"]"));
+        assert!(!docker.contains("appArmorProfile"));
+        let k8s = APPARMOR_UNCONFINED.text(Executor::Kubernetes);
+        assert!(k8s.contains("appArmorProfile: {type: Unconfined}"));
+        assert!(k8s.contains("container.apparmor.security.beta.kubernetes.io/build"));
+        assert!(!k8s.contains("security_opt"));
+    }
+
+    #[test]
+    fn make_private_eperm_without_lsm_stays_a_warning() {
+        // Without an enforcing profile an EPERM before the bind is the
+        // kernel's (capabilities), judged by the userns area.
+        let f = Fixture::new().probe(
+            &Probe::BindMount { userns: false },
+            fail("make-private", "EPERM"),
+        );
+        let c = run(f, false).check("lsm.mount").cloned().unwrap();
+        assert_eq!(c.status, Status::Warn);
+        // Refused before the mount namespace exists: never the answer.
+        let f = Fixture::new()
+            .file(AA_CURRENT, "docker-default (enforce)\n")
+            .probe(&Probe::BindMount { userns: true }, fail("unshare", "EPERM"));
+        let c = run(f, true).check("lsm.mount").cloned().unwrap();
+        assert_eq!(c.status, Status::Warn);
     }
 
     #[test]
@@ -421,7 +526,10 @@ mod tests {
         let c = run(f, true).check("lsm.mount").cloned().unwrap();
         assert_eq!(c.status, Status::Warn);
         assert!(c.fix.is_none());
-        let f = Fixture::new().probe(&Probe::BindMount { userns: true }, fail("mount", "EPERM"));
+        let f = Fixture::new().probe(
+            &Probe::BindMount { userns: true },
+            fail("bind-mount", "EPERM"),
+        );
         let c = run(f, true).check("lsm.mount").cloned().unwrap();
         assert_eq!(c.status, Status::Error);
         assert!(c.fix.as_ref().unwrap().text.contains("seccomp"));

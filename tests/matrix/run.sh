@@ -10,7 +10,9 @@
 #   5  (doctor-image scenarios with SC_ENTRY=honour) podman build through the image's own ENTRYPOINT
 #      (`podrun-doctor exec --`; steps 1-4 run with --entrypoint '')     -> outcome must equal ready_after
 #
-# Usage: tests/matrix/run.sh [--list] [--only NAME[,NAME...]] [-j 1|2] [--step1-only]
+# Usage: tests/matrix/run.sh [--list] [--only NAME[,NAME...]] [-j 1|2] [--step1-only] [--vm DIR]
+#   --vm DIR: the VM lane's results (tests/matrix/vm/run.sh, target/matrix-vm) join this table, results.json
+#   and the closing `N passed, N failed`; a DIR without VM rows is a NOLANE row (the lane could not run).
 #   --only accepts shell globs (deb13-*) and lane tags (@base, @wide, @docker, @ctr); may be repeated.
 #   Step 3 also runs `env` a second time in the fixed environment: it must change nothing.
 # Env:   PODRUN_DOCTOR_BIN (default target/x86_64-unknown-linux-musl/release/podrun-doctor)
@@ -19,7 +21,7 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-JOBS=2; ONLY=(); LIST=0; STEP1_ONLY=0
+JOBS=2; ONLY=(); LIST=0; STEP1_ONLY=0; VM_OUT=
 while [ $# -gt 0 ]; do
   case $1 in
     --list) LIST=1 ;;
@@ -28,7 +30,8 @@ while [ $# -gt 0 ]; do
     -j) JOBS=${2:?-j N}; shift ;;
     -j*) JOBS=${1#-j} ;;
     --step1-only) STEP1_ONLY=1 ;;
-    -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    --vm) VM_OUT=${2:?--vm DIR}; shift ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -251,28 +254,49 @@ done
 for p in "${SCPIDS[@]}"; do wait "$p" || true; done
 T_END=$(date +%s)
 
+# The VM lane's rows (--vm DIR): vm:ENGINE/SCENARIO, read from DIR/ENGINE/SCENARIO/result (same format,
+# with engine= and kernel=).  No row at all means the lane could not run: one NOLANE row, never a skip.
+ROWS=("${SEL[@]}")
+if [ -n "$VM_OUT" ]; then
+  vmrows=0
+  for f in "$VM_OUT"/*/*/result; do
+    [ -f "$f" ] || continue
+    f=${f%/result}; ROWS+=("vm:${f#"$VM_OUT"/}"); vmrows=$((vmrows + 1))
+  done
+  if [ $vmrows = 0 ]; then
+    mkdir -p "$OUT_ROOT/vm-lane"
+    printf 'verdict=NOLANE\nengine=vm\nkernel=-\nwhy=LANE CANNOT RUN: no VM rows under %s (see tests/matrix/vm/run.sh output)\n' "$VM_OUT" >"$OUT_ROOT/vm-lane/result"
+    ROWS+=(vm-lane)
+  fi
+fi
+rfile() { case $1 in vm:*) echo "$VM_OUT/${1#vm:}/result" ;; *) echo "$OUT_ROOT/$1/result" ;; esac; }
+reng() { local e; e=$(r "$1" engine); echo "${e:-${SC_ENGINE[$1]:-?}}"; }
+rname() { case $1 in vm:*) echo "vm:${1##*/}" ;; *) echo "$1" ;; esac; }   # the table's name column
+# results.json key of a VM row: SCENARIO@ENGINE@KERNEL
+rkey() { case $1 in vm:*) echo "${1##*/}@$(r "$1" engine)@$(r "$1" kernel)" ;; *) echo "$1" ;; esac; }
+
 # Table and totals.
-r() { grep -a "^$2=" "$OUT_ROOT/$1/result" 2>/dev/null | head -1 | cut -d= -f2- || true; }
+r() { grep -a "^$2=" "$(rfile "$1")" 2>/dev/null | head -1 | cut -d= -f2- || true; }
 pass=0; fail=0; bad=0
 {
   printf '%-44s %-6s %-14s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' scenario engine kernel found ready_before ready_after after_fix exec entry verdict
-  for n in "${SEL[@]}"; do
+  for n in "${ROWS[@]}"; do
     v=$(r "$n" verdict); [ -n "$v" ] || v=ERROR
-    printf '%-44s %-6s %-14s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' "$n" "${SC_ENGINE[$n]}" "$(r "$n" kernel)" "$(r "$n" found)" "$(r "$n" ready_before)" \
+    printf '%-44s %-6s %-14s %-8s %-12s %-11s %-10s %-8s %-8s %s\n' "$(rname "$n")" "$(reng "$n")" "$(r "$n" kernel)" "$(r "$n" found)" "$(r "$n" ready_before)" \
       "$(r "$n" ready_after)" "$(r "$n" after_env)" "$(r "$n" exec)" "$(r "$n" entry)" "$v"
     if [ "$v" = OK ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
     case $v in WRONG|FALSE-READY) bad=$((bad + 1)) ;; esac
   done
   echo
-  for n in "${SEL[@]}"; do
-    w=$(r "$n" why); [ -n "$w" ] && [ "$(r "$n" verdict)" != OK ] && printf '  %s: %s\n' "$n" "$w"
+  for n in "${ROWS[@]}"; do
+    w=$(r "$n" why); [ -n "$w" ] && [ "$(r "$n" verdict)" != OK ] && printf '  %s [%s]: %s\n' "$(rname "$n")" "$(r "$n" engine)" "$w"
   done
   echo
   echo "step-1 errors:"
-  for n in "${SEL[@]}"; do [ "$(r "$n" found)" = built ] || printf '  %s: %s\n' "$n" "$(r "$n" error)"; done
+  for n in "${ROWS[@]}"; do [ "$(r "$n" found)" = built ] || printf '  %s [%s]: %s\n' "$(rname "$n")" "$(r "$n" engine)" "$(r "$n" error)"; done
   echo
   echo "networks (RUN step as found / after the fixes; backend from podman info):"
-  for n in "${SEL[@]}"; do printf '  %-44s %-12s %-12s %s\n' "$n" "$(r "$n" net_found)" "$(r "$n" net_after)" "$(r "$n" backend)"; done
+  for n in "${ROWS[@]}"; do printf '  %-44s %-12s %-12s %s\n' "$(rname "$n")" "$(r "$n" net_found)" "$(r "$n" net_after)" "$(r "$n" backend)"; done
   echo
   echo "timings: setup $((T_RUN - T_START))s, scenarios $((T_END - T_RUN))s, total $((T_END - T_START))s (parallelism $JOBS)"
   for e in podman "${ENGINES[@]}"; do
@@ -280,19 +304,20 @@ pass=0; fail=0; bad=0
     for n in "${SEL[@]}"; do [ "${SC_ENGINE[$n]}" = "$e" ] || continue; t=$((t + $(r "$n" secs || echo 0) + 0)); c=$((c + 1)); done
     [ $c = 0 ] || echo "  lane $e: $c scenarios, ${t}s of scenario time (sum over the parallel jobs)"
   done
+  [ -z "$VM_OUT" ] || grep -s '^vm timings:' "$VM_OUT/summary.txt" | sed 's/^/  lane /' || true
   false_ready=0
-  for n in "${SEL[@]}"; do [ "$(r "$n" verdict)" = FALSE-READY ] && false_ready=$((false_ready + 1)); done
+  for n in "${ROWS[@]}"; do [ "$(r "$n" verdict)" = FALSE-READY ] && false_ready=$((false_ready + 1)); done
   echo "wrong verdicts: $bad (false ready: $false_ready)"
   echo "$pass passed, $fail failed"
 } | tee "$OUT_ROOT/summary.txt"
 # Machine-readable results.
-for n in "${SEL[@]}"; do
-  jq -Rn --arg name "$n" '[inputs | capture("^(?<k>[^=]+)=(?<v>.*)$")] | from_entries | .name = $name' \
-    <"$OUT_ROOT/$n/result" 2>/dev/null || true
+for n in "${ROWS[@]}"; do
+  jq -Rn --arg name "$(rkey "$n")" '[inputs | select(test("^[^=]+=")) | index("=") as $i | {key: .[:$i], value: .[$i + 1:]}] | from_entries | .name = $name' \
+    <"$(rfile "$n")" 2>/dev/null || true
 done | jq -s . >"$OUT_ROOT/results.json"
 
 # The counts above were made in the pipeline's subshell: count again here.
 failed=0
-for n in "${SEL[@]}"; do [ "$(r "$n" verdict)" = OK ] || failed=$((failed + 1)); done
+for n in "${ROWS[@]}"; do [ "$(r "$n" verdict)" = OK ] || failed=$((failed + 1)); done
 [ "$failed" = 0 ] || exit 1
 exit 0

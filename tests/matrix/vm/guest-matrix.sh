@@ -7,11 +7,18 @@
 #           the same images (both were loaded from one `podman save` archive).
 # Scenarios: /vmio/in/scenarios (run.sh --only globs, one per line).
 set -u
+# The plain init has devtmpfs only: no /dev/fd, which bash's process substitution (<(…), used by run.sh and
+# capture.sh) needs.  systemd/udev make these links on a node.
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
+for i in 0:stdin 1:stdout 2:stderr; do [ -e "/dev/${i#*:}" ] || ln -s "/proc/self/fd/${i%%:*}" "/dev/${i#*:}"; done
 exec > >(tee /dev/ttyS0) 2>&1   # the log file (guest-init) and, live, the host's console.log
 IN=/vmio/in
-only=(); while read -r s; do [ -n "$s" ] && only+=(--only "$s"); done <"$IN/scenarios"
 rc=0
 for engine in $(cat "$IN/engines"); do
+  only=()   # NAME for every engine, ENGINE:NAME for that one only
+  while read -r s; do
+    case $s in '') ;; *:*) [ "${s%%:*}" = "$engine" ] && only+=(--only "${s#*:}") ;; *) only+=(--only "$s") ;; esac
+  done <"$IN/scenarios"
   echo "=== engine $engine: tests/matrix/run.sh ${only[*]}"
   path=$PATH; [ "$engine" = docker ] && path=$IN/vm/shim:$PATH
   PATH=$path PODRUN_MATRIX_OUT=/vmio/out/$engine PODRUN_DOCTOR_BIN=$IN/podrun-doctor \
@@ -21,4 +28,18 @@ for engine in $(cat "$IN/engines"); do
   echo "$r" >"/vmio/out/$engine.rc"
   [ $r = 0 ] || rc=1
 done
+# Fixtures of rows just run (capture.sh reads their result from the same out dir): /vmio/out/fixtures/NAME.
+while read -r c; do
+  [ -n "$c" ] || continue
+  engine=${c%%:*} name=${c#*:}
+  echo "=== capture $name ($engine)"
+  path=$PATH; [ "$engine" = docker ] && path=$IN/vm/shim:$PATH
+  PATH=$path PODRUN_MATRIX_OUT=/vmio/out/$engine PODRUN_DOCTOR_BIN=$IN/podrun-doctor \
+    PODRUN_MATRIX_CACHE=/var/cache/podrun-doctor-matrix PODRUN_FIXTURES_DIR=/vmio/out/fixtures \
+    bash "$IN/matrix/capture.sh" "$name"
+  r=$?
+  echo "=== capture $name: exit $r"
+  echo "$r" >"/vmio/out/capture-$name.rc"
+  [ $r = 0 ] || rc=1
+done <"$IN/capture"
 exit $rc

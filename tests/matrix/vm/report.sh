@@ -17,10 +17,17 @@ report() {
       rows+=("$e/$n")
     done
     for n in $SCENARIOS; do   # exact names must all be there (globs cannot be checked)
+      case $n in *:*) [ "${n%%:*}" = "$e" ] || continue; n=${n#*:} ;; esac
       case $n in *[*?[]*) continue ;; esac
       [ -f "$out/$e/$n/result" ] || missing+=("$e/$n")
     done
-    [ $got = 1 ] || missing+=("$e/(no rows: see console.log and $e/ in $out)")
+    [ $got = 1 ] || missing+=("$e/no-rows")   # the engine gave none: see console.log
+  done
+  # A missing row gets a result of its own (verdict ERROR), so results.json and a merged table count it.
+  for f in "${missing[@]}"; do
+    mkdir -p "$out/$f"
+    printf 'verdict=ERROR\nwhy=row missing: the guest produced no result (see %s/console.log)\nengine=%s\nkernel=%s\naccel=%s\n' \
+      "$out" "${f%%/*}" "$kernel" "$accel" >"$out/$f/result"
   done
   rv() { grep -a "^$2=" "$out/$1/result" 2>/dev/null | head -1 | cut -d= -f2- || true; }
   {
@@ -43,8 +50,8 @@ report() {
     echo "guest: $(tr '\n' ' ' <"$out/guest.txt" 2>/dev/null)"
   } >"$out/summary.txt"
   cat "$out/summary.txt"
-  for f in "${rows[@]}"; do
-    jq -Rn --arg name "${f#*/}" '[inputs | capture("^(?<k>[^=]+)=(?<v>.*)$")] | from_entries | .name = $name' \
+  for f in "${rows[@]}" "${missing[@]}"; do
+    jq -Rn --arg name "${f#*/}" '[inputs | select(test("^[^=]+=")) | index("=") as $i | {key: .[:$i], value: .[$i + 1:]}] | from_entries | .name = $name' \
       <"$out/$f/result" 2>/dev/null || true
   done | jq -s . >"$out/results.json"
 }

@@ -4,7 +4,7 @@
 # run the scenarios with the doctor under test.  Results come back on an ext4 io disk and are printed
 # as the host matrix prints them, each row with engine= and kernel= (tests/matrix/README.md, "VM lane").
 #
-# Usage: tests/matrix/vm/run.sh [--scenarios 'GLOB ...'] [--engines 'podman docker']
+# Usage: tests/matrix/vm/run.sh [--scenarios '[ENGINE:]GLOB ...'] [--engines 'podman docker'] [--capture 'ENGINE:NAME ...']
 # Env:   PODRUN_DOCTOR_BIN, PODRUN_MATRIX_CACHE (cache: $PODRUN_MATRIX_CACHE/vm), PODRUN_VM_OUT (default
 #        target/matrix-vm), PODRUN_VM_ACCEL=tcg (skip the KVM probe), PODRUN_VM_KERNEL (a linux-image-*
 #        package; default: what linux-image-amd64 depends on), PODRUN_VM_MEM, PODRUN_VM_SMP, PODRUN_VM_TIMEOUT.
@@ -15,18 +15,25 @@ MATRIX=$(cd "$VM_DIR/.." && pwd)
 REPO=$(cd "$MATRIX/../.." && pwd)
 DOCTOR=${PODRUN_DOCTOR_BIN:-$REPO/target/x86_64-unknown-linux-musl/release/podrun-doctor}
 OUT=${PODRUN_VM_OUT:-$REPO/target/matrix-vm}
-# GitLab's two recipes and the docker executor's defaults, on both job images.
-SCENARIOS=${PODRUN_VM_SCENARIOS:-"deb12-rootless-priv deb13-rootless-priv deb12-root-fuse-nnp deb13-root-fuse-nnp deb12-root-default deb13-root-default"}
+# GitLab's two recipes and the docker executor's defaults, on both job images; `ENGINE:NAME` runs a row
+# under that engine only (the AppArmor-unconfined proofs of scenarios-vm.sh: podman's profile is the one
+# that bites, docker-default never gets that far).
+SCENARIOS=${PODRUN_VM_SCENARIOS:-"deb12-rootless-priv deb13-rootless-priv deb12-root-fuse-nnp deb13-root-fuse-nnp deb12-root-default deb13-root-default podman:deb12-root-fuse-nnp-aaunconf podman:deb13-root-default-aaunconf"}
+# Fixtures captured in the guest after the rows (capture.sh ENGINE:NAME) -> $OUT/fixtures/NAME/.
+CAPTURE=${PODRUN_VM_CAPTURE:-"podman:deb13-root-fuse-nnp"}
 ENGINES=${PODRUN_VM_ENGINES:-"podman docker"}
 while [ $# -gt 0 ]; do
   case $1 in
     --scenarios) SCENARIOS=${2:?}; shift ;;
     --engines) ENGINES=${2:?}; shift ;;
+    --capture) CAPTURE=$2; shift ;;
     -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "vm/run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
 done
+# No stale rows: a run that dies before booting must leave no earlier results for run.sh --vm to count.
+rm -rf "$OUT"
 [ "$(id -u)" = 0 ] || vdie "must run as root (debootstrap, podman save, mkfs of a root tree)"
 [ -x "$DOCTOR" ] || vdie "no doctor binary at $DOCTOR (build it: cargo build --release --target x86_64-unknown-linux-musl)"
 T0=$(date +%s)
@@ -84,10 +91,12 @@ T_DISK=$(date +%s)
 # This run's input: the doctor under test, the matrix scripts as they are in this tree, the lists.
 mkdir -p "$WORK/io/in/matrix" "$WORK/io/in/vm/shim"
 cp "$DOCTOR" "$WORK/io/in/podrun-doctor"
-cp "$MATRIX"/*.sh "$WORK/io/in/matrix/"
+cp "$MATRIX"/*.sh "$VM_DIR/scenarios-vm.sh" "$WORK/io/in/matrix/"
+echo '. "$MATRIX_DIR/scenarios-vm.sh"' >>"$WORK/io/in/matrix/scenarios-wide.sh"   # the VM-only rows
 cp "$VM_DIR/guest-matrix.sh" "$WORK/io/in/vm/"; cp "$VM_DIR/shim/podman" "$WORK/io/in/vm/shim/"
 printf '%s\n' $SCENARIOS >"$WORK/io/in/scenarios"
 printf '%s\n' $ENGINES >"$WORK/io/in/engines"
+printf '%s\n' $CAPTURE >"$WORK/io/in/capture"
 io_disk "$WORK/io" "$WORK/io.img" 1G
 rm -rf "$OUT"; mkdir -p "$OUT"
 vlog "booting ($ACCEL_NAME, $VM_SMP cpus, $VM_MEM MiB): scenarios [$SCENARIOS], engines [$ENGINES]"
@@ -99,6 +108,14 @@ io_read "$WORK/io.img" /out "$WORK/res"
 
 . "$VM_DIR/report.sh"
 report "$OUT" "$(grep -s '^kernel=' "$OUT/guest.txt" | cut -d= -f2)" "$ACCEL_NAME"
+for c in $CAPTURE; do   # a fixture asked for and not made fails the lane like a missing row
+  n=${c#*:}
+  if [ "$(cat "$OUT/capture-$n.rc" 2>/dev/null)" = 0 ] && [ -s "$OUT/fixtures/$n/host.json" ]; then
+    echo "capture $n: $OUT/fixtures/$n" | tee -a "$OUT/summary.txt"
+  else
+    echo "capture $n: FAILED (see guest-matrix.log)" | tee -a "$OUT/summary.txt"; FAIL=$((FAIL + 1))
+  fi
+done
 {
   echo "vm timings: rootfs $((T_ROOTFS - T0))s, job images + guest disk $((T_DISK - T_ROOTFS))s, boot + scenarios $((T_BOOT - T_DISK))s, total $(( $(date +%s) - T0 ))s ($ACCEL_NAME, $VM_SMP cpus)"
   echo "$PASS passed, $FAIL failed"
