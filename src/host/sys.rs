@@ -256,6 +256,14 @@ pub trait Sys {
         super::checked::read_checked(root, path)
     }
 
+    /// issue 9: every later call ends by `budget` (fixtures answer at once).
+    fn set_budget(&self, _budget: super::Deadline) {}
+    /// What did not answer within its deadline so far (`stat /home/u`,
+    /// `run podman --version`): checks resting on them are unsure.
+    fn stalls(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// [`Sys::run`] within the run's budget (fixtures answer at once).
     fn run_within(
         &self,

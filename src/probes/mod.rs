@@ -196,7 +196,12 @@ pub fn spec(id: &str) -> Option<&'static Spec> {
 pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
     let mut found = Findings::default();
     for area in AREAS {
+        let (checks, stalls) = (found.checks.len(), host.stalls().len());
         (area.probe)(host, &mut found);
+        let stalled = host.stalls().split_off(stalls);
+        if !stalled.is_empty() {
+            mark_unsure(&mut found.checks[checks..], &stalled);
+        }
     }
     for check in &mut found.checks {
         if skip
@@ -208,6 +213,29 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
         }
     }
     found
+}
+
+/// issue 9: an area that met a stall (a call abandoned at its deadline)
+/// cannot tell what it would have found, so none of its checks may say
+/// "ok" or claim a breakage: each becomes a warning marked `unsure`, which
+/// the verdict lists and which keeps "ready" false without failing the job.
+fn mark_unsure(checks: &mut [Check], stalled: &[String]) {
+    let mut stalled = stalled.to_vec();
+    stalled.dedup();
+    let what = stalled.join(", ");
+    for c in checks
+        .iter_mut()
+        .filter(|c| c.status != crate::model::Status::Skip)
+    {
+        c.status = crate::model::Status::Warn;
+        c.summary = format!(
+            "UNSURE: {what} did not answer within the doctor's deadline, so this is not known \
+             (podman would hang on it too; repair or unmount what stalled): {}",
+            c.summary
+        );
+        c.evidence
+            .insert("unsure".into(), serde_json::json!(stalled));
+    }
 }
 
 #[cfg(test)]
