@@ -490,6 +490,7 @@ impl Host {
         if self.stage(path, Some(contents.to_string())) {
             return Ok(());
         }
+        self.not_stalled(path)?;
         safe::write_atomic(&self.root, path, contents, mode, None)
     }
 
@@ -507,6 +508,7 @@ impl Host {
         if self.is_staging() {
             return self.write_atomic(path, contents, mode);
         }
+        self.not_stalled(path)?;
         safe::write_atomic(&self.root, path, contents, mode, Some(expected))
     }
 
@@ -518,7 +520,17 @@ impl Host {
             Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
             None => {}
         }
+        self.not_stalled(path)?;
         safe::read_no_follow(&self.root, path)
+    }
+
+    /// issue 9: `ETIMEDOUT` for a path on a mount that stalled this run
+    /// (the no-follow walks run inline and would block on it).
+    fn not_stalled(&self, path: &str) -> io::Result<()> {
+        if self.sys.on_stalled_mount(&self.root, path) {
+            return Err(io::Error::from_raw_os_error(nix::libc::ETIMEDOUT));
+        }
+        Ok(())
     }
 
     /// Appends text to an existing file (staged runs, and tests): one line
@@ -548,6 +560,7 @@ impl Host {
             self.stage(path, Some(format!("{old}{sep}{line}\n")));
             return Ok(true);
         }
+        self.not_stalled(path)?;
         safe::append_line(&self.root, path, line)
     }
 
@@ -564,6 +577,7 @@ impl Host {
             }
             return Ok(made);
         }
+        self.not_stalled(path)?;
         safe::create_dir(&self.root, path, mode)
     }
 }

@@ -209,6 +209,14 @@ impl Sys for RealSys {
         self.stalls.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    fn on_stalled_mount(&self, root: &Path, path: &str) -> bool {
+        let p = full(root, path);
+        self.stalled_mounts
+            .lock()
+            .ok()
+            .is_some_and(|m| m.iter().any(|mp| p.starts_with(mp)))
+    }
+
     fn statfs(&self, root: &Path, path: &str) -> io::Result<FsStat> {
         self.bounded("statfs", full(root, path), statfs_of)
     }
@@ -297,7 +305,7 @@ impl Sys for RealSys {
         // once is not lost, a stalled one costs only this.
         let budget = budget.at_least(std::time::Duration::from_millis(150));
         let r = super::probes::run_within(probe, budget);
-        if r.step == "timeout" {
+        if r.step == "timeout" || r.detail.contains("did not finish within") {
             self.stalled(format!("probe {}", probe.key()));
         }
         r

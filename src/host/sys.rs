@@ -263,6 +263,11 @@ pub trait Sys {
     fn stalls(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Whether `path` lies on a mount that already stalled: the fix
+    /// engine's no-follow walks (which cannot run on a thread) refuse it.
+    fn on_stalled_mount(&self, _root: &Path, _path: &str) -> bool {
+        false
+    }
 
     /// [`Sys::run`] within the run's budget (fixtures answer at once).
     fn run_within(

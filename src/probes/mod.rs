@@ -198,9 +198,17 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
     for area in AREAS {
         let (checks, stalls) = (found.checks.len(), host.stalls().len());
         (area.probe)(host, &mut found);
-        let stalled = host.stalls().split_off(stalls);
+        let all = host.stalls();
+        let stalled = &all[stalls..];
+        let area_checks = &mut found.checks[checks..];
         if !stalled.is_empty() {
-            mark_unsure(&mut found.checks[checks..], &stalled);
+            mark_unsure(area_checks, stalled, |_| true);
+        } else if !all.is_empty() {
+            // A later area may rest on the facts a stall left unknown: what
+            // it calls broken is not proven either.
+            mark_unsure(area_checks, &all, |c| {
+                c.status == crate::model::Status::Error
+            });
         }
     }
     for check in &mut found.checks {
@@ -219,13 +227,13 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
 /// cannot tell what it would have found, so none of its checks may say
 /// "ok" or claim a breakage: each becomes a warning marked `unsure`, which
 /// the verdict lists and which keeps "ready" false without failing the job.
-fn mark_unsure(checks: &mut [Check], stalled: &[String]) {
+fn mark_unsure(checks: &mut [Check], stalled: &[String], which: impl Fn(&Check) -> bool) {
     let mut stalled = stalled.to_vec();
     stalled.dedup();
     let what = stalled.join(", ");
     for c in checks
         .iter_mut()
-        .filter(|c| c.status != crate::model::Status::Skip)
+        .filter(|c| c.status != crate::model::Status::Skip && which(c))
     {
         c.status = crate::model::Status::Warn;
         c.summary = format!(
