@@ -390,14 +390,14 @@ fn diagnose(
 }
 
 /// issue 9: the whole probing (every fix round included) ends within one
-/// budget, `PODRUN_DOCTOR_BUDGET_MS` (default 1000): a hung tool, a stalled
+/// budget, `PODRUN_DOCTOR_BUDGET_MS` (default 800): a hung tool, a stalled
 /// mount or a device whose open blocks is abandoned and its checks marked
 /// unsure, so the job goes on instead of waiting on the doctor.
 fn set_probe_budget(host: &mut Host) {
     let ms = host
         .env("PODRUN_DOCTOR_BUDGET_MS")
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(1000);
+        .unwrap_or(800);
     host.set_budget(crate::host::Deadline::after(Duration::from_millis(ms)));
     // `--version` answers at once; a tool that takes longer is hung.
     host.set_tool_limit(Duration::from_millis(400));

@@ -159,14 +159,19 @@ fault "stalled-fuse-etc-containers" stall root "stall_fuse /etc/containers"
 fault "blocking-dev-fuse-root" stall root "stall_fuse /dev/fuse file"
 
 # --- hostile files at every path the doctor reads -------------------------
-user_conf=/root/.config/containers
+# Root podman reads only the system containers.conf and storage.conf (not
+# HOME's), so those are the config paths a root report must name; the others
+# (and registries.conf, policy.json, which the doctor does not parse yet —
+# issue 7) must still cost no time and no hang.
+named="/etc/containers/containers.conf /etc/containers/storage.conf /etc/subuid /etc/subgid /etc/passwd"
 for kind in fifo dir socket loop dangling mode0000 nonutf8 empty; do
   needle=""
   case $kind in fifo | dir | socket | loop | nonutf8) needle=yes ;; esac
-  for path in $user_conf/containers.conf $user_conf/storage.conf $user_conf/registries.conf \
+  for path in /root/.config/containers/containers.conf /root/.config/containers/storage.conf \
     /etc/containers/containers.conf /etc/containers/storage.conf /etc/containers/registries.conf \
     /etc/containers/policy.json /etc/subuid /etc/subgid /etc/passwd; do
-    n=${needle:+$path}
+    n=""
+    [[ -n $needle && " $named " == *" $path "* ]] && n=$path
     fault "$kind-${path//\//_}" hostile root "hostile $kind $path" "$n"
   done
 done

@@ -413,7 +413,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("b"), "x").unwrap();
         std::fs::create_dir(dir.path().join("a")).unwrap();
-        let sys = RealSys;
+        let sys = RealSys::default();
         assert_eq!(sys.read_dir(dir.path(), "/").unwrap(), vec!["a", "b"]);
         assert_eq!(sys.stat(dir.path(), "/a").unwrap().kind, FileKind::Dir);
         assert_eq!(sys.stat(dir.path(), "/b").unwrap().size, 1);
@@ -424,7 +424,7 @@ mod tests {
     fn a_tool_that_hangs_is_killed_and_its_output_is_kept_otherwise() {
         let env: BTreeMap<String, String> =
             [("PATH".to_string(), "/usr/bin:/bin".to_string())].into();
-        let out = RealSys
+        let out = RealSys::default()
             .run(&["sh", "-c", "echo out; echo err >&2; exit 3"], &env)
             .unwrap();
         assert_eq!(out.status, Some(3));
@@ -451,7 +451,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-        let sys = RealSys;
+        let sys = RealSys::default();
         // No writer: a blocking open would wait forever; non-blocking reads
         // an empty pipe at once.
         assert_eq!(sys.read(dir.path(), "/fifo").unwrap(), b"");

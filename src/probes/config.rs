@@ -317,10 +317,30 @@ pub fn home_pending(found: &Findings) -> bool {
 }
 
 fn read_conf(host: &Host, path: &str, f: &mut Facts) -> Option<Doc> {
-    let text = host.read(path).ok()?;
+    let text = read_or_note(host, path, f)?;
     match toml::parse(&text) {
         Ok(doc) => Some(doc),
         Err(e) => {
+            f.parse_errors.push((path.to_string(), e));
+            None
+        }
+    }
+}
+
+/// issue 9: a config file read so that nothing at the path can block the
+/// doctor; a FIFO, directory, unreadable or non-UTF-8 file is noted as an
+/// error of that file (line 0), never taken for an absent one. A dangling
+/// symlink is absent, as for podman's `stat`.
+fn read_or_note(host: &Host, path: &str, f: &mut Facts) -> Option<String> {
+    match host.read_checked(path) {
+        Ok(text) => text,
+        Err(p) if p.found == crate::host::Found::Dangling => None,
+        Err(p) => {
+            let e = ParseError {
+                line: 0,
+                message: p.to_string(),
+                text: String::new(),
+            };
             f.parse_errors.push((path.to_string(), e));
             None
         }
@@ -357,7 +377,7 @@ fn resolve_storage(host: &Host, paths: &Paths, f: &mut Facts) -> Option<(String,
         }
     }
     if let Some(file) = sc.file.clone() {
-        if let Ok(text) = host.read(&file) {
+        if let Some(text) = read_or_note(host, &file, f) {
             match toml::parse(&text) {
                 Ok(doc) => chosen = Some((file, doc)),
                 Err(e) => f.parse_errors.push((file, e)),
@@ -453,6 +473,19 @@ fn has_sys_resource(host: &Host, found: &Findings) -> bool {
 }
 
 fn parse_error_check(id: &'static str, file: &str, e: &ParseError, what: &str) -> Check {
+    if e.line == 0 {
+        // Not read at all (see `read_or_note`): the message says it all.
+        return Check::error(id, e.message.clone())
+            .with("file", file)
+            .with("error", e.message.clone())
+            .fix(
+                By::Image,
+                format!(
+                    "Replace {file} with a regular, readable UTF-8 file, or remove it; podman \
+                     fails (or hangs) on it too. See `man {what}`."
+                ),
+            );
+    }
     Check::error(
         id,
         format!("{file} line {}: {} — found {:?}", e.line, e.message, e.text),
