@@ -178,8 +178,19 @@ pub struct Verdict {
     /// fixes clear everything, those that blocked before them).
     pub blocking: Vec<String>,
     /// Checks whose probe could not run, so the verdict rests on less
-    /// evidence than usual.
+    /// evidence than usual, and (issue 9) checks of an area where a call
+    /// was abandoned at its deadline (evidence `unsure`): while one of
+    /// those stands, the doctor cannot say "ready".
     pub unsure: Vec<String>,
+}
+
+/// Checks an abandoned call left unknown (see `probes::mark_unsure`).
+fn stalled(checks: &[Check]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| c.evidence.contains_key("unsure"))
+        .map(|c| c.id.to_string())
+        .collect()
 }
 
 fn blocking(checks: &[Check]) -> Vec<String> {
@@ -195,14 +206,20 @@ fn blocking(checks: &[Check]) -> Vec<String> {
 pub fn verdict(before: &[Check], after: &[Check]) -> Verdict {
     let blocked_before = blocking(before);
     let blocked_after = blocking(after);
-    let unsure = after
+    let (stalled_before, stalled_after) = (stalled(before), stalled(after));
+    let mut unsure: Vec<String> = after
         .iter()
         .filter(|c| c.status == Status::Warn && c.evidence.get("probe_ran") == Some(&json!(false)))
         .map(|c| c.id.to_string())
         .collect();
+    for id in stalled_before.iter().chain(&stalled_after) {
+        if !unsure.contains(id) {
+            unsure.push(id.clone());
+        }
+    }
     Verdict {
-        ready_before: blocked_before.is_empty(),
-        ready_after: blocked_after.is_empty(),
+        ready_before: blocked_before.is_empty() && stalled_before.is_empty(),
+        ready_after: blocked_after.is_empty() && stalled_after.is_empty(),
         blocking: if blocked_after.is_empty() {
             blocked_before
         } else {

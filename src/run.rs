@@ -12,7 +12,7 @@ use crate::util::shell_quote;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What `main` does after `run`: exit with `code`, or exec a command.
 pub struct Outcome {
@@ -206,6 +206,7 @@ pub fn run_with(
         },
         Command::Capture(dir) => {
             host.stage_writes();
+            set_probe_budget(&mut host);
             let (before, _after, _run) = fix_loop(&mut host, &args.skip);
             let Some(capture) = host.take_capture() else {
                 let _ = writeln!(
@@ -255,8 +256,10 @@ fn diagnose(
     if dry {
         host.stage_writes();
     }
+    set_probe_budget(&mut host);
     let (before, after, mut fixes) = fix_loop(&mut host, &args.skip);
     if !dry {
+        commands_after_stalls(&mut host, &mut fixes);
         run_commands(&host, &mut fixes);
     }
     let mut report = build_report(&host, mode, args.dry_run, &before, &after, &fixes);
@@ -403,6 +406,43 @@ fn apply_exports(env: &mut BTreeMap<String, String>, fixes: &BTreeMap<String, Op
             None => env.remove(k),
         };
     }
+}
+
+/// issue 9: the whole probing (every fix round included) ends within one
+/// budget, `PODRUN_DOCTOR_BUDGET_MS` (default 800): a hung tool, a stalled
+/// mount or a device whose open blocks is abandoned and its checks marked
+/// unsure, so the job goes on instead of waiting on the doctor.
+fn set_probe_budget(host: &mut Host) {
+    let ms = host
+        .env("PODRUN_DOCTOR_BUDGET_MS")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(800);
+    host.set_budget(crate::host::Deadline::after(Duration::from_millis(ms)));
+    // `--version` answers at once; a tool that takes longer is hung.
+    host.set_tool_limit(Duration::from_millis(400));
+}
+
+/// The fix commands (`podman system migrate`) get their own time, but one
+/// whose program already hung while probing is not started again: it is
+/// listed as not done instead.
+fn commands_after_stalls(host: &mut Host, fixes: &mut FixRun) {
+    host.set_budget(crate::host::Deadline::after(Duration::from_secs(60)));
+    host.set_tool_limit(Duration::from_secs(30));
+    let stalls = host.stalls();
+    fixes.commands.retain(|argv| {
+        let program = argv.first().map(String::as_str).unwrap_or_default();
+        let hung = stalls
+            .iter()
+            .any(|s| s.starts_with(&format!("run {program} ")));
+        if hung {
+            fixes.problems.push(format!(
+                "`{}` not run: `{program}` did not answer within the doctor's deadline while \
+                 probing, so it would hang here too; repair or replace `{program}`",
+                argv.join(" ")
+            ));
+        }
+        !hung
+    });
 }
 
 /// The mode a diagnosing command runs in (`list`, `explain` and `capture`

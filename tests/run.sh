@@ -29,6 +29,13 @@ tests/pipelines.sh
 step "benchmark (prints figures; fails only when it cannot run)"
 tests/bench.sh
 
+if [[ $(id -u) -eq 0 ]]; then
+  step "injected faults (issue 9: stalls, hostile files, full or read-only HOME)"
+  tests/faults.sh target/x86_64-unknown-linux-musl/release/podrun-doctor
+else
+  echo "injected faults skipped (needs root for mount namespaces)"
+fi
+
 if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
   # The VM lane runs first; its rows then join the host matrix's table and its one closing
   # `N passed, N failed` (run.sh --vm). A lane that cannot run leaves no rows: a NOLANE row there.

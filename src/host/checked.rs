@@ -90,6 +90,12 @@ impl fmt::Display for ReadProblem {
                 f,
                 "{p} is not UTF-8 text: podman cannot parse it either; rewrite it as UTF-8"
             ),
+            Found::Error(errno) if errno == "ETIMEDOUT" => write!(
+                f,
+                "{p} did not answer within the doctor's deadline (a stalled FUSE or NFS mount, \
+                 or a file whose open blocks): podman would hang on it too; unmount or repair \
+                 the filesystem it is on"
+            ),
             Found::Error(errno) => write!(
                 f,
                 "{p} cannot be read ({errno}): check the file and the filesystem it is on"

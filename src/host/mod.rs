@@ -66,7 +66,15 @@ pub struct Host {
     /// issue 10: the whole run's time budget; every child (tool or probe)
     /// is killed, with its process group, when it runs out.
     budget: Deadline,
+    /// issue 9: how long one tool may take within the budget (short while
+    /// probing, where `--version` answers at once; long for fix commands).
+    tool_limit: std::time::Duration,
 }
+
+/// A tool's limit unless the run sets one ([`Host::set_tool_limit`]).
+const TOOL_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+/// Even with the budget spent, a tool gets this long to answer.
+const TOOL_FLOOR: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl Host {
     /// The real system, as this process sees it.
@@ -90,11 +98,12 @@ impl Host {
             root: PathBuf::from("/"),
             ids,
             env,
-            sys: Box::new(RealSys),
+            sys: Box::new(RealSys::default()),
             capture: None,
             memo: RefCell::default(),
             staged: None,
             budget: Deadline::unlimited(),
+            tool_limit: TOOL_LIMIT,
         }
     }
 
@@ -111,6 +120,7 @@ impl Host {
             memo: RefCell::default(),
             staged: None,
             budget: Deadline::unlimited(),
+            tool_limit: TOOL_LIMIT,
         })
     }
 
@@ -382,15 +392,31 @@ impl Host {
     /// own, shorter deadline too).
     pub fn set_budget(&mut self, budget: Deadline) {
         self.budget = budget;
+        self.sys.set_budget(budget);
+    }
+
+    /// issue 9: what did not answer within its deadline so far (a stalled
+    /// mount, a hung tool or probe), in the order met.
+    pub fn stalls(&self) -> Vec<String> {
+        self.sys.stalls()
     }
 
     pub fn budget(&self) -> Deadline {
         self.budget
     }
 
+    pub fn set_tool_limit(&mut self, limit: std::time::Duration) {
+        self.tool_limit = limit;
+    }
+
+    /// The deadline of the next tool run.
+    fn tool_deadline(&self) -> Deadline {
+        self.budget.within(self.tool_limit).at_least(TOOL_FLOOR)
+    }
+
     /// Runs a tool (for versions); never a shell.
     pub fn run(&self, argv: &[&str]) -> io::Result<CmdOutput> {
-        let result = self.sys.run_within(argv, &self.env, self.budget);
+        let result = self.sys.run_within(argv, &self.env, self.tool_deadline());
         self.record(|c| c.command(argv, &self.env, &result));
         result
     }
@@ -403,7 +429,7 @@ impl Host {
         for key in remove {
             env.remove(*key);
         }
-        let result = self.sys.run_within(argv, &env, self.budget);
+        let result = self.sys.run_within(argv, &env, self.tool_deadline());
         self.record(|c| c.command(argv, &env, &result));
         result
     }
@@ -503,6 +529,7 @@ impl Host {
         if self.stage(path, Some(contents.to_string())) {
             return Ok(());
         }
+        self.not_stalled(path)?;
         safe::write_atomic(&self.root, path, contents, mode, None)
     }
 
@@ -520,6 +547,7 @@ impl Host {
         if self.is_staging() {
             return self.write_atomic(path, contents, mode);
         }
+        self.not_stalled(path)?;
         safe::write_atomic(&self.root, path, contents, mode, Some(expected))
     }
 
@@ -531,7 +559,17 @@ impl Host {
             Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
             None => {}
         }
+        self.not_stalled(path)?;
         safe::read_no_follow(&self.root, path)
+    }
+
+    /// issue 9: `ETIMEDOUT` for a path on a mount that stalled this run
+    /// (the no-follow walks run inline and would block on it).
+    fn not_stalled(&self, path: &str) -> io::Result<()> {
+        if self.sys.on_stalled_mount(&self.root, path) {
+            return Err(io::Error::from_raw_os_error(nix::libc::ETIMEDOUT));
+        }
+        Ok(())
     }
 
     /// Appends text to an existing file (staged runs, and tests): one line
@@ -561,6 +599,7 @@ impl Host {
             self.stage(path, Some(format!("{old}{sep}{line}\n")));
             return Ok(true);
         }
+        self.not_stalled(path)?;
         safe::append_line(&self.root, path, line)
     }
 
@@ -577,6 +616,7 @@ impl Host {
             }
             return Ok(made);
         }
+        self.not_stalled(path)?;
         safe::create_dir(&self.root, path, mode)
     }
 }

@@ -8,7 +8,99 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-pub struct RealSys;
+/// The real system. `budget` and `stalls` make every call that can block
+/// in the kernel (a stalled FUSE or NFS mount answers no `stat`) run where
+/// a deadline can abandon it (see [`RealSys::bounded`]).
+#[derive(Default)]
+pub struct RealSys {
+    budget: std::sync::Mutex<Deadline>,
+    /// What did not answer in time: `stat /home/u`, `podman --version`.
+    stalls: std::sync::Mutex<Vec<String>>,
+    /// The mount points of the stalled paths: every later call under one
+    /// fails at once instead of stalling again.
+    stalled_mounts: std::sync::Mutex<Vec<std::path::PathBuf>>,
+}
+
+/// The mount point `path` lives on, from /proc/self/mountinfo (which never
+/// stalls): the longest mount point that is a prefix of `path`.
+fn mount_point_of(path: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    crate::formats::mountinfo::parse_mountinfo(&text)
+        .0
+        .into_iter()
+        .map(|m| std::path::PathBuf::from(m.mount_point))
+        .filter(|mp| path.starts_with(mp))
+        .max_by_key(|mp| mp.as_os_str().len())
+        .filter(|mp| mp != Path::new("/"))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// How long one filesystem call may take: local filesystems answer in
+/// microseconds; a mount that takes this long is stalled for podman too.
+const OP_LIMIT: std::time::Duration = std::time::Duration::from_millis(300);
+/// Once the budget is spent, a call still gets this long: fast calls keep
+/// answering, only the stalled ones are abandoned at once.
+const OP_FLOOR: std::time::Duration = std::time::Duration::from_millis(50);
+
+impl RealSys {
+    fn budget(&self) -> Deadline {
+        self.budget.lock().map(|b| *b).unwrap_or_default()
+    }
+
+    fn stalled(&self, what: String) {
+        // Repeats are kept: each area counts the stalls it met.
+        if let Ok(mut s) = self.stalls.lock() {
+            s.push(what);
+        }
+    }
+
+    /// Runs `op` on `path` on a thread that is left behind (blocked in the
+    /// kernel) when it does not answer within its limit: the call then
+    /// fails with `ETIMEDOUT` and is recorded as a stall, and every later
+    /// call under a stalled path fails at once. /proc and /sys never stall
+    /// and are read inline.
+    fn bounded<T: Send + 'static>(
+        &self,
+        what: &str,
+        path: std::path::PathBuf,
+        op: impl FnOnce(&Path) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let timeout = || io::Error::from_raw_os_error(nix::libc::ETIMEDOUT);
+        if path.starts_with("/proc") || path.starts_with("/sys") {
+            return op(&path);
+        }
+        let stalled_under = self
+            .stalled_mounts
+            .lock()
+            .ok()
+            .is_some_and(|m| m.iter().any(|mp| path.starts_with(mp)));
+        if stalled_under {
+            return Err(timeout());
+        }
+        let limit = self
+            .budget()
+            .remaining()
+            .map_or(OP_LIMIT, |left| left.clamp(OP_FLOOR, OP_LIMIT));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        let spawned = std::thread::Builder::new()
+            .stack_size(64 << 10)
+            .spawn(move || {
+                let _ = tx.send(op(&p));
+            });
+        if spawned.is_err() {
+            // No thread to spare: nothing is concluded from this call.
+            return Err(io::Error::from_raw_os_error(nix::libc::EAGAIN));
+        }
+        rx.recv_timeout(limit).unwrap_or_else(|_| {
+            self.stalled(format!("{what} {}", path.display()));
+            if let Ok(mut m) = self.stalled_mounts.lock() {
+                m.push(mount_point_of(&path));
+            }
+            Err(timeout())
+        })
+    }
+}
 
 fn full(root: &Path, path: &str) -> std::path::PathBuf {
     root.join(path.trim_start_matches('/'))
@@ -80,34 +172,54 @@ pub(crate) fn read_dir_sorted(dir: &Path) -> io::Result<Vec<String>> {
 
 impl Sys for RealSys {
     fn read(&self, root: &Path, path: &str) -> io::Result<Vec<u8>> {
-        read_bounded(&full(root, path), READ_LIMIT)
+        self.bounded("read", full(root, path), |p| read_bounded(p, READ_LIMIT))
     }
 
     fn read_dir(&self, root: &Path, path: &str) -> io::Result<Vec<String>> {
-        read_dir_sorted(&full(root, path))
+        self.bounded("read_dir", full(root, path), read_dir_sorted)
     }
 
     fn stat(&self, root: &Path, path: &str) -> io::Result<Stat> {
-        std::fs::metadata(full(root, path)).map(|m| stat_of(&m))
-    }
-
-    fn statfs(&self, root: &Path, path: &str) -> io::Result<FsStat> {
-        let p = full(root, path);
-        let fs = nix::sys::statfs::statfs(&p).map_err(io::Error::from)?;
-        let vfs = nix::sys::statvfs::statvfs(&p).map_err(io::Error::from)?;
-        let flags = vfs.flags();
-        use nix::sys::statvfs::FsFlags;
-        Ok(FsStat {
-            magic: fs.filesystem_type().0 as u64,
-            free_bytes: (vfs.blocks_available() as u64).saturating_mul(vfs.fragment_size() as u64),
-            // Filesystems without an inode table (btrfs, overlay of one) say 0 files.
-            free_inodes: (vfs.files() > 0).then_some(vfs.files_available() as u64),
-            readonly: flags.contains(FsFlags::ST_RDONLY),
-            nosuid: flags.contains(FsFlags::ST_NOSUID),
-            noexec: flags.contains(FsFlags::ST_NOEXEC),
+        self.bounded("stat", full(root, path), |p| {
+            std::fs::metadata(p).map(|m| stat_of(&m))
         })
     }
 
+    fn lstat(&self, root: &Path, path: &str) -> io::Result<Stat> {
+        self.bounded("lstat", full(root, path), |p| {
+            std::fs::symlink_metadata(p).map(|m| stat_of(&m))
+        })
+    }
+
+    fn read_checked(&self, root: &Path, path: &str) -> super::checked::Checked {
+        let (root_owned, path_owned) = (root.to_path_buf(), path.to_string());
+        let r = self.bounded("read", full(root, path), move |_| {
+            Ok(super::checked::read_checked(&root_owned, &path_owned))
+        });
+        r.unwrap_or_else(|e| Err(super::checked::ReadProblem::from_io(path, &e)))
+    }
+
+    fn set_budget(&self, budget: Deadline) {
+        if let Ok(mut b) = self.budget.lock() {
+            *b = budget;
+        }
+    }
+
+    fn stalls(&self) -> Vec<String> {
+        self.stalls.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn on_stalled_mount(&self, root: &Path, path: &str) -> bool {
+        let p = full(root, path);
+        self.stalled_mounts
+            .lock()
+            .ok()
+            .is_some_and(|m| m.iter().any(|mp| p.starts_with(mp)))
+    }
+
+    fn statfs(&self, root: &Path, path: &str) -> io::Result<FsStat> {
+        self.bounded("statfs", full(root, path), statfs_of)
+    }
     fn access(&self, root: &Path, path: &str, mode: Access) -> io::Result<()> {
         use nix::unistd::AccessFlags;
         let flags = match mode {
@@ -117,25 +229,33 @@ impl Sys for RealSys {
         };
         // faccessat with AT_EACCESS: judged with the effective ids, as
         // podman (running as this process) will be.
-        nix::unistd::faccessat(
-            nix::fcntl::AT_FDCWD,
-            &full(root, path),
-            flags,
-            nix::fcntl::AtFlags::AT_EACCESS,
-        )
-        .map_err(io::Error::from)
+        self.bounded("access", full(root, path), move |p| {
+            nix::unistd::faccessat(
+                nix::fcntl::AT_FDCWD,
+                p,
+                flags,
+                nix::fcntl::AtFlags::AT_EACCESS,
+            )
+            .map_err(io::Error::from)
+        })
     }
 
+    /// A `/dev/fuse` whose open blocks (a stand-in, a wedged driver) is
+    /// abandoned at the deadline like a stalled mount.
     fn open_rw(&self, root: &Path, path: &str) -> io::Result<()> {
-        std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(full(root, path))
-            .map(drop)
+        self.bounded("open", full(root, path), |p| {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(p)
+                .map(drop)
+        })
     }
 
     fn file_caps(&self, root: &Path, path: &str) -> io::Result<Option<Vec<u8>>> {
-        getxattr(&full(root, path), "security.capability")
+        self.bounded("getxattr", full(root, path), |p| {
+            getxattr(p, "security.capability")
+        })
     }
 
     fn run(&self, argv: &[&str], env: &BTreeMap<String, String>) -> io::Result<CmdOutput> {
@@ -158,6 +278,12 @@ impl Sys for RealSys {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // A program that hung once in this run would hang again.
+        let hung = format!("run {program} ");
+        if self.stalls().iter().any(|s| s.starts_with(&hung)) {
+            self.stalled(format!("run {}", argv.join(" ")));
+            return Err(io::Error::from_raw_os_error(nix::libc::ETIMEDOUT));
+        }
         let child = Command::new(program)
             .args(args)
             .env_clear()
@@ -167,16 +293,43 @@ impl Sys for RealSys {
             .stderr(Stdio::piped())
             .process_group(0)
             .spawn()?;
-        output_within(child, budget.within(RUN_DEADLINE))
+        let r = output_within(child, budget.within(RUN_DEADLINE));
+        if matches!(&r, Err(e) if e.raw_os_error() == Some(nix::libc::ETIMEDOUT)) {
+            self.stalled(format!("run {}", argv.join(" ")));
+        }
+        r
     }
 
     fn probe_within(&self, _root: &Path, probe: &Probe, budget: Deadline) -> ProbeResult {
-        super::probes::run_within(probe, budget)
+        // A spent budget still gives a probe a moment: one that answers at
+        // once is not lost, a stalled one costs only this.
+        let budget = budget.at_least(std::time::Duration::from_millis(150));
+        let r = super::probes::run_within(probe, budget);
+        if r.step == "timeout" || r.detail.contains("did not finish within") {
+            self.stalled(format!("probe {}", probe.key()));
+        }
+        r
     }
 
     fn probe_many(&self, _root: &Path, probes: &[Probe], budget: Deadline) -> Vec<ProbeResult> {
         super::probes::run_many(probes, budget)
     }
+}
+
+fn statfs_of(p: &Path) -> io::Result<FsStat> {
+    let fs = nix::sys::statfs::statfs(p).map_err(io::Error::from)?;
+    let vfs = nix::sys::statvfs::statvfs(p).map_err(io::Error::from)?;
+    let flags = vfs.flags();
+    use nix::sys::statvfs::FsFlags;
+    Ok(FsStat {
+        magic: fs.filesystem_type().0 as u64,
+        free_bytes: (vfs.blocks_available() as u64).saturating_mul(vfs.fragment_size() as u64),
+        // Filesystems without an inode table (btrfs, overlay of one) say 0 files.
+        free_inodes: (vfs.files() > 0).then_some(vfs.files_available() as u64),
+        readonly: flags.contains(FsFlags::ST_RDONLY),
+        nosuid: flags.contains(FsFlags::ST_NOSUID),
+        noexec: flags.contains(FsFlags::ST_NOEXEC),
+    })
 }
 
 /// How long a tool may take to answer (`podman --version` and the like
@@ -266,7 +419,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("b"), "x").unwrap();
         std::fs::create_dir(dir.path().join("a")).unwrap();
-        let sys = RealSys;
+        let sys = RealSys::default();
         assert_eq!(sys.read_dir(dir.path(), "/").unwrap(), vec!["a", "b"]);
         assert_eq!(sys.stat(dir.path(), "/a").unwrap().kind, FileKind::Dir);
         assert_eq!(sys.stat(dir.path(), "/b").unwrap().size, 1);
@@ -277,7 +430,7 @@ mod tests {
     fn a_tool_that_hangs_is_killed_and_its_output_is_kept_otherwise() {
         let env: BTreeMap<String, String> =
             [("PATH".to_string(), "/usr/bin:/bin".to_string())].into();
-        let out = RealSys
+        let out = RealSys::default()
             .run(&["sh", "-c", "echo out; echo err >&2; exit 3"], &env)
             .unwrap();
         assert_eq!(out.status, Some(3));
@@ -304,7 +457,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-        let sys = RealSys;
+        let sys = RealSys::default();
         // No writer: a blocking open would wait forever; non-blocking reads
         // an empty pipe at once.
         assert_eq!(sys.read(dir.path(), "/fifo").unwrap(), b"");

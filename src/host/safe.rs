@@ -80,14 +80,37 @@ fn open_problem(dir: &OwnedFd, name: &str, shown: &str, e: Errno) -> io::Error {
     }
 }
 
+/// issue 9: a directory a non-root doctor may write through although
+/// another uid owns it: writable through one of the doctor's groups and not
+/// by everyone — an OpenShift HOME (`/opt/app-root/src`, 1001:0, g+w) with
+/// the job running as an arbitrary uid in group 0. Whoever could swap
+/// something under the doctor there can already write there as the doctor
+/// can, and a non-root doctor gains nobody any privilege. Root keeps the
+/// strict rule: a root doctor writing through a group's directory could be
+/// steered into root-only places. See docs/reliability.md.
+fn shared_through_group(st: &FileStat, euid: u32, groups: &[u32]) -> bool {
+    let mode: u32 = st.st_mode;
+    euid != 0 && mode & 0o020 != 0 && mode & 0o002 == 0 && groups.contains(&st.st_gid)
+}
+
+fn own_groups() -> Vec<u32> {
+    let mut g: Vec<u32> = nix::unistd::getgroups()
+        .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
+        .unwrap_or_default();
+    g.push(nix::unistd::getegid().as_raw());
+    g
+}
+
 fn check_owner(fd: &OwnedFd, shown: &str) -> io::Result<FileStat> {
     let st = fstat(fd).map_err(io::Error::from)?;
-    if !trusted_owner(st.st_uid) {
+    let euid = nix::unistd::geteuid().as_raw();
+    if !trusted_owner(st.st_uid) && !shared_through_group(&st, euid, &own_groups()) {
         return Err(err(
             Errno::EPERM,
             format!(
-                "{shown} belongs to uid {}, neither root nor uid {} (this process): \
-                 not writing through a directory someone else controls",
+                "{shown} belongs to uid {}, neither root nor uid {} (this process), and is \
+                 not writable through this process's group only: not writing through a \
+                 directory someone else controls",
                 st.st_uid,
                 nix::unistd::geteuid()
             ),
@@ -500,6 +523,42 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+
+    fn dir_stat(uid: u32, gid: u32, mode: u32) -> FileStat {
+        // SAFETY: FileStat (libc::stat) is plain data; all zeroes is valid.
+        let mut st: FileStat = unsafe { std::mem::zeroed() };
+        st.st_uid = uid;
+        st.st_gid = gid;
+        st.st_mode = (nix::libc::S_IFDIR | mode) as _;
+        st
+    }
+
+    #[test]
+    fn an_openshift_home_is_writable_through_group_0_for_a_non_root_doctor_only() {
+        // /opt/app-root/src: 1001:0 drwxrwxr-x, the job an arbitrary uid in group 0.
+        let home = dir_stat(1001, 0, 0o775);
+        assert!(shared_through_group(&home, 1000660000, &[0]));
+        // Root keeps the strict rule, whatever its groups.
+        assert!(!shared_through_group(&home, 0, &[0]));
+        // Not through a group the doctor is not in.
+        assert!(!shared_through_group(&home, 1000660000, &[1000660000]));
+        // Not without group write, and never when everyone may write.
+        assert!(!shared_through_group(
+            &dir_stat(1001, 0, 0o755),
+            1000660000,
+            &[0]
+        ));
+        assert!(!shared_through_group(
+            &dir_stat(1001, 0, 0o777),
+            1000660000,
+            &[0]
+        ));
+        assert!(!shared_through_group(
+            &dir_stat(1001, 0, 0o1777),
+            1000660000,
+            &[0]
+        ));
+    }
 
     #[test]
     fn no_component_is_ever_a_symlink() {

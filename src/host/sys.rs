@@ -259,6 +259,19 @@ pub trait Sys {
         super::checked::read_checked(root, path)
     }
 
+    /// issue 9: every later call ends by `budget` (fixtures answer at once).
+    fn set_budget(&self, _budget: super::Deadline) {}
+    /// What did not answer within its deadline so far (`stat /home/u`,
+    /// `run podman --version`): checks resting on them are unsure.
+    fn stalls(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Whether `path` lies on a mount that already stalled: the fix
+    /// engine's no-follow walks (which cannot run on a thread) refuse it.
+    fn on_stalled_mount(&self, _root: &Path, _path: &str) -> bool {
+        false
+    }
+
     /// [`Sys::run`] within the run's budget (fixtures answer at once).
     fn run_within(
         &self,

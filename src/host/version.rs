@@ -332,7 +332,7 @@ impl Host {
             .collect();
         let argv = [path, "--version"];
         let result = if self.is_fixture() {
-            self.sys.run_within(&argv, &base, self.budget)
+            self.sys.run_within(&argv, &base, self.tool_deadline())
         } else {
             let scratch = super::probes::ScratchDir::new("version")
                 .map_err(|e| format!("cannot run {path}: {e}"))?;
@@ -344,7 +344,7 @@ impl Host {
                 }
                 env.insert(key.to_string(), value.display().to_string());
             }
-            self.sys.run_within(&argv, &env, self.budget)
+            self.sys.run_within(&argv, &env, self.tool_deadline())
         };
         self.record(|c| c.command(&argv, &base, &result));
         let out = result.map_err(|e| format!("`{path} --version`: {e}"))?;

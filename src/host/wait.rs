@@ -46,6 +46,16 @@ impl Deadline {
         self.min(Deadline::after(d))
     }
 
+    /// This deadline, or `d` from now if that comes later: a spent budget
+    /// still lets a step that answers at once answer (only a stalled one
+    /// is abandoned, after `d`).
+    pub fn at_least(self, d: Duration) -> Deadline {
+        match self.remaining() {
+            Some(left) if left < d => Deadline::after(d),
+            _ => self,
+        }
+    }
+
     /// Time left (`None` when unlimited).
     pub fn remaining(self) -> Option<Duration> {
         self.0

@@ -357,6 +357,8 @@ pub fn home_pending(found: &Findings) -> bool {
 fn read_text(host: &Host, path: &str, problems: &mut Vec<ReadProblem>) -> Option<String> {
     match host.read_checked(path) {
         Ok(text) => text,
+        // A dangling symlink is absent, as for podman's `stat`.
+        Err(p) if p.found == crate::host::Found::Dangling => None,
         Err(p) => {
             problems.push(p);
             None

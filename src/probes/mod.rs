@@ -242,7 +242,20 @@ fn default_graphroot(host: &Host, found: &Findings) -> String {
 pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
     let mut found = Findings::default();
     for area in AREAS {
+        let (checks, stalls) = (found.checks.len(), host.stalls().len());
         (area.probe)(host, &mut found);
+        let all = host.stalls();
+        let stalled = &all[stalls..];
+        let area_checks = &mut found.checks[checks..];
+        if !stalled.is_empty() {
+            mark_unsure(area_checks, stalled, |_| true);
+        } else if !all.is_empty() {
+            // A later area may rest on the facts a stall left unknown: what
+            // it calls broken is not proven either.
+            mark_unsure(area_checks, &all, |c| {
+                c.status == crate::model::Status::Error
+            });
+        }
         if area.name == "identity" {
             // issue 10: rootless is decided: start the later areas' probes
             // together, so they run while the areas read files.
@@ -259,6 +272,29 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
         }
     }
     found
+}
+
+/// issue 9: an area that met a stall (a call abandoned at its deadline)
+/// cannot tell what it would have found, so none of its checks may say
+/// "ok" or claim a breakage: each becomes a warning marked `unsure`, which
+/// the verdict lists and which keeps "ready" false without failing the job.
+fn mark_unsure(checks: &mut [Check], stalled: &[String], which: impl Fn(&Check) -> bool) {
+    let mut stalled = stalled.to_vec();
+    stalled.dedup();
+    let what = stalled.join(", ");
+    for c in checks
+        .iter_mut()
+        .filter(|c| c.status != crate::model::Status::Skip && which(c))
+    {
+        c.status = crate::model::Status::Warn;
+        c.summary = format!(
+            "UNSURE: {what} did not answer within the doctor's deadline, so this is not known \
+             (podman would hang on it too; repair or unmount what stalled): {}",
+            c.summary
+        );
+        c.evidence
+            .insert("unsure".into(), serde_json::json!(stalled));
+    }
 }
 
 #[cfg(test)]

@@ -241,14 +241,20 @@ struct FileRead {
 }
 
 fn read_file(host: &Host, path: &str) -> FileRead {
-    match host.read(path) {
-        Ok(t) => FileRead {
+    // issue 9: never blocks on a FIFO; a directory, a 0000 file or bytes
+    // that are not text are named as such, not taken for a missing file.
+    match host.read_checked(path) {
+        Ok(Some(t)) => FileRead {
             parsed: Some(parse_subid(&t)),
             error: None,
         },
-        Err(e) => FileRead {
+        Ok(None) => FileRead {
             parsed: None,
-            error: Some(crate::host::io_error_name(&e)),
+            error: Some("ENOENT".to_string()),
+        },
+        Err(p) => FileRead {
+            parsed: None,
+            error: Some(p.to_string()),
         },
     }
 }
@@ -324,7 +330,12 @@ fn files_check(fu: &FileRead, fg: &FileRead, facts: &Facts, nss_not_files: bool)
         ev_files.push(json!({"path": path, "error": fr.error, "bad_lines": bad,
                              "user_lines_newuidmap_skips": ff.user_bad_lines}));
         if let Some(e) = &fr.error {
-            problems.push(format!("{path}: {e}"));
+            // A read problem is a whole sentence naming the file already.
+            problems.push(if e.starts_with(path) {
+                e.clone()
+            } else {
+                format!("{path}: {e}")
+            });
             // A missing file is the same as no entries (subid.entries says so).
             status = status.max(if e == "ENOENT" {
                 Status::Info

@@ -254,6 +254,14 @@ fn fix_block(report: &Report, style: &Style) -> String {
 fn verdict_line(report: &Report, style: &Style) -> String {
     let v = &report.verdict;
     let blocked = || v.blocking.join(", ");
+    if report.only_unsure() {
+        let text = format!(
+            "UNSURE: {} could not be learnt in time (something did not answer, see above); \
+             not counted as a failure (--strict makes it one).",
+            v.unsure.join(", ")
+        );
+        return format!("{}\n", paint(style, "1;33", &wrap(&text, style.width, "")));
+    }
     let (code, text) = match (v.ready_before, v.ready_after, report.mode) {
         (true, _, _) => ("1;32", "READY: podman build should work as things are.".to_string()),
         (false, true, "check") if report.env.is_empty() => (

@@ -50,13 +50,28 @@ impl Report {
             .unwrap_or(Status::Ok)
     }
 
-    /// 0 ready, 1 not ready (or a warning under `--strict`).
-    pub fn exit_code(&self, strict: bool) -> i32 {
-        let ready = match self.mode {
+    /// The verdict this mode answers for: as found for `check`, after the
+    /// fixes for the others.
+    pub fn ready(&self) -> bool {
+        match self.mode {
             "check" => self.verdict.ready_before,
             _ => self.verdict.ready_after,
-        };
-        if !ready || (strict && self.worst_after() >= Status::Warn) {
+        }
+    }
+
+    /// Not ready, yet nothing is proven broken: only unsure checks stand.
+    pub fn only_unsure(&self) -> bool {
+        !self.ready() && self.verdict.blocking.is_empty() && !self.verdict.unsure.is_empty()
+    }
+
+    /// 0 ready, 1 not ready (or a warning under `--strict`). Not ready
+    /// only because checks are unsure (nothing blocks, something stalled)
+    /// is 0 without `--strict`: the doctor's own uncertainty must not break
+    /// a pipeline that may well work; a proven breakage still exits 1.
+    pub fn exit_code(&self, strict: bool) -> i32 {
+        let only_unsure = self.only_unsure();
+        let broken = !self.ready() && !only_unsure;
+        if broken || (strict && (only_unsure || self.worst_after() >= Status::Warn)) {
             1
         } else {
             0
