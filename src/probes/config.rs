@@ -316,8 +316,24 @@ pub fn home_pending(found: &Findings) -> bool {
     found.identity.home_moves
 }
 
+/// A file that could not be read (too big, a FIFO, …) as a parse error on
+/// line 0, so that it is named in a finding instead of being skipped.
+fn unreadable(p: &crate::host::ReadProblem) -> ParseError {
+    ParseError {
+        line: 0,
+        message: p.to_string(),
+        text: String::new(),
+    }
+}
+
 fn read_conf(host: &Host, path: &str, f: &mut Facts) -> Option<Doc> {
-    let text = host.read(path).ok()?;
+    let text = match host.read_checked(path) {
+        Ok(text) => text?,
+        Err(p) => {
+            f.parse_errors.push((path.to_string(), unreadable(&p)));
+            return None;
+        }
+    };
     match toml::parse(&text) {
         Ok(doc) => Some(doc),
         Err(e) => {
@@ -357,11 +373,13 @@ fn resolve_storage(host: &Host, paths: &Paths, f: &mut Facts) -> Option<(String,
         }
     }
     if let Some(file) = sc.file.clone() {
-        if let Ok(text) = host.read(&file) {
-            match toml::parse(&text) {
+        match host.read_checked(&file) {
+            Ok(Some(text)) => match toml::parse(&text) {
                 Ok(doc) => chosen = Some((file, doc)),
                 Err(e) => f.parse_errors.push((file, e)),
-            }
+            },
+            Ok(None) => {}
+            Err(p) => f.parse_errors.push((file, unreadable(&p))),
         }
     }
     if let Some((_, doc)) = &chosen {
@@ -453,6 +471,13 @@ fn has_sys_resource(host: &Host, found: &Findings) -> bool {
 }
 
 fn parse_error_check(id: &'static str, file: &str, e: &ParseError, what: &str) -> Check {
+    if e.line == 0 {
+        // Not read at all: the message says what was found and what to do.
+        return Check::error(id, e.message.clone())
+            .with("file", file)
+            .with("error", e.message.clone())
+            .fix(By::Image, format!("{} (see `man {what}`)", e.message));
+    }
     Check::error(
         id,
         format!("{file} line {}: {} — found {:?}", e.line, e.message, e.text),
