@@ -26,6 +26,9 @@ tests/budget.sh
 step "pipelines: .gitlab-ci.yml, docs/examples, templates (gitlab-ci-local)"
 tests/pipelines.sh
 
+step "fuzzing: every parser and whole fixture trees, ~60 s (fails on a crash, hang or OOM)"
+tests/fuzz.sh
+
 step "benchmark (prints figures; fails only when it cannot run)"
 tests/bench.sh
 

@@ -77,3 +77,13 @@ if ((${#vm_missing[@]})) && [[ $(id -u) -eq 0 ]]; then
 elif ((${#vm_missing[@]})); then
   echo "setup: missing packages for the VM lane (install as root): ${vm_missing[*]}" >&2
 fi
+# Fuzzing (tests/fuzz.sh): cargo-fuzz needs a nightly toolchain; the binary is installed once into
+# the tools cache so that a warm run does not rebuild it. Pinned for --locked reproducibility.
+CARGO_FUZZ_VERSION=0.13.2
+FUZZ_PREFIX=${PODRUN_TOOLS:-/var/cache/podrun-doctor-tools}/cargo-fuzz
+rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+if ! "$FUZZ_PREFIX/bin/cargo-fuzz" --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION"; then
+  echo "setup: installing cargo-fuzz $CARGO_FUZZ_VERSION into $FUZZ_PREFIX"
+  mkdir -p "$FUZZ_PREFIX"
+  cargo install --quiet --locked --root "$FUZZ_PREFIX" --version "$CARGO_FUZZ_VERSION" cargo-fuzz
+fi

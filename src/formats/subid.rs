@@ -58,6 +58,15 @@ impl SubIdFile {
     }
 }
 
+/// A field as quoted in a problem: at most 24 characters, so that a
+/// megabyte-long field never reaches the report whole.
+fn clip(field: &str) -> String {
+    match field.char_indices().nth(24) {
+        Some((end, _)) => format!("{}…", &field[..end]),
+        None => field.to_string(),
+    }
+}
+
 /// Parses a sub-id file, never failing: bad lines are collected.
 pub fn parse_subid(text: &str) -> SubIdFile {
     let mut f = SubIdFile::default();
@@ -91,7 +100,8 @@ pub fn parse_subid(text: &str) -> SubIdFile {
                 fatal_for_podman: false,
                 problem: format!(
                     "start {:?} or count {:?} is not a number",
-                    parts[1], parts[2]
+                    clip(parts[1]),
+                    clip(parts[2])
                 ),
             });
             continue;
@@ -126,4 +136,28 @@ pub fn lookup_differs(f: &SubIdFile, passwd: &Passwd, user: &str, real: &str, ui
         v
     };
     key(f.ranges_for(Some(user), user_uid)) != key(f.ranges_for(Some(real), Some(uid)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_field_is_clipped_in_the_problem() {
+        let line = format!("podman:{}:65536\n", "9".repeat(1 << 20));
+        let f = parse_subid(&line);
+        assert_eq!(f.bad.len(), 1);
+        let problem = &f.bad[0].problem;
+        assert!(problem.len() < 100, "{} bytes", problem.len());
+        assert!(
+            problem.contains("\"999999999999999999999999…\""),
+            "{problem}"
+        );
+        // Short fields are quoted whole.
+        let f = parse_subid("podman:x:65536\n");
+        assert_eq!(
+            f.bad[0].problem,
+            "start \"x\" or count \"65536\" is not a number"
+        );
+    }
 }

@@ -18,8 +18,9 @@ pub mod probes;
 mod real;
 mod safe;
 mod sys;
-// issue 10: tool versions from package databases and build information.
-mod version;
+// issue 10: tool versions from package databases and build information;
+// public so that its pure parsers can be fuzzed (fuzz/).
+pub mod version;
 // issue 10: exact waits for children, and the run's overall budget.
 mod wait;
 

@@ -175,15 +175,18 @@ pub fn go_buildinfo(section: &[u8]) -> Option<(String, String)> {
         }
         let s = rest.get(..len)?;
         rest = &rest[len..];
-        Some(String::from_utf8_lossy(s).into_owned())
+        Some(s)
     };
     let go = next()?;
-    let mut modinfo = next()?;
-    // modinfo is framed by two 16-byte sentinels.
-    if modinfo.len() >= 33 && modinfo.is_char_boundary(16) {
-        modinfo = modinfo[16..modinfo.len() - 16.min(modinfo.len())].to_string();
-    }
-    Some((go, modinfo))
+    let framed = next()?;
+    // modinfo is framed by two 16-byte sentinels: cut them as bytes (a cut
+    // in the text could fall inside a character).
+    let modinfo = match framed.len() {
+        33.. => &framed[16..framed.len() - 16],
+        _ => framed,
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    Some((text(go), text(modinfo)))
 }
 
 /// A version in Go module information: the main module's (`mod PATH

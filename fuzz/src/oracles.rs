@@ -1,0 +1,203 @@
+//! What every parser must do with any input: never panic, and keep the
+//! invariants below. Shared by the fuzz targets (fuzz_targets/*.rs) and the
+//! stable property test (tests/properties.rs), so both check the same.
+
+use podrun_doctor::formats::cgroup::parse_self_cgroup;
+use podrun_doctor::formats::limits::parse_limits;
+use podrun_doctor::formats::mountinfo::{parse_mountinfo, proc_submounts};
+use podrun_doctor::formats::passwd::parse_passwd;
+use podrun_doctor::formats::status::parse_status;
+use podrun_doctor::formats::subid::{lookup_differs, parse_subid};
+use podrun_doctor::formats::toml::{self, quote, render_settings, Doc, Value};
+use podrun_doctor::formats::version::Version;
+use podrun_doctor::host::version::{
+    apk_owner_version, dpkg_version, elf_section, go_buildinfo, go_version, list_owns,
+};
+use podrun_doctor::util::parse_id_map;
+
+/// An oracle: panics when the parser breaks a rule on this input.
+pub type Oracle = fn(&[u8]);
+
+/// The parsers by target name, for the property test's loop.
+pub const ALL: [(&str, Oracle); 12] = [
+    ("subid", subid),
+    ("passwd", passwd),
+    ("mountinfo", mountinfo),
+    ("status", status),
+    ("limits", limits),
+    ("cgroup", cgroup),
+    ("idmap", idmap),
+    ("toml", toml),
+    ("version", version),
+    ("dpkg", dpkg),
+    ("apk", apk),
+    ("gobuild", gobuild),
+];
+
+/// `/etc/subuid` / `/etc/subgid`: every accepted range is non-empty and
+/// ends within the 32-bit id space; the lookups cope with any file.
+pub fn subid(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let f = parse_subid(&text);
+    for l in &f.lines {
+        assert!(l.count > 0 && l.end() <= 1 << 32, "{l:?}");
+        assert!(!l.owner.contains(':') && !l.owner.contains('\n'), "{l:?}");
+    }
+    for b in &f.bad {
+        assert!(b.problem.len() <= 200, "a problem echoes the line: {b:?}");
+    }
+    let owner = f.lines.first().map(|l| l.owner.clone());
+    let _ = f.ranges_for(owner.as_deref(), Some(1000));
+    let _ = f.bad_for(Some("podman"), Some(0));
+    // The same bytes as a passwd file: the lookup must cope with any pair.
+    let passwd = parse_passwd(&text);
+    let user = owner.as_deref().unwrap_or("podman");
+    let _ = lookup_differs(&f, &passwd, user, "root", 0);
+}
+
+/// `/etc/passwd`: every entry, written back as a line, parses to itself
+/// (nothing an entry holds can split a line or a field).
+pub fn passwd(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let p = parse_passwd(&text);
+    for e in &p.entries {
+        if e.name.starts_with(['+', '-', '#']) || e.name.trim().is_empty() {
+            continue; // such a line is skipped whatever it holds
+        }
+        let line = format!("{}:x:{}:{}::{}:{}", e.name, e.uid, e.gid, e.home, e.shell);
+        let back = parse_passwd(&line);
+        assert_eq!(back.entries.as_slice(), std::slice::from_ref(e), "{line:?}");
+    }
+    let _ = (p.by_uid(0), p.by_name("root"));
+}
+
+/// `/proc/self/mountinfo`: at most one mount or garbage line per line.
+pub fn mountinfo(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (mounts, garbage) = parse_mountinfo(&text);
+    assert!(mounts.len() + garbage.len() <= text.lines().count());
+    for m in &mounts {
+        let _ = (m.readonly(), m.shared(), m.has_option("nosuid"));
+    }
+    let _ = proc_submounts(&mounts);
+}
+
+/// `/proc/self/status`.
+pub fn status(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let st = parse_status(&text);
+    assert!(st.garbage.len() <= text.lines().count());
+}
+
+/// `/proc/self/limits`: what it reads renders again.
+pub fn limits(data: &[u8]) {
+    let (nofile, nproc) = parse_limits(&String::from_utf8_lossy(data));
+    for l in [nofile, nproc].into_iter().flatten() {
+        let _ = (l.describe(), l.hard_allows(1 << 20));
+    }
+}
+
+/// `/proc/self/cgroup`: every non-blank line is a cgroup or garbage, and
+/// no controller name is empty.
+pub fn cgroup(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (lines, garbage) = parse_self_cgroup(&text);
+    let nonblank = text.lines().filter(|l| !l.trim().is_empty()).count();
+    assert_eq!(lines.len() + garbage.len(), nonblank);
+    assert!(lines
+        .iter()
+        .all(|l| l.controllers.iter().all(|c| !c.is_empty())));
+}
+
+/// `/proc/self/uid_map` / `gid_map`: an accepted map renders back to itself.
+pub fn idmap(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(map) = parse_id_map(&text) {
+        let back: String = map
+            .iter()
+            .map(|l| format!("{} {} {}\n", l.inside, l.outside, l.count))
+            .collect();
+        assert_eq!(parse_id_map(&back).ok().as_ref(), Some(&map));
+    }
+}
+
+fn values(d: &Doc) -> Vec<(String, Value)> {
+    d.entries
+        .iter()
+        .map(|(k, e)| (k.clone(), e.value.clone()))
+        .collect()
+}
+
+/// The TOML reader, through its public API: what it reads, written back by
+/// `render_settings`, reads as the same settings; any text quoted as a
+/// basic string reads back as itself.
+pub fn toml(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    match toml::parse(&text) {
+        Ok(doc) => {
+            for e in doc.entries.values() {
+                let _ = e.value.render();
+            }
+            let settings = doc.entries.iter().map(|(k, e)| (k.as_str(), &e.value));
+            if let Some(out) = render_settings(settings) {
+                let back = toml::parse(&out).expect("render_settings output parses");
+                assert_eq!(values(&back), values(&doc), "{out}");
+            }
+        }
+        Err(e) => {
+            // An error names a line and column, never the file's text
+            // (a config linked to /etc/shadow must not leak into a report).
+            let said = e.to_string();
+            for line in text.lines().filter(|l| l.trim().len() >= 16) {
+                assert!(!said.contains(line.trim()), "{said}");
+            }
+        }
+    }
+    let one = format!("k = {}\n", quote(&text));
+    let doc = toml::parse(&one).unwrap_or_else(|e| panic!("quoted text does not parse: {e}"));
+    assert_eq!(doc.str("k"), Some(&*text));
+}
+
+/// Tool version output: a version found prints as digits that read back.
+pub fn version(data: &[u8]) {
+    if let Some(v) = Version::parse(&String::from_utf8_lossy(data)) {
+        assert_eq!(Version::parse(&format!("podman version {v}")), Some(v));
+    }
+}
+
+/// The dpkg database: `status` stanzas and `info/P.list`/`P.md5sums`.
+pub fn dpkg(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for package in ["podman", "crun", "runc", ""] {
+        let _ = dpkg_version(&text, package);
+    }
+    for path in ["/usr/bin/podman", "/sbin/runc", "", "/"] {
+        let _ = list_owns(&text, path);
+    }
+}
+
+/// Alpine's `/lib/apk/db/installed`.
+pub fn apk(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    for path in ["/usr/bin/podman", "usr/bin/crun", "", "/"] {
+        let _ = apk_owner_version(&text, path);
+    }
+}
+
+/// Go build information: the ELF section walk (the input as the whole
+/// file), the `.go.buildinfo` decoder, the modinfo version reader.
+pub fn gobuild(data: &[u8]) {
+    let read = |offset: u64, len: usize| -> Option<Vec<u8>> {
+        let start = usize::try_from(offset).ok()?;
+        data.get(start..start.checked_add(len)?).map(<[u8]>::to_vec)
+    };
+    if let Some((offset, size)) = elf_section(data, ".go.buildinfo", &read) {
+        if let Some(section) = usize::try_from(size).ok().and_then(|s| read(offset, s)) {
+            let _ = go_buildinfo(&section);
+        }
+    }
+    if let Some((_go, modinfo)) = go_buildinfo(data) {
+        let _ = go_version(&modinfo);
+    }
+    let _ = go_version(&String::from_utf8_lossy(data));
+}
