@@ -5,8 +5,10 @@
 //! grow with the file (nothing echoes a megabyte back).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
+mod common;
+use common::{copy_tree, env_dir};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,25 +18,6 @@ const DEADLINE: Duration = Duration::from_secs(60);
 const MAX_RSS_KB: i64 = 256 * 1024;
 /// How much larger than its file-less baseline a report may get.
 const MAX_REPORT_GROWTH: usize = 16 * 1024;
-
-fn env_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/envs")
-        .join(name)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// A copy of a captured environment with `path` replaced by `contents`.
 fn tree_with(env: &str, path: &str, contents: &[u8]) -> tempfile::TempDir {

@@ -4,28 +4,11 @@
 //! edits, a finding must name the file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::{copy_tree, env_dir};
 use podrun_doctor::fix::fix_loop;
 use podrun_doctor::host::Host;
 use std::path::{Path, PathBuf};
-
-fn env_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/envs")
-        .join(name)
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {

@@ -25,6 +25,8 @@ mod oracles;
 #[path = "../fuzz/src/tree.rs"]
 mod tree;
 
+mod common;
+use common::copy_tree;
 use podrun_doctor::fix::fix_loop;
 use podrun_doctor::formats::passwd::parse_passwd;
 use podrun_doctor::formats::subid::parse_subid;
@@ -424,19 +426,6 @@ fn rendered_settings_read_back_as_the_same_settings() {
         let got: Vec<(String, Value)> =
             doc.entries.into_iter().map(|(k, e)| (k, e.value)).collect();
         assert_eq!(got, want, "case {i}:\n{text}");
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 
