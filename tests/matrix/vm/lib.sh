@@ -111,12 +111,15 @@ vm_rootfs() { # -> $ROOTFS_TAR: debootstrap bookworm (the kernel's release) with
 
 # qemu_boot DISK IO-DISK MODE LOG [extra -drive options for DISK]: boots the guest, waits for it to power off
 qemu_boot() {
-  local disk=$1 io=$2 mode=$3 log=$4 snap=${5:-} rc
+  local disk=$1 io=$2 mode=$3 log=$4 snap=${5:-} rc slow=
+  # Under TCG the guest runs tens of times slower than hardware: inner.sh
+  # then gives the doctor a larger probing budget (see inner.sh).
+  [ "${ACCEL_NAME:-}" = tcg ] && slow=' podrun.slow=1'
   set +e
   timeout -k 10 "${PODRUN_VM_TIMEOUT:-1500}" qemu-system-x86_64 "${ACCEL[@]}" -smp "$VM_SMP" -m "$VM_MEM" \
     -nodefaults -no-reboot -display none -monitor none -serial "file:$log" \
     -kernel "$KDIR/boot/vmlinuz-$KVER" -initrd "$INITRD" \
-    -append "console=ttyS0 panic=-1 quiet loglevel=4 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all apparmor=1 security=apparmor podrun.mode=$mode" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all apparmor=1 security=apparmor podrun.mode=$mode$slow" \
     -drive "file=$disk,format=raw,if=virtio,cache=unsafe$snap" -drive "file=$io,format=raw,if=virtio,cache=unsafe" \
     >>"$log.qemu" 2>&1 &
   QEMU_PID=$!   # run.sh's exit trap stops it if the lane is interrupted
