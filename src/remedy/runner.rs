@@ -69,6 +69,16 @@ impl RunnerFix {
     }
 }
 
+impl RunnerFix {
+    /// `text` with each `{name}` replaced by its value, for snippets that
+    /// name what the probe found (the capabilities missing, a path).
+    pub fn text_with(&self, executor: Executor, vars: &[(&str, &str)]) -> String {
+        vars.iter().fold(self.text(executor), |t, (name, value)| {
+            t.replace(&format!("{{{name}}}"), value)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +111,20 @@ mod tests {
         assert_eq!(
             FIX.text(Executor::Unknown),
             "Do it.\nK: k\nO: o\nD: d\nNode: n"
+        );
+    }
+
+    #[test]
+    fn placeholders_are_filled_in_every_snippet() {
+        let fix = RunnerFix {
+            lead: "Add {caps}.",
+            kubernetes: "cap_add = [{caps}]",
+            ..FIX
+        };
+        let t = fix.text_with(Executor::Kubernetes, &[("caps", "\"SETUID\"")]);
+        assert!(
+            t.starts_with("Add \"SETUID\".\ncap_add = [\"SETUID\"]"),
+            "{t}"
         );
     }
 }
