@@ -58,13 +58,21 @@ impl SubIdFile {
     }
 }
 
-/// A field as quoted in a problem: at most 24 characters, so that a
-/// megabyte-long field never reaches the report whole.
+/// A field as quoted in a problem: escaped, and cut after 24 characters of
+/// the escaped form, so that neither a megabyte-long field nor one of
+/// control characters (six characters each, escaped) reaches the report
+/// whole.
 fn clip(field: &str) -> String {
-    match field.char_indices().nth(24) {
-        Some((end, _)) => format!("{}…", &field[..end]),
-        None => field.to_string(),
+    let mut shown = String::new();
+    let mut chars = field.chars();
+    for c in chars.by_ref() {
+        shown.extend(c.escape_debug());
+        if shown.chars().count() >= 24 {
+            break;
+        }
     }
+    let more = if chars.next().is_some() { "…" } else { "" };
+    format!("\"{shown}{more}\"")
 }
 
 /// Parses a sub-id file, never failing: bad lines are collected.
@@ -99,7 +107,7 @@ pub fn parse_subid(text: &str) -> SubIdFile {
                 owner,
                 fatal_for_podman: false,
                 problem: format!(
-                    "start {:?} or count {:?} is not a number",
+                    "start {} or count {} is not a number",
                     clip(parts[1]),
                     clip(parts[2])
                 ),
@@ -153,6 +161,11 @@ mod tests {
             problem.contains("\"999999999999999999999999…\""),
             "{problem}"
         );
+        // Control characters are escaped, and count as what they print.
+        let f = parse_subid(&format!("a:{}:1\n", "\u{19}".repeat(1000)));
+        let problem = &f.bad[0].problem;
+        assert!(problem.len() < 100, "{problem}");
+        assert!(problem.starts_with("start \"\\u{19}"), "{problem}");
         // Short fields are quoted whole.
         let f = parse_subid("podman:x:65536\n");
         assert_eq!(
