@@ -156,7 +156,10 @@ pub fn toml(data: &[u8]) {
                 e.line, e.column, e.message
             );
             assert_eq!(said, template);
-            assert!(e.line >= 1 && e.line <= text.lines().count().max(1) + 1, "{said}");
+            assert!(
+                e.line >= 1 && e.line <= text.lines().count().max(1) + 1,
+                "{said}"
+            );
         }
     }
     let one = format!("k = {}\n", quote(&text));
