@@ -78,7 +78,21 @@ fn copy_tree(from: &Path, to: &Path) {
         if e.path().is_dir() {
             copy_tree(&e.path(), &target);
         } else {
-            std::fs::copy(e.path(), &target).expect("copy a seed file");
+            copy_file(&e.path(), &target);
+        }
+    }
+}
+
+/// `fs::copy`, again when interrupted: libFuzzer's `-timeout` watchdog is a
+/// SIGALRM every second, and `copy_file_range` does not restart by itself.
+fn copy_file(from: &Path, to: &Path) {
+    loop {
+        match std::fs::copy(from, to) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => {
+                r.expect("copy a seed file");
+                return;
+            }
         }
     }
 }
