@@ -12,9 +12,11 @@
 
 pub use crate::model::Plan;
 mod network;
+mod storage;
 mod verdict;
 
 pub use network::{network, NetInputs, Network};
+pub use storage::{storage, StorageChoice, StorageFacts};
 pub use verdict::{verdict, Verdict};
 
 /// Who runs podman, as the identity area found it.
@@ -37,9 +39,9 @@ pub struct Observed<'a> {
     pub isolation_env: Option<Option<&'a str>>,
     /// The runtime podman will pick, as the config area resolved it.
     pub runtime: Option<&'a str>,
-    /// The storage driver and mount program, as the storage area resolved them.
-    pub storage_driver: Option<&'a str>,
-    pub mount_program: Option<&'a str>,
+    /// What the storage driver and mount program follow from, as the
+    /// storage area observed it.
+    pub storage: Option<&'a StorageFacts>,
     /// The network mode RUN steps get, as the network area resolved it.
     pub network: Option<&'a str>,
 }
@@ -84,9 +86,10 @@ pub fn plan(o: &Observed) -> Plan {
     if let Some(r) = o.runtime {
         plan.runtime = r.to_string();
     }
-    if let Some(d) = o.storage_driver {
-        plan.storage_driver = d.to_string();
-        plan.mount_program = o.mount_program.map(str::to_string);
+    if let Some(facts) = o.storage {
+        let choice = storage(facts);
+        plan.storage_driver = choice.driver;
+        plan.mount_program = choice.mount_program;
     }
     if let Some(n) = o.network {
         plan.network = n.to_string();
@@ -127,5 +130,30 @@ mod tests {
         assert_eq!(isolation(Some("Default"), true), Ok("oci".into()));
         assert_eq!(isolation(Some("CHROOT"), false), Ok("chroot".into()));
         assert_eq!(isolation(Some("bogus"), true), Err("rootless".into()));
+    }
+
+    #[test]
+    fn plan_takes_the_storage_choice_once_the_area_ran() {
+        // Rootful, native overlay fails, fuse-overlayfs installed.
+        let facts = StorageFacts {
+            fuse_overlayfs: Some("/usr/bin/fuse-overlayfs".into()),
+            native_overlay: Some(false),
+            ..StorageFacts::default()
+        };
+        let p = plan(&Observed {
+            storage: Some(&facts),
+            ..Observed::default()
+        });
+        assert_eq!(p.storage_driver, "overlay");
+        assert_eq!(p.mount_program.as_deref(), Some("/usr/bin/fuse-overlayfs"));
+        let vfs = StorageFacts {
+            fuse_overlayfs: None,
+            ..facts
+        };
+        let p = plan(&Observed {
+            storage: Some(&vfs),
+            ..Observed::default()
+        });
+        assert_eq!((p.storage_driver.as_str(), p.mount_program), ("vfs", None));
     }
 }

@@ -89,11 +89,7 @@ impl Findings {
                 .probed
                 .then_some(self.mounts.isolation_env.as_deref()),
             runtime: self.config.plan_runtime.as_deref(),
-            storage_driver: self
-                .storage
-                .resolved
-                .then_some(self.storage.driver.as_str()),
-            mount_program: self.storage.mount_program.as_deref(),
+            storage: self.storage.choice_facts.as_ref(),
             network: self.network.mode.as_deref(),
         }
     }

@@ -2,22 +2,22 @@
 //! mount program), whether it really works here, and the directories
 //! podman needs beside it (runtime dir, TMPDIR).
 //!
-//! Driver choice when none is configured, as observed and as in
-//! containers/storage: rootful tries native overlay, then overlay through
-//! fuse-overlayfs when it is installed, then vfs; rootless podman 4.x takes
-//! overlay only when native overlay works in a user namespace, else vfs
-//! (observed with podman 4.3: vfs on an overlay HOME although fuse-overlayfs
-//! was installed); rootless podman 5 takes overlay when fuse-overlayfs is
-//! installed or the kernel is ≥ 5.13, else vfs (observed with podman 5.4:
-//! overlay through fuse-overlayfs, failing when /dev/fuse is not usable).
-//! An overlay store without a mount program on a filesystem where native
-//! overlay fails uses fuse-overlayfs automatically when it is installed.
+//! The area observes what the driver choice depends on (configured
+//! driver and mount program, fuse-overlayfs, native overlay probed where
+//! the store lives, podman's version, the kernel); the choice itself is
+//! `decide::storage`, which the plan and this area's checks share.
 
 use super::config::StorageConf;
 use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
-use crate::host::{io_error_name, Access, Host, Probe};
-use crate::model::{Action, By, Check, Spec, OWNED_MARKER};
+use crate::decide::{StorageChoice, StorageFacts};
+use crate::host::{io_error_name, Access, FsStat, Host, Probe, ProbeResult};
+use crate::model::{Action, By, Check, Fix, Spec, Status, OWNED_MARKER};
+use crate::remedy::runner::Executor;
+use crate::remedy::storage::{
+    RUNTIME_DIR_PLACE, STORE_INODES, STORE_LOCAL, STORE_PLACE, STORE_ROOM, STORE_SPACE,
+    TMPDIR_PLACE,
+};
 use serde_json::json;
 
 const OVERLAYFS_MAGIC: u64 = 0x794c_7630;
@@ -54,8 +54,9 @@ pub struct Facts {
     pub runroot: String,
     /// Mount program in use (configured, or picked automatically).
     pub mount_program: Option<String>,
-    /// The driver was resolved (the plan takes `driver` and `mount_program`).
-    pub resolved: bool,
+    /// What the driver choice follows from (`decide::storage`); `None`
+    /// until the area ran (the plan then keeps podman's defaults).
+    pub choice_facts: Option<StorageFacts>,
     /// Native overlay in the graphroot's filesystem: `None` = not probed.
     pub native_overlay: Option<bool>,
     /// `/dev/fuse` opens read-write and fuse-overlayfs is installed.
@@ -262,13 +263,10 @@ fn private_runtime_dir(host: &Host, paths: &Paths) -> Option<String> {
         })
 }
 
-fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
-    let uid = host.uid();
-    if uid == 0 {
-        return None;
-    }
-    let fix = |c: Check| {
-        match private_runtime_dir(host, &found.identity.paths) {
+/// The fix for an unusable runtime directory: a private one of the job's
+/// own, else the runner's.
+fn runtime_dir_fix(host: &Host, found: &Obs, c: Check) -> Check {
+    match private_runtime_dir(host, &found.identity.paths) {
         Some(dir) => c.job_fix(
             format!("export XDG_RUNTIME_DIR={dir} (a private 0700 directory)"),
             vec![
@@ -284,61 +282,73 @@ fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
         ),
         None => c.fix(
             By::RunnerAdmin,
-            "No writable place for a runtime directory: mount an emptyDir at /tmp (or set TMPDIR to a \
-             writable volume) in the runner configuration.",
+            RUNTIME_DIR_PLACE.text(Executor::of(&found.context)),
         ),
     }
-    };
-    if let Some(dir) = found.identity.paths.xdg_runtime_dir.clone() {
-        let problem = match host.stat(&dir) {
-            Err(e) => Some(format!("does not exist ({})", io_error_name(&e))),
-            Ok(st) if st.uid != uid => Some(format!("is owned by uid {}", st.uid)),
-            Ok(_) if host.access(&dir, Access::Write).is_err() => Some("is not writable".into()),
-            Ok(st) if st.mode & 0o077 != 0 => {
-                // podman tolerates a wider mode for XDG_RUNTIME_DIR itself.
-                found.checks.push(
-                    Check::info(
-                        "storage.runtime_dir",
-                        format!(
-                            "XDG_RUNTIME_DIR={dir} (mode {:o}, not 0700)",
-                            st.mode & 0o7777
-                        ),
-                    )
-                    .with("XDG_RUNTIME_DIR", dir.clone()),
-                );
-                return Some(dir);
-            }
-            Ok(_) => None,
-        };
-        return match problem {
-            None => {
-                found.checks.push(
-                    Check::ok("storage.runtime_dir", format!("XDG_RUNTIME_DIR={dir}"))
-                        .with("XDG_RUNTIME_DIR", dir.clone()),
-                );
-                Some(dir)
-            }
-            Some(p) => {
-                found.checks.push(
-                    fix(Check::error(
-                        "storage.runtime_dir",
-                        format!("XDG_RUNTIME_DIR={dir} {p}: rootless podman cannot keep its runtime files there"),
-                    ))
-                    .with("XDG_RUNTIME_DIR", dir.clone()),
-                );
-                Some(dir)
-            }
-        };
+}
+
+/// The rootless runtime directory podman will use, judged; `None` for root.
+fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
+    if host.uid() == 0 {
+        return None;
     }
-    // Unset: /run/user/$UID when usable, else $TMPDIR/storage-run-$UID.
+    let (dir, check) = match found.identity.paths.xdg_runtime_dir.clone() {
+        Some(dir) => {
+            let check = xdg_runtime_dir_check(host, found, &dir);
+            (dir, check)
+        }
+        None => unset_runtime_dir_check(host, found),
+    };
+    found.checks.push(check);
+    Some(dir)
+}
+
+/// `XDG_RUNTIME_DIR` as set: it must exist, be the user's and writable.
+fn xdg_runtime_dir_check(host: &Host, found: &Obs, dir: &str) -> Check {
+    let uid = host.uid();
+    let problem = match host.stat(dir) {
+        Err(e) => Some(format!("does not exist ({})", io_error_name(&e))),
+        Ok(st) if st.uid != uid => Some(format!("is owned by uid {}", st.uid)),
+        Ok(_) if host.access(dir, Access::Write).is_err() => Some("is not writable".into()),
+        Ok(st) if st.mode & 0o077 != 0 => {
+            // podman tolerates a wider mode for XDG_RUNTIME_DIR itself.
+            let mode = st.mode & 0o7777;
+            return Check::info(
+                "storage.runtime_dir",
+                format!("XDG_RUNTIME_DIR={dir} (mode {mode:o}, not 0700)"),
+            )
+            .with("XDG_RUNTIME_DIR", dir);
+        }
+        Ok(_) => None,
+    };
+    let check = match problem {
+        None => Check::ok("storage.runtime_dir", format!("XDG_RUNTIME_DIR={dir}")),
+        Some(p) => runtime_dir_fix(
+            host,
+            found,
+            Check::error(
+                "storage.runtime_dir",
+                format!(
+                    "XDG_RUNTIME_DIR={dir} {p}: rootless podman cannot keep its runtime files there"
+                ),
+            ),
+        ),
+    };
+    check.with("XDG_RUNTIME_DIR", dir)
+}
+
+/// `XDG_RUNTIME_DIR` unset: podman takes /run/user/$UID when it is usable,
+/// else $TMPDIR/storage-run-$UID, which must then be private to the user.
+fn unset_runtime_dir_check(host: &Host, found: &Obs) -> (String, Check) {
+    let uid = host.uid();
     let run_user = format!("/run/user/{uid}");
     if let Ok(st) = host.stat(&run_user) {
         if st.uid == uid && host.access(&run_user, Access::Write).is_ok() {
-            found.checks.push(Check::ok(
+            let check = Check::ok(
                 "storage.runtime_dir",
                 format!("XDG_RUNTIME_DIR unset; podman uses {run_user}"),
-            ));
-            return Some(run_user);
+            );
+            return (run_user, check);
         }
     }
     let tmp = host
@@ -356,23 +366,22 @@ fn runtime_dir_check(host: &Host, found: &mut Obs) -> Option<String> {
         Ok(_) => Ok(()),
         Err(_) => dir_ok(host, &fallback),
     };
-    match verdict {
-        Ok(()) => found.checks.push(
-            Check::ok(
-                "storage.runtime_dir",
-                format!("XDG_RUNTIME_DIR unset; podman uses {fallback}"),
-            )
-            .with("fallback", fallback.clone()),
+    let check = match verdict {
+        Ok(()) => Check::ok(
+            "storage.runtime_dir",
+            format!("XDG_RUNTIME_DIR unset; podman uses {fallback}"),
         ),
-        Err(p) => found.checks.push(
-            fix(Check::error(
+        Err(p) => runtime_dir_fix(
+            host,
+            found,
+            Check::error(
                 "storage.runtime_dir",
                 format!("XDG_RUNTIME_DIR unset and {p}"),
-            ))
-            .with("fallback", fallback.clone()),
+            ),
         ),
-    }
-    Some(fallback)
+    };
+    let check = check.with("fallback", fallback.clone());
+    (fallback, check)
 }
 
 fn tmpdir_check(host: &Host, found: &mut Obs, graphroot: &str) {
@@ -459,7 +468,7 @@ fn tmpdir_fix(
         }
         None => c.fix(
             By::RunnerAdmin,
-            "Mount an emptyDir with room and set TMPDIR to it in the runner `environment`.",
+            TMPDIR_PLACE.text(Executor::of(&found.context)),
         ),
     }
 }
@@ -512,103 +521,168 @@ fn storage_conf_target(host: &Host, paths: &Paths, sc: &StorageConf) -> Option<(
 
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
-    let sc = found.config.storage.clone();
-    let uid = host.uid();
-    let per_user = uid != 0;
-    let podman5 = super::tools::podman5(found.tools.podman_version);
-    let fuse_bin = found.tools.fuse_overlayfs.clone();
-    // The fuse area (run before this one) opened /dev/fuse.
-    let fuse_dev = found.fuse.open_result();
-    let fuse_usable = fuse_bin.is_some() && fuse_dev.is_ok();
-
+    // --- storage.runtime_dir
     let runtime_dir = runtime_dir_check(host, found);
+    let store = observe(host, found, runtime_dir.as_deref());
+    // --- storage.driver (its fix moves or switches the store)
+    let (works, relocation) = driver_check(host, found, &store);
+    // --- storage.graphroot
+    graphroot_check(found, &store, relocation);
+    // --- storage.existing
+    let existing = existing_check(host, found, &store);
+    // --- storage.tmpdir
+    tmpdir_check(host, found, &store.graphroot);
+    found.finish(Facts {
+        per_user: store.per_user,
+        driver: store.choice.driver.clone(),
+        driver_source: String::new(),
+        mount_program: store.choice.mount_program.clone(),
+        native_overlay: store.facts.native_overlay,
+        fuse_usable: store.fuse_usable(),
+        existing_driver: existing,
+        works,
+        runtime_dir,
+        graphroot: store.graphroot,
+        runroot: store.runroot,
+        choice_facts: Some(store.facts),
+    })
+}
 
-    let paths = found.identity.paths.clone();
-    let home = paths
-        .home_set()
-        .unwrap_or("/")
-        .trim_end_matches('/')
-        .to_string();
+/// The store podman would use here: as configured, as probed, and the
+/// driver `decide::storage` picks from that.
+struct Store {
+    sc: StorageConf,
+    per_user: bool,
+    /// `$XDG_DATA_HOME`, else `$HOME/.local/share` (no trailing slash).
+    data_home: String,
+    graphroot: String,
+    runroot: String,
+    /// The graphroot, or its nearest existing ancestor.
+    near: String,
+    /// Native overlay mounted at `near`.
+    overlay: ProbeResult,
+    facts: StorageFacts,
+    choice: StorageChoice,
+    /// Where the driver choice came from, for the check's text.
+    source: String,
+    /// `/dev/fuse` as the fuse area (run before this one) opened it.
+    fuse_dev: Result<(), String>,
+    fs: Option<FsStat>,
+    graphroot_ok: Result<(), String>,
+    /// A rootless runroot lives in the runtime dir, judged (and moved) by
+    /// the runtime_dir check: always `Ok` then.
+    runroot_ok: Result<(), String>,
+    /// Rootless files that live under HOME wait for the identity area's
+    /// HOME relocation (applied in the same round) rather than move elsewhere.
+    home_wait: bool,
+    /// The graphroot follows HOME (nothing configured points elsewhere).
+    follows_home: bool,
+}
+
+impl Store {
+    /// fuse-overlayfs is installed and `/dev/fuse` opens.
+    fn fuse_usable(&self) -> bool {
+        self.facts.fuse_overlayfs.is_some() && self.fuse_dev.is_ok()
+    }
+}
+
+/// Podman's graphroot and runroot for uid `uid`, as configured or by default.
+fn roots(
+    sc: &StorageConf,
+    uid: u32,
+    data_home: &str,
+    runtime_dir: Option<&str>,
+) -> (String, String) {
+    let per_user = uid != 0;
+    let graphroot = match (&sc.graphroot, &sc.rootless_storage_path) {
+        (Some(g), _) => g.clone(),
+        (None, Some(r)) if per_user => r.clone(),
+        (None, _) if per_user => format!("{data_home}/containers/storage"),
+        (None, _) => "/var/lib/containers/storage".into(),
+    };
+    let runroot = match &sc.runroot {
+        Some(r) => r.clone(),
+        None if per_user => match runtime_dir {
+            Some(dir) => format!("{dir}/containers"),
+            None => format!("/tmp/storage-run-{uid}/containers"),
+        },
+        None => "/run/containers/storage".into(),
+    };
+    (graphroot, runroot)
+}
+
+/// What the storage area works from (see [`Store`]).
+fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
+    let sc = found.config.storage.clone();
+    let per_user = host.uid() != 0;
+    let paths = &found.identity.paths;
+    let home = paths.home_set().unwrap_or("/").trim_end_matches('/');
     let data_home = paths
         .xdg_data_home
         .as_deref()
         .map(|s| s.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{home}/.local/share"));
-    let graphroot = sc.graphroot.clone().unwrap_or_else(|| {
-        if per_user {
-            sc.rootless_storage_path
-                .clone()
-                .unwrap_or_else(|| format!("{data_home}/containers/storage"))
-        } else {
-            "/var/lib/containers/storage".into()
-        }
-    });
-    let runroot = sc.runroot.clone().unwrap_or_else(|| {
-        if per_user {
-            format!(
-                "{}/containers",
-                runtime_dir
-                    .clone()
-                    .unwrap_or_else(|| format!("/tmp/storage-run-{uid}"))
-            )
-        } else {
-            "/run/containers/storage".into()
-        }
-    });
+    let (graphroot, runroot) = roots(&sc, host.uid(), &data_home, runtime_dir);
     let near = host.nearest_existing(&graphroot);
-    let probe = host.probe(&Probe::Overlay {
+    let overlay = host.probe(&Probe::Overlay {
         dir: near.clone(),
         userns: found.plan.rootless,
     });
-    let native = probe.ran.then_some(probe.ok);
-
-    // Effective driver and mount program.
-    let (driver, source) = match &sc.driver {
-        Some(d) => (
-            d.clone(),
-            if sc.driver_from_env {
-                "STORAGE_DRIVER".to_string()
-            } else {
-                sc.file.clone().unwrap_or_default()
-            },
-        ),
-        None => {
-            let d = if per_user && podman5 {
-                if fuse_bin.is_some() || kernel_at_least_5_13(host) {
-                    "overlay"
-                } else {
-                    "vfs"
-                }
-            } else if per_user {
-                if native == Some(true) {
-                    "overlay"
-                } else {
-                    "vfs"
-                }
-            } else if native == Some(true) || fuse_bin.is_some() {
-                "overlay"
-            } else {
-                "vfs"
-            };
-            (d.to_string(), "podman's automatic choice".to_string())
-        }
+    let facts = StorageFacts {
+        configured_driver: sc.driver.clone(),
+        configured_mount_program: sc.mount_program.clone(),
+        per_user,
+        podman5: super::tools::podman5(found.tools.podman_version),
+        fuse_overlayfs: found.tools.fuse_overlayfs.clone(),
+        kernel_5_13: kernel_at_least_5_13(host),
+        native_overlay: overlay.ran.then_some(overlay.ok),
     };
-    let mut mount_program = if driver == "overlay" {
-        sc.mount_program.clone()
+    let choice = crate::decide::storage(&facts);
+    let source = match (choice.automatic, sc.driver_from_env) {
+        (true, _) => "podman's automatic choice".to_string(),
+        (false, true) => "STORAGE_DRIVER".to_string(),
+        (false, false) => sc.file.clone().unwrap_or_default(),
+    };
+    let graphroot_ok = dir_ok(host, &graphroot).and_then(|()| room_ok(host, &graphroot));
+    let runroot_ok = if per_user {
+        Ok(())
     } else {
-        None
+        dir_ok(host, &runroot)
     };
-    if driver == "overlay" && mount_program.is_none() && native == Some(false) {
-        mount_program = fuse_bin.clone();
+    let home_wait = per_user && !sc.from_env && super::config::home_pending(found);
+    let follows_home = per_user
+        && sc.graphroot.is_none()
+        && sc.rootless_storage_path.is_none()
+        && paths.xdg_data_home.is_none();
+    Store {
+        fs: host.statfs(&near).ok(),
+        fuse_dev: found.fuse.open_result(),
+        sc,
+        per_user,
+        data_home,
+        graphroot,
+        runroot,
+        near,
+        overlay,
+        facts,
+        choice,
+        source,
+        graphroot_ok,
+        runroot_ok,
+        home_wait,
+        follows_home,
     }
+}
 
-    // Does it work?
-    let (works, why): (Option<bool>, String) = match (driver.as_str(), &mount_program) {
+/// Whether the chosen store works: `None` when that cannot be told.
+fn judge_driver(host: &Host, st: &Store) -> (Option<bool>, String) {
+    let fuse_bin = st.facts.fuse_overlayfs.as_ref();
+    match (st.choice.driver.as_str(), &st.choice.mount_program) {
         ("vfs", _) => (Some(true), "vfs works everywhere (slowly)".into()),
         ("overlay", Some(mp)) => {
-            if !host.exists(mp) && fuse_bin.as_ref() != Some(mp) {
+            if !host.exists(mp) && fuse_bin != Some(mp) {
                 (Some(false), format!("mount_program {mp} is not installed"))
-            } else if let Err(e) = &fuse_dev {
+            } else if let Err(e) = &st.fuse_dev {
                 (
                     Some(false),
                     format!("overlay through {mp} needs /dev/fuse, which cannot be opened ({e})"),
@@ -617,30 +691,32 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
                 (Some(true), format!("overlay through {mp}"))
             }
         }
-        ("overlay", None) => match native {
+        ("overlay", None) => match st.facts.native_overlay {
             Some(true) => (Some(true), "native overlay works here (probed)".into()),
             Some(false) => (
                 Some(false),
                 format!(
-                    "native overlay fails on {near} ({}) and fuse-overlayfs is not installed",
-                    probe.describe()
+                    "native overlay fails on {} ({}) and fuse-overlayfs is not installed",
+                    st.near,
+                    st.overlay.describe()
                 ),
             ),
             None => (
                 None,
-                format!("native overlay probe did not run ({})", probe.detail),
+                format!("native overlay probe did not run ({})", st.overlay.detail),
             ),
         },
         (other, _) => (
             None,
             format!("driver {other} is not judged by podrun-doctor"),
         ),
-    };
+    }
+}
 
-    let existing = existing_driver(host, &graphroot);
-    let fs = host.statfs(&near).ok();
-
-    let mut check = match works {
+/// The storage.driver check as found, before any fix.
+fn driver_status(st: &Store, works: Option<bool>, why: String) -> Check {
+    let (driver, source) = (&st.choice.driver, &st.source);
+    match works {
         Some(true) if driver == "vfs" => Check::warn(
             "storage.driver",
             format!("vfs storage ({source}): every layer is a full copy, slow and large"),
@@ -650,193 +726,217 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             "storage.driver",
             format!("{driver} storage will fail: {why}"),
         ),
-        None => Check::warn("storage.driver", why.clone()).with("probe_ran", probe.ran),
-    };
+        None => Check::warn("storage.driver", why).with("probe_ran", st.overlay.ran),
+    }
+}
 
-    // Fix: the fastest driver that really works.
-    let best: Option<(&str, Option<String>)> = if native == Some(true) {
-        Some(("overlay", None))
-    } else if fuse_usable {
-        Some(("overlay", fuse_bin.clone()))
+/// The fastest driver that really works here (and its mount program).
+fn fastest(st: &Store) -> (&'static str, Option<String>) {
+    if st.facts.native_overlay == Some(true) {
+        ("overlay", None)
+    } else if st.fuse_usable() {
+        ("overlay", st.facts.fuse_overlayfs.clone())
     } else {
-        Some(("vfs", None))
-    };
-    let needs_fix =
-        works == Some(false) || (driver == "vfs" && best.as_ref().is_some_and(|b| b.0 != "vfs"));
-    let graphroot_ok = dir_ok(host, &graphroot).and_then(|()| room_ok(host, &graphroot));
-    // Rootless files that live under HOME wait for the identity area's HOME
-    // relocation (applied in the same round) rather than move elsewhere.
-    let home_wait = per_user && !sc.from_env && super::config::home_pending(found);
-    let follows_home = per_user
-        && sc.graphroot.is_none()
-        && sc.rootless_storage_path.is_none()
-        && paths.xdg_data_home.is_none();
-    let needs_fix = needs_fix || (graphroot_ok.is_err() && !(home_wait && follows_home));
-    // A rootless runroot lives in the runtime dir, judged (and moved) above.
-    let runroot_ok = if per_user {
-        Ok(())
-    } else {
-        dir_ok(host, &runroot)
-    };
-    let needs_fix = needs_fix || runroot_ok.is_err();
-    // A place of the job's own for what cannot stay where it is.
-    let own = found.identity.paths.job_dir.clone();
-    let mut best = best;
-    if let (true, Some(_)) = (needs_fix, &best) {
-        // Keep the graphroot unless it is unusable or holds another driver's store.
-        let mut new_root = if graphroot_ok.is_ok() {
-            graphroot.clone()
-        } else {
-            let mut candidates = Vec::new();
-            if per_user {
-                candidates.push(format!("{data_home}/containers/storage"));
-            }
-            if let Some(d) = &own {
-                candidates.push(format!("{d}/storage"));
-            }
-            candidates
-                .into_iter()
-                .find(|p| dir_ok(host, p).is_ok() && room_ok(host, p).is_ok())
-                .unwrap_or_else(|| graphroot.clone())
-        };
-        if new_root != graphroot {
-            // The driver that works is judged where the store will live.
-            let there = host.nearest_existing(&new_root);
-            let p = host.probe(&Probe::Overlay {
-                dir: there,
-                userns: found.plan.rootless,
-            });
-            if p.ran && p.ok {
-                best = Some(("overlay", None));
-            }
-        }
-        let (bdriver, bmp) = best.clone().unwrap_or(("vfs", None));
-        if existing_driver(host, &new_root).is_some_and(|e| e != bdriver) {
-            new_root = format!("{}-{bdriver}", new_root.trim_end_matches('/'));
-        }
-        let new_runroot = if runroot_ok.is_ok() {
-            runroot.clone()
-        } else {
-            own.as_ref()
-                .map(|d| format!("{d}/runroot"))
-                .filter(|p| dir_ok(host, p).is_ok())
-                .unwrap_or_else(|| runroot.clone())
-        };
-        let runroot = new_runroot;
-        // A rootless runroot follows the runtime directory, which the
-        // runtime_dir check may move this round: never bake in the old one.
-        let written_runroot = (!per_user || sc.runroot.is_some()).then_some(runroot.as_str());
-        // The renderer refuses only keys with dots in a segment or raw
-        // values; these are fixed keys and quoted strings.
-        let body = crate::remedy::storage::storage_conf(
-            bdriver,
-            &new_root,
-            written_runroot,
-            bmp.as_deref(),
-        )
-        .unwrap_or_default();
-        let what = match &bmp {
-            Some(mp) => format!("overlay through {mp}"),
-            None if bdriver == "overlay" => "native overlay".to_string(),
-            None => "vfs".to_string(),
-        };
-        let target = if home_wait {
-            None
-        } else {
-            storage_conf_target(host, &paths, &sc)
-        };
-        // Moving the store only helps where it finds room.
-        let no_room = room_ok(host, &new_root).err();
-        match target {
-            _ if no_room.is_some() => {
-                check = check.fix(
-                    By::RunnerAdmin,
-                    format!(
-                        "No place with room for the store here ({}): give the job a larger \
-                         emptyDir (`sizeLimit`) or ephemeral storage at the storage path",
-                        no_room.unwrap_or_default()
-                    ),
-                );
-            }
-            None if home_wait => {
-                check = check.job_fix(
-                    format!(
-                        "Use {what}: a storage.conf in the relocated HOME, written once HOME is moved"
-                    ),
-                    Vec::new(),
-                );
-            }
-            Some((path, env)) => {
-                let mut actions = vec![Action::WriteFile {
-                    path: path.clone(),
-                    contents: format!("{OWNED_MARKER}\n{body}"),
-                    mode: 0o644,
-                }];
-                if env {
-                    actions.push(Action::SetEnv {
-                        key: "CONTAINERS_STORAGE_CONF".into(),
-                        value: path.clone(),
-                    });
-                }
-                // STORAGE_OPTS replaces the file's options, and vfs refuses
-                // overlay ones (`vfs driver does not support
-                // overlay.mount_program options`, row storage-opts-fuse).
-                if sc.storage_opts_env {
-                    actions.push(Action::UnsetEnv {
-                        key: "STORAGE_OPTS".into(),
-                    });
-                }
-                check = check.job_fix(
-                    format!("Use {what} with graphroot {new_root} (writes {path})"),
-                    actions,
-                );
-            }
-            None => {
-                check = check.fix(
-                    By::Image,
-                    format!("Use {what}: write this storage.conf in the image (no writable place here):\n{body}"),
-                );
-            }
-        }
-        if works == Some(false)
-            && bdriver == "vfs"
-            && check.fix.as_ref().is_some_and(|f| f.by == By::Job)
-        {
-            // Add the admin route to something faster in the text.
-            if let Some(f) = check.fix.as_mut() {
-                f.text.push_str(
-                    ". Faster: mount an emptyDir at the storage path (native overlay) or expose /dev/fuse \
-                     (docker executor `devices = [\"/dev/fuse\"]`; Kubernetes a fuse device plugin with \
-                     `github.com/fuse: 1`)",
-                );
-            }
+        ("vfs", None)
+    }
+}
+
+/// The storage.driver check; returns whether the store works and the fix
+/// that moves or switches it, which the graphroot check shares.
+fn driver_check(host: &Host, found: &mut Obs, st: &Store) -> (Option<bool>, Option<Fix>) {
+    let (works, why) = judge_driver(host, st);
+    let mut check = driver_status(st, works, why);
+    let best = fastest(st);
+    let needs_fix = works == Some(false)
+        || (st.choice.driver == "vfs" && best.0 != "vfs")
+        || (st.graphroot_ok.is_err() && !(st.home_wait && st.follows_home))
+        || st.runroot_ok.is_err();
+    if needs_fix {
+        let new = new_store(host, found, st, best);
+        check = store_fix(host, found, st, check, &new);
+        if works == Some(false) && new.driver == "vfs" {
+            check = faster_hint(check);
         }
     }
     let relocation = check.fix.clone().filter(|_| needs_fix);
-    found.checks.push(
-        check
-            .with("driver", driver.clone())
-            .with("source", source)
-            .with("graphroot", graphroot.clone())
-            .with("runroot", runroot.clone())
-            .with("mount_program", json!(mount_program))
-            .with("native_overlay_probe", probe.describe())
-            .with(
-                "fuse_device",
-                match &fuse_dev {
-                    Ok(()) => "ok".to_string(),
-                    Err(e) => e.clone(),
-                },
-            )
-            .with("fuse_overlayfs", json!(fuse_bin))
-            .with("backing_fs", json!(fs.as_ref().map(|s| fs_name(s.magic)))),
-    );
+    found.checks.push(driver_evidence(check, st));
+    (works, relocation)
+}
 
-    // Graphroot (and rootful runroot): ownership, filesystem, space. The
-    // relocation above is its fix too.
-    let mut gr = match (&graphroot_ok, &runroot_ok) {
+fn driver_evidence(check: Check, st: &Store) -> Check {
+    check
+        .with("driver", st.choice.driver.clone())
+        .with("source", st.source.clone())
+        .with("graphroot", st.graphroot.clone())
+        .with("runroot", st.runroot.clone())
+        .with("mount_program", json!(st.choice.mount_program))
+        .with("native_overlay_probe", st.overlay.describe())
+        .with(
+            "fuse_device",
+            match &st.fuse_dev {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e.clone(),
+            },
+        )
+        .with("fuse_overlayfs", json!(st.facts.fuse_overlayfs))
+        .with(
+            "backing_fs",
+            json!(st.fs.as_ref().map(|s| fs_name(s.magic))),
+        )
+}
+
+/// Where and how the store goes when the fix moves or switches it.
+struct NewStore {
+    root: String,
+    /// The runroot to write; `None`: a rootless runroot follows the
+    /// runtime directory, which the runtime_dir check may move this round.
+    runroot: Option<String>,
+    driver: &'static str,
+    mount_program: Option<String>,
+}
+
+impl NewStore {
+    fn what(&self) -> String {
+        match &self.mount_program {
+            Some(mp) => format!("overlay through {mp}"),
+            None if self.driver == "overlay" => "native overlay".to_string(),
+            None => "vfs".to_string(),
+        }
+    }
+}
+
+/// The store the fix sets up: the graphroot kept unless it is unusable,
+/// never one holding another driver's store.
+fn new_store(
+    host: &Host,
+    found: &Obs,
+    st: &Store,
+    best: (&'static str, Option<String>),
+) -> NewStore {
+    let own = found.identity.paths.job_dir.clone();
+    let mut root = if st.graphroot_ok.is_ok() {
+        st.graphroot.clone()
+    } else {
+        let mine = format!("{}/containers/storage", st.data_home);
+        st.per_user
+            .then_some(mine)
+            .into_iter()
+            .chain(own.as_ref().map(|d| format!("{d}/storage")))
+            .find(|p| dir_ok(host, p).is_ok() && room_ok(host, p).is_ok())
+            .unwrap_or_else(|| st.graphroot.clone())
+    };
+    // The driver that works is judged where the store will live.
+    let native_there = root != st.graphroot && {
+        let there = host.nearest_existing(&root);
+        let p = host.probe(&Probe::Overlay {
+            dir: there,
+            userns: found.plan.rootless,
+        });
+        p.ran && p.ok
+    };
+    let (driver, mount_program) = if native_there {
+        ("overlay", None)
+    } else {
+        best
+    };
+    if existing_driver(host, &root).is_some_and(|e| e != driver) {
+        root = format!("{}-{driver}", root.trim_end_matches('/'));
+    }
+    let runroot = match &st.runroot_ok {
+        Ok(()) => st.runroot.clone(),
+        Err(_) => own
+            .map(|d| format!("{d}/runroot"))
+            .filter(|p| dir_ok(host, p).is_ok())
+            .unwrap_or_else(|| st.runroot.clone()),
+    };
+    NewStore {
+        root,
+        runroot: (!st.per_user || st.sc.runroot.is_some()).then_some(runroot),
+        driver,
+        mount_program,
+    }
+}
+
+/// The fix that sets up `new`: a storage.conf of this tool's own where one
+/// can be written, else the image's or the runner's.
+fn store_fix(host: &Host, found: &Obs, st: &Store, check: Check, new: &NewStore) -> Check {
+    let what = new.what();
+    // Moving the store only helps where it finds room.
+    if let Err(why) = room_ok(host, &new.root) {
+        let text = STORE_ROOM.text_with(Executor::of(&found.context), &[("why", &why)]);
+        return check.fix(By::RunnerAdmin, text);
+    }
+    if st.home_wait {
+        return check.job_fix(
+            format!("Use {what}: a storage.conf in the relocated HOME, written once HOME is moved"),
+            Vec::new(),
+        );
+    }
+    // The renderer refuses only keys with dots in a segment or raw values;
+    // these are fixed keys and quoted strings.
+    let body = crate::remedy::storage::storage_conf(
+        new.driver,
+        &new.root,
+        new.runroot.as_deref(),
+        new.mount_program.as_deref(),
+    )
+    .unwrap_or_default();
+    match storage_conf_target(host, &found.identity.paths, &st.sc) {
+        Some((path, env)) => {
+            let text = format!("Use {what} with graphroot {} (writes {path})", new.root);
+            check.job_fix(text, conf_actions(&path, env, &body, &st.sc))
+        }
+        None => check.fix(
+            By::Image,
+            format!("Use {what}: write this storage.conf in the image (no writable place here):\n{body}"),
+        ),
+    }
+}
+
+/// Writing a storage.conf of this tool's own at `path`.
+fn conf_actions(path: &str, env: bool, body: &str, sc: &StorageConf) -> Vec<Action> {
+    let mut actions = vec![Action::WriteFile {
+        path: path.to_string(),
+        contents: format!("{OWNED_MARKER}\n{body}"),
+        mode: 0o644,
+    }];
+    if env {
+        actions.push(Action::SetEnv {
+            key: "CONTAINERS_STORAGE_CONF".into(),
+            value: path.to_string(),
+        });
+    }
+    // STORAGE_OPTS replaces the file's options, and vfs refuses overlay ones
+    // (`vfs driver does not support overlay.mount_program options`, row
+    // storage-opts-fuse).
+    if sc.storage_opts_env {
+        actions.push(Action::UnsetEnv {
+            key: "STORAGE_OPTS".into(),
+        });
+    }
+    actions
+}
+
+/// A job's switch to vfs also names the admin's route to something faster.
+fn faster_hint(mut check: Check) -> Check {
+    if let Some(f) = check.fix.as_mut().filter(|f| f.by == By::Job) {
+        f.text.push_str(
+            ". Faster: mount an emptyDir at the storage path (native overlay) or expose /dev/fuse \
+             (docker executor `devices = [\"/dev/fuse\"]`; Kubernetes a fuse device plugin with \
+             `github.com/fuse: 1`)",
+        );
+    }
+    check
+}
+
+/// The storage.graphroot check (and the rootful runroot's): ownership,
+/// filesystem, room. The driver check's relocation is its fix too.
+fn graphroot_check(found: &mut Obs, st: &Store, relocation: Option<Fix>) {
+    let executor = Executor::of(&found.context);
+    let graphroot = &st.graphroot;
+    let mut gr = match (&st.graphroot_ok, &st.runroot_ok) {
         (Err(p), _) => Check::error("storage.graphroot", format!("graphroot unusable: {p}")),
-        (Ok(()), Err(p)) if !per_user => Check::error(
+        (Ok(()), Err(p)) if !st.per_user => Check::error(
             "storage.graphroot",
             format!("graphroot {graphroot} is usable, but the runroot is not: {p}"),
         ),
@@ -845,69 +945,24 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             format!("graphroot {graphroot} is usable"),
         ),
     };
-    if gr.status == crate::model::Status::Error && home_wait && follows_home && relocation.is_none()
-    {
+    if gr.status == Status::Error && st.home_wait && st.follows_home && relocation.is_none() {
         gr = gr.job_fix(
             "The store follows HOME, which podrun-doctor moves to a private writable directory \
              (home.set / home.writable)",
             Vec::new(),
         );
-    } else if gr.status == crate::model::Status::Error {
-        gr.fix = relocation.or_else(|| {
-            Some(crate::model::Fix {
-                by: By::RunnerAdmin,
-                text: "No writable place for the store here: mount an emptyDir (docker executor: a \
-                       volume) at /var/lib/containers (rootful) or at the job's HOME (rootless), or \
-                       set CI_BUILDS_DIR / TMPDIR to a writable volume."
-                    .into(),
-                applied: false,
-                actions: Vec::new(),
-            })
-        });
+    } else if gr.status == Status::Error {
+        gr = match relocation {
+            Some(fix) => Check {
+                fix: Some(fix),
+                ..gr
+            },
+            None => gr.fix(By::RunnerAdmin, STORE_PLACE.text(executor)),
+        };
     }
-    if let Some(s) = &fs {
-        let name = fs_name(s.magic);
-        if matches!(s.magic, NFS_MAGIC | SMB2_MAGIC | CIFS_MAGIC | SMB_MAGIC)
-            && gr.status < crate::model::Status::Warn
-        {
-            gr = Check::warn(
-                "storage.graphroot",
-                format!("graphroot {graphroot} is on {name}: network filesystems break with user namespaces"),
-            )
-            .fix(By::RunnerAdmin, "Back the storage path with a local emptyDir, not an NFS/SMB volume.");
-        } else if s.noexec && gr.status < crate::model::Status::Warn {
-            gr = Check::warn(
-                "storage.graphroot",
-                format!("graphroot {graphroot} is on a noexec mount: RUN steps cannot execute"),
-            );
-        } else if s.free_inodes.is_some_and(|i| i < LOW_INODES)
-            && gr.status < crate::model::Status::Warn
-        {
-            gr = Check::warn(
-                "storage.graphroot",
-                format!(
-                    "only {} inodes free under {graphroot}: an image of many files may not fit",
-                    s.free_inodes.unwrap_or(0)
-                ),
-            )
-            .fix(
-                By::RunnerAdmin,
-                "Back the storage path with a volume that has more inodes (a tmpfs `nr_inodes`, \
-                 an emptyDir on the node's disk).",
-            );
-        } else if s.free_bytes < LOW_SPACE && gr.status < crate::model::Status::Warn {
-            gr = Check::warn(
-                "storage.graphroot",
-                format!("only {} MiB free under {graphroot}", s.free_bytes >> 20),
-            )
-            .fix(
-                By::RunnerAdmin,
-                "Give the job more ephemeral storage (`ephemeral_storage_request`/`_limit` in \
-                 [runners.kubernetes]) or an emptyDir at the storage path.",
-            );
-        }
-        gr = gr
-            .with("fs", name)
+    if let Some(s) = &st.fs {
+        gr = fs_warning(gr, s, graphroot, executor)
+            .with("fs", fs_name(s.magic))
             .with("free_bytes", s.free_bytes)
             .with("free_inodes", json!(s.free_inodes))
             .with("noexec", s.noexec)
@@ -915,17 +970,61 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     }
     found.checks.push(
         gr.with("graphroot", graphroot.clone())
-            .with("runroot", runroot.clone())
-            .with("nearest_existing", near.clone()),
+            .with("runroot", st.runroot.clone())
+            .with("nearest_existing", st.near.clone()),
     );
+}
 
-    // Existing store with another driver (S6).
+/// A graphroot that is usable but sits where builds suffer: a network
+/// filesystem, noexec, few inodes, little room. Only a check below `Warn`
+/// is replaced.
+fn fs_warning(gr: Check, s: &FsStat, graphroot: &str, executor: Executor) -> Check {
+    if gr.status >= Status::Warn {
+        return gr;
+    }
+    let name = fs_name(s.magic);
+    let warn = |text: String| Check::warn("storage.graphroot", text);
+    if matches!(s.magic, NFS_MAGIC | SMB2_MAGIC | CIFS_MAGIC | SMB_MAGIC) {
+        warn(format!(
+            "graphroot {graphroot} is on {name}: network filesystems break with user namespaces"
+        ))
+        .fix(By::RunnerAdmin, STORE_LOCAL.text(executor))
+    } else if s.noexec {
+        warn(format!(
+            "graphroot {graphroot} is on a noexec mount: RUN steps cannot execute"
+        ))
+    } else if let Some(inodes) = s.free_inodes.filter(|i| *i < LOW_INODES) {
+        warn(format!(
+            "only {inodes} inodes free under {graphroot}: an image of many files may not fit"
+        ))
+        .fix(By::RunnerAdmin, STORE_INODES.text(executor))
+    } else if s.free_bytes < LOW_SPACE {
+        warn(format!(
+            "only {} MiB free under {graphroot}",
+            s.free_bytes >> 20
+        ))
+        .fix(By::RunnerAdmin, STORE_SPACE.text(executor))
+    } else {
+        gr
+    }
+}
+
+/// The storage.existing check: a store made with another driver cannot be
+/// opened (S6). Returns the driver of the store found under graphroot.
+fn existing_check(host: &Host, found: &mut Obs, st: &Store) -> Option<String> {
+    let (graphroot, driver) = (&st.graphroot, &st.choice.driver);
+    let existing = existing_driver(host, graphroot);
     let db = ["bolt_state.db", "db.sql"]
         .iter()
         .map(|n| format!("{graphroot}/libpod/{n}"))
         .find(|p| host.exists(p));
     let ex = match (&existing, &db) {
-        (Some(e), Some(d)) if *e != driver && host.read_dir(&format!("{graphroot}/{driver}-layers")).is_err() => {
+        (Some(e), Some(d))
+            if e != driver
+                && host
+                    .read_dir(&format!("{graphroot}/{driver}-layers"))
+                    .is_err() =>
+        {
             Check::error(
                 "storage.existing",
                 format!(
@@ -951,23 +1050,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         ex.with("existing_driver", json!(existing))
             .with("database", json!(db)),
     );
-
-    tmpdir_check(host, found, &graphroot);
-
-    found.finish(Facts {
-        resolved: true,
-        per_user,
-        driver,
-        driver_source: String::new(),
-        graphroot,
-        runroot,
-        mount_program,
-        native_overlay: native,
-        fuse_usable,
-        existing_driver: existing,
-        works,
-        runtime_dir,
-    })
+    existing
 }
 
 #[cfg(test)]
@@ -1474,6 +1557,31 @@ mod tests {
                 .map(str::to_string),
             _ => None,
         })
+    }
+
+    #[test]
+    fn little_room_names_only_the_jobs_executor() {
+        // 1 GiB free: a build fits, a large one may not (a warning whose
+        // remedy is the runner's, shown for the executor the job runs under).
+        let host = room_fixture(1 << 30, 100_000).host();
+        let mut found = run(&host, Version::new(5, 4, 2), false);
+        found.context.engine = Some("docker".into());
+        let again = probe(&host, &found);
+        let c = again
+            .checks
+            .iter()
+            .find(|c| c.id == "storage.graphroot")
+            .unwrap();
+        assert_eq!(c.status, Status::Warn, "{c:?}");
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::RunnerAdmin);
+        assert!(fix.text.contains("[runners.docker]"), "{}", fix.text);
+        assert!(!fix.text.contains("ephemeral_storage"), "{}", fix.text);
+        assert!(
+            fix.text.contains("explain storage.graphroot"),
+            "{}",
+            fix.text
+        );
     }
 
     #[test]
