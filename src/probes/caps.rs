@@ -10,7 +10,9 @@
 use super::{AreaOut, Findings, Obs};
 use crate::formats::status::parse_status;
 use crate::host::Host;
-use crate::model::{Check, Spec};
+use crate::model::{By, Check, Spec};
+use crate::remedy::caps::{ADD_HELPER_CAPS, ALLOW_ESCALATION};
+use crate::remedy::runner::Executor;
 use caps::Capability;
 use serde_json::json;
 
@@ -132,9 +134,10 @@ need a capability judge its absence.",
 job can ever gain, including setuid-root newuidmap/newgidmap (which need CAP_SETUID/CAP_SETGID) \
 and root mapping uid 0 into a user namespace (CAP_SETFCAP on kernels >= 5.12). OpenShift's \
 restricted-v2 SCC drops ALL (CapBnd 0). A full bounding set with no seccomp is what \
-`privileged = true` gives. Fix (runner admin): `cap_add = [\"SETUID\", \"SETGID\"]` in \
-[runners.kubernetes] (or a build_container_security_context capabilities.add), OpenShift anyuid \
-or a custom SCC.",
+`privileged = true` gives. Fix (runner admin), per executor: Kubernetes `cap_add = \
+[\"SETUID\", \"SETGID\"]` in [runners.kubernetes] (or a build_container_security_context \
+capabilities.add); OpenShift the anyuid SCC or a custom SCC with allowedCapabilities, then that \
+cap_add; docker `cap_add` in [runners.docker]; none of them in `cap_drop`.",
         signatures: &["newuidmap: Could not set caps"],
     },
     Spec {
@@ -144,8 +147,11 @@ or a custom SCC.",
 `allow_privilege_escalation = false`) setuid bits and file capabilities are ignored, so \
 newuidmap/newgidmap cannot write a multi-ID uid_map and rootless podman as a non-root user \
 fails with `newuidmap: write to uid_map failed: Operation not permitted`. Running the job as \
-root (uid 0, no CAP_SYS_ADMIN) avoids the helpers. Fix (runner admin): drop \
-`allow_privilege_escalation = false` (or set it true) in [runners.kubernetes].",
+root (uid 0, no CAP_SYS_ADMIN) avoids the helpers. Fix (runner admin), per executor: \
+Kubernetes: drop `allow_privilege_escalation = false` (or set it true) in [runners.kubernetes]; \
+OpenShift (restricted-v2 sets it): an SCC with allowPrivilegeEscalation: true (anyuid, or the \
+nested-podman SCC), then the same; docker: no `no-new-privileges` in `security_opt` in \
+[runners.docker].",
         signatures: &["newuidmap: Could not set caps"],
     },
     Spec {
@@ -167,38 +173,52 @@ keyctl, pivot_root); docker executor `security_opt = [\"seccomp:unconfined\"]`."
 
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
-    let text = match host.read(STATUS) {
-        Ok(t) => t,
-        Err(e) => {
-            let errno = crate::host::io_error_name(&e);
-            found.checks.push(
-                Check::warn(
-                    "caps.effective",
-                    format!("cannot read {STATUS} ({errno}): capabilities, no_new_privs and seccomp are unknown"),
-                )
-                .with("path", STATUS)
-                .with("errno", errno)
-                .with("probe_ran", false),
-            );
+    let (facts, garbage) = match read_facts(host) {
+        Ok(read) => read,
+        Err(unknown) => {
+            found.checks.push(*unknown);
             return found.finish(Facts::default());
         }
     };
+    let uid = host.uid();
+    let executor = Executor::of(&found.context);
+    found.checks.push(effective_check(&facts, uid, garbage));
+    found.checks.push(bounding_check(&facts, executor));
+    found.checks.push(no_new_privs_check(&facts, uid, executor));
+    found.checks.push(seccomp_check(&facts));
+    found.finish(facts)
+}
+
+/// The facts from `/proc/self/status` and the lines it could not parse; or
+/// the `caps.effective` warning that says why they are unknown.
+fn read_facts(host: &Host) -> Result<(Facts, Vec<String>), Box<Check>> {
+    let text = host.read(STATUS).map_err(|e| {
+        let errno = crate::host::io_error_name(&e);
+        Box::new(
+            Check::warn(
+                "caps.effective",
+                format!("cannot read {STATUS} ({errno}): capabilities, no_new_privs and seccomp are unknown"),
+            )
+            .with("path", STATUS)
+            .with("errno", errno)
+            .with("probe_ran", false),
+        )
+    })?;
     let st = parse_status(&text);
     let last_cap = read_last_cap(host);
     let (Some(eff), Some(prm), Some(bnd)) = (st.cap_eff, st.cap_prm, st.cap_bnd) else {
-        found.checks.push(
+        return Err(Box::new(
             Check::warn(
                 "caps.effective",
                 format!(
-                    "{STATUS} has no readable CapEff/CapPrm/CapBnd lines: capabilities are unknown; \
-                     check that /proc is a real procfs"
-                ),
+                "{STATUS} has no readable CapEff/CapPrm/CapBnd lines: capabilities are unknown; \
+                 check that /proc is a real procfs"
+            ),
             )
             .with("path", STATUS)
-            .with("garbage", st.garbage.clone())
+            .with("garbage", st.garbage)
             .with("probe_ran", false),
-        );
-        return found.finish(Facts::default());
+        ));
     };
     let facts = Facts {
         known: true,
@@ -214,29 +234,30 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         privileged: st.seccomp.unwrap_or(0) == 0
             && bnd & full_mask(last_cap) == full_mask(last_cap),
     };
-    let uid = host.uid();
+    Ok((facts, st.garbage))
+}
 
-    // caps.effective
+// --- caps.effective
+fn effective_check(facts: &Facts, uid: u32, garbage: Vec<String>) -> Check {
     let eff_names = facts.effective_names();
-    let sys_admin = facts.has_effective(Capability::CAP_SYS_ADMIN);
+    let all = full_mask(facts.last_cap);
     let mode = if uid != 0 {
-        "podman runs rootless (non-root user, through newuidmap/newgidmap)".to_string()
-    } else if sys_admin {
-        "podman runs rootful (uid 0 with CAP_SYS_ADMIN)".to_string()
+        "podman runs rootless (non-root user, through newuidmap/newgidmap)"
+    } else if facts.has_effective(Capability::CAP_SYS_ADMIN) {
+        "podman runs rootful (uid 0 with CAP_SYS_ADMIN)"
     } else {
         "podman counts uid 0 without CAP_SYS_ADMIN as rootless and maps /proc/self/uid_map itself"
-            .to_string()
     };
     let summary = if eff_names.is_empty() {
         format!("uid {uid}, no effective capabilities; {mode}")
-    } else if facts.effective & full_mask(last_cap) == full_mask(last_cap) {
+    } else if facts.effective & all == all {
         format!(
             "uid {uid}, all {} effective; {mode}",
             crate::util::count(eff_names.len() as u64, "capability", "capabilities")
         )
-    } else if eff_names.len() > usize::from(last_cap) / 2 {
+    } else if eff_names.len() > usize::from(facts.last_cap) / 2 {
         // Nearly everything: the few missing ones are what a reader needs.
-        let missing = cap_names(full_mask(last_cap) & !facts.effective);
+        let missing = cap_names(all & !facts.effective);
         format!(
             "uid {uid}, all effective capabilities but {}; {mode}",
             short(&missing)
@@ -248,32 +269,34 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             short(&eff_names)
         )
     };
-    let mut check = Check::info("caps.effective", summary)
+    let check = Check::info("caps.effective", summary)
         .with("path", STATUS)
         .with("uid", uid)
-        .with("CapEff", format!("{eff:016x}"))
-        .with("CapPrm", format!("{prm:016x}"))
+        .with("CapEff", format!("{:016x}", facts.effective))
+        .with("CapPrm", format!("{:016x}", facts.permitted))
         .with("CapInh", format!("{:016x}", facts.inheritable))
         .with("CapAmb", format!("{:016x}", facts.ambient))
         .with("effective", eff_names)
         .with("ambient", cap_names(facts.ambient));
-    if !st.garbage.is_empty() {
-        check = check.with("garbage", st.garbage.clone());
+    if garbage.is_empty() {
+        check
+    } else {
+        check.with("garbage", garbage)
     }
-    found.checks.push(check);
+}
 
-    // caps.bounding
+// --- caps.bounding
+fn bounding_check(facts: &Facts, executor: Executor) -> Check {
     let missing = facts.missing_from_bounding();
-    let helper_caps = [
+    let helper_missing: Vec<String> = [
         Capability::CAP_SETUID,
         Capability::CAP_SETGID,
         Capability::CAP_SETFCAP,
-    ];
-    let helper_missing: Vec<String> = helper_caps
-        .iter()
-        .filter(|c| !facts.has_bounding(**c))
-        .map(|c| c.to_string())
-        .collect();
+    ]
+    .iter()
+    .filter(|c| !facts.has_bounding(**c))
+    .map(|c| c.to_string())
+    .collect();
     let summary = if facts.privileged {
         "full bounding set and no seccomp: a privileged container".to_string()
     } else if missing.is_empty() {
@@ -281,7 +304,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             "full bounding set, but seccomp mode {}: not a privileged container",
             facts.seccomp_mode
         )
-    } else if bnd == 0 {
+    } else if facts.bounding == 0 {
         "empty bounding set (all capabilities dropped, as OpenShift restricted-v2 does): \
          setuid helpers and uid-0 mappings cannot gain any capability"
             .to_string()
@@ -299,80 +322,75 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     };
     // What a missing SETUID/SETGID/SETFCAP breaks depends on the mode:
     // identity and idmap judge it, so this stays informational.
-    let mut check = Check::info("caps.bounding", summary)
+    let check = Check::info("caps.bounding", summary)
         .with("path", STATUS)
-        .with("CapBnd", format!("{bnd:016x}"))
-        .with("cap_last_cap", u64::from(last_cap))
+        .with("CapBnd", format!("{:016x}", facts.bounding))
+        .with("cap_last_cap", u64::from(facts.last_cap))
         .with("missing", missing)
         .with("privileged", facts.privileged);
-    if !helper_missing.is_empty() {
-        check = check.fix(
-            crate::model::By::RunnerAdmin,
-            format!(
-                "if podman must map several uids: add {} to the build container, e.g. \
-                 `cap_add = [{}]` in [runners.kubernetes] (docker executor: [runners.docker] \
-                 cap_add); OpenShift: the anyuid SCC or a custom SCC with allowedCapabilities",
-                short(&helper_missing),
-                helper_missing
-                    .iter()
-                    .map(|n| format!("\"{}\"", n.trim_start_matches("CAP_")))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
+    if helper_missing.is_empty() {
+        return check;
     }
-    found.checks.push(check);
+    let quoted = helper_missing
+        .iter()
+        .map(|n| format!("\"{}\"", n.trim_start_matches("CAP_")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = ADD_HELPER_CAPS.text_with(
+        executor,
+        &[("caps", &short(&helper_missing)), ("quoted", &quoted)],
+    );
+    check.fix(By::RunnerAdmin, text)
+}
 
-    // caps.no_new_privs
-    let check = if facts.no_new_privs {
-        Check::info(
-            "caps.no_new_privs",
-            if uid == 0 {
-                "NoNewPrivs is set: setuid helpers gain nothing; as uid 0 podman maps \
-                 /proc/self/uid_map itself and does not need them"
-                    .to_string()
-            } else {
-                "NoNewPrivs is set (allowPrivilegeEscalation: false): newuidmap/newgidmap \
-                 cannot use their setuid bit or file capabilities"
-                    .to_string()
-            },
-        )
-        .fix(
-            crate::model::By::RunnerAdmin,
-            "remove `allow_privilege_escalation = false` (or set it to true) in \
-             [runners.kubernetes] / the pod's securityContext, or run the job as root \
-             without privileged (GitLab's root recipe)",
-        )
-    } else {
+// --- caps.no_new_privs
+fn no_new_privs_check(facts: &Facts, uid: u32, executor: Executor) -> Check {
+    let check = if !facts.no_new_privs {
         Check::ok(
             "caps.no_new_privs",
             "NoNewPrivs is not set: setuid helpers work",
         )
+    } else if uid == 0 {
+        Check::info(
+            "caps.no_new_privs",
+            "NoNewPrivs is set: setuid helpers gain nothing; as uid 0 podman maps \
+             /proc/self/uid_map itself and does not need them",
+        )
+        .fix(By::RunnerAdmin, ALLOW_ESCALATION.text(executor))
+    } else {
+        Check::info(
+            "caps.no_new_privs",
+            "NoNewPrivs is set (allowPrivilegeEscalation: false): newuidmap/newgidmap \
+             cannot use their setuid bit or file capabilities",
+        )
+        .fix(By::RunnerAdmin, ALLOW_ESCALATION.text(executor))
     };
-    found.checks.push(
-        check
-            .with("path", STATUS)
-            .with("NoNewPrivs", u64::from(facts.no_new_privs)),
-    );
+    check
+        .with("path", STATUS)
+        .with("NoNewPrivs", u64::from(facts.no_new_privs))
+}
 
-    // caps.seccomp
+// --- caps.seccomp
+fn seccomp_check(facts: &Facts) -> Check {
     let mode_name = match facts.seccomp_mode {
         0 => "disabled",
         1 => "strict",
         2 => "filter",
         _ => "unknown",
     };
-    let summary = match (facts.seccomp_mode, sys_admin) {
+    let filters = facts.seccomp_filters.map_or("?".into(), |f| f.to_string());
+    let summary = match (
+        facts.seccomp_mode,
+        facts.has_effective(Capability::CAP_SYS_ADMIN),
+    ) {
         (0, _) => "no seccomp filter".to_string(),
         (_, true) => format!(
-            "seccomp {mode_name} ({} filter(s)) with CAP_SYS_ADMIN: namespaces and mounts are \
-             allowed by default profiles, keyctl is not",
-            facts.seccomp_filters.map_or("?".into(), |f| f.to_string())
+            "seccomp {mode_name} ({filters} filter(s)) with CAP_SYS_ADMIN: namespaces and mounts \
+             are allowed by default profiles, keyctl is not"
         ),
         (_, false) => format!(
-            "seccomp {mode_name} ({} filter(s)) without CAP_SYS_ADMIN: default profiles refuse \
-             unshare, mount, keyctl and pivot_root (probed by userns, mounts and lsm)",
-            facts.seccomp_filters.map_or("?".into(), |f| f.to_string())
+            "seccomp {mode_name} ({filters} filter(s)) without CAP_SYS_ADMIN: default profiles \
+             refuse unshare, mount, keyctl and pivot_root (probed by userns, mounts and lsm)"
         ),
     };
     let mut check = Check::info("caps.seccomp", summary)
@@ -385,9 +403,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     if facts.seccomp_mode == 0 {
         check.status = crate::model::Status::Ok;
     }
-    found.checks.push(check);
-
-    found.finish(facts)
+    check
 }
 
 fn read_last_cap(host: &Host) -> u8 {
@@ -527,5 +543,104 @@ NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
         let c = found.check("caps.effective").unwrap();
         assert_eq!(c.status, St::Warn);
         assert_eq!(c.evidence["garbage"], json!(["CapEff:\tzz"]));
+    }
+
+    /// Every executor's snippet names its key, and `explain` names it too,
+    /// so a job that sees only its own executor can find the others.
+    #[test]
+    fn explain_lists_every_executors_remedy() {
+        let cases = [
+            (
+                &ADD_HELPER_CAPS,
+                [
+                    "[runners.kubernetes]",
+                    "allowedCapabilities",
+                    "[runners.docker]",
+                ],
+            ),
+            (
+                &ALLOW_ESCALATION,
+                [
+                    "allow_privilege_escalation = false",
+                    "allowPrivilegeEscalation: true",
+                    "no-new-privileges",
+                ],
+            ),
+        ];
+        for (fix, keys) in cases {
+            let explain = SPECS.iter().find(|s| s.id == fix.id).unwrap().explain;
+            for (snippet, key) in [fix.kubernetes, fix.openshift, fix.docker].iter().zip(keys) {
+                assert!(snippet.contains(key), "{}: {snippet}", fix.id);
+                assert!(explain.contains(key), "{}: explain lacks {key}", fix.id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_job_sees_its_own_executors_snippet_with_the_missing_caps() {
+        let status = "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n\
+CapEff:\t0000000000000000\nCapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\n\
+NoNewPrivs:\t1\nSeccomp:\t2\n";
+        let host = Fixture::new()
+            .uid(1000)
+            .file(STATUS, status)
+            .file(CAP_LAST_CAP, "40\n")
+            .host();
+        let docker = crate::probes::context::Facts {
+            engine: Some("docker".into()),
+            ..Default::default()
+        };
+        let mut found = Findings {
+            context: docker,
+            ..Default::default()
+        };
+        found.absorb(probe(&host, &found));
+        let text = &found
+            .check("caps.bounding")
+            .unwrap()
+            .fix
+            .as_ref()
+            .unwrap()
+            .text;
+        assert!(
+            text.contains("`cap_add = [\"SETUID\", \"SETGID\", \"SETFCAP\"]` in [runners.docker]"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("[runners.kubernetes]") && !text.contains("SCC"),
+            "{text}"
+        );
+        assert!(text.contains("explain caps.bounding"), "{text}");
+        let text = &found
+            .check("caps.no_new_privs")
+            .unwrap()
+            .fix
+            .as_ref()
+            .unwrap()
+            .text;
+        assert!(text.contains("no-new-privileges") && !text.contains("allow_privilege_escalation"));
+
+        let openshift = crate::probes::context::Facts {
+            kubernetes: true,
+            openshift: true,
+            ..Default::default()
+        };
+        let mut again = Findings {
+            context: openshift,
+            ..Default::default()
+        };
+        again.absorb(probe(&host, &again));
+        let text = &again
+            .check("caps.bounding")
+            .unwrap()
+            .fix
+            .as_ref()
+            .unwrap()
+            .text;
+        assert!(
+            text.contains("allowedCapabilities [SETUID, SETGID, SETFCAP]"),
+            "{text}"
+        );
+        assert!(!text.contains("[runners.docker]"), "{text}");
     }
 }

@@ -114,19 +114,20 @@ fn remote_check(host: &Host, found: &mut Obs) {
         Check::error(
             "context.remote",
             format!(
-                "{} set in the environment (even empty, podman then is a remote client): `podman                  build` tries a podman service socket and fails with `unable to connect to Podman                  socket` or `connection … not found`",
+                "{} set in the environment (even empty, podman then is a remote client): `podman \
+                 build` tries a podman service socket and fails with `unable to connect to Podman \
+                 socket` or `connection … not found`",
                 set.join(" and ")
             ),
         )
         .job_fix(
             format!(
-                "Unset {} (env prints `unset …`, exec leaves them out of CMD's environment); or                  remove them from the pipeline's / runner's variables",
+                "Unset {} (env prints `unset …`, exec leaves them out of CMD's environment); or \
+                 remove them from the pipeline's / runner's variables",
                 set.join(" and ")
             ),
             set.iter()
-                .map(|k| Action::UnsetEnv {
-                    key: k.to_string(),
-                })
+                .map(|k| Action::UnsetEnv { key: k.to_string() })
                 .collect(),
         )
     };
@@ -159,37 +160,59 @@ pub fn is_shell_detection(cmdline: &str) -> bool {
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
     let mut f = Facts::default();
+    found.checks.push(ci_check(host, &mut f));
+    let (orchestrator, check) = orchestrator_check(host, &mut f);
+    found.checks.push(check);
+    found.checks.push(engine_check(host, &mut f));
+    f.docker_host_set = host.env_nonempty("DOCKER_HOST").is_some();
+    if f.docker_host_set {
+        found.checks.push(docker_host_check());
+    }
+    remote_check(host, found);
+    found.checks.push(entrypoint_check(host, &mut f));
 
-    // CI
+    found.report_context.insert("ci".into(), json!(f.ci));
+    found
+        .report_context
+        .insert("orchestrator".into(), json!(orchestrator));
+    found
+        .report_context
+        .insert("engine".into(), json!(f.engine));
+    found.finish(f)
+}
+
+// --- context.ci
+fn ci_check(host: &Host, f: &mut Facts) -> Check {
     if truthy(host.env("GITLAB_CI")) {
         f.ci = Some("gitlab".into());
         f.gitlab_server_version = host.env_nonempty("CI_SERVER_VERSION").map(str::to_string);
     }
     f.honor_entrypoint = truthy(host.env("FF_KUBERNETES_HONOR_ENTRYPOINT"));
     f.advanced_pod_spec = truthy(host.env("FF_USE_ADVANCED_POD_SPEC_CONFIGURATION"));
-    found.checks.push(
-        Check::info(
-            "context.ci",
-            match &f.ci {
-                Some(_) => format!(
-                    "GitLab CI job{}",
-                    f.gitlab_server_version
-                        .as_ref()
-                        .map(|v| format!(" (GitLab {v})"))
-                        .unwrap_or_default()
-                ),
-                None => "not a GitLab CI job (GITLAB_CI unset)".to_string(),
-            },
-        )
-        .with("ci", json!(f.ci))
-        .with("FF_KUBERNETES_HONOR_ENTRYPOINT", f.honor_entrypoint)
-        .with(
-            "FF_USE_ADVANCED_POD_SPEC_CONFIGURATION",
-            f.advanced_pod_spec,
-        ),
-    );
+    Check::info(
+        "context.ci",
+        match &f.ci {
+            Some(_) => format!(
+                "GitLab CI job{}",
+                f.gitlab_server_version
+                    .as_ref()
+                    .map(|v| format!(" (GitLab {v})"))
+                    .unwrap_or_default()
+            ),
+            None => "not a GitLab CI job (GITLAB_CI unset)".to_string(),
+        },
+    )
+    .with("ci", json!(f.ci))
+    .with("FF_KUBERNETES_HONOR_ENTRYPOINT", f.honor_entrypoint)
+    .with(
+        "FF_USE_ADVANCED_POD_SPEC_CONFIGURATION",
+        f.advanced_pod_spec,
+    )
+}
 
-    // Orchestrator
+// --- context.orchestrator
+/// Also the orchestrator's name for the report (`None`: not in Kubernetes).
+fn orchestrator_check(host: &Host, f: &mut Facts) -> (Option<&'static str>, Check) {
     let service_host = host.env_nonempty("KUBERNETES_SERVICE_HOST").is_some();
     let secrets = host.exists(K8S_SECRETS) || host.exists(K8S_NAMESPACE);
     f.kubernetes = service_host || secrets;
@@ -201,30 +224,24 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         .unwrap_or_default();
     let mcs = label.contains(":container_t:s0:c") || label.contains(":container_engine_t:s0:c");
     f.openshift = f.kubernetes && (service_ca || random_uid || mcs);
-    let orchestrator = if f.openshift {
-        Some("openshift")
+    let (orchestrator, summary) = if f.openshift {
+        (Some("openshift"), "OpenShift pod")
     } else if f.kubernetes {
-        Some("kubernetes")
+        (Some("kubernetes"), "Kubernetes pod")
     } else {
-        None
+        (None, "not in Kubernetes")
     };
-    found.checks.push(
-        Check::info(
-            "context.orchestrator",
-            match orchestrator {
-                Some("openshift") => "OpenShift pod".to_string(),
-                Some(_) => "Kubernetes pod".to_string(),
-                None => "not in Kubernetes".to_string(),
-            },
-        )
+    let check = Check::info("context.orchestrator", summary)
         .with("KUBERNETES_SERVICE_HOST_set", service_host)
         .with("service_account_volume", secrets)
         .with("openshift_service_ca", service_ca)
         .with("uid_ge_1000000000_gid_0", random_uid)
-        .with("selinux_label", label.clone()),
-    );
+        .with("selinux_label", label);
+    (orchestrator, check)
+}
 
-    // Engine
+// --- context.engine
+fn engine_check(host: &Host, f: &mut Facts) -> Check {
     let container_env = host.env_nonempty("container").map(str::to_string);
     let mut evidence = Vec::new();
     if let Ok(text) = host.read(CONTAINERENV) {
@@ -243,7 +260,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     } else if f.kubernetes {
         f.engine = Some("cri".into());
     }
-    let mut engine = Check::info(
+    let engine = Check::info(
         "context.engine",
         match (&f.engine, f.outer_rootless) {
             (Some(e), Some(true)) => format!("started by {e} (rootless outer engine)"),
@@ -253,68 +270,54 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     )
     .with("engine", json!(f.engine))
     .with("container", json!(container_env));
-    if !evidence.is_empty() {
-        engine = engine.with("files", json!(evidence));
+    if evidence.is_empty() {
+        engine
+    } else {
+        engine.with("files", json!(evidence))
     }
-    found.checks.push(engine);
+}
 
-    // DOCKER_HOST
-    f.docker_host_set = host.env_nonempty("DOCKER_HOST").is_some();
-    if f.docker_host_set {
-        found.checks.push(
-            Check::warn(
-                "context.docker_host",
-                "DOCKER_HOST is set, but podman ignores it: `podman build` uses its own local storage, \
-                 not that daemon",
-            )
-            .with("DOCKER_HOST_set", true),
-        );
-    }
+// --- context.docker_host
+fn docker_host_check() -> Check {
+    Check::warn(
+        "context.docker_host",
+        "DOCKER_HOST is set, but podman ignores it: `podman build` uses its own local storage, \
+         not that daemon",
+    )
+    .with("DOCKER_HOST_set", true)
+}
 
-    remote_check(host, found);
-
-    // PID 1
-    match host.read(PID1_CMDLINE) {
-        Ok(cmdline) => {
-            f.pid1_shell_detection = is_shell_detection(&cmdline);
-            let argv0 = cmdline.split('\0').next().unwrap_or("").to_string();
-            let check = if f.pid1_shell_detection && f.kubernetes && !f.honor_entrypoint {
-                Check::info(
-                    "context.entrypoint",
-                    "PID 1 is GitLab Runner's shell-detection script: the image ENTRYPOINT does not run \
-                     on this executor; run podrun-doctor from before_script",
-                )
-            } else if f.pid1_shell_detection {
-                Check::info(
-                    "context.entrypoint",
-                    "PID 1 is GitLab Runner's shell-detection script",
-                )
-            } else {
-                Check::info("context.entrypoint", format!("PID 1 is {argv0}"))
-            };
-            found.checks.push(
-                check
-                    .with("pid1", argv0)
-                    .with("shell_detection", f.pid1_shell_detection),
-            );
-        }
-        Err(e) => found.checks.push(
-            Check::info(
+// --- context.entrypoint
+fn entrypoint_check(host: &Host, f: &mut Facts) -> Check {
+    let cmdline = match host.read(PID1_CMDLINE) {
+        Ok(c) => c,
+        Err(e) => {
+            return Check::info(
                 "context.entrypoint",
                 format!("cannot read {PID1_CMDLINE}: {e}"),
             )
-            .with("error", crate::host::io_error_name(&e)),
-        ),
-    }
-
-    found.report_context.insert("ci".into(), json!(f.ci));
-    found
-        .report_context
-        .insert("orchestrator".into(), json!(orchestrator));
-    found
-        .report_context
-        .insert("engine".into(), json!(f.engine));
-    found.finish(f)
+            .with("error", crate::host::io_error_name(&e))
+        }
+    };
+    f.pid1_shell_detection = is_shell_detection(&cmdline);
+    let argv0 = cmdline.split('\0').next().unwrap_or("").to_string();
+    let check = if f.pid1_shell_detection && f.kubernetes && !f.honor_entrypoint {
+        Check::info(
+            "context.entrypoint",
+            "PID 1 is GitLab Runner's shell-detection script: the image ENTRYPOINT does not run \
+             on this executor; run podrun-doctor from before_script",
+        )
+    } else if f.pid1_shell_detection {
+        Check::info(
+            "context.entrypoint",
+            "PID 1 is GitLab Runner's shell-detection script",
+        )
+    } else {
+        Check::info("context.entrypoint", format!("PID 1 is {argv0}"))
+    };
+    check
+        .with("pid1", argv0)
+        .with("shell_detection", f.pid1_shell_detection)
 }
 
 #[cfg(test)]
@@ -423,6 +426,11 @@ mod tests {
         assert!(c
             .summary
             .contains("CONTAINER_HOST and CONTAINER_CONNECTION"));
+        // Texts wrapped in the source read as single-spaced sentences.
+        assert!(c.summary.contains("`podman build`"), "{}", c.summary);
+        for text in [&c.summary, &c.fix.as_ref().unwrap().text] {
+            assert!(!text.contains("  "), "{text}");
+        }
         let fix = c.fix.as_ref().unwrap();
         assert_eq!(
             fix.actions,

@@ -576,63 +576,56 @@ fn pause_alive(host: &Host, paths: &Paths, uid: u32) -> Option<String> {
     })
 }
 
+/// Who podman maps here and the namespace it maps into, as the identity
+/// and userns areas found them.
+struct Job {
+    uid: u32,
+    gid: u32,
+    /// The passwd name, or the one identity's fix will create.
+    name: Option<String>,
+    /// `name` exists only once identity's fix has run.
+    name_from_fix: bool,
+    /// The name the ranges are looked up and written under (else the uid).
+    owner: String,
+    in_userns: bool,
+    /// The ids of this namespace (`None`: its map is unreadable).
+    uid_spans: Option<Vec<Span>>,
+    gid_spans: Option<Vec<Span>>,
+}
+
+impl Job {
+    fn of(found: &Findings) -> Job {
+        let id = &found.identity;
+        let name = id.user.clone().or_else(|| id.planned_name.clone());
+        let spans = |map: &[IdMapLine]| (!map.is_empty()).then(|| inside_spans(map));
+        Job {
+            uid: id.uid,
+            gid: id.gid,
+            name_from_fix: id.user.is_none() && name.is_some(),
+            owner: name.clone().unwrap_or_else(|| id.uid.to_string()),
+            name,
+            in_userns: found.userns.in_userns,
+            uid_spans: spans(&found.userns.parent_uid_map),
+            gid_spans: spans(&found.userns.parent_gid_map),
+        }
+    }
+}
+
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
-    let id = &found.identity;
-    let uid = id.uid;
-    let gid = id.gid;
-    let relevant = found.plan.rootless && uid != 0;
-    let name: Option<String> = id.user.clone().or_else(|| id.planned_name.clone());
-    let name_from_fix = id.user.is_none() && name.is_some();
+    let relevant = found.plan.rootless && found.identity.uid != 0;
     let mut facts = Facts {
         relevant,
         ..Facts::default()
     };
-
     if !relevant {
-        let why = if !found.plan.rootless {
-            "podman runs rootful here and does not read /etc/subuid or /etc/subgid".to_string()
-        } else {
-            "uid 0 without CAP_SYS_ADMIN: podman copies /proc/self/uid_map, and reads root's ranges in /etc/subuid and /etc/subgid only when that copy is refused (see idmap.map)".to_string()
-        };
-        found
-            .checks
-            .push(Check::info("subid.entries", why).with("rootless", found.plan.rootless));
+        found.checks.push(not_relevant_check(found.plan.rootless));
         return found.finish(facts);
     }
-
-    let in_userns = found.userns.in_userns;
-    let uid_spans = (!found.userns.parent_uid_map.is_empty())
-        .then(|| inside_spans(&found.userns.parent_uid_map));
-    let gid_spans = (!found.userns.parent_gid_map.is_empty())
-        .then(|| inside_spans(&found.userns.parent_gid_map));
-
+    let job = Job::of(found);
     let fu = read_file(host, SUBUID);
     let fg = read_file(host, SUBGID);
-    let key_uid = Some(uid);
-    facts.uid = analyse(
-        SUBUID,
-        &fu.parsed,
-        name.as_deref(),
-        key_uid,
-        u64::from(uid),
-        uid_spans.as_deref(),
-    );
-    // newgidmap looks the caller up by its passwd name and uid too.
-    facts.gid = analyse(
-        SUBGID,
-        &fg.parsed,
-        name.as_deref(),
-        key_uid,
-        u64::from(gid),
-        gid_spans.as_deref(),
-    );
-    facts.total = facts.uid.total.min(facts.gid.total);
-    facts.nss_sources = host.read("/etc/nsswitch.conf").ok().and_then(|t| {
-        t.lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix("subid:").map(|s| s.trim().to_string()))
-    });
+    read_facts(host, &job, &fu, &fg, &mut facts);
     let nss_not_files = facts
         .nss_sources
         .as_deref()
@@ -641,138 +634,224 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let (files, files_fatal) = files_check(&fu, &fg, &facts, nss_not_files);
     found.checks.push(files);
 
-    // --- subid.entries (U1), with the append fix
-    let owner = name.clone().unwrap_or_else(|| uid.to_string());
-    let mut actions: Vec<Action> = Vec::new();
-    let mut planned: Vec<(String, String)> = Vec::new();
-    let mut missing: Vec<&str> = Vec::new();
-    let mut unfixable: Vec<String> = Vec::new();
-    for (path, fr, ff, own, spans) in [
-        (SUBUID, &fu, &facts.uid, u64::from(uid), &uid_spans),
-        (SUBGID, &fg, &facts.gid, u64::from(gid), &gid_spans),
-    ] {
-        if !ff.ranges.is_empty() {
-            continue;
-        }
-        missing.push(path);
-        let writable = if fr.error.as_deref() == Some("ENOENT") {
-            false
-        } else {
-            host.access(path, Access::Write).is_ok()
-        };
-        if !writable {
-            unfixable.push(format!("{path} is not writable"));
-            continue;
-        }
-        if !ff.fatal_lines.is_empty() || !ff.user_bad_lines.is_empty() {
-            unfixable.push(format!("{path} has lines podman or newuidmap misread"));
-            continue;
-        }
-        let default_spans = vec![(0u64, 1u64 << 32)];
-        let spans = spans.as_deref().unwrap_or(&default_spans);
-        // Never over another user's ranges when the namespace has room
-        // elsewhere; only a namespace whose every id is already handed out
-        // (65536 ids, all given to the image's user) shares them, which
-        // newuidmap accepts (it checks the caller's lines only).
-        let taken: Vec<Span> = fr
-            .parsed
-            .as_ref()
-            .map(|p| p.lines.iter().map(|l| (l.start, l.end())).collect())
-            .unwrap_or_default();
-        let free = minus(spans, &taken);
-        let mut ranges = propose(&free, own, WANTED, in_userns);
-        if ranges.iter().map(|r| r.1).sum::<u64>() < ENOUGH {
-            ranges = propose(spans, own, WANTED, in_userns);
-        }
-        if ranges.is_empty() {
-            unfixable.push(format!("no ids left in this namespace for {path}"));
-            continue;
-        }
-        for (s, c) in ranges {
-            let line = format!("{owner}:{s}:{c}");
-            planned.push((path.to_string(), line.clone()));
-            actions.push(Action::AppendLine {
-                path: path.to_string(),
-                line,
-            });
-        }
-    }
-    let entries_check = if missing.is_empty() {
-        Check::ok(
-            "subid.entries",
-            format!(
-                "`{owner}` has {} in {SUBUID} and {} in {SUBGID}",
-                fmt_ranges(&owner, &facts.uid.ranges),
-                fmt_ranges(&owner, &facts.gid.ranges)
-            ),
-        )
-    } else {
-        let mut c = Check::error(
-            "subid.entries",
-            format!(
-                "no ranges for `{owner}` (uid {uid}) in {}: podman falls back to a single-id mapping and layers owned by other ids fail",
-                missing.join(" and ")
-            ),
-        )
-        .with("missing", json!(missing));
-        if !unfixable.is_empty() || (name.is_none()) || (name_from_fix && actions.is_empty()) {
-            c = c.with("job_fix_impossible", unfixable.join("; ")).fix(
-                By::Image,
-                format!(
-                    "Add ranges in the image: `RUN usermod --add-subuids 100000-165535 --add-subgids \
-100000-165535 {owner}` (inside a 65536-id user namespace: `{owner}:1:999` and `{owner}:1001:64535`), \
-or `chmod g=u /etc/subuid /etc/subgid` so an OpenShift job (gid 0) can add them itself."
-                ),
-            );
-        } else {
-            let mut text = format!(
-                "append {} (inside the ids this container has, excluding uid/gid {uid}/{gid})",
-                planned
-                    .iter()
-                    .map(|(p, l)| format!("`{l}` to {p}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            if let Some(pid_file) = pause_alive(host, &found.identity.paths, uid) {
-                text.push_str(&format!(
-                    ", then `podman system migrate` (a pause process from {pid_file} holds the old namespace)"
-                ));
-                actions.push(Action::Run {
-                    argv: vec!["podman".into(), "system".into(), "migrate".into()],
-                });
-            }
-            c = c.with(
-                "planned_lines",
-                json!(planned
-                    .iter()
-                    .map(|(p, l)| format!("{p}: {l}"))
-                    .collect::<Vec<_>>()),
-            );
-            c = c.job_fix(text, actions);
-            facts.planned = planned;
-        }
-        c
-    };
-    found.checks.push(entries_check);
+    let entries = entries_check(host, &found.identity.paths, &job, &fu, &fg, &mut facts);
+    found.checks.push(entries);
 
     let podman_user = found.identity.podman_user.as_deref();
-    let (overlap, overlap_bad) = overlap_check(&facts, podman_user, &owner, uid, gid);
+    let (overlap, overlap_bad) = overlap_check(&facts, podman_user, &job.owner, job.uid, job.gid);
     found.checks.push(overlap);
 
-    let (parent, parent_bad) =
-        parent_map_check(&facts, &owner, uid, in_userns, &uid_spans, &gid_spans);
+    let (parent, parent_bad) = parent_map_check(
+        &facts,
+        &job.owner,
+        job.uid,
+        job.in_userns,
+        &job.uid_spans,
+        &job.gid_spans,
+    );
     found.checks.push(parent);
 
     let have_both = !facts.uid.ranges.is_empty() && !facts.gid.ranges.is_empty();
-    found.checks.push(size_check(&facts, have_both, &uid_spans));
+    found
+        .checks
+        .push(size_check(&facts, have_both, &job.uid_spans));
 
     facts.usable = have_both
         && !files_fatal
         && !overlap_bad
         && !parent_bad
-        && name.is_some()
-        && !name_from_fix;
+        && job.name.is_some()
+        && !job.name_from_fix;
     found.finish(facts)
+}
+
+/// `subid.entries` where podman does not read the files.
+fn not_relevant_check(rootless: bool) -> Check {
+    let why = if !rootless {
+        "podman runs rootful here and does not read /etc/subuid or /etc/subgid"
+    } else {
+        "uid 0 without CAP_SYS_ADMIN: podman copies /proc/self/uid_map, and reads root's ranges in /etc/subuid and /etc/subgid only when that copy is refused (see idmap.map)"
+    };
+    Check::info("subid.entries", why).with("rootless", rootless)
+}
+
+/// The user's view of both files and the nsswitch `subid:` sources.
+fn read_facts(host: &Host, job: &Job, fu: &FileRead, fg: &FileRead, facts: &mut Facts) {
+    let name = job.name.as_deref();
+    let key_uid = Some(job.uid);
+    facts.uid = analyse(
+        SUBUID,
+        &fu.parsed,
+        name,
+        key_uid,
+        u64::from(job.uid),
+        job.uid_spans.as_deref(),
+    );
+    // newgidmap looks the caller up by its passwd name and uid too.
+    facts.gid = analyse(
+        SUBGID,
+        &fg.parsed,
+        name,
+        key_uid,
+        u64::from(job.gid),
+        job.gid_spans.as_deref(),
+    );
+    facts.total = facts.uid.total.min(facts.gid.total);
+    facts.nss_sources = host.read("/etc/nsswitch.conf").ok().and_then(|t| {
+        t.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix("subid:").map(|s| s.trim().to_string()))
+    });
+}
+
+/// The append fix of `subid.entries`: which files lack the user's ranges,
+/// the lines that would give them, and why a file cannot get them.
+#[derive(Default)]
+struct Append {
+    missing: Vec<&'static str>,
+    unfixable: Vec<String>,
+    planned: Vec<(String, String)>,
+    actions: Vec<Action>,
+}
+
+fn plan_append(host: &Host, job: &Job, fu: &FileRead, fg: &FileRead, facts: &Facts) -> Append {
+    let mut plan = Append::default();
+    for (path, fr, ff, own, spans) in [
+        (SUBUID, fu, &facts.uid, u64::from(job.uid), &job.uid_spans),
+        (SUBGID, fg, &facts.gid, u64::from(job.gid), &job.gid_spans),
+    ] {
+        if !ff.ranges.is_empty() {
+            continue;
+        }
+        plan.missing.push(path);
+        match ranges_to_append(host, path, fr, ff, own, spans.as_deref(), job.in_userns) {
+            Err(why) => plan.unfixable.push(why),
+            Ok(ranges) => {
+                for (s, c) in ranges {
+                    let line = format!("{}:{s}:{c}", job.owner);
+                    plan.planned.push((path.to_string(), line.clone()));
+                    plan.actions.push(Action::AppendLine {
+                        path: path.to_string(),
+                        line,
+                    });
+                }
+            }
+        }
+    }
+    plan
+}
+
+/// The ranges one file could get appended; why not when it cannot.
+fn ranges_to_append(
+    host: &Host,
+    path: &str,
+    fr: &FileRead,
+    ff: &FileFacts,
+    own: u64,
+    spans: Option<&[Span]>,
+    in_userns: bool,
+) -> Result<Vec<(u64, u64)>, String> {
+    let writable =
+        fr.error.as_deref() != Some("ENOENT") && host.access(path, Access::Write).is_ok();
+    if !writable {
+        return Err(format!("{path} is not writable"));
+    }
+    if !ff.fatal_lines.is_empty() || !ff.user_bad_lines.is_empty() {
+        return Err(format!("{path} has lines podman or newuidmap misread"));
+    }
+    let default_spans = vec![(0u64, 1u64 << 32)];
+    let spans = spans.unwrap_or(&default_spans);
+    // Never over another user's ranges when the namespace has room
+    // elsewhere; only a namespace whose every id is already handed out
+    // (65536 ids, all given to the image's user) shares them, which
+    // newuidmap accepts (it checks the caller's lines only).
+    let taken: Vec<Span> = fr
+        .parsed
+        .as_ref()
+        .map(|p| p.lines.iter().map(|l| (l.start, l.end())).collect())
+        .unwrap_or_default();
+    let free = minus(spans, &taken);
+    let mut ranges = propose(&free, own, WANTED, in_userns);
+    if ranges.iter().map(|r| r.1).sum::<u64>() < ENOUGH {
+        ranges = propose(spans, own, WANTED, in_userns);
+    }
+    if ranges.is_empty() {
+        return Err(format!("no ids left in this namespace for {path}"));
+    }
+    Ok(ranges)
+}
+
+// --- subid.entries (U1), with the append fix
+fn entries_check(
+    host: &Host,
+    paths: &Paths,
+    job: &Job,
+    fu: &FileRead,
+    fg: &FileRead,
+    facts: &mut Facts,
+) -> Check {
+    let (owner, uid, gid) = (&job.owner, job.uid, job.gid);
+    let Append {
+        missing,
+        unfixable,
+        planned,
+        mut actions,
+    } = plan_append(host, job, fu, fg, facts);
+    if missing.is_empty() {
+        return Check::ok(
+            "subid.entries",
+            format!(
+                "`{owner}` has {} in {SUBUID} and {} in {SUBGID}",
+                fmt_ranges(owner, &facts.uid.ranges),
+                fmt_ranges(owner, &facts.gid.ranges)
+            ),
+        );
+    }
+    let c = Check::error(
+        "subid.entries",
+        format!(
+            "no ranges for `{owner}` (uid {uid}) in {}: podman falls back to a single-id mapping and layers owned by other ids fail",
+            missing.join(" and ")
+        ),
+    )
+    .with("missing", json!(missing));
+    if !unfixable.is_empty() || job.name.is_none() || (job.name_from_fix && actions.is_empty()) {
+        return c.with("job_fix_impossible", unfixable.join("; ")).fix(
+            By::Image,
+            format!(
+                "Add ranges in the image: `RUN usermod --add-subuids 100000-165535 --add-subgids \
+100000-165535 {owner}` (inside a 65536-id user namespace: `{owner}:1:999` and `{owner}:1001:64535`), \
+or `chmod g=u /etc/subuid /etc/subgid` so an OpenShift job (gid 0) can add them itself."
+            ),
+        );
+    }
+    let mut text = format!(
+        "append {} (inside the ids this container has, excluding uid/gid {uid}/{gid})",
+        planned
+            .iter()
+            .map(|(p, l)| format!("`{l}` to {p}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(pid_file) = pause_alive(host, paths, uid) {
+        text.push_str(&format!(
+            ", then `podman system migrate` (a pause process from {pid_file} holds the old namespace)"
+        ));
+        actions.push(Action::Run {
+            argv: vec!["podman".into(), "system".into(), "migrate".into()],
+        });
+    }
+    let c = c
+        .with(
+            "planned_lines",
+            json!(planned
+                .iter()
+                .map(|(p, l)| format!("{p}: {l}"))
+                .collect::<Vec<_>>()),
+        )
+        .job_fix(text, actions);
+    facts.planned = planned;
+    c
 }
 
 #[cfg(test)]

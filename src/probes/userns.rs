@@ -8,10 +8,12 @@
 //! sysctls tell them apart (catalog N1, N2, N3). Only blocking when podman
 //! needs its own user namespace (rootless); rootful podman does not.
 
-use super::identity::{privs, CAP_SYS_ADMIN};
+use super::identity::{privs, Privs, CAP_SYS_ADMIN};
 use super::{AreaOut, Findings, Obs};
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
 use crate::model::{By, Check, Spec, Status};
+use crate::remedy::runner::Executor;
+use crate::remedy::userns::{UNCONFINED_SECCOMP, UNCONFINED_SECCOMP_OR_LSM};
 use crate::util::parse_id_map;
 use serde_json::json;
 
@@ -92,7 +94,8 @@ clone: Operation not permitted` / `cannot re-exec process` (buildah: `Error duri
 unshare(CLONE_NEWUSER): Operation not permitted`) although the node allows user namespaces. Runner \
 fix, Kubernetes executor: `[runners.kubernetes.build_container_security_context.seccomp_profile] \
 type = \"Unconfined\"` (or a Localhost profile allowing unshare, clone, mount, umount2, setns, keyctl, \
-pivot_root); docker executor: `security_opt = [\"seccomp:unconfined\"]`; or `privileged = true`.",
+pivot_root); OpenShift: an SCC whose seccompProfiles allow `unconfined`, then the same; docker \
+executor: `security_opt = [\"seccomp:unconfined\"]`; or `privileged = true`.",
         signatures: &[
             "cannot clone: Operation not permitted",
             "cannot clone: Invalid argument",
@@ -112,11 +115,6 @@ fn read_num(host: &Host, path: &str) -> (Option<u64>, Option<String>) {
         Err(e) => (None, Some(crate::host::io_error_name(&e))),
     }
 }
-
-const SECCOMP_FIX: &str = "Kubernetes executor: \
-`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"` (or a \
-`Localhost` profile that allows unshare, clone, mount, umount2, setns, keyctl, pivot_root); docker \
-executor: `[runners.docker] security_opt = [\"seccomp:unconfined\"]`; or `privileged = true`.";
 
 const SYSCTL_FIX: &str =
     "On the nodes: `sysctl -w user.max_user_namespaces=15000` and (Debian/Ubuntu) \
@@ -180,88 +178,113 @@ fn parent_map_check(host: &Host, facts: &mut Facts) -> Check {
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
     let p = privs(found);
-    let rootless = found.plan.rootless;
     let configured = found.identity.userns_configured;
-    let needed = rootless && !configured && !(p.known && p.eff_has(CAP_SYS_ADMIN));
+    let needed = found.plan.rootless && !configured && !(p.known && p.eff_has(CAP_SYS_ADMIN));
     let mut facts = Facts {
         needed,
         ..Facts::default()
     };
-
     found.checks.push(parent_map_check(host, &mut facts));
-
-    // --- sysctls
-    let (max, max_err) = read_num(host, MAX_USERNS);
-    let (clone, _) = read_num(host, USERNS_CLONE);
-    let (aa, _) = read_num(host, AA_RESTRICT);
-    let (aa_unc, _) = read_num(host, AA_UNCONFINED);
-    facts.max_user_namespaces = max;
-    facts.unprivileged_userns_clone = clone;
-    facts.apparmor_restrict = aa;
-    facts.apparmor_restrict_unconfined = aa_unc;
-    let sysctl_off = max == Some(0) || clone == Some(0);
-
-    // --- functional probe
-    let result = if needed {
-        Some(host.probe(&Probe::UserNs))
-    } else {
-        None
-    };
+    let max_err = read_sysctls(host, &mut facts);
+    // The functional probe, only where podman would create a namespace.
+    let result = needed.then(|| host.probe(&Probe::UserNs));
     facts.can_unshare = result.as_ref().filter(|r| r.ran).map(|r| r.ok);
-    let probe_ok = facts.can_unshare == Some(true);
+    found.checks.push(sysctl_check(&facts, max_err));
+    let executor = Executor::of(&found.context);
+    found.checks.push(create_check(
+        result.as_ref(),
+        &facts,
+        &p,
+        configured,
+        executor,
+    ));
+    facts.probe = result;
+    found.finish(facts)
+}
 
-    let mut sc = {
-        let mut bits = Vec::new();
-        if let Some(m) = max {
-            bits.push(format!("user.max_user_namespaces={m}"));
-        }
-        if let Some(c) = clone {
-            bits.push(format!("kernel.unprivileged_userns_clone={c}"));
-        }
-        if let Some(a) = aa {
-            bits.push(format!("kernel.apparmor_restrict_unprivileged_userns={a}"));
-        }
-        let desc = if bits.is_empty() {
-            format!("sysctls unreadable ({})", max_err.unwrap_or_default())
-        } else {
-            bits.join(", ")
-        };
-        if sysctl_off && needed && !probe_ok {
-            Check::error(
-                "userns.sysctl",
-                format!("{desc}: unprivileged user namespaces are switched off on the node"),
-            )
-            .fix(By::NodeAdmin, SYSCTL_FIX)
-        } else if sysctl_off {
-            Check::info(
-                "userns.sysctl",
-                format!(
-                    "{desc}: unprivileged user namespaces are off on the node{}",
-                    if needed {
-                        ", but the probe created one"
-                    } else {
-                        " (podman does not need one here)"
-                    }
-                ),
-            )
-        } else if aa == Some(1) && needed {
-            Check::info(
-                "userns.sysctl",
-                format!("{desc}: unconfined processes get no capabilities in a new user namespace (idmap.map shows whether that bites)"),
-            )
-        } else {
-            Check::ok("userns.sysctl", desc)
-        }
+/// The node sysctls into `facts`; why `max_user_namespaces` is unreadable.
+fn read_sysctls(host: &Host, facts: &mut Facts) -> Option<String> {
+    let (max, max_err) = read_num(host, MAX_USERNS);
+    facts.max_user_namespaces = max;
+    facts.unprivileged_userns_clone = read_num(host, USERNS_CLONE).0;
+    facts.apparmor_restrict = read_num(host, AA_RESTRICT).0;
+    facts.apparmor_restrict_unconfined = read_num(host, AA_UNCONFINED).0;
+    max_err
+}
+
+/// A sysctl switches unprivileged user namespaces off for the node.
+fn sysctl_off(facts: &Facts) -> bool {
+    facts.max_user_namespaces == Some(0) || facts.unprivileged_userns_clone == Some(0)
+}
+
+// --- userns.sysctl
+fn sysctl_check(facts: &Facts, max_err: Option<String>) -> Check {
+    let (max, clone, aa) = (
+        facts.max_user_namespaces,
+        facts.unprivileged_userns_clone,
+        facts.apparmor_restrict,
+    );
+    let mut bits = Vec::new();
+    if let Some(m) = max {
+        bits.push(format!("user.max_user_namespaces={m}"));
+    }
+    if let Some(c) = clone {
+        bits.push(format!("kernel.unprivileged_userns_clone={c}"));
+    }
+    if let Some(a) = aa {
+        bits.push(format!("kernel.apparmor_restrict_unprivileged_userns={a}"));
+    }
+    let desc = if bits.is_empty() {
+        format!("sysctls unreadable ({})", max_err.unwrap_or_default())
+    } else {
+        bits.join(", ")
     };
-    sc = sc
+    let (needed, probe_ok) = (facts.needed, facts.can_unshare == Some(true));
+    let check = if sysctl_off(facts) && needed && !probe_ok {
+        Check::error(
+            "userns.sysctl",
+            format!("{desc}: unprivileged user namespaces are switched off on the node"),
+        )
+        .fix(By::NodeAdmin, SYSCTL_FIX)
+    } else if sysctl_off(facts) {
+        Check::info(
+            "userns.sysctl",
+            format!(
+                "{desc}: unprivileged user namespaces are off on the node{}",
+                if needed {
+                    ", but the probe created one"
+                } else {
+                    " (podman does not need one here)"
+                }
+            ),
+        )
+    } else if aa == Some(1) && needed {
+        Check::info(
+            "userns.sysctl",
+            format!("{desc}: unconfined processes get no capabilities in a new user namespace (idmap.map shows whether that bites)"),
+        )
+    } else {
+        Check::ok("userns.sysctl", desc)
+    };
+    check
         .with("max_user_namespaces", json!(max))
         .with("unprivileged_userns_clone", json!(clone))
         .with("apparmor_restrict_unprivileged_userns", json!(aa))
-        .with("apparmor_restrict_unprivileged_unconfined", json!(aa_unc));
-    found.checks.push(sc);
+        .with(
+            "apparmor_restrict_unprivileged_unconfined",
+            json!(facts.apparmor_restrict_unconfined),
+        )
+}
 
-    // --- userns.create
-    let check = match &result {
+// --- userns.create
+fn create_check(
+    result: Option<&ProbeResult>,
+    facts: &Facts,
+    p: &Privs,
+    configured: bool,
+    executor: Executor,
+) -> Check {
+    match result {
         None => Check::info(
             "userns.create",
             if configured {
@@ -271,33 +294,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             },
         ),
         Some(r) if r.ran && r.ok => Check::ok("userns.create", "a child created a user namespace"),
-        Some(r) if r.ran => {
-            let errno = r.errno.clone().unwrap_or_default();
-            let seccomp_likely = p.known && p.seccomp == 2 && !p.eff_has(CAP_SYS_ADMIN);
-            let c = Check::error(
-                "userns.create",
-                format!("unshare(CLONE_NEWUSER) failed: {}", r.describe()),
-            )
-            .with("errno", errno.clone())
-            .with("step", r.step.clone())
-            .with("detail", r.detail.clone())
-            .with("seccomp", p.seccomp);
-            if sysctl_off || errno == "ENOSPC" {
-                c.with("cause", "node sysctl")
-                    .fix(By::NodeAdmin, SYSCTL_FIX)
-            } else if seccomp_likely && errno == "EPERM" {
-                c.with(
-                    "cause",
-                    "seccomp filter refuses unshare without CAP_SYS_ADMIN",
-                )
-                .fix(By::RunnerAdmin, SECCOMP_FIX)
-            } else {
-                c.fix(
-                    By::RunnerAdmin,
-                    format!("{SECCOMP_FIX} If seccomp is already unconfined, check the AppArmor/SELinux policy of the build container."),
-                )
-            }
-        }
+        Some(r) if r.ran => refused_check(r, facts, p, executor),
         Some(r) => {
             let mut c = Check::warn(
                 "userns.create",
@@ -312,16 +309,40 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
                 ),
             )
             .with("probe_ran", false);
-            if sysctl_off {
+            if sysctl_off(facts) {
                 c.status = Status::Error;
                 c = c.fix(By::NodeAdmin, SYSCTL_FIX);
             }
             c
         }
-    };
-    facts.probe = result;
-    found.checks.push(check);
-    found.finish(facts)
+    }
+}
+
+/// `userns.create` when the child's `unshare` failed: the node's sysctls,
+/// a seccomp filter, or (unknown) the runner's confinement.
+fn refused_check(r: &ProbeResult, facts: &Facts, p: &Privs, executor: Executor) -> Check {
+    let errno = r.errno.clone().unwrap_or_default();
+    let seccomp_likely = p.known && p.seccomp == 2 && !p.eff_has(CAP_SYS_ADMIN);
+    let c = Check::error(
+        "userns.create",
+        format!("unshare(CLONE_NEWUSER) failed: {}", r.describe()),
+    )
+    .with("errno", errno.clone())
+    .with("step", r.step.clone())
+    .with("detail", r.detail.clone())
+    .with("seccomp", p.seccomp);
+    if sysctl_off(facts) || errno == "ENOSPC" {
+        c.with("cause", "node sysctl")
+            .fix(By::NodeAdmin, SYSCTL_FIX)
+    } else if seccomp_likely && errno == "EPERM" {
+        c.with(
+            "cause",
+            "seccomp filter refuses unshare without CAP_SYS_ADMIN",
+        )
+        .fix(By::RunnerAdmin, UNCONFINED_SECCOMP.text(executor))
+    } else {
+        c.fix(By::RunnerAdmin, UNCONFINED_SECCOMP_OR_LSM.text(executor))
+    }
 }
 
 #[cfg(test)]
@@ -454,5 +475,58 @@ mod tests {
             found.check("userns.parent_map").unwrap().status,
             Status::Warn
         );
+    }
+
+    #[test]
+    fn seccomp_fix_follows_the_executor_and_explain_lists_all() {
+        let host = job(1000, 0, 2)
+            .probe(
+                &Probe::UserNs,
+                ProbeResult::failure("unshare", Some("EPERM".into()), ""),
+            )
+            .host();
+        let kubernetes = crate::probes::context::Facts {
+            kubernetes: true,
+            ..Default::default()
+        };
+        let mut found = Findings {
+            context: kubernetes,
+            ..Default::default()
+        };
+        found.absorb(crate::probes::caps::probe(&host, &found));
+        found.absorb(identity::probe(&host, &found));
+        found.absorb(probe(&host, &found));
+        let text = &found
+            .check("userns.create")
+            .unwrap()
+            .fix
+            .as_ref()
+            .unwrap()
+            .text;
+        assert!(
+            text.contains("seccomp_profile] type = \"Unconfined\""),
+            "{text}"
+        );
+        assert!(
+            !text.contains("seccomp:unconfined") && !text.contains("SCC"),
+            "{text}"
+        );
+        assert!(text.contains("explain userns.create"), "{text}");
+
+        let explain = SPECS
+            .iter()
+            .find(|s| s.id == "userns.create")
+            .unwrap()
+            .explain;
+        for fix in [&UNCONFINED_SECCOMP, &UNCONFINED_SECCOMP_OR_LSM] {
+            assert_eq!(fix.id, "userns.create");
+            for (snippet, key) in [fix.kubernetes, fix.openshift, fix.docker].iter().zip([
+                "seccomp_profile] type = \"Unconfined\"",
+                "seccompProfiles allow `unconfined`",
+                "security_opt = [\"seccomp:unconfined\"]",
+            ]) {
+                assert!(snippet.contains(key) && explain.contains(key), "{key}");
+            }
+        }
     }
 }

@@ -2,6 +2,8 @@
 //! containers.conf setting reaches podman (`conf`). An area decides that a
 //! setting is the fix; this room decides where it is written and how.
 
+pub mod caps;
 pub mod conf;
 pub mod runner;
 pub mod storage;
+pub mod userns;
