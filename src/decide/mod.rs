@@ -12,6 +12,7 @@
 
 pub use crate::model::Plan;
 mod network;
+pub mod runtime;
 mod verdict;
 
 pub use network::{network, NetInputs, Network};
@@ -35,8 +36,8 @@ pub struct Observed<'a> {
     pub user: Option<User>,
     /// `BUILDAH_ISOLATION` as found (`Some(None)`: unset).
     pub isolation_env: Option<Option<&'a str>>,
-    /// The runtime podman will pick, as the config area resolved it.
-    pub runtime: Option<&'a str>,
+    /// What the config area observed about the OCI runtimes.
+    pub runtime: Option<&'a runtime::RuntimeFacts>,
     /// The storage driver and mount program, as the storage area resolved them.
     pub storage_driver: Option<&'a str>,
     pub mount_program: Option<&'a str>,
@@ -82,7 +83,7 @@ pub fn plan(o: &Observed) -> Plan {
         plan.isolation = isolation(env, plan.rootless).unwrap_or_else(|default| default);
     }
     if let Some(r) = o.runtime {
-        plan.runtime = r.to_string();
+        plan.runtime = runtime::planned(r, plan.isolation == "chroot");
     }
     if let Some(d) = o.storage_driver {
         plan.storage_driver = d.to_string();
