@@ -34,15 +34,6 @@ pub(super) fn capabilities_check(host: &Host, found: &mut Obs, f: &Facts) {
     let src = f.source("containers.default_capabilities");
     let wanted: Vec<String> =
         configured.unwrap_or_else(|| DEFAULT_CAPABILITIES.iter().map(|c| c.to_string()).collect());
-    let bit = |name: &str| -> Option<u64> {
-        let upper = name.trim().to_ascii_uppercase();
-        let full = if upper.starts_with("CAP_") {
-            upper
-        } else {
-            format!("CAP_{upper}")
-        };
-        full.parse::<caps::Capability>().ok().map(|c| c.bitmask())
-    };
     let check = if found.plan.rootless {
         Check::ok(
             "config.capabilities",
@@ -65,13 +56,7 @@ pub(super) fn capabilities_check(host: &Host, found: &mut Obs, f: &Facts) {
                 format!("default_capabilities ({src}) are all in the bounding set"),
             )
         } else {
-            let keep: Vec<&String> = wanted.iter().filter(|c| !missing.contains(c)).collect();
-            let body = format!(
-                "[containers]\ndefault_capabilities = [\n{}]\n",
-                keep.iter()
-                    .map(|c| format!("  {},\n", toml::quote(c)))
-                    .collect::<String>()
-            );
+            let body = keep_only(&wanted, &missing);
             let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
             attach(
                 Check::error(
@@ -97,6 +82,28 @@ pub(super) fn capabilities_check(host: &Host, found: &mut Obs, f: &Facts) {
             .with("source", src)
             .with("bounding", format!("{:016x}", found.caps.bounding)),
     );
+}
+
+/// A capability name's bit (`chown`, `CAP_CHOWN`); `None` when unknown.
+fn bit(name: &str) -> Option<u64> {
+    let upper = name.trim().to_ascii_uppercase();
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
+    full.parse::<caps::Capability>().ok().map(|c| c.bitmask())
+}
+
+/// The drop-in listing the wanted capabilities but the missing ones.
+fn keep_only(wanted: &[String], missing: &[&String]) -> String {
+    let keep: Vec<&String> = wanted.iter().filter(|c| !missing.contains(c)).collect();
+    format!(
+        "[containers]\ndefault_capabilities = [\n{}]\n",
+        keep.iter()
+            .map(|c| format!("  {},\n", toml::quote(c)))
+            .collect::<String>()
+    )
 }
 
 // --- config.sysctls

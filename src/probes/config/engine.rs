@@ -116,28 +116,23 @@ pub(super) fn runtime_check(host: &Host, found: &mut Obs, f: &mut Facts) {
     let name = runtime::name(&facts).to_string();
     let src = f.source("engine.runtime");
     let chroot = found.plan.isolation == "chroot";
-    let check = match runtime::choose(&facts, chroot) {
-        Choice::Usable { path } => Check::ok(
+    // The route was found before the choice, which rests on it.
+    let check = match (runtime::choose(&facts, chroot), runc_route) {
+        (Choice::Usable { path }, _) => Check::ok(
             "config.runtime",
             format!("OCI runtime {name} at {path} ({src})"),
         ),
-        Choice::HybridToRunc { path } => {
-            let c = hybrid_error(&name, path, &src);
-            match runc_route {
-                Some(r) => to_runc(c, r),
-                None => chroot_fix(c, "runc is not installed or cannot be configured here"),
-            }
-        }
-        Choice::HybridChroot { path } => chroot_fix(
+        (Choice::HybridToRunc { path }, Some(r)) => to_runc(hybrid_error(&name, path, &src), r),
+        (Choice::HybridToRunc { path } | Choice::HybridChroot { path }, _) => chroot_fix(
             hybrid_error(&name, path, &src),
             "runc is not installed or cannot be configured here",
         ),
-        Choice::Missing => Check::error(
+        (Choice::Missing, _) => Check::error(
             "config.runtime",
             format!("OCI runtime {name:?} ({src}) is not installed and no other runtime is"),
         )
         .fix(By::Image, "Install crun (or runc) in the job image."),
-        Choice::MissingOtherRefuses => chroot_fix(
+        (Choice::MissingOtherRefuses, _) => chroot_fix(
             Check::error(
                 "config.runtime",
                 format!(
@@ -146,7 +141,7 @@ pub(super) fn runtime_check(host: &Host, found: &mut Obs, f: &mut Facts) {
             ),
             "or install runc",
         ),
-        Choice::MissingUseOther(o) => attach(
+        (Choice::MissingUseOther(o), _) => attach(
             Check::error(
                 "config.runtime",
                 format!("OCI runtime {name:?} ({src}) is not installed; {o} is"),
