@@ -85,7 +85,9 @@ pub fn choose(f: &RuntimeFacts, chroot: bool) -> Choice<'_> {
     let refuses = |n: &str| hybrid && n.rsplit('/').next() == Some("crun");
     match (f.path.as_deref(), other(f)) {
         (Some(path), _) if !refuses(name(f)) => Choice::Usable { path },
-        (Some(path), Some(_)) if f.runc_settable => Choice::HybridToRunc { path },
+        // runc itself must be installed (a crun named by its path has
+        // crun as its `other`).
+        (Some(path), _) if f.runc && f.runc_settable => Choice::HybridToRunc { path },
         (Some(path), _) => Choice::HybridChroot { path },
         (None, None) => Choice::Missing,
         (None, Some(o)) if refuses(o) => Choice::MissingOtherRefuses,
@@ -159,6 +161,12 @@ mod tests {
         f.crun_refuses_hybrid = true;
         f.runc_settable = true;
         assert_eq!(choose(&f, false), Choice::HybridChroot { path });
+        // crun configured by its path, runc not installed: not runc either.
+        let mut f = facts(Some(path), true, false, Some(path));
+        f.crun_refuses_hybrid = true;
+        f.runc_settable = true;
+        assert_eq!(choose(&f, false), Choice::HybridChroot { path });
+        assert_eq!(planned(&f, false), path);
         // chroot isolation runs no runtime: crun is fine.
         assert_eq!(choose(&f, true), Choice::Usable { path });
         // runc itself accepts the hybrid layout.
