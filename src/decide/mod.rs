@@ -12,6 +12,7 @@
 
 pub use crate::model::Plan;
 mod network;
+pub mod runtime;
 mod storage;
 mod verdict;
 
@@ -37,8 +38,8 @@ pub struct Observed<'a> {
     pub user: Option<User>,
     /// `BUILDAH_ISOLATION` as found (`Some(None)`: unset).
     pub isolation_env: Option<Option<&'a str>>,
-    /// The runtime podman will pick, as the config area resolved it.
-    pub runtime: Option<&'a str>,
+    /// What the config area observed about the OCI runtimes.
+    pub runtime: Option<&'a runtime::RuntimeFacts>,
     /// What the storage driver and mount program follow from, as the
     /// storage area observed it.
     pub storage: Option<&'a StorageFacts>,
@@ -84,7 +85,7 @@ pub fn plan(o: &Observed) -> Plan {
         plan.isolation = isolation(env, plan.rootless).unwrap_or_else(|default| default);
     }
     if let Some(r) = o.runtime {
-        plan.runtime = r.to_string();
+        plan.runtime = runtime::planned(r, plan.isolation == "chroot");
     }
     if let Some(facts) = o.storage {
         let choice = storage(facts);

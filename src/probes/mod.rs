@@ -88,7 +88,7 @@ impl Findings {
                 .mounts
                 .probed
                 .then_some(self.mounts.isolation_env.as_deref()),
-            runtime: self.config.plan_runtime.as_deref(),
+            runtime: self.config.runtime_facts.as_ref(),
             storage: self.storage.choice_facts.as_ref(),
             network: self.network.mode.as_deref(),
         }
