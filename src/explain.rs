@@ -3,6 +3,7 @@
 
 use crate::model::Spec;
 use crate::probes::{all_specs, AREAS};
+use crate::remedy::catalog;
 
 /// Text for `explain ID` (or an area name); `None` when unknown.
 pub fn explain_id(id: &str) -> Option<String> {
@@ -26,6 +27,12 @@ fn format_spec(s: &Spec) -> String {
     let mut out = format!("{}: {}\n\n", s.id, s.title);
     for line in s.explain.lines() {
         out.push_str(&format!("  {line}\n"));
+    }
+    for fix in catalog::for_check(s.id) {
+        out.push_str("\n  Runner side, for every executor:\n");
+        for line in fix.catalog_text().lines() {
+            out.push_str(&format!("    {line}\n"));
+        }
     }
     out
 }

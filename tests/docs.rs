@@ -65,3 +65,50 @@ fn has_catalog_code(text: &str) -> bool {
             w.len() == 2 && w.as_bytes()[0].is_ascii_uppercase() && w.as_bytes()[1].is_ascii_digit()
         })
 }
+
+/// `explain ID` shows every executor's snippet from `remedy::catalog::ALL`:
+/// a `RunnerFix` constant left out of it would be shown to no one whose
+/// executor differs from the job's.
+#[test]
+fn every_runner_remedy_is_in_the_explain_catalog() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap().map(Result::unwrap) {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") && !p.ends_with("runner.rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for line in text
+                    .lines()
+                    .filter(|l| l.contains(": RunnerFix = RunnerFix {"))
+                {
+                    out.push(format!("{}: {}", p.display(), line.trim()));
+                }
+            }
+        }
+    }
+    let mut defined = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut defined,
+    );
+    let all = podrun_doctor::remedy::catalog::ALL;
+    assert_eq!(
+        all.len(),
+        defined.len(),
+        "catalog {} vs defined: {defined:#?}",
+        all.len()
+    );
+    let ids: Vec<&str> = podrun_doctor::probes::all_specs().map(|s| s.id).collect();
+    for fix in all {
+        assert!(
+            ids.contains(&fix.id),
+            "a runner remedy names no check: {}",
+            fix.id
+        );
+        let shown = podrun_doctor::explain::explain_id(fix.id).unwrap();
+        for line in fix.catalog_text().lines() {
+            assert!(shown.contains(line), "explain {} lacks {line:?}", fix.id);
+        }
+    }
+}

@@ -3,6 +3,7 @@
 //! setting is the fix; this room decides where it is written and how.
 
 pub mod caps;
+pub mod catalog;
 pub mod conf;
 pub mod runner;
 pub mod storage;

@@ -79,6 +79,37 @@ impl RunnerFix {
     }
 }
 
+impl RunnerFix {
+    /// Every executor's snippet, `{placeholders}` shown as `<placeholders>`
+    /// (what `explain ID` prints, with no probe's values to fill in).
+    pub fn catalog_text(&self) -> String {
+        let text = self.text(Executor::Unknown);
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            match after.find('}') {
+                Some(close)
+                    if close > 0
+                        && after[..close]
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b == b'_') =>
+                {
+                    out.push_str(&format!("<{}>", &after[..close]));
+                    rest = &after[close + 1..];
+                }
+                _ => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,5 +157,17 @@ mod tests {
             t.starts_with("Add \"SETUID\".\ncap_add = [\"SETUID\"]"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn the_catalog_text_names_its_placeholders() {
+        let fix = RunnerFix {
+            lead: "Add {caps}.",
+            kubernetes: "appArmorProfile: {type: Unconfined} and {quoted}",
+            ..FIX
+        };
+        let t = fix.catalog_text();
+        assert!(t.starts_with("Add <caps>.\n"), "{t}");
+        assert!(t.contains("{type: Unconfined} and <quoted>"), "{t}");
     }
 }
