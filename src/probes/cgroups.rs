@@ -130,14 +130,27 @@ fn read_controllers(host: &Host, dir: &str) -> Result<Vec<String>, String> {
         .map_err(|e| io_error_name(&e))
 }
 
+/// Evidence for `cgroups.version`, in the order the report shows it.
+type Evidence = Vec<(&'static str, serde_json::Value)>;
+
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
     let mut facts = Facts {
         systemd: host.is_dir("/run/systemd/system"),
         ..Facts::default()
     };
+    let mut evidence = read_layout(host, &mut facts);
+    read_own(host, &mut facts, &mut evidence);
+    version_check(host, found, &facts, &evidence);
+    hybrid_check(found, &facts);
+    own_check(host, found, &mut facts);
+    found.checks.push(systemd_check(&facts));
+    found.finish(facts)
+}
 
-    // Layout.
+/// The layout from statfs of the cgroup root and of the unified
+/// hierarchy, with the v2 controllers (which make crun refuse a hybrid).
+fn read_layout(host: &Host, facts: &mut Facts) -> Evidence {
     let root = host.statfs(ROOT);
     facts.root_magic = root.as_ref().ok().map(|s| s.magic);
     let unified_magic = host.statfs(UNIFIED).ok().map(|s| s.magic);
@@ -171,51 +184,54 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         _ => {}
     }
     facts.crun_refuses = facts.hybrid_crun_refuses;
+    evidence
+}
 
-    // Own cgroup.
-    match host.read(SELF_CGROUP) {
-        Ok(text) => {
-            let (lines, garbage) = parse_self_cgroup(&text);
-            facts.own_v2_path = lines
-                .iter()
-                .find(|l| l.id == 0 && l.controllers.is_empty())
-                .map(|l| l.path.clone());
-            if facts.version == Version::Unknown && !lines.is_empty() {
-                // No statfs answer: fall back on /proc/self/cgroup.
-                facts.version = if lines.iter().all(|l| l.id == 0) {
-                    Version::V2
-                } else {
-                    Version::V1
-                };
-                evidence.push(("version_from", json!(SELF_CGROUP)));
-            }
-            if !garbage.is_empty() {
-                evidence.push(("self_cgroup_garbage", json!(garbage)));
-            }
-            facts.own = lines;
+/// The job's own cgroup from `/proc/self/cgroup`, which also tells the
+/// version when statfs gave no answer.
+fn read_own(host: &Host, facts: &mut Facts, evidence: &mut Evidence) {
+    let text = match host.read(SELF_CGROUP) {
+        Ok(text) => text,
+        Err(e) => {
+            evidence.push(("self_cgroup_error", json!(io_error_name(&e))));
+            return;
         }
-        Err(e) => evidence.push(("self_cgroup_error", json!(io_error_name(&e)))),
-    }
-
-    version_check(host, found, &facts, &evidence);
-    hybrid_check(found, &facts);
-    own_check(host, found, &mut facts);
-    found.checks.push(
-        if facts.systemd {
-            Check::info(
-                "cgroups.systemd",
-                "/run/systemd/system exists: podman defaults to the systemd cgroup manager",
-            )
+    };
+    let (lines, garbage) = parse_self_cgroup(&text);
+    facts.own_v2_path = lines
+        .iter()
+        .find(|l| l.id == 0 && l.controllers.is_empty())
+        .map(|l| l.path.clone());
+    if facts.version == Version::Unknown && !lines.is_empty() {
+        // No statfs answer: fall back on /proc/self/cgroup.
+        facts.version = if lines.iter().all(|l| l.id == 0) {
+            Version::V2
         } else {
-            Check::info(
-                "cgroups.systemd",
-                "no systemd in the job: podman defaults to cgroupfs (an explicit \
-                 cgroup_manager=\"systemd\" is judged by config)",
-            )
-        }
-        .with("path", "/run/systemd/system"),
-    );
-    found.finish(facts)
+            Version::V1
+        };
+        evidence.push(("version_from", json!(SELF_CGROUP)));
+    }
+    if !garbage.is_empty() {
+        evidence.push(("self_cgroup_garbage", json!(garbage)));
+    }
+    facts.own = lines;
+}
+
+/// `cgroups.systemd`: which cgroup manager podman defaults to.
+fn systemd_check(facts: &Facts) -> Check {
+    if facts.systemd {
+        Check::info(
+            "cgroups.systemd",
+            "/run/systemd/system exists: podman defaults to the systemd cgroup manager",
+        )
+    } else {
+        Check::info(
+            "cgroups.systemd",
+            "no systemd in the job: podman defaults to cgroupfs (an explicit \
+             cgroup_manager=\"systemd\" is judged by config)",
+        )
+    }
+    .with("path", "/run/systemd/system")
 }
 
 fn version_check(
