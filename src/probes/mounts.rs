@@ -398,9 +398,23 @@ fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     }
     let result = host.probe(&Probe::Keyctl);
     facts.keyctl_probe = Some(result.clone());
+    let filtered = found.caps.known && found.caps.seccomp_filtered();
+    let check = keyctl_probe_check(&result, filtered);
+    found.checks.push(
+        check
+            .with("isolation", iso)
+            .with("probe", Probe::Keyctl.key())
+            .with("probe_result", result.describe())
+            .with("Seccomp", u64::from(found.caps.seccomp_mode)),
+    );
+}
+
+/// `mounts.keyring` from the keyctl probe (OCI isolation); without an
+/// answer, an active seccomp filter makes the refusal likely.
+fn keyctl_probe_check(result: &ProbeResult, seccomp_filtered: bool) -> Check {
     // The live probe reports ENOSYS as ok (crun tolerates it) with the
     // errno kept, so ENOSYS is looked at first.
-    let check = if result.ran && result.errno.as_deref() == Some("ENOSYS") {
+    if result.ran && result.errno.as_deref() == Some("ENOSYS") {
         Check::info(
             "mounts.keyring",
             "keyctl returns ENOSYS: crun warns and goes on without a new keyring",
@@ -426,7 +440,7 @@ fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
              seccomp_profile type = \"Unconfined\")",
             set_isolation_env("chroot"),
         )
-    } else if found.caps.known && found.caps.seccomp_filtered() {
+    } else if seccomp_filtered {
         Check::warn(
             "mounts.keyring",
             format!(
@@ -448,14 +462,7 @@ fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
                 result.detail
             ),
         )
-    };
-    found.checks.push(
-        check
-            .with("isolation", iso)
-            .with("probe", Probe::Keyctl.key())
-            .with("probe_result", result.describe())
-            .with("Seccomp", u64::from(found.caps.seccomp_mode)),
-    );
+    }
 }
 
 fn root_checks(host: &Host, found: &mut Obs, facts: &mut Facts) {
