@@ -323,7 +323,7 @@ fn hybrid_check(found: &mut Obs, facts: &Facts) {
             "cgroups.hybrid",
             "hybrid layout without controllers on v2: crun accepts it",
         )
-    } else if iso == "chroot" {
+    } else if !super::mounts::isolation_uses_runtime(&iso) {
         Check::info(
             "cgroups.hybrid",
             "hybrid layout with v2 controllers: crun would refuse it, but chroot isolation runs RUN steps without a runtime",
