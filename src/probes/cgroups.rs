@@ -14,7 +14,7 @@
 use super::{AreaOut, Findings, Obs};
 pub use crate::formats::cgroup::{parse_self_cgroup, CgroupLine};
 use crate::host::{io_error_name, Access, Host};
-use crate::model::{Action, Check, Spec};
+use crate::model::{Action, Check, Plan, Spec};
 use serde_json::json;
 
 pub const TMPFS_MAGIC: u64 = 0x0102_1994;
@@ -130,14 +130,27 @@ fn read_controllers(host: &Host, dir: &str) -> Result<Vec<String>, String> {
         .map_err(|e| io_error_name(&e))
 }
 
+/// Evidence for `cgroups.version`, in the order the report shows it.
+type Evidence = Vec<(&'static str, serde_json::Value)>;
+
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
     let mut facts = Facts {
         systemd: host.is_dir("/run/systemd/system"),
         ..Facts::default()
     };
+    let mut evidence = read_layout(host, &mut facts);
+    read_own(host, &mut facts, &mut evidence);
+    version_check(host, found, &facts, &evidence);
+    hybrid_check(found, &facts);
+    own_check(host, found, &mut facts);
+    found.checks.push(systemd_check(&facts));
+    found.finish(facts)
+}
 
-    // Layout.
+/// The layout from statfs of the cgroup root and of the unified
+/// hierarchy, with the v2 controllers (which make crun refuse a hybrid).
+fn read_layout(host: &Host, facts: &mut Facts) -> Evidence {
     let root = host.statfs(ROOT);
     facts.root_magic = root.as_ref().ok().map(|s| s.magic);
     let unified_magic = host.statfs(UNIFIED).ok().map(|s| s.magic);
@@ -171,51 +184,54 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         _ => {}
     }
     facts.crun_refuses = facts.hybrid_crun_refuses;
+    evidence
+}
 
-    // Own cgroup.
-    match host.read(SELF_CGROUP) {
-        Ok(text) => {
-            let (lines, garbage) = parse_self_cgroup(&text);
-            facts.own_v2_path = lines
-                .iter()
-                .find(|l| l.id == 0 && l.controllers.is_empty())
-                .map(|l| l.path.clone());
-            if facts.version == Version::Unknown && !lines.is_empty() {
-                // No statfs answer: fall back on /proc/self/cgroup.
-                facts.version = if lines.iter().all(|l| l.id == 0) {
-                    Version::V2
-                } else {
-                    Version::V1
-                };
-                evidence.push(("version_from", json!(SELF_CGROUP)));
-            }
-            if !garbage.is_empty() {
-                evidence.push(("self_cgroup_garbage", json!(garbage)));
-            }
-            facts.own = lines;
+/// The job's own cgroup from `/proc/self/cgroup`, which also tells the
+/// version when statfs gave no answer.
+fn read_own(host: &Host, facts: &mut Facts, evidence: &mut Evidence) {
+    let text = match host.read(SELF_CGROUP) {
+        Ok(text) => text,
+        Err(e) => {
+            evidence.push(("self_cgroup_error", json!(io_error_name(&e))));
+            return;
         }
-        Err(e) => evidence.push(("self_cgroup_error", json!(io_error_name(&e)))),
-    }
-
-    version_check(host, found, &facts, &evidence);
-    hybrid_check(found, &facts);
-    own_check(host, found, &mut facts);
-    found.checks.push(
-        if facts.systemd {
-            Check::info(
-                "cgroups.systemd",
-                "/run/systemd/system exists: podman defaults to the systemd cgroup manager",
-            )
+    };
+    let (lines, garbage) = parse_self_cgroup(&text);
+    facts.own_v2_path = lines
+        .iter()
+        .find(|l| l.id == 0 && l.controllers.is_empty())
+        .map(|l| l.path.clone());
+    if facts.version == Version::Unknown && !lines.is_empty() {
+        // No statfs answer: fall back on /proc/self/cgroup.
+        facts.version = if lines.iter().all(|l| l.id == 0) {
+            Version::V2
         } else {
-            Check::info(
-                "cgroups.systemd",
-                "no systemd in the job: podman defaults to cgroupfs (an explicit \
-                 cgroup_manager=\"systemd\" is judged by config)",
-            )
-        }
-        .with("path", "/run/systemd/system"),
-    );
-    found.finish(facts)
+            Version::V1
+        };
+        evidence.push(("version_from", json!(SELF_CGROUP)));
+    }
+    if !garbage.is_empty() {
+        evidence.push(("self_cgroup_garbage", json!(garbage)));
+    }
+    facts.own = lines;
+}
+
+/// `cgroups.systemd`: which cgroup manager podman defaults to.
+fn systemd_check(facts: &Facts) -> Check {
+    if facts.systemd {
+        Check::info(
+            "cgroups.systemd",
+            "/run/systemd/system exists: podman defaults to the systemd cgroup manager",
+        )
+    } else {
+        Check::info(
+            "cgroups.systemd",
+            "no systemd in the job: podman defaults to cgroupfs (an explicit \
+             cgroup_manager=\"systemd\" is judged by config)",
+        )
+    }
+    .with("path", "/run/systemd/system")
 }
 
 fn version_check(
@@ -243,53 +259,56 @@ fn version_check(
                 }
             ),
         ),
-        Version::V1 | Version::Hybrid => {
-            let layout = if facts.version == Version::V1 {
-                "cgroup v1".to_string()
-            } else {
-                format!(
-                    "hybrid cgroups (v2 controllers: {})",
-                    if facts.controllers.is_empty() {
-                        "none".to_string()
-                    } else {
-                        facts.controllers.join(" ")
-                    }
-                )
-            };
-            // The tools area (run earlier) asked podman once for everyone.
-            let major = found.tools.podman_version.map(|v| v.major);
-            let ignored = host
-                .env_nonempty("PODMAN_IGNORE_CGROUPSV1_WARNING")
-                .is_some();
-            match major {
-                Some(m) if m >= 5 && !ignored => Check::warn(
-                    "cgroups.version",
-                    format!("{layout}: podman {m} prints a cgroups-v1 deprecation warning (cosmetic; podman 6 drops v1)"),
-                )
-                .job_fix(
-                    "export PODMAN_IGNORE_CGROUPSV1_WARNING=1 to hide the deprecation warning \
-                     (node admin: boot cgroup v2 before podman 6)",
-                    vec![Action::SetEnv {
-                        key: "PODMAN_IGNORE_CGROUPSV1_WARNING".into(),
-                        value: "1".into(),
-                    }],
-                ),
-                _ => Check::info(
-                    "cgroups.version",
-                    format!(
-                        "{layout}{}",
-                        if ignored { " (PODMAN_IGNORE_CGROUPSV1_WARNING is set)" } else { "" }
-                    ),
-                ),
-            }
-            .with("podman_major", major.map_or(json!(null), |m| json!(m)))
-        }
+        Version::V1 | Version::Hybrid => v1_check(host, found, facts),
     };
     check = check.with("version", facts.version.as_str());
     for (k, v) in evidence {
         check = check.with(k, v.clone());
     }
     found.checks.push(check);
+}
+
+/// `cgroups.version` on v1 or hybrid: podman 5 warns of the deprecation.
+fn v1_check(host: &Host, found: &Obs, facts: &Facts) -> Check {
+    let layout = if facts.version == Version::V1 {
+        "cgroup v1".to_string()
+    } else {
+        format!(
+            "hybrid cgroups (v2 controllers: {})",
+            if facts.controllers.is_empty() {
+                "none".to_string()
+            } else {
+                facts.controllers.join(" ")
+            }
+        )
+    };
+    // The tools area (run earlier) asked podman once for everyone.
+    let major = found.tools.podman_version.map(|v| v.major);
+    let ignored = host
+        .env_nonempty("PODMAN_IGNORE_CGROUPSV1_WARNING")
+        .is_some();
+    match major {
+        Some(m) if m >= 5 && !ignored => Check::warn(
+            "cgroups.version",
+            format!("{layout}: podman {m} prints a cgroups-v1 deprecation warning (cosmetic; podman 6 drops v1)"),
+        )
+        .job_fix(
+            "export PODMAN_IGNORE_CGROUPSV1_WARNING=1 to hide the deprecation warning \
+             (node admin: boot cgroup v2 before podman 6)",
+            vec![Action::SetEnv {
+                key: "PODMAN_IGNORE_CGROUPSV1_WARNING".into(),
+                value: "1".into(),
+            }],
+        ),
+        _ => Check::info(
+            "cgroups.version",
+            format!(
+                "{layout}{}",
+                if ignored { " (PODMAN_IGNORE_CGROUPSV1_WARNING is set)" } else { "" }
+            ),
+        ),
+    }
+    .with("podman_major", major.map_or(json!(null), |m| json!(m)))
 }
 
 fn hybrid_check(found: &mut Obs, facts: &Facts) {
@@ -304,7 +323,7 @@ fn hybrid_check(found: &mut Obs, facts: &Facts) {
             "cgroups.hybrid",
             "hybrid layout without controllers on v2: crun accepts it",
         )
-    } else if iso == "chroot" {
+    } else if !super::mounts::isolation_uses_runtime(&iso) {
         Check::info(
             "cgroups.hybrid",
             "hybrid layout with v2 controllers: crun would refuse it, but chroot isolation runs RUN steps without a runtime",
@@ -365,18 +384,38 @@ fn own_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
         Ok(()) => "ok".to_string(),
         Err(e) => io_error_name(e),
     };
-    let uses_runtime = found.plan.isolation != "chroot";
-    let check = match writable {
+    let check = own_judged(&found.plan, writable, &path, &dir, &access_text);
+    found.checks.push(
+        check
+            .with("path", SELF_CGROUP)
+            .with("own", path)
+            .with("dir", dir)
+            .with("access_w", access_text)
+            .with("mount_readonly", ro_mount.map_or(json!(null), |r| json!(r))),
+    );
+}
+
+/// `cgroups.own` from whether the own cgroup is writable: it matters to
+/// rootful RUN steps that use the OCI runtime.
+fn own_judged(
+    plan: &Plan,
+    writable: Option<bool>,
+    path: &str,
+    dir: &str,
+    access_text: &str,
+) -> Check {
+    let uses_runtime = super::mounts::isolation_uses_runtime(&plan.isolation);
+    match writable {
         Some(true) => Check::ok(
             "cgroups.own",
             format!("own cgroup {path}; {dir} is writable"),
         ),
-        Some(false) if !found.plan.rootless && uses_runtime => Check::warn(
+        Some(false) if !plan.rootless && uses_runtime => Check::warn(
             "cgroups.own",
             format!(
                 "own cgroup {path}; {dir} is read-only ({access_text}): rootful RUN steps \
                  with {} isolation cannot create their cgroup (`creating cgroup directory`)",
-                found.plan.isolation
+                plan.isolation
             ),
         )
         .job_fix(
@@ -391,7 +430,7 @@ fn own_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
             "cgroups.own",
             format!(
                 "own cgroup {path}; {dir} is read-only ({access_text}); {}",
-                if found.plan.rootless {
+                if plan.rootless {
                     "rootless podman does not create cgroups here"
                 } else {
                     "chroot isolation creates no cgroup"
@@ -402,15 +441,7 @@ fn own_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
             "cgroups.own",
             format!("own cgroup {path}; cannot tell whether {dir} is writable ({access_text})"),
         ),
-    };
-    found.checks.push(
-        check
-            .with("path", SELF_CGROUP)
-            .with("own", path)
-            .with("dir", dir)
-            .with("access_w", access_text)
-            .with("mount_readonly", ro_mount.map_or(json!(null), |r| json!(r))),
-    );
+    }
 }
 
 #[cfg(test)]

@@ -107,11 +107,36 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     };
     let filesystems = host.read(FILESYSTEMS);
     facts.kernel_fuse = filesystems.as_ref().ok().map(|t| lists_fs(t, "fuse"));
+    let check = device_check(host, &mut facts, Executor::of(&found.context));
+    found.checks.push(
+        check
+            .with("path", DEV)
+            .with(
+                "errno",
+                facts.errno.clone().map_or(json!(null), |e| json!(e)),
+            )
+            .with(
+                "kernel_fuse",
+                facts.kernel_fuse.map_or(json!(null), |k| json!(k)),
+            )
+            .with(
+                "filesystems",
+                match &filesystems {
+                    Ok(_) => json!(FILESYSTEMS),
+                    Err(e) => json!(format!("{FILESYSTEMS}: {}", io_error_name(e))),
+                },
+            ),
+    );
+    found.checks.push(overlayfs_check(&facts));
+    found.finish(facts)
+}
 
-    let stat = host.stat(DEV);
-    let mut check = match &stat {
+/// `fuse.device`: the device is there, is 10:229 and opens read-write; the
+/// runner remedy for this executor when it does not.
+fn device_check(host: &Host, facts: &mut Facts, executor: Executor) -> Check {
+    let check = match host.stat(DEV) {
         Err(e) => {
-            let errno = io_error_name(e);
+            let errno = io_error_name(&e);
             facts.errno = Some(errno.clone());
             Check::info(
                 "fuse.device",
@@ -142,54 +167,42 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         }
         Ok(_) => {
             facts.device_present = true;
-            match host.open_rw(DEV) {
-                Ok(()) => {
-                    facts.device_usable = true;
-                    Check::ok("fuse.device", format!("{DEV} (10:229) opens read-write"))
-                }
-                Err(e) => {
-                    let errno = io_error_name(&e);
-                    let why = match errno.as_str() {
-                        "EPERM" => "the device cgroup denies it",
-                        "EACCES" => "its file mode denies this user",
-                        "ENXIO" | "ENODEV" => "the fuse module is not loaded on the node",
-                        _ => "it cannot be opened",
-                    };
-                    facts.errno = Some(errno.clone());
-                    Check::warn(
-                        "fuse.device",
-                        format!("{DEV} exists but opening it fails ({errno}): {why}"),
-                    )
-                }
-            }
+            open_check(host, facts)
         }
     };
-    if !facts.device_usable {
-        check = check.fix(
-            By::RunnerAdmin,
-            EXPOSE_FUSE.text(Executor::of(&found.context)),
-        );
-    }
-    found.checks.push(
+    if facts.device_usable {
         check
-            .with("path", DEV)
-            .with(
-                "errno",
-                facts.errno.clone().map_or(json!(null), |e| json!(e)),
-            )
-            .with(
-                "kernel_fuse",
-                facts.kernel_fuse.map_or(json!(null), |k| json!(k)),
-            )
-            .with(
-                "filesystems",
-                match &filesystems {
-                    Ok(_) => json!(FILESYSTEMS),
-                    Err(e) => json!(format!("{FILESYSTEMS}: {}", io_error_name(e))),
-                },
-            ),
-    );
+    } else {
+        check.fix(By::RunnerAdmin, EXPOSE_FUSE.text(executor))
+    }
+}
 
+/// The fuse device is there: whether it opens read-write, and why not.
+fn open_check(host: &Host, facts: &mut Facts) -> Check {
+    match host.open_rw(DEV) {
+        Ok(()) => {
+            facts.device_usable = true;
+            Check::ok("fuse.device", format!("{DEV} (10:229) opens read-write"))
+        }
+        Err(e) => {
+            let errno = io_error_name(&e);
+            let why = match errno.as_str() {
+                "EPERM" => "the device cgroup denies it",
+                "EACCES" => "its file mode denies this user",
+                "ENXIO" | "ENODEV" => "the fuse module is not loaded on the node",
+                _ => "it cannot be opened",
+            };
+            facts.errno = Some(errno.clone());
+            Check::warn(
+                "fuse.device",
+                format!("{DEV} exists but opening it fails ({errno}): {why}"),
+            )
+        }
+    }
+}
+
+/// `fuse.overlayfs`: the mount program is installed.
+fn overlayfs_check(facts: &Facts) -> Check {
     let check = match &facts.fuse_overlayfs {
         Some(p) => Check::ok("fuse.overlayfs", format!("fuse-overlayfs at {p}")),
         None => Check::info(
@@ -203,16 +216,13 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
              install fuse-overlayfs` / `apk add fuse-overlayfs`)",
         ),
     };
-    found.checks.push(
-        check.with(
-            "path",
-            facts
-                .fuse_overlayfs
-                .clone()
-                .map_or(json!(null), |p| json!(p)),
-        ),
-    );
-    found.finish(facts)
+    check.with(
+        "path",
+        facts
+            .fuse_overlayfs
+            .clone()
+            .map_or(json!(null), |p| json!(p)),
+    )
 }
 
 #[cfg(test)]

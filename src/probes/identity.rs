@@ -14,8 +14,10 @@ use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
 use crate::formats::passwd::{parse_passwd, Passwd, PasswdEntry};
 use crate::formats::subid;
-use crate::host::{Access, FileKind, Found, Host, Stat};
+use crate::host::{Access, FileKind, Found, Host, ReadProblem, Stat};
 use crate::model::{Action, By, Check, Spec, Status};
+use crate::remedy::identity::{HOME_VOLUME, KNOWN_UID, OPENSHIFT_UID, PASSWD_ENTRY};
+use crate::remedy::runner::Executor;
 use serde_json::{json, Value};
 
 /// Capability bits used by the identity-related areas.
@@ -146,7 +148,8 @@ single-id mapping, so any image layer with files owned by other ids fails to unp
 /etc/passwd is writable (images built with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid` for \
 OpenShift's gid 0) this tool appends `name:x:UID:GID::HOME:/bin/sh`; otherwise build the image that \
 way, or run the job with a uid the image knows: `[runners.kubernetes.build_container_security_context] \
-run_as_user = 1000` (on OpenShift with an SCC that allows it, e.g. anyuid).",
+run_as_user = 1000` (on OpenShift with an SCC that allows it, e.g. anyuid; docker executor: \
+`user = \"1000\"` under [runners.docker]).",
         signatures: &[
             "newuidmap: Cannot determine your user name",
             "cannot find UID/GID for user :",
@@ -171,7 +174,9 @@ runtime seccomp profile, so rootless podman with several ids cannot work there. 
 runner's service account to the `anyuid` SCC and set `run_as_user = 1000`, or a custom SCC like Red \
 Hat's nested-podman example (allowPrivilegeEscalation: true, allowedCapabilities [SETUID, SETGID], \
 runAsUser MustRunAs 1000, seLinuxOptions.type container_engine_t, userNamespaceLevel \
-RequirePodLevel); build the image with `chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
+RequirePodLevel); build the image with `chmod g=u /etc/passwd /etc/subuid /etc/subgid`. Plain \
+Kubernetes: `run_as_user = 1000` in [runners.kubernetes.build_container_security_context]; docker \
+executor: `user = \"1000\"` under [runners.docker].",
         signatures: &["newuidmap: Cannot determine your user name"],
     },
     Spec {
@@ -180,7 +185,12 @@ RequirePodLevel); build the image with `chmod g=u /etc/passwd /etc/subuid /etc/s
         explain: "Podman looks up /etc/subuid and /etc/subgid by $USER first and by the passwd name \
 of the uid only when USER is unset, while newuidmap checks the ranges of the real passwd name. An \
 inherited USER (root's after `su`, the runner's) makes podman pass ranges newuidmap refuses, or find \
-none. Fix: export USER (and LOGNAME) as the passwd name; this tool does that in `env`/`exec`.",
+none. Fix: export USER (and LOGNAME) as the passwd name; this tool does that in `env`/`exec`. A \
+passwd name that is the uid itself (CRI-O's entries for arbitrary uids) makes podman pass every \
+range twice; this tool appends an alias entry when /etc/passwd is writable, else run the job as a \
+uid the image knows: `[runners.kubernetes.build_container_security_context] run_as_user = 1000` \
+(OpenShift: with an SCC that allows it, e.g. anyuid), docker executor `user = \"1000\"` under \
+[runners.docker].",
         signatures: &["cannot find UID/GID for user", "no subuid ranges found for user"],
     },
     Spec {
@@ -193,7 +203,9 @@ permission denied`, `unable to resolve HOME directory`, and git's `could not loc
 //.gitconfig`. Fix (job, `env`/`exec`): this tool exports HOME to a private directory of the job's \
 own ($CI_BUILDS_DIR/.podrun-UID/home, else $TMPDIR/podrun-UID/home) and copies the image's \
 per-user containers.conf files there. Runner fix: `environment = [\"HOME=/build_home\"]` with an \
-emptyDir mounted there, or mount the emptyDir at the image's home. The runner \
+emptyDir mounted there (`[[runners.kubernetes.volumes.empty_dir]] name = \"home\" mount_path = \
+\"/build_home\"`, Kubernetes and OpenShift), or mount the emptyDir at the image's home; docker \
+executor: the same `environment` with /build_home a directory of the job's uid in the image. The runner \
 helper's git clone runs before any job script, so its //.gitconfig error needs the runner fix.",
         signatures: &[
             "could not lock config file //.gitconfig",
@@ -352,92 +364,59 @@ fn copy_user_confs(
     }
 }
 
-const HOME_RUNNER_FIX: &str = "In config.toml: `environment = [\"HOME=/build_home\"]` and an \
-emptyDir mounted there (`[[runners.kubernetes.volumes.empty_dir]] name = \"home\" mount_path = \
-\"/build_home\"`), or mount the emptyDir at the image's home directory.";
-
-fn home_fix(check: Check, plan: &Result<HomePlan, String>) -> Check {
-    match plan {
+/// The HOME move when the job can make it, else the runner's volume.
+fn home_fix(check: Check, cx: &Cx) -> Check {
+    match cx.home_plan {
         Ok(p) => check.job_fix(p.text.clone(), p.actions.clone()),
         Err(why) => check
             .with("job_fix_impossible", why.clone())
-            .fix(By::RunnerAdmin, HOME_RUNNER_FIX),
+            .fix(By::RunnerAdmin, HOME_VOLUME.text(cx.executor)),
     }
 }
 
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
-    let ids = host.ids().clone();
-    let uid = ids.uid;
-    let userns_configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
-    // The caps area runs before this one.
-    let cap_eff = found.caps.known.then_some(found.caps.effective);
-    let sys_admin = cap_eff.map(|c| c & (1u64 << CAP_SYS_ADMIN) != 0);
-    let rootless = crate::decide::rootless(&crate::decide::User {
-        uid,
-        userns_configured,
-        sys_admin,
-    });
-
-    let paths = Paths::derive(host);
-    let mut facts = Facts {
-        uid,
-        gid: ids.gid,
-        groups: ids.groups.clone(),
-        rootless,
-        userns_configured,
-        sys_admin,
-        probed: true,
-        home: paths.home.clone(),
-        paths,
-        ..Facts::default()
-    };
-    let strict = rootless && uid != 0;
-
+    let mut facts = mode_facts(host, found);
     found.checks.push(mode_check(&facts));
 
-    let passwd_text = host.read(PASSWD);
+    let passwd_text = read_passwd(host);
     let passwd = match &passwd_text {
         Ok(t) => parse_passwd(t),
         Err(_) => Passwd::default(),
     };
     passwd_syntax_check(&passwd, &mut found.checks);
-    let entry = passwd.by_uid(uid).cloned();
+    let entry = passwd.by_uid(facts.uid).cloned();
     facts.user = entry.as_ref().map(|e| e.name.clone());
     facts.passwd_home = entry.as_ref().map(|e| e.home.clone());
     facts.passwd_gid = entry.as_ref().map(|e| e.gid);
-    facts.openshift_like = uid >= OPENSHIFT_UID_MIN && ids.gid == 0 && entry.is_none();
+    facts.openshift_like = facts.uid >= OPENSHIFT_UID_MIN && facts.gid == 0 && entry.is_none();
 
     // HOME analysis comes first: the passwd fix writes the home it plans.
-    let home_plan = plan_home(host, uid, facts.passwd_home.as_deref(), &facts.paths);
+    let home_plan = plan_home(host, facts.uid, facts.passwd_home.as_deref(), &facts.paths);
     let paths = facts.paths.clone();
     let mut cx = Cx {
         host,
-        uid,
-        gid: ids.gid,
-        strict,
+        uid: facts.uid,
+        gid: facts.gid,
+        strict: facts.rootless_nonroot(),
         passwd: &passwd,
         paths: &paths,
         home_env: paths.home.clone(),
         home_kept: None,
         home_plan: &home_plan,
+        executor: Executor::of(&found.context),
     };
     let (set_check, writable_check) = home_checks(&cx, &facts);
     // HOME stays when podman can use it as found: the passwd line names it.
     let usable = set_check.status == Status::Ok && writable_check.status == Status::Ok;
     cx.home_kept = cx.home_env.clone().filter(|_| usable);
-    facts.home_ok = usable || !strict;
+    facts.home_ok = usable || !cx.strict;
     note_home_move(&cx, &mut facts, [&set_check, &writable_check]);
 
-    passwd_check(
-        &cx,
-        &passwd_text,
-        entry.as_ref(),
-        &mut facts,
-        &mut found.checks,
-    );
-    openshift_check(&facts, &mut found.checks);
-    user_env_check(&cx, &mut facts, &mut found.checks);
+    let passwd_c = passwd_check(&cx, &passwd_text, entry.as_ref(), &mut facts);
+    found.checks.push(passwd_c);
+    found.checks.extend(openshift_check(&facts, cx.executor));
+    found.checks.push(user_env_check(&cx, &mut facts));
     found.checks.push(set_check);
     found.checks.push(writable_check);
 
@@ -448,6 +427,44 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         .report_context
         .insert("home".into(), json!(facts.home.clone()));
     found.finish(facts)
+}
+
+/// The ids, podman's mode (`decide::rootless`) and the derived paths.
+fn mode_facts(host: &Host, found: &Obs) -> Facts {
+    let ids = host.ids().clone();
+    let userns_configured = host.env_nonempty("_CONTAINERS_USERNS_CONFIGURED").is_some();
+    // The caps area runs before this one.
+    let cap_eff = found.caps.known.then_some(found.caps.effective);
+    let sys_admin = cap_eff.map(|c| c & (1u64 << CAP_SYS_ADMIN) != 0);
+    let rootless = crate::decide::rootless(&crate::decide::User {
+        uid: ids.uid,
+        userns_configured,
+        sys_admin,
+    });
+    let paths = Paths::derive(host);
+    Facts {
+        uid: ids.uid,
+        gid: ids.gid,
+        groups: ids.groups.clone(),
+        rootless,
+        userns_configured,
+        sys_admin,
+        probed: true,
+        home: paths.home.clone(),
+        paths,
+        ..Facts::default()
+    }
+}
+
+/// `/etc/passwd` through the checked reader (issue 9): a FIFO, a
+/// directory, a huge or unreadable file is a problem in words, never a
+/// hang; a missing file is ENOENT.
+fn read_passwd(host: &Host) -> Result<String, ReadProblem> {
+    match host.read_checked(PASSWD) {
+        Ok(Some(text)) => Ok(text),
+        Ok(None) => Err(ReadProblem::new(PASSWD, Found::Error("ENOENT".into()))),
+        Err(p) => Err(p),
+    }
 }
 
 /// What the identity checks share once passwd is read and the HOME
@@ -465,6 +482,8 @@ struct Cx<'a> {
     /// `HOME` as found when podman can use it (it is then kept).
     home_kept: Option<String>,
     home_plan: &'a Result<HomePlan, String>,
+    /// The executor the job runs under, for runner remedies.
+    executor: Executor,
 }
 
 /// A HOME podman can use as it stands: absolute, not `/`, an owned
@@ -535,217 +554,183 @@ fn passwd_syntax_check(passwd: &Passwd, out: &mut Vec<Check>) {
 /// with the append fix when the file is writable.
 fn passwd_check(
     cx: &Cx,
-    passwd_text: &std::io::Result<String>,
+    passwd_text: &Result<String, ReadProblem>,
     entry: Option<&PasswdEntry>,
     facts: &mut Facts,
-    out: &mut Vec<Check>,
-) {
-    let (host, uid, gid, strict) = (cx.host, cx.uid, cx.gid, cx.strict);
-    let passwd = cx.passwd;
+) -> Check {
+    let uid = cx.uid;
     match (passwd_text, entry) {
-        (Err(e), _) => {
-            let errno = crate::host::io_error_name(e);
-            let status = if strict { Status::Error } else { Status::Warn };
-            out.push(
-                Check::new(
-                    "identity.passwd",
-                    status,
-                    format!(
-                        "cannot read {PASSWD} ({errno}): newuidmap cannot determine the user name"
-                    ),
-                )
-                .with("path", PASSWD)
-                .with("errno", errno)
-                .fix(
-                    By::Image,
-                    "Ship a readable /etc/passwd with an entry for the job's uid in the image.",
-                ),
-            );
-        }
-        (Ok(_), Some(e)) => {
-            out.push(
-                Check::ok(
-                    "identity.passwd",
-                    format!("uid {uid} is `{}` in {PASSWD} (home {})", e.name, e.home),
-                )
-                .with("path", PASSWD)
-                .with("name", e.name.clone())
-                .with("passwd_gid", e.gid)
-                .with("passwd_home", e.home.clone()),
-            );
-        }
-        (Ok(_), None) if !strict => {
-            out.push(
-                Check::info(
-                    "identity.passwd",
-                    format!(
-                        "uid {uid} has no entry in {PASSWD}; podman does not need one in this mode"
-                    ),
-                )
-                .with("path", PASSWD),
-            );
-        }
-        (Ok(_), None) => {
-            let name = free_name(passwd, uid);
-            let writable = host.access(PASSWD, Access::Write).is_ok();
-            let mut check = Check::error(
-                "identity.passwd",
-                format!(
-                    "uid {uid} has no entry in {PASSWD}: newuidmap cannot determine the user name and podman finds no sub-id ranges{}",
-                    if writable { "" } else { " (and the file is not writable)" }
-                ),
-            )
-            .with("path", PASSWD)
-            .with("writable", writable)
-            .with("openshift_like", facts.openshift_like);
-            if writable {
-                let home = line_home(cx);
-                let line = format!("{name}:x:{uid}:{gid}::{}:/bin/sh", home.field);
-                facts.planned_name = Some(name.clone());
-                let mut actions = vec![Action::AppendLine {
-                    path: PASSWD.into(),
-                    line: line.clone(),
-                }];
-                actions.push(Action::SetEnv {
-                    key: "USER".into(),
-                    value: name.clone(),
-                });
-                actions.push(Action::SetEnv {
-                    key: "LOGNAME".into(),
-                    value: name.clone(),
-                });
-                check = home.note(check).with("planned_line", line.clone()).job_fix(
-                    format!("append `{line}` to {PASSWD} (it is writable) and export USER={name}"),
-                    actions,
-                );
-            } else {
-                check = check.fix(
-                    By::Image,
-                    "Build the image with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid` (OpenShift \
-runs the job with gid 0, so the job can then add its own entry), or run the job as a uid the image \
-knows: `[runners.kubernetes.build_container_security_context] run_as_user = 1000` (OpenShift: bind \
-the runner's service account to an SCC that allows it, e.g. anyuid).",
-                );
-            }
-            out.push(check);
-        }
+        (Err(problem), _) => unreadable_passwd_check(problem, cx.strict),
+        (Ok(_), Some(e)) => Check::ok(
+            "identity.passwd",
+            format!("uid {uid} is `{}` in {PASSWD} (home {})", e.name, e.home),
+        )
+        .with("path", PASSWD)
+        .with("name", e.name.clone())
+        .with("passwd_gid", e.gid)
+        .with("passwd_home", e.home.clone()),
+        (Ok(_), None) if !cx.strict => Check::info(
+            "identity.passwd",
+            format!("uid {uid} has no entry in {PASSWD}; podman does not need one in this mode"),
+        )
+        .with("path", PASSWD),
+        (Ok(_), None) => no_entry_check(cx, facts),
     }
 }
 
-/// `identity.openshift`: an OpenShift arbitrary uid, and the SCC that helps.
-fn openshift_check(facts: &Facts, out: &mut Vec<Check>) {
-    let (uid, gid) = (facts.uid, facts.gid);
-    if facts.openshift_like {
-        out.push(
-            Check::info(
-                "identity.openshift",
-                format!("uid {uid} with gid 0 and no passwd entry: an OpenShift arbitrary uid (restricted-v2 SCC)"),
-            )
-            .with("uid", uid)
-            .with("gid", gid)
-            .fix(
-                By::RunnerAdmin,
-                "Bind the runner's service account to the `anyuid` SCC and set \
-`[runners.kubernetes.build_container_security_context] run_as_user = 1000`, or use a custom SCC like \
-Red Hat's nested-podman example (allowPrivilegeEscalation: true, allowedCapabilities: [SETUID, \
-SETGID], runAsUser: MustRunAs 1000, seLinuxOptions.type: container_engine_t); and build the image \
-with `RUN chmod g=u /etc/passwd /etc/subuid /etc/subgid`.",
-            ),
-        );
+/// `/etc/passwd` is missing or no readable regular file: the sentence says
+/// what stands there and what to do; nothing is appended to it.
+fn unreadable_passwd_check(problem: &ReadProblem, strict: bool) -> Check {
+    let errno = crate::host::io_error_name(&std::io::Error::from_raw_os_error(problem.errno()));
+    let status = if strict { Status::Error } else { Status::Warn };
+    let summary = match &problem.found {
+        Found::Error(e) if e == "ENOENT" => {
+            format!("cannot read {PASSWD} (ENOENT): newuidmap cannot determine the user name")
+        }
+        _ => format!("{problem}; until then newuidmap cannot determine the user name"),
+    };
+    let check = Check::new("identity.passwd", status, summary)
+        .with("path", PASSWD)
+        .with("errno", errno);
+    let check = match &problem.found {
+        Found::Error(e) if e == "ENOENT" => check,
+        _ => check.with("problem", problem.to_string()),
+    };
+    check.fix(
+        By::Image,
+        "Ship a readable /etc/passwd with an entry for the job's uid in the image.",
+    )
+}
+
+/// No entry for the uid in a rootless job: append one when the file is
+/// writable, else the image or runner remedy.
+fn no_entry_check(cx: &Cx, facts: &mut Facts) -> Check {
+    let (uid, gid) = (cx.uid, cx.gid);
+    let name = free_name(cx.passwd, uid);
+    let writable = cx.host.access(PASSWD, Access::Write).is_ok();
+    let check = Check::error(
+        "identity.passwd",
+        format!(
+            "uid {uid} has no entry in {PASSWD}: newuidmap cannot determine the user name and podman finds no sub-id ranges{}",
+            if writable { "" } else { " (and the file is not writable)" }
+        ),
+    )
+    .with("path", PASSWD)
+    .with("writable", writable)
+    .with("openshift_like", facts.openshift_like);
+    if !writable {
+        return check.fix(By::Image, PASSWD_ENTRY.text(cx.executor));
     }
+    let home = line_home(cx);
+    let line = format!("{name}:x:{uid}:{gid}::{}:/bin/sh", home.field);
+    facts.planned_name = Some(name.clone());
+    let actions = vec![
+        Action::AppendLine {
+            path: PASSWD.into(),
+            line: line.clone(),
+        },
+        Action::SetEnv {
+            key: "USER".into(),
+            value: name.clone(),
+        },
+        Action::SetEnv {
+            key: "LOGNAME".into(),
+            value: name.clone(),
+        },
+    ];
+    home.note(check).with("planned_line", line.clone()).job_fix(
+        format!("append `{line}` to {PASSWD} (it is writable) and export USER={name}"),
+        actions,
+    )
+}
+
+/// `identity.openshift`: an OpenShift arbitrary uid, and the SCC that helps.
+fn openshift_check(facts: &Facts, executor: Executor) -> Option<Check> {
+    let (uid, gid) = (facts.uid, facts.gid);
+    facts.openshift_like.then(|| {
+        Check::info(
+            "identity.openshift",
+            format!("uid {uid} with gid 0 and no passwd entry: an OpenShift arbitrary uid (restricted-v2 SCC)"),
+        )
+        .with("uid", uid)
+        .with("gid", gid)
+        .fix(By::RunnerAdmin, OPENSHIFT_UID.text(executor))
+    })
 }
 
 /// `identity.user_env`: the name podman looks sub-ids up by (`$USER`)
 /// against the passwd name newuidmap checks them by.
-fn user_env_check(cx: &Cx, facts: &mut Facts, out: &mut Vec<Check>) {
-    let (host, uid, strict, passwd) = (cx.host, cx.uid, cx.strict, cx.passwd);
-    let user_env = host.env_nonempty("USER").map(str::to_string);
+fn user_env_check(cx: &Cx, facts: &mut Facts) -> Check {
+    let (uid, passwd) = (cx.uid, cx.passwd);
+    let user_env = cx.host.env_nonempty("USER").map(str::to_string);
     facts.podman_user = user_env.clone().or_else(|| facts.user.clone());
     let uid_s = uid.to_string();
     // An alias in USER that resolves to our uid (the numeric-name fix below).
     let alias_ok = |u: &str| u != uid_s && passwd.by_name(u).is_some_and(|e| e.uid == uid);
     match (&facts.user, &user_env) {
-        (_, _) if !strict => {
-            out.push(
-                Check::info(
-                    "identity.user_env",
-                    "podman does not look up sub-id ranges in this mode",
-                )
-                .with("USER", json!(user_env)),
-            );
-        }
+        (_, _) if !cx.strict => Check::info(
+            "identity.user_env",
+            "podman does not look up sub-id ranges in this mode",
+        )
+        .with("USER", json!(user_env)),
         (Some(name), u) if *name == uid_s && !u.as_deref().is_some_and(alias_ok) => {
-            out.push(numeric_name_check(cx, name, u.as_deref()));
+            numeric_name_check(cx, name, u.as_deref())
         }
-        (Some(name), Some(u)) if *name == uid_s => {
-            out.push(
-                Check::ok(
-                    "identity.user_env",
-                    format!(
-                        "USER={u} is an alias of uid {uid}: podman lists the sub-id ranges once"
-                    ),
-                )
-                .with("USER", u.clone())
-                .with("passwd_name", name.clone()),
-            );
-        }
-        (Some(name), None) => {
-            out.push(Check::ok(
-                "identity.user_env",
-                format!("USER is unset; podman looks uid {uid} up (`{name}`)"),
-            ));
-        }
-        (Some(name), Some(u)) if u == name => {
-            let check = Check::ok(
-                "identity.user_env",
-                format!("USER={u} matches the passwd entry"),
-            )
-            .with("USER", u.clone());
-            out.push(check);
-        }
-        (Some(name), Some(u)) => {
-            // Does the mismatch change the ranges podman passes to newuidmap?
-            // An unreadable /etc/subuid changes no lookup (the subid area reports it).
-            let differs = host.read(SUBUID).is_ok_and(|t| {
-                subid::lookup_differs(&subid::parse_subid(&t), passwd, u, name, uid)
-            });
-            let status = if differs { Status::Error } else { Status::Warn };
-            out.push(
-                Check::new(
-                    "identity.user_env",
-                    status,
-                    format!(
-                        "USER={u} but uid {uid} is `{name}`: podman looks sub-ids up as `{u}`, newuidmap checks them as `{name}`{}",
-                        if differs { " and they differ" } else { "" }
-                    ),
-                )
-                .with("USER", u.clone())
-                .with("passwd_name", name.clone())
-                .job_fix(
-                    format!("export USER={name} LOGNAME={name}"),
-                    vec![
-                        Action::SetEnv {
-                            key: "USER".into(),
-                            value: name.clone(),
-                        },
-                        Action::SetEnv {
-                            key: "LOGNAME".into(),
-                            value: name.clone(),
-                        },
-                    ],
-                ),
-            );
-        }
-        (None, u) => {
-            out.push(
-                Check::info(
-                    "identity.user_env",
-                    "no passwd entry for the uid: see identity.passwd".to_string(),
-                )
-                .with("USER", json!(u)),
-            );
-        }
+        (Some(name), Some(u)) if *name == uid_s => Check::ok(
+            "identity.user_env",
+            format!("USER={u} is an alias of uid {uid}: podman lists the sub-id ranges once"),
+        )
+        .with("USER", u.clone())
+        .with("passwd_name", name.clone()),
+        (Some(name), None) => Check::ok(
+            "identity.user_env",
+            format!("USER is unset; podman looks uid {uid} up (`{name}`)"),
+        ),
+        (Some(name), Some(u)) if u == name => Check::ok(
+            "identity.user_env",
+            format!("USER={u} matches the passwd entry"),
+        )
+        .with("USER", u.clone()),
+        (Some(name), Some(u)) => user_mismatch_check(cx, u, name),
+        (None, u) => Check::info(
+            "identity.user_env",
+            "no passwd entry for the uid: see identity.passwd".to_string(),
+        )
+        .with("USER", json!(u)),
     }
+}
+
+/// USER names another user than the passwd entry: an error when the
+/// sub-id ranges podman finds for USER differ from newuidmap's.
+fn user_mismatch_check(cx: &Cx, u: &str, name: &str) -> Check {
+    let uid = cx.uid;
+    // An unreadable /etc/subuid changes no lookup (the subid area reports it).
+    let differs = matches!(cx.host.read_checked(SUBUID), Ok(Some(t))
+        if subid::lookup_differs(&subid::parse_subid(&t), cx.passwd, u, name, uid));
+    let status = if differs { Status::Error } else { Status::Warn };
+    Check::new(
+        "identity.user_env",
+        status,
+        format!(
+            "USER={u} but uid {uid} is `{name}`: podman looks sub-ids up as `{u}`, newuidmap checks them as `{name}`{}",
+            if differs { " and they differ" } else { "" }
+        ),
+    )
+    .with("USER", u)
+    .with("passwd_name", name)
+    .job_fix(
+        format!("export USER={name} LOGNAME={name}"),
+        vec![
+            Action::SetEnv {
+                key: "USER".into(),
+                value: name.to_string(),
+            },
+            Action::SetEnv {
+                key: "LOGNAME".into(),
+                value: name.to_string(),
+            },
+        ],
+    )
 }
 
 /// `home.set` and `home.writable` (not yet pushed: the passwd fixes need
@@ -776,7 +761,7 @@ fn note_home_move(cx: &Cx, facts: &mut Facts, checks: [&Check; 2]) {
 
 /// `home.set`: HOME is set to an absolute directory path other than `/`.
 fn home_set_check(cx: &Cx, facts: &Facts) -> Check {
-    let (host, uid, strict, home_plan) = (cx.host, cx.uid, cx.strict, cx.home_plan);
+    let (host, uid, strict) = (cx.host, cx.uid, cx.strict);
     match cx.home_env.as_deref() {
         None | Some("") if !strict => Check::info(
             "home.set",
@@ -800,7 +785,7 @@ fn home_set_check(cx: &Cx, facts: &Facts) -> Check {
                     "home.set",
                     "HOME is unset and there is no usable passwd home: rootless podman has nowhere for its config and storage",
                 ),
-                home_plan,
+                cx,
             ),
         },
         Some("/") if strict => home_fix(
@@ -809,7 +794,7 @@ fn home_set_check(cx: &Cx, facts: &Facts) -> Check {
                 "HOME is `/`: rootless podman fails with `mkdir /.local: permission denied`",
             )
             .with("HOME", "/"),
-            home_plan,
+            cx,
         ),
         Some("/") => Check::info(
             "home.set",
@@ -825,7 +810,7 @@ fn home_set_check(cx: &Cx, facts: &Facts) -> Check {
             )
             .with("HOME", h);
             if strict {
-                home_fix(c, home_plan)
+                home_fix(c, cx)
             } else {
                 c
             }
@@ -848,7 +833,7 @@ fn control_home_check(cx: &Cx, h: &str) -> Check {
     )
     .with("HOME", h);
     if cx.strict {
-        home_fix(c, cx.home_plan)
+        home_fix(c, cx)
     } else {
         c.fix(
             By::RunnerAdmin,
@@ -960,12 +945,7 @@ sub-id line twice, by name and by uid, and newuidmap refuses the overlapping ran
     .with("passwd_name", name)
     .with("USER", json!(user_env));
     if host.access(PASSWD, Access::Write).is_err() {
-        return c.fix(
-            By::RunnerAdmin,
-            "Run the job as a uid the image knows: `[runners.kubernetes.build_container_security_context] \
-run_as_user = 1000` (OpenShift: an SCC that allows it, e.g. anyuid), or ship a named passwd entry for \
-the uid in the image.",
-        );
+        return c.fix(By::RunnerAdmin, KNOWN_UID.text(cx.executor));
     }
     let alias = free_name(passwd, uid);
     let home = line_home(cx);
@@ -1002,7 +982,7 @@ fn home_writable(cx: &Cx, h: &str) -> Check {
     let bad = |c: Check| -> Check {
         let c = c.with("HOME", h);
         if c.status >= Status::Warn && strict {
-            home_fix(c, cx.home_plan)
+            home_fix(c, cx)
         } else {
             c
         }
@@ -1790,6 +1770,117 @@ user1000680000:x:5:5::/:/bin/sh\n1000680000:*:1000680000:0:container user:/:/bin
                 .contains("not copied: /home/podman/.config/containers/storage.conf is a FIFO"),
             "{}",
             fix.text
+        );
+    }
+
+    /// Issue 9: what stands at /etc/passwd instead of a readable file is
+    /// named (file, what was found, next step), never read blocking and
+    /// never appended to.
+    #[test]
+    fn a_fifo_directory_or_unreadable_passwd_is_named_and_never_appended_to() {
+        let rootless = |f: Fixture| {
+            f.uid(1000)
+                .gid(1000)
+                .env("HOME", "/home/podman")
+                .access(PASSWD, Access::Write, "ok")
+        };
+        let fifo = Fixture::new().dir("/etc");
+        nix::unistd::mkfifo(
+            &fifo.root_path(PASSWD),
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .unwrap();
+        let dir = Fixture::new().dir(PASSWD);
+        let denied = Fixture::new().file(PASSWD, PASSWD_UPSTREAM).answer(
+            "read_errors",
+            PASSWD,
+            json!("EACCES"),
+        );
+        let huge = Fixture::new().file(PASSWD, PASSWD_UPSTREAM).answer(
+            "stat",
+            PASSWD,
+            json!({"kind": "file", "mode": "0644", "size": 5u64 << 30}),
+        );
+        for (f, found_words, errno) in [
+            (fifo, "is a FIFO (named pipe), not a regular file", "EINVAL"),
+            (dir, "is a directory, not a regular file", "EISDIR"),
+            (denied, "cannot be read by this user (EACCES)", "EACCES"),
+            (huge, "is larger than 4 MiB", "EFBIG"),
+        ] {
+            let host = rootless(f).host();
+            let found = run(&host);
+            let c = found.check("identity.passwd").cloned().unwrap();
+            assert_eq!(c.status, Status::Error, "{}", c.summary);
+            assert!(c.summary.starts_with("/etc/passwd "), "{}", c.summary);
+            assert!(c.summary.contains(found_words), "{}", c.summary);
+            assert!(c
+                .summary
+                .contains("newuidmap cannot determine the user name"));
+            assert_eq!(c.evidence["errno"], json!(errno));
+            let fix = c.fix.unwrap();
+            assert_eq!(fix.by, By::Image);
+            assert!(fix.actions.is_empty());
+            assert!(found.identity.user.is_none() && found.identity.planned_name.is_none());
+        }
+        // Missing: as before.
+        let host = rootless(Fixture::new()).host();
+        let c = run(&host).check("identity.passwd").cloned().unwrap();
+        assert_eq!(
+            c.summary,
+            "cannot read /etc/passwd (ENOENT): newuidmap cannot determine the user name"
+        );
+    }
+
+    /// The engine's append (fix.rs `AppendLine` goes through
+    /// `Host::append_line`) refuses a target that is no regular file, and
+    /// leaves it as it was.
+    #[test]
+    fn appending_to_a_passwd_that_is_no_regular_file_is_refused() {
+        let line = "podman:x:1000680000:0::/tmp:/bin/sh";
+        let fifo = Fixture::new().dir("/etc");
+        nix::unistd::mkfifo(
+            &fifo.root_path(PASSWD),
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+        )
+        .unwrap();
+        let host = fifo.host();
+        let e = host.append_line(PASSWD, line).unwrap_err().to_string();
+        assert!(
+            e.contains("/etc/passwd") && e.contains("regular file"),
+            "{e}"
+        );
+        let kind = std::fs::symlink_metadata(host.dir().join("root/etc/passwd")).unwrap();
+        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind.file_type()));
+        let host = Fixture::new().dir(PASSWD).host();
+        let e = host.append_line(PASSWD, line).unwrap_err().to_string();
+        assert!(e.contains("/etc/passwd"), "{e}");
+        assert!(host.dir().join("root/etc/passwd").is_dir());
+    }
+
+    /// Runner remedies show the job's executor only (remedy::identity).
+    #[test]
+    fn runner_remedies_follow_the_executor() {
+        let host = Fixture::new()
+            .uid(1000680000)
+            .gid(0)
+            .env("HOME", "/")
+            .file(PASSWD, "root:x:0:0:root:/root:/bin/bash\n")
+            .file(STATUS, &status(0, 0, 1, 2))
+            .access(PASSWD, Access::Write, "EACCES")
+            .host();
+        let mut found = Findings::default();
+        found.context.engine = Some("docker".into());
+        found.absorb(crate::probes::caps::probe(&host, &found));
+        found.absorb(probe(&host, &found));
+        let text = |id: &str| found.check(id).unwrap().fix.clone().unwrap().text;
+        let passwd = text("identity.passwd");
+        assert!(passwd.contains("chmod g=u /etc/passwd"), "{passwd}");
+        assert!(passwd.contains("user = \"1000\"") && !passwd.contains("runners.kubernetes"));
+        assert!(passwd.contains("explain identity.passwd"));
+        let scc = text("identity.openshift");
+        assert!(
+            scc.contains("[runners.docker]") && !scc.contains("anyuid"),
+            "{scc}"
         );
     }
 }

@@ -84,15 +84,36 @@ nodes also check kernel.apparmor_restrict_unprivileged_userns.",
     id: "lsm.mount",
 };
 
-const SECCOMP_FIX: &str = "allow mount in the build container: seccomp `Unconfined` \
-(`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \
-\"Unconfined\"`, docker executor `security_opt = [\"seccomp:unconfined\"]`) or `privileged = true`";
+/// A seccomp filter (or missing capabilities) refuses mount: the runner
+/// lifts the filter for the build container.
+pub const SECCOMP_UNCONFINED: RunnerFix = RunnerFix {
+    lead: "Allow mount in the build container: no job-side setting lifts a seccomp filter.",
+    kubernetes: "Kubernetes, in config.toml: \
+`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"` (or \
+`privileged = true` in [runners.kubernetes]).",
+    openshift: "OpenShift: an SCC whose seccompProfiles allow \
+`unconfined` (or `allowPrivilegedContainer`), then the Kubernetes setting above.",
+    docker: "Docker executor: `security_opt = [\"seccomp:unconfined\"]` under [runners.docker] \
+in config.toml (or `privileged = true`).",
+    node: "If capabilities are missing instead (the caps rows), `privileged = true` covers both.",
+    id: "lsm.mount",
+};
 
-const SELINUX_FIX: &str = "run the build container with an SELinux type that may mount: \
-`[runners.kubernetes.build_container_security_context] selinux_type = \"spc_t\"` (what \
-privileged gives) or `container_engine_t` (OpenShift nested-podman SCC \
-`seLinuxOptions.type: container_engine_t`); docker executor `security_opt = [\"label=disable\"]`; \
-GitLab's documented alternative: disable SELinux enforcement on the nodes";
+/// SELinux `container_t` may not mount: a type that may.
+pub const SELINUX_MOUNT_TYPE: RunnerFix = RunnerFix {
+    lead: "Run the build container with an SELinux type that may mount.",
+    kubernetes: "Kubernetes, in config.toml: \
+`[runners.kubernetes.build_container_security_context] selinux_type = \"spc_t\"` (what privileged \
+gives).",
+    openshift: "OpenShift: `[runners.kubernetes.build_container_security_context] selinux_type = \
+\"container_engine_t\"` with an SCC that allows it (Red Hat's nested-podman SCC \
+`seLinuxOptions.type: container_engine_t`), or `spc_t` with a privileged SCC.",
+    docker: "Docker executor: `security_opt = [\"label=disable\"]` under [runners.docker] in \
+config.toml.",
+    node: "Node admin: GitLab's documented alternative is to disable SELinux enforcement on the \
+nodes.",
+    id: "lsm.selinux",
+};
 
 pub const SPECS: &[Spec] = &[
     Spec {
@@ -115,7 +136,13 @@ AppArmor `Unconfined` for the build container.",
 0x1000) in a private mount namespace for every build. A child process tries exactly that. \
 EACCES means an LSM (AppArmor `deny mount`, SELinux) refused it; EPERM usually seccomp or \
 missing capabilities. No job-side fix exists: the runner admin must run the build container \
-AppArmor-unconfined (or seccomp-unconfined, or privileged).",
+AppArmor-unconfined (or seccomp-unconfined, or privileged). AppArmor: Kubernetes >= 1.30 \
+`[runners.kubernetes.build_container_security_context.app_armor_profile] type = \"Unconfined\"`, \
+older clusters the annotation `container.apparmor.security.beta.kubernetes.io/build: unconfined`, \
+OpenShift an SCC that allows it, docker executor `security_opt = [\"apparmor=unconfined\"]`. \
+Seccomp: `[runners.kubernetes.build_container_security_context.seccomp_profile] type = \
+\"Unconfined\"`, OpenShift an SCC whose seccompProfiles allow `unconfined`, docker executor \
+`security_opt = [\"seccomp:unconfined\"]`.",
         signatures: &[
             "flags: 0x1000: permission denied",
             "remount /, flags: 0x44000: permission denied",
@@ -140,14 +167,29 @@ container's security context, or `label=disable` on the docker executor.",
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
     let mut facts = Facts::default();
-
-    // AppArmor: the dedicated attribute, else the shared one (when it is not
-    // an SELinux context).
     let aa_text = host.read(AA_CURRENT);
     let attr_text = host.read(ATTR_CURRENT);
-    let aa = match &aa_text {
+    read_apparmor(&aa_text, &attr_text, &mut facts);
+    let enforce = host.read(SELINUX_ENFORCE);
+    read_selinux(found, &enforce, &attr_text, &mut facts);
+    found
+        .checks
+        .push(apparmor_check(&facts, &aa_text, &attr_text));
+    mount_check(host, found, &mut facts);
+    selinux_check(found, &facts, &enforce);
+    found.finish(facts)
+}
+
+/// AppArmor: the dedicated attribute, else the shared one (when it is not
+/// an SELinux context).
+fn read_apparmor(
+    aa_text: &std::io::Result<String>,
+    attr_text: &std::io::Result<String>,
+    facts: &mut Facts,
+) {
+    let aa = match aa_text {
         Ok(t) => parse_apparmor(t),
-        Err(_) => match &attr_text {
+        Err(_) => match attr_text {
             Ok(t) if selinux_type(t).is_none() => parse_apparmor(t),
             _ => None,
         },
@@ -157,9 +199,15 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         facts.apparmor_profile = Some(profile);
         facts.apparmor_mode = mode;
     }
+}
 
-    // SELinux.
-    let enforce = host.read(SELINUX_ENFORCE);
+/// SELinux: selinuxfs (or its mount) and the label of the job.
+fn read_selinux(
+    found: &Obs,
+    enforce: &std::io::Result<String>,
+    attr_text: &std::io::Result<String>,
+    facts: &mut Facts,
+) {
     facts.selinux_enabled =
         enforce.is_ok() || found.mounts.mounts.iter().any(|m| m.fstype == "selinuxfs");
     facts.selinux_enforcing = enforce.as_ref().ok().and_then(|t| match t.trim() {
@@ -167,7 +215,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         "0" => Some(false),
         _ => None,
     });
-    if let Ok(t) = &attr_text {
+    if let Ok(t) = attr_text {
         if let Some(ty) = selinux_type(t) {
             facts.selinux_label = Some(
                 t.trim_matches(|c: char| c.is_whitespace() || c == '\0')
@@ -177,8 +225,14 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             facts.selinux_enabled = true;
         }
     }
+}
 
-    // lsm.apparmor
+/// `lsm.apparmor`: the profile, which lsm.mount's probe judges.
+fn apparmor_check(
+    facts: &Facts,
+    aa_text: &std::io::Result<String>,
+    attr_text: &std::io::Result<String>,
+) -> Check {
     let err_name = |r: &std::io::Result<String>| match r {
         Ok(_) => json!("ok"),
         Err(e) => json!(io_error_name(e)),
@@ -200,16 +254,10 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             ),
         ),
     };
-    found.checks.push(
-        check
-            .with("path", AA_CURRENT)
-            .with("read", err_name(&aa_text))
-            .with("attr_current", err_name(&attr_text)),
-    );
-
-    mount_check(host, found, &mut facts);
-    selinux_check(found, &facts, &enforce);
-    found.finish(facts)
+    check
+        .with("path", AA_CURRENT)
+        .with("read", err_name(aa_text))
+        .with("attr_current", err_name(attr_text))
 }
 
 fn mount_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
@@ -279,13 +327,13 @@ fn refused_check(result: &ProbeResult, facts: &Facts, executor: Executor) -> Che
     let eacces = result.errno.as_deref() == Some("EACCES");
     let selinux = facts.selinux_enforcing == Some(true) && !facts.apparmor_confined;
     let (cause, fix) = if eacces && selinux {
-        (lsm_name(facts), SELINUX_FIX.to_string())
+        (lsm_name(facts), SELINUX_MOUNT_TYPE.text(executor))
     } else if facts.apparmor_confined || eacces {
         (lsm_name(facts), APPARMOR_UNCONFINED.text(executor))
     } else {
         (
             "seccomp or missing capabilities".to_string(),
-            SECCOMP_FIX.to_string(),
+            SECCOMP_UNCONFINED.text(executor),
         )
     };
     Check::error(
@@ -339,6 +387,7 @@ fn lsm_name(facts: &Facts) -> String {
 }
 
 fn selinux_check(found: &mut Obs, facts: &Facts, enforce: &std::io::Result<String>) {
+    let executor = Executor::of(&found.context);
     let enforce_ev = match enforce {
         Ok(t) => json!(t.trim()),
         Err(e) => json!(io_error_name(e)),
@@ -361,7 +410,7 @@ fn selinux_check(found: &mut Obs, facts: &Facts, enforce: &std::io::Result<Strin
                 }
             ),
         )
-        .fix(By::RunnerAdmin, SELINUX_FIX)
+        .fix(By::RunnerAdmin, SELINUX_MOUNT_TYPE.text(executor))
     } else if facts.selinux_enforcing == Some(false) {
         Check::info("lsm.selinux", format!("SELinux permissive (type {ty})"))
     } else {
@@ -495,6 +544,36 @@ mod tests {
         assert!(k8s.contains("appArmorProfile: {type: Unconfined}"));
         assert!(k8s.contains("container.apparmor.security.beta.kubernetes.io/build"));
         assert!(!k8s.contains("security_opt"));
+        for fix in [SECCOMP_UNCONFINED, SELINUX_MOUNT_TYPE] {
+            let docker = fix.text(Executor::Docker);
+            assert!(docker.contains("security_opt") && !docker.contains("runners.kubernetes"));
+            let ocp = fix.text(Executor::OpenShift);
+            assert!(
+                ocp.contains("SCC") && !ocp.contains("security_opt"),
+                "{ocp}"
+            );
+            assert!(ocp.contains(&format!("explain {}", fix.id)));
+        }
+        // A job under the docker executor sees only its SELinux snippet.
+        let f = Fixture::new()
+            .file(ATTR_CURRENT, "system_u:system_r:container_t:s0:c1,c2\0")
+            .answer("read_errors", AA_CURRENT, json!("ENOENT"))
+            .file(SELINUX_ENFORCE, "1");
+        let host = f.host();
+        let mut found = Findings::default();
+        found.context.engine = Some("docker".into());
+        found.absorb(probe(&host, &found));
+        let text = &found
+            .check("lsm.selinux")
+            .unwrap()
+            .fix
+            .as_ref()
+            .unwrap()
+            .text;
+        assert!(
+            text.contains("label=disable") && !text.contains("spc_t"),
+            "{text}"
+        );
     }
 
     #[test]

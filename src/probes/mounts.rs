@@ -157,7 +157,16 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
     let mut facts = Facts::default();
 
-    // The mount table.
+    mountinfo_check(host, found, &mut facts);
+    isolation(host, found, &mut facts);
+    proc_check(host, found, &mut facts);
+    keyring_check(host, found, &mut facts);
+    root_checks(host, found, &mut facts);
+    found.finish(facts)
+}
+
+/// `mounts.mountinfo`: the mount table, read once for every later check.
+fn mountinfo_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     match host.read(MOUNTINFO) {
         Ok(text) => {
             let (mounts, garbage) = parse_mountinfo(&text);
@@ -205,12 +214,6 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
             );
         }
     }
-
-    isolation(host, found, &mut facts);
-    proc_check(host, found, &mut facts);
-    keyring_check(host, found, &mut facts);
-    root_checks(host, found, &mut facts);
-    found.finish(facts)
 }
 
 /// `mounts.isolation`: what BUILDAH_ISOLATION asks for. The isolation
@@ -286,35 +289,52 @@ fn proc_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     let probe = Probe::ProcMount { userns };
     let result = host.probe(&probe);
     facts.proc_probe = Some(result.clone());
-    let chroot_fix =
-        "export BUILDAH_ISOLATION=chroot (RUN steps then bind /proc instead of mounting it)";
+    // The shared evidence first: the report keeps insertion order.
     let base = |c: Check| {
         c.with("isolation", iso.clone())
             .with("probe", probe.key())
             .with("probe_result", result.describe())
             .with("proc_submounts", subs.clone())
     };
-    let check = if result.ran && result.ok {
+    let mut check = proc_probe_check(&result, userns, facts, &masked_text, &base);
+    if let Some(f) = check.fix.as_mut() {
+        // The job fix is attached; the runner remedy goes into the text.
+        f.text = format!("{}; or, runner admin: {PROC_RUNNER_FIX}", f.text);
+    }
+    found.checks.push(check);
+}
+
+/// `mounts.proc` from the fresh-/proc probe (OCI isolation), setting
+/// `proc_ok`; the chroot fix wherever the mount fails or likely will.
+fn proc_probe_check(
+    result: &ProbeResult,
+    userns: bool,
+    facts: &mut Facts,
+    masked: &str,
+    base: &dyn Fn(Check) -> Check,
+) -> Check {
+    let chroot_fix =
+        "export BUILDAH_ISOLATION=chroot (RUN steps then bind /proc instead of mounting it)";
+    if result.ran && result.ok {
         facts.proc_ok = Some(true);
-        base(Check::ok(
+        let how = if userns {
+            " in a new user namespace"
+        } else {
+            ""
+        };
+        return base(Check::ok(
             "mounts.proc",
-            format!(
-                "a fresh /proc mounts{} ({masked_text})",
-                if userns {
-                    " in a new user namespace"
-                } else {
-                    ""
-                }
-            ),
-        ))
-    } else if result.ran && result.step != "mount" && !result.step.is_empty() {
+            format!("a fresh /proc mounts{how} ({masked})"),
+        ));
+    }
+    facts.proc_ok = None;
+    if result.ran && result.step != "mount" && !result.step.is_empty() {
         // It failed before the proc mount (the user or pid namespace): the
         // userns area judges that; nothing is known about /proc itself.
-        facts.proc_ok = None;
         base(Check::warn(
             "mounts.proc",
             format!(
-                "could not test the /proc mount: the probe failed earlier ({}); {masked_text}",
+                "could not test the /proc mount: the probe failed earlier ({}); {masked}",
                 result.describe()
             ),
         ))
@@ -324,7 +344,7 @@ fn proc_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
         base(Check::error(
             "mounts.proc",
             format!(
-                "RUN steps cannot mount /proc ({}): {masked_text}; `podman build` fails with \
+                "RUN steps cannot mount /proc ({}): {masked}; `podman build` fails with \
                  \"mount `proc` to `proc`: Operation not permitted\"",
                 result.describe()
             ),
@@ -334,12 +354,11 @@ fn proc_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
             result.errno.clone().map_or(json!(null), |e| json!(e)),
         )
         .job_fix(chroot_fix, set_isolation_env("chroot"))
-    } else if !subs.is_empty() && (userns || !facts.known) {
-        facts.proc_ok = None;
+    } else if !facts.proc_submounts.is_empty() && (userns || !facts.known) {
         base(Check::warn(
             "mounts.proc",
             format!(
-                "{masked_text}: RUN steps in a user namespace will likely fail to mount /proc \
+                "{masked}: RUN steps in a user namespace will likely fail to mount /proc \
                  (probe not run: {})",
                 result.detail
             ),
@@ -347,22 +366,15 @@ fn proc_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
         .with("probe_ran", false)
         .job_fix(chroot_fix, set_isolation_env("chroot"))
     } else {
-        facts.proc_ok = None;
         base(Check::warn(
             "mounts.proc",
             format!(
-                "the /proc mount probe did not run ({}); {masked_text}",
+                "the /proc mount probe did not run ({}); {masked}",
                 result.detail
             ),
         ))
         .with("probe_ran", false)
-    };
-    let mut check = check;
-    if let Some(f) = check.fix.as_mut() {
-        // The job fix is attached; the runner remedy goes into the text.
-        f.text = format!("{}; or, runner admin: {PROC_RUNNER_FIX}", f.text);
     }
-    found.checks.push(check);
 }
 
 fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
@@ -386,9 +398,23 @@ fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     }
     let result = host.probe(&Probe::Keyctl);
     facts.keyctl_probe = Some(result.clone());
+    let filtered = found.caps.known && found.caps.seccomp_filtered();
+    let check = keyctl_probe_check(&result, filtered);
+    found.checks.push(
+        check
+            .with("isolation", iso)
+            .with("probe", Probe::Keyctl.key())
+            .with("probe_result", result.describe())
+            .with("Seccomp", u64::from(found.caps.seccomp_mode)),
+    );
+}
+
+/// `mounts.keyring` from the keyctl probe (OCI isolation); without an
+/// answer, an active seccomp filter makes the refusal likely.
+fn keyctl_probe_check(result: &ProbeResult, seccomp_filtered: bool) -> Check {
     // The live probe reports ENOSYS as ok (crun tolerates it) with the
     // errno kept, so ENOSYS is looked at first.
-    let check = if result.ran && result.errno.as_deref() == Some("ENOSYS") {
+    if result.ran && result.errno.as_deref() == Some("ENOSYS") {
         Check::info(
             "mounts.keyring",
             "keyctl returns ENOSYS: crun warns and goes on without a new keyring",
@@ -414,7 +440,7 @@ fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
              seccomp_profile type = \"Unconfined\")",
             set_isolation_env("chroot"),
         )
-    } else if found.caps.known && found.caps.seccomp_filtered() {
+    } else if seccomp_filtered {
         Check::warn(
             "mounts.keyring",
             format!(
@@ -436,14 +462,7 @@ fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
                 result.detail
             ),
         )
-    };
-    found.checks.push(
-        check
-            .with("isolation", iso)
-            .with("probe", Probe::Keyctl.key())
-            .with("probe_result", result.describe())
-            .with("Seccomp", u64::from(found.caps.seccomp_mode)),
-    );
+    }
 }
 
 fn root_checks(host: &Host, found: &mut Obs, facts: &mut Facts) {

@@ -7,7 +7,7 @@
 use super::{AreaOut, Findings, Obs};
 pub use crate::formats::version::Version;
 use crate::host::Host;
-use crate::model::{Check, Spec};
+use crate::model::{By, Check, Spec};
 use serde_json::json;
 
 /// Podman 5 or later, the line several defaults changed at (pasta, the
@@ -161,95 +161,112 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         nft: find(host, "nft"),
         ..Facts::default()
     };
-
-    match f.podman.clone() {
-        None => {
-            found.report_context.insert("podman".into(), json!(null));
-            found.checks.push(
-                Check::error("tools.podman", "podman is not installed (not in PATH)")
-                    .with("PATH", host.env("PATH").unwrap_or(""))
-                    .fix(
-                        crate::model::By::Image,
-                        "Install podman in the job image (Debian/Ubuntu: `apt-get install -y podman \
-                         fuse-overlayfs uidmap`; Fedora: `dnf install -y podman fuse-overlayfs`), or use \
-                         quay.io/podman/stable as the job image.",
-                    ),
-            );
-        }
-        Some(path) => {
-            let (v, line) = version_of(host, &path);
-            f.podman_version = v;
-            found
-                .report_context
-                .insert("podman_path".into(), json!(path.clone()));
-            found.report_context.insert(
-                "podman".into(),
-                v.map(|v| json!(v.to_string())).unwrap_or(json!(null)),
-            );
-            let check = match v {
-                Some(v) => Check::ok("tools.podman", format!("podman {v} at {path}")),
-                None => Check::warn(
-                    "tools.podman",
-                    format!("podman at {path}, but `podman --version` gave no version"),
-                ),
-            };
-            found.checks.push(
-                check
-                    .with("path", path.clone())
-                    .with("version_output", line.unwrap_or_default()),
-            );
-        }
-    }
-
+    podman_check(host, found, &mut f);
     if let Some(p) = f.crun.clone() {
         f.crun_version = version_of(host, &p).0;
     }
     if let Some(p) = f.runc.clone() {
         f.runc_version = version_of(host, &p).0;
     }
-
+    // conmon and the runtime matter only to a podman that is there.
     if f.podman.is_some() {
-        found.checks.push(match &f.conmon {
-            Some(p) => Check::ok("tools.conmon", format!("conmon at {p}")).with("path", p.clone()),
-            None => Check::error(
-                "tools.conmon",
-                "conmon is not installed: podman will not start its runtime",
-            )
-            .fix(
-                crate::model::By::Image,
-                "Install conmon in the job image (`apt-get install -y conmon` / `dnf install -y conmon`).",
-            ),
-        });
-        let runtime = match (&f.crun, &f.runc) {
-            (None, None) => Check::error(
-                "tools.runtime",
-                "neither crun nor runc is installed: no RUN step can run",
-            )
-            .fix(
-                crate::model::By::Image,
-                "Install crun in the job image (`apt-get install -y crun` / `dnf install -y crun`).",
-            ),
-            _ => Check::ok(
-                "tools.runtime",
-                [("crun", &f.crun, f.crun_version), ("runc", &f.runc, f.runc_version)]
-                    .iter()
-                    .filter_map(|(n, p, v)| {
-                        p.as_ref().map(|p| match v {
-                            Some(v) => format!("{n} {v} at {p}"),
-                            None => format!("{n} at {p}"),
-                        })
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-        };
-        found.checks.push(
-            runtime
-                .with("crun", json!(f.crun))
-                .with("runc", json!(f.runc)),
-        );
+        found.checks.push(conmon_check(&f));
+        found.checks.push(runtime_check(&f));
     }
+    found.checks.push(helpers_check(&f));
+    found.finish(f)
+}
 
+/// `tools.podman`: where podman is and its version (also the report's
+/// context).
+fn podman_check(host: &Host, found: &mut Obs, f: &mut Facts) {
+    let Some(path) = f.podman.clone() else {
+        found.report_context.insert("podman".into(), json!(null));
+        found.checks.push(
+            Check::error("tools.podman", "podman is not installed (not in PATH)")
+                .with("PATH", host.env("PATH").unwrap_or(""))
+                .fix(
+                    By::Image,
+                    "Install podman in the job image (Debian/Ubuntu: `apt-get install -y podman \
+                     fuse-overlayfs uidmap`; Fedora: `dnf install -y podman fuse-overlayfs`), or use \
+                     quay.io/podman/stable as the job image.",
+                ),
+        );
+        return;
+    };
+    let (v, line) = version_of(host, &path);
+    f.podman_version = v;
+    found
+        .report_context
+        .insert("podman_path".into(), json!(path.clone()));
+    found.report_context.insert(
+        "podman".into(),
+        v.map(|v| json!(v.to_string())).unwrap_or(json!(null)),
+    );
+    let check = match v {
+        Some(v) => Check::ok("tools.podman", format!("podman {v} at {path}")),
+        None => Check::warn(
+            "tools.podman",
+            format!("podman at {path}, but `podman --version` gave no version"),
+        ),
+    };
+    found.checks.push(
+        check
+            .with("path", path.clone())
+            .with("version_output", line.unwrap_or_default()),
+    );
+}
+
+/// `tools.conmon`: podman will not start its runtime without it.
+fn conmon_check(f: &Facts) -> Check {
+    match &f.conmon {
+        Some(p) => Check::ok("tools.conmon", format!("conmon at {p}")).with("path", p.clone()),
+        None => Check::error(
+            "tools.conmon",
+            "conmon is not installed: podman will not start its runtime",
+        )
+        .fix(
+            By::Image,
+            "Install conmon in the job image (`apt-get install -y conmon` / `dnf install -y conmon`).",
+        ),
+    }
+}
+
+/// `tools.runtime`: crun or runc, with the versions read.
+fn runtime_check(f: &Facts) -> Check {
+    let runtime = match (&f.crun, &f.runc) {
+        (None, None) => Check::error(
+            "tools.runtime",
+            "neither crun nor runc is installed: no RUN step can run",
+        )
+        .fix(
+            By::Image,
+            "Install crun in the job image (`apt-get install -y crun` / `dnf install -y crun`).",
+        ),
+        _ => Check::ok(
+            "tools.runtime",
+            [
+                ("crun", &f.crun, f.crun_version),
+                ("runc", &f.runc, f.runc_version),
+            ]
+            .iter()
+            .filter_map(|(n, p, v)| {
+                p.as_ref().map(|p| match v {
+                    Some(v) => format!("{n} {v} at {p}"),
+                    None => format!("{n} at {p}"),
+                })
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        ),
+    };
+    runtime
+        .with("crun", json!(f.crun))
+        .with("runc", json!(f.runc))
+}
+
+/// `tools.helpers`: which helpers are there (other areas judge them).
+fn helpers_check(f: &Facts) -> Check {
     let helpers = [
         ("fuse-overlayfs", &f.fuse_overlayfs),
         ("newuidmap", &f.newuidmap),
@@ -276,8 +293,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     for (name, path) in helpers {
         check = check.with(name, json!(path));
     }
-    found.checks.push(check);
-    found.finish(f)
+    check
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod caps;
 pub mod catalog;
 pub mod conf;
+pub mod identity;
 pub mod runner;
 pub mod storage;
 pub mod userns;
