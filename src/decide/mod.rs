@@ -11,9 +11,11 @@
 //! each such mistake is fixed where the knowledge lives.
 
 pub use crate::model::Plan;
+mod demote;
 mod network;
 mod verdict;
 
+pub use demote::demote;
 pub use network::{network, NetInputs, Network};
 pub use verdict::{verdict, Verdict};
 

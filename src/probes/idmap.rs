@@ -12,7 +12,7 @@
 use super::identity::{privs, Privs, CAP_SETFCAP, CAP_SETGID, CAP_SETUID};
 use super::{AreaOut, Findings, Obs};
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
-use crate::model::{Action, By, Check, Spec, Status};
+use crate::model::{Action, By, Check, Spec};
 use serde_json::json;
 
 #[derive(Debug, Default, Clone)]
@@ -607,32 +607,9 @@ fn conclude(
     } else {
         None
     };
-    demote_static(found, &result);
     facts.map_probe = Some(result);
     found.checks.push(check);
     found.finish(facts)
-}
-
-/// When the probe proved the mapping works, static objections were wrong
-/// (NSS sources, unusual kernels): keep them as information.
-fn demote_static(found: &mut Obs, result: &ProbeResult) {
-    if !(result.ran && result.ok) {
-        return;
-    }
-    for c in &mut found.checks {
-        if matches!(
-            c.id,
-            "idmap.helper_privilege"
-                | "idmap.nnp"
-                | "idmap.bounding"
-                | "idmap.setuid_sys_admin"
-                | "idmap.gid"
-        ) && c.status == Status::Error
-        {
-            c.status = Status::Info;
-            c.summary = format!("{} (but the mapping probe succeeded)", c.summary);
-        }
-    }
 }
 
 fn judge(
@@ -958,6 +935,7 @@ fn root_subid_path(host: &Host, found: &Findings, facts: &mut Facts, copy: &Prob
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Status;
     use crate::probes::testutil::Fixture;
     use crate::probes::{identity, subid, userns};
 

@@ -74,6 +74,8 @@ impl Findings {
         self.checks.extend(out.checks);
         self.report_context.extend(out.report);
         self.plan = decide::plan(&self.observed());
+        // A mapping probe that succeeded overrules idmap's static rules.
+        decide::demote(&mut self.checks, self.idmap.map_probe.as_ref());
     }
 
     /// The facts the plan is decided from.
