@@ -42,8 +42,9 @@ pub struct Observed<'a> {
     /// The storage driver and mount program, as the storage area resolved them.
     pub storage_driver: Option<&'a str>,
     pub mount_program: Option<&'a str>,
-    /// The network mode RUN steps get, as the network area resolved it.
-    pub network: Option<&'a str>,
+    /// What the network of RUN steps is decided from, as the network area
+    /// observed it.
+    pub network: Option<NetInputs<'a>>,
 }
 
 /// Podman's own notion of rootless: any uid but 0, a re-executed podman,
@@ -90,8 +91,8 @@ pub fn plan(o: &Observed) -> Plan {
         plan.storage_driver = d.to_string();
         plan.mount_program = o.mount_program.map(str::to_string);
     }
-    if let Some(n) = o.network {
-        plan.network = n.to_string();
+    if let Some(n) = &o.network {
+        plan.network = network(n).mode;
     }
     plan
 }

@@ -96,7 +96,7 @@ impl Findings {
                 .resolved
                 .then_some(self.storage.driver.as_str()),
             mount_program: self.storage.mount_program.as_deref(),
-            network: self.network.mode.as_deref(),
+            network: self.network.net_inputs(),
         }
     }
 }

@@ -20,17 +20,54 @@ const TUN: &str = "/dev/net/tun";
 
 #[derive(Debug, Default, Clone)]
 pub struct Facts {
-    /// Effective `[containers] netns` (None = private, the default).
+    /// Effective `[containers] netns` as found (None = private, the default).
     pub netns: Option<String>,
-    /// The rootless network helper podman will use.
-    pub rootless_cmd: Option<String>,
     /// `/dev/net/tun` opened read-write.
     pub tun_usable: bool,
     /// Whether RUN steps will get working networking as configured.
     pub works: Option<bool>,
-    /// The network RUN steps get (`pasta`, `slirp4netns`, `bridge`,
-    /// `host`, `none`), when the area resolved it.
-    pub mode: Option<String>,
+    /// What the network of a RUN step is decided from (`decide::plan`
+    /// decides it; this area only observes), when the area ran.
+    pub inputs: Option<Inputs>,
+}
+
+impl Facts {
+    /// The inputs of `decide::network`, for the plan.
+    pub fn net_inputs(&self) -> Option<crate::decide::NetInputs<'_>> {
+        self.inputs.as_ref().map(Inputs::borrowed)
+    }
+}
+
+/// `decide::NetInputs` as this area records them (owned).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    pub rootless: bool,
+    pub isolation: String,
+    /// `[containers] netns` as the job's own fix leaves it: `host` once
+    /// this area routed `netns = "host"` as the fix.
+    pub netns: Option<String>,
+    pub slirp4netns_in_path: bool,
+    pub podman5: bool,
+    pub rootless_cmd: Option<String>,
+    pub backend_conf: Option<String>,
+    pub backend_cached: Option<String>,
+    pub netavark: bool,
+}
+
+impl Inputs {
+    pub fn borrowed(&self) -> crate::decide::NetInputs<'_> {
+        crate::decide::NetInputs {
+            rootless: self.rootless,
+            isolation: &self.isolation,
+            netns: self.netns.as_deref(),
+            slirp4netns_in_path: self.slirp4netns_in_path,
+            podman5: self.podman5,
+            rootless_cmd: self.rootless_cmd.as_deref(),
+            backend_conf: self.backend_conf.as_deref(),
+            backend_cached: self.backend_cached.as_deref(),
+            netavark: self.netavark,
+        }
+    }
 }
 
 pub const SPECS: &[Spec] = &[
@@ -267,22 +304,21 @@ const NFT_SINCE: (u32, u32) = (1, 10);
 
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
-    let net = choose(host, found);
+    let mut inputs = observe_inputs(host, found);
+    // The checks judge the network the plan decides from these inputs
+    // (the same pure rule); the area records only the inputs.
+    let net = crate::decide::network(&inputs.borrowed());
     config_dir_check(host, found, &net);
     uts_check(host, found);
     let mut f = Facts {
         netns: found.config.netns.clone(),
-        mode: Some(net.mode.clone()),
         ..Facts::default()
     };
     let tun = host.open_rw(TUN);
     f.tun_usable = tun.is_ok();
     let mut evidence = Vec::new();
     let need = match net.mode.as_str() {
-        "pasta" | "slirp4netns" => {
-            f.rootless_cmd = Some(net.mode.clone());
-            helper_need(found, &net.mode, &tun)
-        }
+        "pasta" | "slirp4netns" => helper_need(found, &net.mode, &tun),
         "bridge" if net.backend.as_deref() == Some("cni") => cni_need(host, found, &mut evidence),
         "bridge" => netavark_need(host, found, &mut evidence),
         _ => None,
@@ -292,7 +328,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         None => Check::ok("network.run", ok_text(&net)),
         Some(need) => {
             let c = Check::error("network.run", need.problem);
-            fix_network(host, found, c, need.firewall, &mut f)
+            fix_network(host, found, c, need.firewall, &mut inputs)
         }
     };
     let mut check = check
@@ -314,26 +350,27 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         check = check.with(k, v);
     }
     found.checks.push(check);
+    f.inputs = Some(inputs);
     found.finish(f)
 }
 
 /// The inputs of `decide::network`, read from earlier areas and the store.
-fn choose(host: &Host, found: &Obs) -> crate::decide::Network {
+fn observe_inputs(host: &Host, found: &Obs) -> Inputs {
     let cached_path = format!("{}/defaultNetworkBackend", found.storage.graphroot);
-    let cached = (!found.storage.graphroot.is_empty())
-        .then(|| host.read(&cached_path).ok())
-        .flatten();
-    crate::decide::network(&crate::decide::NetInputs {
+    let owned = |key: &str| found.config.get_str(key).map(str::to_string);
+    Inputs {
         rootless: found.plan.rootless,
-        isolation: &found.plan.isolation,
-        netns: found.config.netns.as_deref(),
+        isolation: found.plan.isolation.clone(),
+        netns: found.config.netns.clone(),
         slirp4netns_in_path: host.which("slirp4netns").is_some(),
         podman5: super::tools::podman5(found.tools.podman_version),
-        rootless_cmd: found.config.get_str("network.default_rootless_network_cmd"),
-        backend_conf: found.config.get_str("network.network_backend"),
-        backend_cached: cached.as_deref(),
+        rootless_cmd: owned("network.default_rootless_network_cmd"),
+        backend_conf: owned("network.network_backend"),
+        backend_cached: (!found.storage.graphroot.is_empty())
+            .then(|| host.read(&cached_path).ok())
+            .flatten(),
         netavark: found.tools.netavark.is_some(),
-    })
+    }
 }
 
 fn ok_text(net: &crate::decide::Network) -> String {
@@ -547,7 +584,7 @@ fn fix_network(
     found: &Obs,
     check: Check,
     firewall: Option<&str>,
-    f: &mut Facts,
+    inputs: &mut Inputs,
 ) -> Check {
     let target = super::config::target_in(host, found, &found.config.settings);
     if let Some(driver) = firewall {
@@ -566,7 +603,7 @@ fn fix_network(
     let text = "Give RUN steps the job's own network (netns = \"host\")";
     match crate::remedy::conf::route(host, &target, "netns", "[containers]\nnetns = \"host\"\n") {
         Some(route) => {
-            f.mode = Some("host".into());
+            inputs.netns = Some("host".into());
             check.job_fix(format!("{text} ({})", route.place), route.actions)
         }
         None => check.fix(
