@@ -3,5 +3,6 @@
 //! setting is the fix; this room decides where it is written and how.
 
 pub mod conf;
+pub mod idmap;
 pub mod runner;
 pub mod storage;
