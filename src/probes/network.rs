@@ -14,9 +14,27 @@
 use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Host, Probe};
 use crate::model::{Action, Check, Spec};
+use crate::remedy::runner::{Executor, RunnerFix};
 use serde_json::json;
 
 const TUN: &str = "/dev/net/tun";
+
+/// `network.config_dir` when the job has no directory of its own to move
+/// network_config_dir to: a writable volume, per executor.
+pub const NETWORKS_VOLUME: RunnerFix = RunnerFix {
+    lead: "Mount a writable volume at /etc/containers/networks for rootful podman's network \
+definitions.",
+    kubernetes: "Kubernetes: in config.toml `[[runners.kubernetes.volumes.empty_dir]] name = \
+\"podman-networks\" mount_path = \"/etc/containers/networks\"`, or drop \
+read_only_root_filesystem.",
+    openshift: "OpenShift: the same emptyDir under [[runners.kubernetes.volumes.empty_dir]] in \
+config.toml (restricted-v2 allows emptyDir volumes).",
+    docker: "Docker executor: in config.toml `volumes = [\"/etc/containers/networks\"]` under \
+[runners.docker].",
+    node: "Or in the image: `network_config_dir` in /etc/containers/containers.conf pointing at a \
+writable directory.",
+    id: "network.config_dir",
+};
 
 #[derive(Debug, Default, Clone)]
 pub struct Facts {
@@ -270,10 +288,7 @@ fn config_dir_check(host: &Host, found: &mut Obs, net: &crate::decide::Network) 
                 ),
                 None => c.fix(
                     crate::model::By::RunnerAdmin,
-                    "Mount an emptyDir at /etc/containers/networks (Kubernetes: \
-                     [[runners.kubernetes.volumes.empty_dir]] name = \"podman-networks\" \
-                     mount_path = \"/etc/containers/networks\"; docker executor: volumes = \
-                     [\"/etc/containers/networks\"]), or drop read_only_root_filesystem.",
+                    NETWORKS_VOLUME.text(Executor::of(&found.context)),
                 ),
             }
         }
@@ -776,6 +791,33 @@ mod tests {
             found.check("network.config_dir").unwrap().status,
             Status::Ok
         );
+    }
+
+    #[test]
+    fn without_a_job_dir_the_runner_mounts_a_volume_for_its_executor() {
+        let host = Fixture::new()
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/etc/containers")
+            .access("/etc/containers", crate::host::Access::Write, "EROFS")
+            .host();
+        let mut found = crate::probes::testutil::with_paths(&host);
+        found.identity.paths.job_dir = None;
+        found.context.engine = Some("docker".into());
+        found.tools.podman_version = Some(Version::new(4, 3, 1));
+        found.tools.netavark = Some("/usr/lib/podman/netavark".into());
+        crate::probes::testutil::given_rootless(&mut found, false);
+        found.absorb(probe(&host, &found));
+        let c = found.check("network.config_dir").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::RunnerAdmin);
+        assert!(
+            fix.text
+                .contains("`volumes = [\"/etc/containers/networks\"]`"),
+            "{}",
+            fix.text
+        );
+        assert!(!fix.text.contains("runners.kubernetes"), "{}", fix.text);
     }
 
     #[test]
