@@ -76,7 +76,8 @@ setcap cap_setgid+ep /usr/bin/newgidmap` (or `chmod u+s`), reinstall uidmap/shad
 file capabilities are ignored, so newuidmap fails with `write to uid_map failed: Operation not \
 permitted` or `Could not set caps`, and rootless podman with several ids is impossible. Runner fix: \
 remove `allow_privilege_escalation = false` from [runners.kubernetes] (or set it true); OpenShift: \
-an SCC with allowPrivilegeEscalation: true (anyuid, or the nested-podman SCC). Alternatively run the \
+an SCC with allowPrivilegeEscalation: true (anyuid, or the nested-podman SCC); docker executor: no \
+`no-new-privileges` in `security_opt` under [runners.docker]. Alternatively run the \
 job as root without privileged: podman then maps /proc/self/uid_map itself with no setuid helper \
 (GitLab's root recipe).",
         signatures: &[
@@ -109,7 +110,8 @@ group of the caller's passwd entry. A job started with another gid (Kubernetes `
 `--user 1000:0`, OpenShift's gid 0) while the image's entry says gid 1000 is refused with `Target \
 process is owned by a different user`, and rootless podman cannot map its ids. Appending lines \
 cannot help (the helpers take the first entry of the uid). Runner fix: `run_as_group` equal to the \
-entry's gid; image fix: give the user the job's gid. Found with the scenario matrix.",
+entry's gid under [runners.kubernetes.pod_security_context] (docker executor: `user = \"UID:GID\"` \
+under [runners.docker]); image fix: give the user the job's gid. Found with the scenario matrix.",
         signatures: &["Target process is owned by a different user"],
     },
     Spec {
@@ -135,7 +137,12 @@ will (inside 0 → own uid, then each sub-id range in order), or, for uid 0 with
 the child's maps are written with a copy of /proc/self/uid_map as podman does. Its errno and the \
 helper's stderr are the evidence: `write to uid_map failed: Operation not permitted` (no_new_privs, \
 missing capabilities, ranges outside the parent namespace, AppArmor userns restriction), `Invalid \
-argument` (overlapping ranges). When the probe could not run, the verdict rests on the static checks.",
+argument` (overlapping ranges). When the probe could not run, the verdict rests on the static checks. \
+Runner fixes by cause: user namespaces refused by seccomp: \
+`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"` \
+(OpenShift: an SCC allowing it; docker executor: `security_opt = [\"seccomp:unconfined\"]`), or \
+`privileged = true`; root in a user namespace of its own without sub-id ranges: no `hostUsers: false` \
+for the build pod (docker executor: `userns_mode = \"host\"`), or privileged.",
         signatures: &[
             "cannot set up namespace using",
             "cannot setup namespace using",

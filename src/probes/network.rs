@@ -97,8 +97,9 @@ network_config_dir (/etc/containers/networks; CNI: /etc/cni/net.d) and creates i
 every command, host network or not. On a read-only root filesystem that fails: `creating locker \
 directory: mkdir /etc/containers/networks: read-only file system` (verified with podman 4.3 under \
 `--read-only`). Job fix: network_config_dir in a directory of the job's own (podrun-doctor writes \
-it into containers.conf). Admin side: an emptyDir at /etc/containers/networks, or a writable root \
-filesystem.",
+it into containers.conf). Admin side: an emptyDir at /etc/containers/networks \
+(`[[runners.kubernetes.volumes.empty_dir]]`; docker executor: `volumes = \
+[\"/etc/containers/networks\"]` under [runners.docker]), or a writable root filesystem.",
         signatures: &["creating locker directory", "mkdir /etc/containers/networks"],
     },
     Spec {
