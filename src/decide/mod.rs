@@ -11,11 +11,13 @@
 //! each such mistake is fixed where the knowledge lives.
 
 pub use crate::model::Plan;
+mod demote;
 mod network;
 pub mod runtime;
 mod storage;
 mod verdict;
 
+pub use demote::demote;
 pub use network::{network, NetInputs, Network};
 pub use storage::{storage, StorageChoice, StorageFacts};
 pub use verdict::{verdict, Verdict};
@@ -43,8 +45,9 @@ pub struct Observed<'a> {
     /// What the storage driver and mount program follow from, as the
     /// storage area observed it.
     pub storage: Option<&'a StorageFacts>,
-    /// The network mode RUN steps get, as the network area resolved it.
-    pub network: Option<&'a str>,
+    /// What the network of RUN steps is decided from, as the network area
+    /// observed it.
+    pub network: Option<NetInputs<'a>>,
 }
 
 /// Podman's own notion of rootless: any uid but 0, a re-executed podman,
@@ -92,8 +95,8 @@ pub fn plan(o: &Observed) -> Plan {
         plan.storage_driver = choice.driver;
         plan.mount_program = choice.mount_program;
     }
-    if let Some(n) = o.network {
-        plan.network = n.to_string();
+    if let Some(n) = &o.network {
+        plan.network = network(n).mode;
     }
     plan
 }

@@ -85,6 +85,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_plan_decides_the_network_from_the_observed_inputs() {
+        use crate::decide::{plan, Observed};
+        assert_eq!(plan(&Observed::default()).network, "unknown");
+        let inputs = NetInputs {
+            rootless: true,
+            isolation: "rootless",
+            slirp4netns_in_path: true,
+            podman5: true,
+            ..NetInputs::default()
+        };
+        let with = |n: NetInputs| {
+            plan(&Observed {
+                network: Some(n),
+                ..Observed::default()
+            })
+            .network
+        };
+        assert_eq!(with(inputs), "pasta");
+        // The job's routed fix (`netns = "host"`) is an input like any other.
+        assert_eq!(
+            with(NetInputs {
+                netns: Some("host"),
+                ..inputs
+            }),
+            "host"
+        );
+    }
+
+    #[test]
     fn network_follows_buildah() {
         let base = NetInputs {
             rootless: true,

@@ -8,7 +8,8 @@
 use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, FileKind, Host};
 use crate::model::{By, Check, Spec};
-use crate::remedy::runner::{Executor, RunnerFix};
+use crate::remedy::fuse::EXPOSE_FUSE;
+use crate::remedy::runner::Executor;
 use serde_json::json;
 
 const DEV: &str = "/dev/fuse";
@@ -48,28 +49,6 @@ pub fn lists_fs(text: &str, name: &str) -> bool {
     text.lines()
         .any(|l| l.split_whitespace().last() == Some(name))
 }
-
-/// Exposing /dev/fuse, per executor (`remedy::runner`).
-pub const EXPOSE_FUSE: RunnerFix = RunnerFix {
-    lead: "Expose /dev/fuse to the build container.",
-    kubernetes: "Kubernetes (with a fuse device plugin DaemonSet on the nodes), in config.toml:
-  [runners.feature_flags]
-    FF_USE_ADVANCED_POD_SPEC_CONFIGURATION = true
-  [[runners.kubernetes.pod_spec]]
-    name = \"fuse-device\"
-    patch_type = \"strategic\"
-    patch = '''
-      containers:
-        - name: build
-          resources:
-            limits:
-              github.com/fuse: 1
-    '''",
-    openshift: "OpenShift/CRI-O: `pod_annotations = {\"io.kubernetes.cri-o.Devices\" = \"/dev/fuse\"}` under [runners.kubernetes].",
-    docker: "Docker executor: `devices = [\"/dev/fuse\"]` under [runners.docker].",
-    node: "Node: `modprobe fuse`.",
-    id: "fuse.device",
-};
 
 pub const SPECS: &[Spec] = &[
     Spec {

@@ -12,7 +12,11 @@
 use super::identity::{privs, Privs, CAP_SETFCAP, CAP_SETGID, CAP_SETUID};
 use super::{AreaOut, Findings, Obs};
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
-use crate::model::{Action, By, Check, Spec, Status};
+use crate::model::{Action, By, Check, Spec};
+use crate::remedy::idmap::{
+    CAP_ADD_HELPERS, CAP_ADD_ROOT, NNP, ROOT_RANGES, RUN_AS_GROUP, SETUID_SYS_ADMIN, USERNS_REFUSED,
+};
+use crate::remedy::runner::Executor;
 use serde_json::json;
 
 #[derive(Debug, Default, Clone)]
@@ -72,7 +76,8 @@ setcap cap_setgid+ep /usr/bin/newgidmap` (or `chmod u+s`), reinstall uidmap/shad
 file capabilities are ignored, so newuidmap fails with `write to uid_map failed: Operation not \
 permitted` or `Could not set caps`, and rootless podman with several ids is impossible. Runner fix: \
 remove `allow_privilege_escalation = false` from [runners.kubernetes] (or set it true); OpenShift: \
-an SCC with allowPrivilegeEscalation: true (anyuid, or the nested-podman SCC). Alternatively run the \
+an SCC with allowPrivilegeEscalation: true (anyuid, or the nested-podman SCC); docker executor: no \
+`no-new-privileges` in `security_opt` under [runners.docker]. Alternatively run the \
 job as root without privileged: podman then maps /proc/self/uid_map itself with no setuid helper \
 (GitLab's root recipe).",
         signatures: &[
@@ -105,7 +110,8 @@ group of the caller's passwd entry. A job started with another gid (Kubernetes `
 `--user 1000:0`, OpenShift's gid 0) while the image's entry says gid 1000 is refused with `Target \
 process is owned by a different user`, and rootless podman cannot map its ids. Appending lines \
 cannot help (the helpers take the first entry of the uid). Runner fix: `run_as_group` equal to the \
-entry's gid; image fix: give the user the job's gid. Found with the scenario matrix.",
+entry's gid under [runners.kubernetes.pod_security_context] (docker executor: `user = \"UID:GID\"` \
+under [runners.docker]); image fix: give the user the job's gid. Found with the scenario matrix.",
         signatures: &["Target process is owned by a different user"],
     },
     Spec {
@@ -131,7 +137,12 @@ will (inside 0 → own uid, then each sub-id range in order), or, for uid 0 with
 the child's maps are written with a copy of /proc/self/uid_map as podman does. Its errno and the \
 helper's stderr are the evidence: `write to uid_map failed: Operation not permitted` (no_new_privs, \
 missing capabilities, ranges outside the parent namespace, AppArmor userns restriction), `Invalid \
-argument` (overlapping ranges). When the probe could not run, the verdict rests on the static checks.",
+argument` (overlapping ranges). When the probe could not run, the verdict rests on the static checks. \
+Runner fixes by cause: user namespaces refused by seccomp: \
+`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"` \
+(OpenShift: an SCC allowing it; docker executor: `security_opt = [\"seccomp:unconfined\"]`), or \
+`privileged = true`; root in a user namespace of its own without sub-id ranges: no `hostUsers: false` \
+for the build pod (docker executor: `userns_mode = \"host\"`), or privileged.",
         signatures: &[
             "cannot set up namespace using",
             "cannot setup namespace using",
@@ -279,26 +290,10 @@ fn map_text(m: &[IdMapLine]) -> String {
         .join(" ")
 }
 
-const NNP_FIX: &str = "In config.toml remove `allow_privilege_escalation = false` from \
-[runners.kubernetes] (or set `allow_privilege_escalation = true`); OpenShift: an SCC with \
-allowPrivilegeEscalation: true (anyuid, or the nested-podman SCC). Or run the job as root without \
-privileged (`run_as_user = 0`): podman then maps /proc/self/uid_map itself and needs no setuid helper \
-(GitLab's root recipe).";
-
-const BND_FIX: &str = "In config.toml: `cap_add = [\"SETUID\", \"SETGID\"]` under [runners.kubernetes] \
-(or [runners.docker]) and neither in `cap_drop`; OpenShift: bind the service account to anyuid (adds \
-SETUID/SETGID) or a custom SCC with allowedCapabilities: [SETUID, SETGID].";
-
 const HELPER_PRIV_FIX: &str =
     "In the image: `RUN setcap cap_setuid+ep /usr/bin/newuidmap && setcap \
 cap_setgid+ep /usr/bin/newgidmap` (or `chmod u+s` on both); or reinstall uidmap (Debian/Ubuntu) / \
 shadow-utils; Fedora images: `rpm --setcaps shadow-utils` (what quay.io/podman/stable does).";
-
-const SETUID_SYS_ADMIN_FIX: &str = "In the image, give the helpers file capabilities instead of \
-the setuid bit (they then write the maps as the namespace's owner and need no CAP_SYS_ADMIN): \
-`RUN chmod u-s /usr/bin/newuidmap /usr/bin/newgidmap && setcap cap_setuid=ep /usr/bin/newuidmap && \
-setcap cap_setgid=ep /usr/bin/newgidmap` (needs libcap2-bin). Or, runner admin: `privileged = true` \
-(GitLab's rootless recipe) or `cap_add = [\"SYS_ADMIN\"]` under [runners.kubernetes] / [runners.docker].";
 
 /// Linux bit number of CAP_SYS_ADMIN.
 const CAP_SYS_ADMIN: u32 = 21;
@@ -306,124 +301,40 @@ const CAP_SYS_ADMIN: u32 = 21;
 const HELPERS_INSTALL_FIX: &str = "Install the helpers in the image: `apt-get install -y uidmap` \
 (Debian/Ubuntu), `dnf install -y shadow-utils` (Fedora/RHEL), `apk add shadow-uidmap` (Alpine).";
 
+/// The static checks of a non-root job, then the mapping probe.
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
     let p = privs(found);
-    let id = &found.identity;
-    let uid = id.uid;
-    let gid = id.gid;
+    let executor = Executor::of(&found.context);
     let mut facts = Facts::default();
-    let needed = found.userns.needed;
-
-    if !needed {
-        found.checks.push(Check::info(
-            "idmap.map",
-            if found.plan.rootless {
-                "_CONTAINERS_USERNS_CONFIGURED is set: podman maps no ids itself"
-            } else {
-                "podman runs rootful here and maps no ids"
-            },
-        ));
+    if !found.userns.needed {
+        found.checks.push(not_needed_check(found.plan.rootless));
         return found.finish(facts);
     }
-
-    if id.uid == 0 {
+    if found.identity.uid == 0 {
         return root_path(host, found, p, facts);
     }
-
     facts.newuidmap = host.which("newuidmap");
     facts.newgidmap = host.which("newgidmap");
     let (helpers, missing) = helpers_check(&facts);
     found.checks.push(helpers);
-
-    // --- helper privilege (U7)
-    let mut helpers_ok = None;
-    // A setuid-root helper runs with euid 0, which is not the owner of the
-    // user namespace it maps, so the kernel (map_write) wants CAP_SYS_ADMIN
-    // over the parent namespace — capped by the bounding set. Helpers with
-    // file capabilities keep the caller's euid (the owner) and need none.
-    let mut setuid_only = false;
-    if let (Some(u), Some(g)) = (&facts.newuidmap, &facts.newgidmap) {
-        let hu = helper_priv(host, u);
-        let hg = helper_priv(host, g);
-        let ok = hu.has(CAP_SETUID) && hg.has(CAP_SETGID);
-        helpers_ok = Some(ok);
-        let caps_of =
-            |h: &HelperPriv, bit: u32| h.file_caps.is_some_and(|c| c & (1u64 << bit) != 0);
-        setuid_only = ok && !(caps_of(&hu, CAP_SETUID) && caps_of(&hg, CAP_SETGID));
-        let ev = |h: &HelperPriv| {
-            json!({"setuid_root": h.setuid_root,
-                   "file_caps": h.file_caps.map(|c| format!("0x{c:x}")),
-                   "rootid": h.rootid, "nosuid_mount": h.nosuid_mount, "problem": h.problem})
-        };
-        let c = if ok {
-            Check::ok(
-                "idmap.helper_privilege",
-                format!(
-                    "{u}: {}; {g}: {}",
-                    if hu.setuid_root {
-                        "setuid root"
-                    } else {
-                        "cap_setuid"
-                    },
-                    if hg.setuid_root {
-                        "setuid root"
-                    } else {
-                        "cap_setgid"
-                    }
-                ),
-            )
-        } else {
-            let nosuid = hu.nosuid_mount || hg.nosuid_mount;
-            Check::error(
-                "idmap.helper_privilege",
-                if nosuid {
-                    format!("{u} / {g} sit on a nosuid mount: setuid bits and file capabilities are ignored")
-                } else {
-                    format!("{u} / {g} are neither setuid root nor carry cap_setuid/cap_setgid: podman reports `should have setuid or have filecaps setuid`")
-                },
-            )
-            .fix(By::Image, HELPER_PRIV_FIX)
-        };
-        found
-            .checks
-            .push(c.with("newuidmap", ev(&hu)).with("newgidmap", ev(&hg)));
-    }
-    facts.helpers_privileged = helpers_ok;
-
-    let (nnp, nnp_bad) = nnp_check(&p);
+    let privilege = helper_privilege_check(host, &facts);
+    facts.helpers_privileged = privilege.ok;
+    found.checks.extend(privilege.check);
+    let (nnp, nnp_bad) = nnp_check(&p, executor);
     found.checks.push(nnp);
-
-    let (bounding, bnd_bad) = bounding_check(&p);
+    let (bounding, bnd_bad) = bounding_check(&p, executor);
     found.checks.push(bounding);
-
-    let gid_mismatch = gid_check(found.identity.passwd_gid, uid, gid, &mut found.checks);
-
-    // --- setuid helpers without CAP_SYS_ADMIN (seen on every Debian/Ubuntu
-    // image in an unprivileged container: `write to uid_map failed: EPERM`)
-    let sys_admin_bad = p.known && setuid_only && !p.bnd_has(CAP_SYS_ADMIN);
-    if setuid_only && p.known {
-        found.checks.push(if sys_admin_bad {
-            Check::error(
-                "idmap.setuid_sys_admin",
-                "newuidmap/newgidmap are setuid root and CAP_SYS_ADMIN is not in the bounding set: \
-                 the kernel refuses their uid_map write (`write to uid_map failed: Operation not permitted`)",
-            )
-            .with("cap_bnd", format!("{:016x}", p.bnd))
-            .fix(By::Image, SETUID_SYS_ADMIN_FIX)
-        } else {
-            Check::ok(
-                "idmap.setuid_sys_admin",
-                "setuid-root helpers, and CAP_SYS_ADMIN is in the bounding set",
-            )
-        });
-    }
-
-    // --- the functional probe
-    let subid = &found.subid;
+    let (pw_gid, uid, gid) = (
+        found.identity.passwd_gid,
+        found.identity.uid,
+        found.identity.gid,
+    );
+    let gid_mismatch = gid_check(pw_gid, uid, gid, executor, &mut found.checks);
+    let sys_admin_bad = setuid_sys_admin_check(&p, privilege.setuid_only, executor, found);
     let static_blockers: Vec<&str> = [
         (!missing.is_empty(), "idmap.helpers"),
-        (helpers_ok == Some(false), "idmap.helper_privilege"),
+        (privilege.ok == Some(false), "idmap.helper_privilege"),
         (nnp_bad, "idmap.nnp"),
         (bnd_bad, "idmap.bounding"),
         (sys_admin_bad, "idmap.setuid_sys_admin"),
@@ -433,10 +344,124 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     .filter(|(b, _)| *b)
     .map(|(_, n)| *n)
     .collect();
+    map_check(host, found, facts, &static_blockers)
+}
+
+/// `idmap.map` when podman maps nothing itself.
+fn not_needed_check(rootless: bool) -> Check {
+    Check::info(
+        "idmap.map",
+        if rootless {
+            "_CONTAINERS_USERNS_CONFIGURED is set: podman maps no ids itself"
+        } else {
+            "podman runs rootful here and maps no ids"
+        },
+    )
+}
+
+/// What `idmap.helper_privilege` found.
+struct HelperState {
+    /// Both helpers can gain what they need (`None`: a helper is missing).
+    ok: Option<bool>,
+    /// They can only through the setuid bit (no file capabilities).
+    setuid_only: bool,
+    check: Option<Check>,
+}
+
+/// `idmap.helper_privilege` (U7): setuid root or file capabilities.
+fn helper_privilege_check(host: &Host, facts: &Facts) -> HelperState {
+    let (Some(u), Some(g)) = (&facts.newuidmap, &facts.newgidmap) else {
+        return HelperState {
+            ok: None,
+            setuid_only: false,
+            check: None,
+        };
+    };
+    let hu = helper_priv(host, u);
+    let hg = helper_priv(host, g);
+    let ok = hu.has(CAP_SETUID) && hg.has(CAP_SETGID);
+    // A setuid-root helper runs with euid 0, which is not the owner of the
+    // user namespace it maps, so the kernel (map_write) wants CAP_SYS_ADMIN
+    // over the parent namespace — capped by the bounding set. Helpers with
+    // file capabilities keep the caller's euid (the owner) and need none.
+    let caps_of = |h: &HelperPriv, bit: u32| h.file_caps.is_some_and(|c| c & (1u64 << bit) != 0);
+    let setuid_only = ok && !(caps_of(&hu, CAP_SETUID) && caps_of(&hg, CAP_SETGID));
+    let ev = |h: &HelperPriv| {
+        json!({"setuid_root": h.setuid_root,
+               "file_caps": h.file_caps.map(|c| format!("0x{c:x}")),
+               "rootid": h.rootid, "nosuid_mount": h.nosuid_mount, "problem": h.problem})
+    };
+    let how = |h: &HelperPriv, cap: &'static str| if h.setuid_root { "setuid root" } else { cap };
+    let c = if ok {
+        Check::ok(
+            "idmap.helper_privilege",
+            format!(
+                "{u}: {}; {g}: {}",
+                how(&hu, "cap_setuid"),
+                how(&hg, "cap_setgid")
+            ),
+        )
+    } else {
+        let nosuid = hu.nosuid_mount || hg.nosuid_mount;
+        Check::error(
+            "idmap.helper_privilege",
+            if nosuid {
+                format!("{u} / {g} sit on a nosuid mount: setuid bits and file capabilities are ignored")
+            } else {
+                format!("{u} / {g} are neither setuid root nor carry cap_setuid/cap_setgid: podman reports `should have setuid or have filecaps setuid`")
+            },
+        )
+        .fix(By::Image, HELPER_PRIV_FIX)
+    };
+    HelperState {
+        ok: Some(ok),
+        setuid_only,
+        check: Some(c.with("newuidmap", ev(&hu)).with("newgidmap", ev(&hg))),
+    }
+}
+
+/// `idmap.setuid_sys_admin`: setuid helpers without CAP_SYS_ADMIN (seen on
+/// every Debian/Ubuntu image in an unprivileged container: `write to
+/// uid_map failed: EPERM`). Whether it rules the mapping out.
+fn setuid_sys_admin_check(
+    p: &Privs,
+    setuid_only: bool,
+    executor: Executor,
+    found: &mut Obs,
+) -> bool {
+    let bad = p.known && setuid_only && !p.bnd_has(CAP_SYS_ADMIN);
+    if setuid_only && p.known {
+        found.checks.push(if bad {
+            Check::error(
+                "idmap.setuid_sys_admin",
+                "newuidmap/newgidmap are setuid root and CAP_SYS_ADMIN is not in the bounding set: \
+                 the kernel refuses their uid_map write (`write to uid_map failed: Operation not permitted`)",
+            )
+            .with("cap_bnd", format!("{:016x}", p.bnd))
+            .fix(By::Image, SETUID_SYS_ADMIN.text(executor))
+        } else {
+            Check::ok(
+                "idmap.setuid_sys_admin",
+                "setuid-root helpers, and CAP_SYS_ADMIN is in the bounding set",
+            )
+        });
+    }
+    bad
+}
+
+/// `idmap.map` for a non-root job: newuidmap/newgidmap in a child, with
+/// the user's ranges, exactly as podman will call them.
+fn map_check(
+    host: &Host,
+    found: &mut Obs,
+    mut facts: Facts,
+    static_blockers: &[&str],
+) -> AreaOut<Facts> {
+    let (uid, gid) = (found.identity.uid, found.identity.gid);
     let staged = ["/etc/subuid", "/etc/subgid", "/etc/passwd"]
         .iter()
         .any(|f| host.is_staged(f));
-
+    let subid = &found.subid;
     if !subid.usable {
         facts.rootless_multi_id_works = Some(false);
         found.checks.push(
@@ -466,13 +491,13 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         ),
         _ => ProbeResult::not_run("helpers missing"),
     };
-    let check = judge(&result, &static_blockers, found, &cmd, false);
+    let check = judge(&result, static_blockers, found, &cmd, false);
     conclude(found, facts, result, check, !static_blockers.is_empty())
 }
 
 /// `idmap.nnp` (U8): NoNewPrivs keeps the helpers from gaining privilege.
 /// Also whether it is set.
-fn nnp_check(p: &Privs) -> (Check, bool) {
+fn nnp_check(p: &Privs, executor: Executor) -> (Check, bool) {
     let nnp_bad = p.known && p.nnp;
     let check = if !p.known {
         Check::warn("idmap.nnp", "cannot read NoNewPrivs from /proc/self/status")
@@ -483,7 +508,7 @@ fn nnp_check(p: &Privs) -> (Check, bool) {
             "NoNewPrivs: 1 (allowPrivilegeEscalation: false): newuidmap/newgidmap cannot gain privileges, so podman cannot map several ids",
         )
         .with("no_new_privs", true)
-        .fix(By::RunnerAdmin, NNP_FIX)
+        .fix(By::RunnerAdmin, NNP.text(executor))
     } else {
         Check::ok("idmap.nnp", "NoNewPrivs: 0").with("no_new_privs", false)
     };
@@ -492,7 +517,7 @@ fn nnp_check(p: &Privs) -> (Check, bool) {
 
 /// `idmap.bounding` (U8): SETUID and SETGID in the bounding set. Also
 /// whether one is missing.
-fn bounding_check(p: &Privs) -> (Check, bool) {
+fn bounding_check(p: &Privs, executor: Executor) -> (Check, bool) {
     let bnd_missing: Vec<&str> = [(CAP_SETUID, "SETUID"), (CAP_SETGID, "SETGID")]
         .iter()
         .filter(|(b, _)| !p.bnd_has(*b))
@@ -514,7 +539,7 @@ fn bounding_check(p: &Privs) -> (Check, bool) {
             ),
         )
         .with("cap_bnd", format!("{:016x}", p.bnd))
-        .fix(By::RunnerAdmin, BND_FIX)
+        .fix(By::RunnerAdmin, CAP_ADD_HELPERS.text(executor))
     } else {
         Check::ok(
             "idmap.bounding",
@@ -559,40 +584,47 @@ fn helpers_check(facts: &Facts) -> (Check, Vec<&'static str>) {
     (check, missing)
 }
 
+/// The `run_as_group` remedy for this executor, with the ids filled in.
+fn run_as_group_fix(executor: Executor, uid: u32, gid: u32, pw_gid: u32) -> String {
+    let (uid, gid, pw_gid) = (uid.to_string(), gid.to_string(), pw_gid.to_string());
+    RUN_AS_GROUP.text_with(
+        executor,
+        &[("uid", &uid), ("gid", &gid), ("pw_gid", &pw_gid)],
+    )
+}
+
 /// `idmap.gid`: the job's gid against its passwd entry's (OpenShift-style
 /// `run_as_group = 0`): the helpers refuse with `Target process is owned by
 /// a different user`. Also the passwd gid when they differ.
-fn gid_check(passwd_gid: Option<u32>, uid: u32, gid: u32, out: &mut Vec<Check>) -> Option<u32> {
-    let gid_mismatch = match passwd_gid {
-        Some(pw_gid) if pw_gid != gid => Some(pw_gid),
-        _ => None,
-    };
-    if let Some(pw_gid) = gid_mismatch {
-        out.push(
-            Check::error(
-                "idmap.gid",
-                format!(
-                    "the job runs with gid {gid} but the passwd entry of uid {uid} says gid {pw_gid}: \
-                     newuidmap/newgidmap refuse with `Target process is owned by a different user`"
-                ),
-            )
-            .with("gid", gid)
-            .with("passwd_gid", pw_gid)
-            .fix(
-                By::RunnerAdmin,
-                format!(
-                    "In config.toml, run the job with the image user's group: `run_as_group = {pw_gid}` \
-                     under [runners.kubernetes.pod_security_context] (docker executor: `user = \"{uid}:{pw_gid}\"`); \
-                     or in the image give the user gid {gid} (`RUN usermod -g {gid} USER`)."
-                ),
+fn gid_check(
+    passwd_gid: Option<u32>,
+    uid: u32,
+    gid: u32,
+    executor: Executor,
+    out: &mut Vec<Check>,
+) -> Option<u32> {
+    let pw_gid = passwd_gid.filter(|&pw| pw != gid)?;
+    out.push(
+        Check::error(
+            "idmap.gid",
+            format!(
+                "the job runs with gid {gid} but the passwd entry of uid {uid} says gid {pw_gid}: \
+                 newuidmap/newgidmap refuse with `Target process is owned by a different user`"
             ),
-        );
-    }
-    gid_mismatch
+        )
+        .with("gid", gid)
+        .with("passwd_gid", pw_gid)
+        .fix(
+            By::RunnerAdmin,
+            run_as_group_fix(executor, uid, gid, pw_gid),
+        ),
+    );
+    Some(pw_gid)
 }
 
 /// Records the mapping's outcome: the probe's when it ran, else "fails"
-/// when a static rule rules it out, else unknown.
+/// when a static rule rules it out, else unknown. (A successful probe
+/// overrules the static errors: `decide::demote`.)
 fn conclude(
     found: &mut Obs,
     mut facts: Facts,
@@ -607,34 +639,61 @@ fn conclude(
     } else {
         None
     };
-    demote_static(found, &result);
     facts.map_probe = Some(result);
     found.checks.push(check);
     found.finish(facts)
 }
 
-/// When the probe proved the mapping works, static objections were wrong
-/// (NSS sources, unusual kernels): keep them as information.
-fn demote_static(found: &mut Obs, result: &ProbeResult) {
-    if !(result.ran && result.ok) {
-        return;
-    }
-    for c in &mut found.checks {
-        if matches!(
-            c.id,
-            "idmap.helper_privilege"
-                | "idmap.nnp"
-                | "idmap.bounding"
-                | "idmap.setuid_sys_admin"
-                | "idmap.gid"
-        ) && c.status == Status::Error
-        {
-            c.status = Status::Info;
-            c.summary = format!("{} (but the mapping probe succeeded)", c.summary);
-        }
+/// Who fixes a failed or ruled-out mapping, and how: the first static
+/// blocker's remedy, else what the probe's failure points at.
+fn map_fix(result: &ProbeResult, blockers: &[&str], found: &Findings, root: bool) -> (By, String) {
+    let executor = Executor::of(&found.context);
+    let has = |id: &str| blockers.contains(&id);
+    let caps = if root { CAP_ADD_ROOT } else { CAP_ADD_HELPERS };
+    let id = &found.identity;
+    if has("idmap.nnp") {
+        (By::RunnerAdmin, NNP.text(executor))
+    } else if has("idmap.bounding") {
+        (By::RunnerAdmin, caps.text(executor))
+    } else if has("idmap.helper_privilege") {
+        (By::Image, HELPER_PRIV_FIX.to_string())
+    } else if has("idmap.helpers") {
+        (By::Image, HELPERS_INSTALL_FIX.to_string())
+    } else if has("idmap.gid") {
+        let pw_gid = id.passwd_gid.unwrap_or(id.gid);
+        let fix = run_as_group_fix(executor, id.uid, id.gid, pw_gid);
+        (By::RunnerAdmin, fix)
+    } else if has("idmap.setuid_sys_admin") {
+        (By::Image, SETUID_SYS_ADMIN.text(executor))
+    } else if found.userns.apparmor_restrict == Some(1) {
+        (
+            By::NodeAdmin,
+            "On the nodes: `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 \
+kernel.apparmor_restrict_unprivileged_unconfined=0`, or an AppArmor profile with a `userns,` rule for \
+the build container."
+                .to_string(),
+        )
+    } else if root {
+        (By::RunnerAdmin, CAP_ADD_ROOT.text(executor))
+    } else if result.step == "unshare" {
+        // The user namespace itself was refused (seccomp, sysctls): the
+        // mapping never got a chance; userns.create names the cause.
+        (By::RunnerAdmin, USERNS_REFUSED.text(executor))
+    } else {
+        (
+            By::Image,
+            "In the image (Containerfile), give the user ranges inside the ids the pod maps and \
+helpers that can write them, e.g. `RUN printf 'podman:1:999\\npodman:1001:64535\\n' | tee /etc/subuid \
+/etc/subgid && setcap cap_setuid=ep /usr/bin/newuidmap && setcap cap_setgid=ep /usr/bin/newgidmap`; \
+the helper's own error is in the evidence (`detail`)."
+                .to_string(),
+        )
     }
 }
 
+/// `idmap.map` from the probe's result and the static blockers: the probe
+/// is the truth when it ran; unprobed, a blocker rules it out, and without
+/// one it is unproven, never ok.
 fn judge(
     result: &ProbeResult,
     static_blockers: &[&str],
@@ -654,79 +713,22 @@ fn judge(
             "idmap.map",
             if root {
                 "a child mapped a copy of /proc/self/uid_map and gid_map, as podman will"
-                    .to_string()
             } else {
                 "newuidmap/newgidmap mapped the user's ranges in a child, as podman will"
-                    .to_string()
             },
         ));
     }
-    let aa = found.userns.apparmor_restrict == Some(1);
-    let (by, fix) = if static_blockers.contains(&"idmap.nnp") {
-        (By::RunnerAdmin, NNP_FIX.to_string())
-    } else if static_blockers.contains(&"idmap.bounding") {
-        (By::RunnerAdmin, BND_FIX.to_string())
-    } else if static_blockers.contains(&"idmap.helper_privilege") {
-        (By::Image, HELPER_PRIV_FIX.to_string())
-    } else if static_blockers.contains(&"idmap.helpers") {
-        (By::Image, HELPERS_INSTALL_FIX.to_string())
-    } else if static_blockers.contains(&"idmap.gid") {
-        (
-            By::RunnerAdmin,
-            "In config.toml, run the job with the image user's own group (`run_as_group` under \
-[runners.kubernetes.pod_security_context]), or give the user that gid in the image."
-                .to_string(),
-        )
-    } else if static_blockers.contains(&"idmap.setuid_sys_admin") {
-        (By::Image, SETUID_SYS_ADMIN_FIX.to_string())
-    } else if aa {
-        (
-            By::NodeAdmin,
-            "On the nodes: `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 \
-kernel.apparmor_restrict_unprivileged_unconfined=0`, or an AppArmor profile with a `userns,` rule for \
-the build container."
-                .to_string(),
-        )
-    } else if root {
-        (
-            By::RunnerAdmin,
-            "In config.toml: `cap_add = [\"SETUID\", \"SETGID\", \"SETFCAP\"]` (and not in `cap_drop`), \
-or `privileged = true` (podman then runs rootful)."
-                .to_string(),
-        )
-    } else if result.step == "unshare" {
-        // The user namespace itself was refused (seccomp, sysctls): the
-        // mapping never got a chance; userns.create names the cause.
-        (
-            By::RunnerAdmin,
-            "User namespaces are refused here (see userns.create). In config.toml: \
-`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"` \
-(docker executor: `security_opt = [\"seccomp:unconfined\"]`), or `privileged = true`."
-                .to_string(),
-        )
-    } else {
-        (
-            By::Image,
-            "In the image (Containerfile), give the user ranges inside the ids the pod maps and \
-helpers that can write them, e.g. `RUN printf 'podman:1:999\\npodman:1001:64535\\n' | tee /etc/subuid \
-/etc/subgid && setcap cap_setuid=ep /usr/bin/newuidmap && setcap cap_setgid=ep /usr/bin/newgidmap`; \
-the helper's own error is in the evidence (`detail`)."
-                .to_string(),
-        )
-    };
+    let (by, fix) = map_fix(result, static_blockers, found, root);
     if result.ran {
+        let detail = if result.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", result.detail)
+        };
         return base(
             Check::error(
                 "idmap.map",
-                format!(
-                    "podman's id mapping fails: {}{}",
-                    result.describe(),
-                    if result.detail.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", result.detail)
-                    }
-                ),
+                format!("podman's id mapping fails: {}{detail}", result.describe()),
             )
             .fix(by, fix),
         );
@@ -753,8 +755,10 @@ the helper's own error is in the evidence (`detail`)."
     ))
 }
 
-/// uid 0 without CAP_SYS_ADMIN: podman copies the parent's maps itself.
-fn root_path(host: &Host, found: &mut Obs, p: Privs, mut facts: Facts) -> AreaOut<Facts> {
+/// `idmap.bounding` for root without CAP_SYS_ADMIN: podman writes the maps
+/// itself and needs SETUID, SETGID and SETFCAP effective. Also whether one
+/// is missing.
+fn root_caps_check(p: &Privs, executor: Executor) -> (Check, bool) {
     let need: Vec<&str> = [
         (CAP_SETUID, "SETUID"),
         (CAP_SETGID, "SETGID"),
@@ -765,8 +769,12 @@ fn root_path(host: &Host, found: &mut Obs, p: Privs, mut facts: Facts) -> AreaOu
     .map(|(_, n)| *n)
     .collect();
     let bad = p.known && !need.is_empty();
-    found.checks.push(if !p.known {
-        Check::warn("idmap.bounding", "cannot read CapEff from /proc/self/status").with("probe_ran", false)
+    let check = if !p.known {
+        Check::warn(
+            "idmap.bounding",
+            "cannot read CapEff from /proc/self/status",
+        )
+        .with("probe_ran", false)
     } else if bad {
         Check::error(
             "idmap.bounding",
@@ -776,18 +784,21 @@ fn root_path(host: &Host, found: &mut Obs, p: Privs, mut facts: Facts) -> AreaOu
             ),
         )
         .with("cap_eff", format!("{:016x}", p.eff))
-        .fix(
-            By::RunnerAdmin,
-            "In config.toml: `cap_add = [\"SETUID\", \"SETGID\", \"SETFCAP\"]` (and none of them in \
-`cap_drop`), or `privileged = true`.",
-        )
+        .fix(By::RunnerAdmin, CAP_ADD_ROOT.text(executor))
     } else {
         Check::ok(
             "idmap.bounding",
             "root with CAP_SETUID, CAP_SETGID and CAP_SETFCAP: podman can write its maps itself",
         )
         .with("cap_eff", format!("{:016x}", p.eff))
-    });
+    };
+    (check, bad)
+}
+
+/// uid 0 without CAP_SYS_ADMIN: podman copies the parent's maps itself.
+fn root_path(host: &Host, found: &mut Obs, p: Privs, mut facts: Facts) -> AreaOut<Facts> {
+    let (caps, bad) = root_caps_check(&p, Executor::of(&found.context));
+    found.checks.push(caps);
     if p.known && p.nnp {
         found.checks.push(Check::info(
             "idmap.nnp",
@@ -860,34 +871,7 @@ fn root_subid_path(host: &Host, found: &Findings, facts: &mut Facts, copy: &Prob
     if !uids.is_empty() && !gids.is_empty() {
         facts.uid_map = podman_map(0, &uids);
         facts.gid_map = podman_map(0, &gids);
-        let staged = ["/etc/subuid", "/etc/subgid"]
-            .iter()
-            .any(|f| host.is_staged(f));
-        let result = match &helpers {
-            Some(h) if !staged => host.probe(&Probe::UserNsMap {
-                helpers: Some(h.clone()),
-                uid_map: facts.uid_map.clone(),
-                gid_map: facts.gid_map.clone(),
-            }),
-            Some(_) => ProbeResult::not_run(
-                "dry run: the added ranges are not on disk for the helpers to read",
-            ),
-            None => ProbeResult::not_run("newuidmap/newgidmap not installed"),
-        };
-        let cmd = format!(
-            "newuidmap PID {}; newgidmap PID {}",
-            map_text(&facts.uid_map),
-            map_text(&facts.gid_map)
-        );
-        let blockers: Vec<&str> = if helpers.is_none() {
-            vec!["idmap.helpers"]
-        } else {
-            vec![]
-        };
-        facts.rootless_multi_id_works = result.ran.then_some(result.ok);
-        let check = judge(&result, &blockers, found, &cmd, false);
-        facts.map_probe = Some(result);
-        return check.with("copy", copy_text);
+        return root_ranges_probe(host, found, facts, helpers).with("copy", copy_text);
     }
     facts.rootless_multi_id_works = Some(false);
     let base = Check::error(
@@ -900,7 +884,57 @@ fn root_subid_path(host: &Host, found: &Findings, facts: &mut Facts, copy: &Prob
     )
     .with("copy_errno", json!(copy.errno))
     .with("copy_step", copy.step.clone());
-    // Ranges inside the ids this container has, but 0 (root itself).
+    root_ranges_fix(host, found, base, [&subuid, &subgid], helpers.is_some())
+}
+
+/// `idmap.map` for root with sub-id ranges: newuidmap/newgidmap with them,
+/// as podman will call them (`facts` holds the maps).
+fn root_ranges_probe(
+    host: &Host,
+    found: &Findings,
+    facts: &mut Facts,
+    helpers: Option<(String, String)>,
+) -> Check {
+    let staged = ["/etc/subuid", "/etc/subgid"]
+        .iter()
+        .any(|f| host.is_staged(f));
+    let result = match &helpers {
+        Some(h) if !staged => host.probe(&Probe::UserNsMap {
+            helpers: Some(h.clone()),
+            uid_map: facts.uid_map.clone(),
+            gid_map: facts.gid_map.clone(),
+        }),
+        Some(_) => ProbeResult::not_run(
+            "dry run: the added ranges are not on disk for the helpers to read",
+        ),
+        None => ProbeResult::not_run("newuidmap/newgidmap not installed"),
+    };
+    let cmd = format!(
+        "newuidmap PID {}; newgidmap PID {}",
+        map_text(&facts.uid_map),
+        map_text(&facts.gid_map)
+    );
+    let blockers: Vec<&str> = if helpers.is_none() {
+        vec!["idmap.helpers"]
+    } else {
+        vec![]
+    };
+    facts.rootless_multi_id_works = result.ran.then_some(result.ok);
+    let check = judge(&result, &blockers, found, &cmd, false);
+    facts.map_probe = Some(result);
+    check
+}
+
+/// The remedy for root without ranges: the job appends ranges inside the
+/// ids this container has (but 0, root itself) when it can, else the
+/// image or the runner must.
+fn root_ranges_fix(
+    host: &Host,
+    found: &Findings,
+    base: Check,
+    [subuid, subgid]: [&super::subid::SubIdFile; 2],
+    helpers: bool,
+) -> Check {
     let inside = super::subid::inside_spans(&found.userns.parent_uid_map);
     let inside_g = super::subid::inside_spans(&found.userns.parent_gid_map);
     let want = super::subid::WANTED - 1;
@@ -918,46 +952,41 @@ fn root_subid_path(host: &Host, found: &Findings, facts: &mut Facts, copy: &Prob
             super::subid::propose(spans, 0, want, true)
         }
     };
-    let (new_u, new_g) = (propose(&inside, &subuid), propose(&inside_g, &subgid));
+    let (new_u, new_g) = (propose(&inside, subuid), propose(&inside_g, subgid));
     let writable = ["/etc/subuid", "/etc/subgid"]
         .iter()
         .all(|f| host.access(f, crate::host::Access::Write).is_ok());
     let enough = |r: &[(u64, u64)]| r.iter().map(|(_, c)| c).sum::<u64>() >= super::subid::ENOUGH;
-    if helpers.is_some() && writable && enough(&new_u) && enough(&new_g) {
-        let line = |(s, c): &(u64, u64)| format!("root:{s}:{c}");
-        let mut actions: Vec<Action> = new_u
+    if !(helpers && writable && enough(&new_u) && enough(&new_g)) {
+        return base.fix(By::Image, ROOT_RANGES.text(Executor::of(&found.context)));
+    }
+    let line = |(s, c): &(u64, u64)| format!("root:{s}:{c}");
+    let append = |path: &str, ranges: &[(u64, u64)]| -> Vec<Action> {
+        ranges
             .iter()
             .map(|r| Action::AppendLine {
-                path: "/etc/subuid".into(),
+                path: path.into(),
                 line: line(r),
             })
-            .collect();
-        actions.extend(new_g.iter().map(|r| Action::AppendLine {
-            path: "/etc/subgid".into(),
-            line: line(r),
-        }));
-        let shown: Vec<String> = new_u.iter().map(line).collect();
-        base.job_fix(
-            format!(
-                "Append {} to /etc/subuid and /etc/subgid: podman then maps root's ranges through \
-                 newuidmap",
-                shown.join(", ")
-            ),
-            actions,
-        )
-    } else {
-        base.fix(
-            By::Image,
-            "In the image: `RUN echo root:1:65535 >> /etc/subuid && echo root:1:65535 >> /etc/subgid` \
-             (ranges inside the ids the pod maps, without 0), with uidmap installed; or, runner admin: \
-             run the job outside a user namespace (no `hostUsers: false`) or privileged.",
-        )
-    }
+            .collect()
+    };
+    let mut actions = append("/etc/subuid", &new_u);
+    actions.extend(append("/etc/subgid", &new_g));
+    let shown: Vec<String> = new_u.iter().map(line).collect();
+    base.job_fix(
+        format!(
+            "Append {} to /etc/subuid and /etc/subgid: podman then maps root's ranges through \
+             newuidmap",
+            shown.join(", ")
+        ),
+        actions,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Status;
     use crate::probes::testutil::Fixture;
     use crate::probes::{identity, subid, userns};
 

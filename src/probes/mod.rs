@@ -74,6 +74,8 @@ impl Findings {
         self.checks.extend(out.checks);
         self.report_context.extend(out.report);
         self.plan = decide::plan(&self.observed());
+        // A mapping probe that succeeded overrules idmap's static rules.
+        decide::demote(&mut self.checks, self.idmap.map_probe.as_ref());
     }
 
     /// The facts the plan is decided from.
@@ -90,7 +92,7 @@ impl Findings {
                 .then_some(self.mounts.isolation_env.as_deref()),
             runtime: self.config.runtime_facts.as_ref(),
             storage: self.storage.choice_facts.as_ref(),
-            network: self.network.mode.as_deref(),
+            network: self.network.net_inputs(),
         }
     }
 }

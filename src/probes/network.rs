@@ -14,23 +14,62 @@
 use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Host, Probe};
 use crate::model::{Action, Check, Spec};
+use crate::remedy::network::NETWORKS_VOLUME;
+use crate::remedy::runner::Executor;
 use serde_json::json;
 
 const TUN: &str = "/dev/net/tun";
 
 #[derive(Debug, Default, Clone)]
 pub struct Facts {
-    /// Effective `[containers] netns` (None = private, the default).
+    /// Effective `[containers] netns` as found (None = private, the default).
     pub netns: Option<String>,
-    /// The rootless network helper podman will use.
-    pub rootless_cmd: Option<String>,
     /// `/dev/net/tun` opened read-write.
     pub tun_usable: bool,
     /// Whether RUN steps will get working networking as configured.
     pub works: Option<bool>,
-    /// The network RUN steps get (`pasta`, `slirp4netns`, `bridge`,
-    /// `host`, `none`), when the area resolved it.
-    pub mode: Option<String>,
+    /// What the network of a RUN step is decided from (`decide::plan`
+    /// decides it; this area only observes), when the area ran.
+    pub inputs: Option<Inputs>,
+}
+
+impl Facts {
+    /// The inputs of `decide::network`, for the plan.
+    pub fn net_inputs(&self) -> Option<crate::decide::NetInputs<'_>> {
+        self.inputs.as_ref().map(Inputs::borrowed)
+    }
+}
+
+/// `decide::NetInputs` as this area records them (owned).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    pub rootless: bool,
+    pub isolation: String,
+    /// `[containers] netns` as the job's own fix leaves it: `host` once
+    /// this area routed `netns = "host"` as the fix.
+    pub netns: Option<String>,
+    pub slirp4netns_in_path: bool,
+    pub podman5: bool,
+    pub rootless_cmd: Option<String>,
+    pub backend_conf: Option<String>,
+    pub backend_cached: Option<String>,
+    pub netavark: bool,
+}
+
+impl Inputs {
+    pub fn borrowed(&self) -> crate::decide::NetInputs<'_> {
+        crate::decide::NetInputs {
+            rootless: self.rootless,
+            isolation: &self.isolation,
+            netns: self.netns.as_deref(),
+            slirp4netns_in_path: self.slirp4netns_in_path,
+            podman5: self.podman5,
+            rootless_cmd: self.rootless_cmd.as_deref(),
+            backend_conf: self.backend_conf.as_deref(),
+            backend_cached: self.backend_cached.as_deref(),
+            netavark: self.netavark,
+        }
+    }
 }
 
 pub const SPECS: &[Spec] = &[
@@ -42,8 +81,9 @@ network_config_dir (/etc/containers/networks; CNI: /etc/cni/net.d) and creates i
 every command, host network or not. On a read-only root filesystem that fails: `creating locker \
 directory: mkdir /etc/containers/networks: read-only file system` (verified with podman 4.3 under \
 `--read-only`). Job fix: network_config_dir in a directory of the job's own (podrun-doctor writes \
-it into containers.conf). Admin side: an emptyDir at /etc/containers/networks, or a writable root \
-filesystem.",
+it into containers.conf). Admin side: an emptyDir at /etc/containers/networks \
+(`[[runners.kubernetes.volumes.empty_dir]]`; docker executor: `volumes = \
+[\"/etc/containers/networks\"]` under [runners.docker]), or a writable root filesystem.",
         signatures: &["creating locker directory", "mkdir /etc/containers/networks"],
     },
     Spec {
@@ -233,10 +273,7 @@ fn config_dir_check(host: &Host, found: &mut Obs, net: &crate::decide::Network) 
                 ),
                 None => c.fix(
                     crate::model::By::RunnerAdmin,
-                    "Mount an emptyDir at /etc/containers/networks (Kubernetes: \
-                     [[runners.kubernetes.volumes.empty_dir]] name = \"podman-networks\" \
-                     mount_path = \"/etc/containers/networks\"; docker executor: volumes = \
-                     [\"/etc/containers/networks\"]), or drop read_only_root_filesystem.",
+                    NETWORKS_VOLUME.text(Executor::of(&found.context)),
                 ),
             }
         }
@@ -267,22 +304,21 @@ const NFT_SINCE: (u32, u32) = (1, 10);
 
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
-    let net = choose(host, found);
+    let mut inputs = observe_inputs(host, found);
+    // The checks judge the network the plan decides from these inputs
+    // (the same pure rule); the area records only the inputs.
+    let net = crate::decide::network(&inputs.borrowed());
     config_dir_check(host, found, &net);
     uts_check(host, found);
     let mut f = Facts {
         netns: found.config.netns.clone(),
-        mode: Some(net.mode.clone()),
         ..Facts::default()
     };
     let tun = host.open_rw(TUN);
     f.tun_usable = tun.is_ok();
     let mut evidence = Vec::new();
     let need = match net.mode.as_str() {
-        "pasta" | "slirp4netns" => {
-            f.rootless_cmd = Some(net.mode.clone());
-            helper_need(found, &net.mode, &tun)
-        }
+        "pasta" | "slirp4netns" => helper_need(found, &net.mode, &tun),
         "bridge" if net.backend.as_deref() == Some("cni") => cni_need(host, found, &mut evidence),
         "bridge" => netavark_need(host, found, &mut evidence),
         _ => None,
@@ -292,7 +328,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         None => Check::ok("network.run", ok_text(&net)),
         Some(need) => {
             let c = Check::error("network.run", need.problem);
-            fix_network(host, found, c, need.firewall, &mut f)
+            fix_network(host, found, c, need.firewall, &mut inputs)
         }
     };
     let mut check = check
@@ -314,26 +350,27 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         check = check.with(k, v);
     }
     found.checks.push(check);
+    f.inputs = Some(inputs);
     found.finish(f)
 }
 
 /// The inputs of `decide::network`, read from earlier areas and the store.
-fn choose(host: &Host, found: &Obs) -> crate::decide::Network {
+fn observe_inputs(host: &Host, found: &Obs) -> Inputs {
     let cached_path = format!("{}/defaultNetworkBackend", found.storage.graphroot);
-    let cached = (!found.storage.graphroot.is_empty())
-        .then(|| host.read(&cached_path).ok())
-        .flatten();
-    crate::decide::network(&crate::decide::NetInputs {
+    let owned = |key: &str| found.config.get_str(key).map(str::to_string);
+    Inputs {
         rootless: found.plan.rootless,
-        isolation: &found.plan.isolation,
-        netns: found.config.netns.as_deref(),
+        isolation: found.plan.isolation.clone(),
+        netns: found.config.netns.clone(),
         slirp4netns_in_path: host.which("slirp4netns").is_some(),
         podman5: super::tools::podman5(found.tools.podman_version),
-        rootless_cmd: found.config.get_str("network.default_rootless_network_cmd"),
-        backend_conf: found.config.get_str("network.network_backend"),
-        backend_cached: cached.as_deref(),
+        rootless_cmd: owned("network.default_rootless_network_cmd"),
+        backend_conf: owned("network.network_backend"),
+        backend_cached: (!found.storage.graphroot.is_empty())
+            .then(|| host.read(&cached_path).ok())
+            .flatten(),
         netavark: found.tools.netavark.is_some(),
-    })
+    }
 }
 
 fn ok_text(net: &crate::decide::Network) -> String {
@@ -547,7 +584,7 @@ fn fix_network(
     found: &Obs,
     check: Check,
     firewall: Option<&str>,
-    f: &mut Facts,
+    inputs: &mut Inputs,
 ) -> Check {
     let target = super::config::target_in(host, found, &found.config.settings);
     if let Some(driver) = firewall {
@@ -566,7 +603,7 @@ fn fix_network(
     let text = "Give RUN steps the job's own network (netns = \"host\")";
     match crate::remedy::conf::route(host, &target, "netns", "[containers]\nnetns = \"host\"\n") {
         Some(route) => {
-            f.mode = Some("host".into());
+            inputs.netns = Some("host".into());
             check.job_fix(format!("{text} ({})", route.place), route.actions)
         }
         None => check.fix(
@@ -739,6 +776,33 @@ mod tests {
             found.check("network.config_dir").unwrap().status,
             Status::Ok
         );
+    }
+
+    #[test]
+    fn without_a_job_dir_the_runner_mounts_a_volume_for_its_executor() {
+        let host = Fixture::new()
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/etc/containers")
+            .access("/etc/containers", crate::host::Access::Write, "EROFS")
+            .host();
+        let mut found = crate::probes::testutil::with_paths(&host);
+        found.identity.paths.job_dir = None;
+        found.context.engine = Some("docker".into());
+        found.tools.podman_version = Some(Version::new(4, 3, 1));
+        found.tools.netavark = Some("/usr/lib/podman/netavark".into());
+        crate::probes::testutil::given_rootless(&mut found, false);
+        found.absorb(probe(&host, &found));
+        let c = found.check("network.config_dir").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        let fix = c.fix.as_ref().unwrap();
+        assert_eq!(fix.by, By::RunnerAdmin);
+        assert!(
+            fix.text
+                .contains("`volumes = [\"/etc/containers/networks\"]`"),
+            "{}",
+            fix.text
+        );
+        assert!(!fix.text.contains("runners.kubernetes"), "{}", fix.text);
     }
 
     #[test]

@@ -3,8 +3,7 @@
 //! `tests/docs.rs` checks that no `RunnerFix` constant is missing here.
 
 use super::runner::RunnerFix;
-use super::{caps, storage, userns};
-use crate::probes::{fuse, lsm};
+use super::{caps, fuse, identity, idmap, lsm, network, storage, userns};
 
 pub const ALL: &[&RunnerFix] = &[
     &caps::ADD_HELPER_CAPS,
@@ -20,6 +19,20 @@ pub const ALL: &[&RunnerFix] = &[
     &storage::STORE_SPACE,
     &fuse::EXPOSE_FUSE,
     &lsm::APPARMOR_UNCONFINED,
+    &lsm::SECCOMP_UNCONFINED,
+    &lsm::SELINUX_MOUNT_TYPE,
+    &network::NETWORKS_VOLUME,
+    &idmap::NNP,
+    &idmap::CAP_ADD_HELPERS,
+    &idmap::CAP_ADD_ROOT,
+    &idmap::RUN_AS_GROUP,
+    &idmap::USERNS_REFUSED,
+    &idmap::SETUID_SYS_ADMIN,
+    &idmap::ROOT_RANGES,
+    &identity::HOME_VOLUME,
+    &identity::KNOWN_UID,
+    &identity::PASSWD_ENTRY,
+    &identity::OPENSHIFT_UID,
 ];
 
 /// The remedies a check's report may name, each with every executor.

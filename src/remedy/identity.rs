@@ -14,7 +14,7 @@ emptyDir mounted there (`[[runners.kubernetes.volumes.empty_dir]] name = \"home\
 (an emptyDir is writable by the arbitrary uid).",
     docker: "Docker executor: `environment = [\"HOME=/build_home\"]` in [[runners]], with \
 /build_home a directory of the job's uid in the image (`RUN install -d -o <uid> /build_home`).",
-    node: "No node change is needed.",
+    node: "",
     id: "home.set",
 };
 
@@ -29,7 +29,7 @@ run_as_user = 1000`.",
     openshift: "OpenShift: `[runners.kubernetes.build_container_security_context] run_as_user = \
 1000`, with the runner's service account bound to an SCC that allows it (e.g. anyuid).",
     docker: "Docker executor: `user = \"1000\"` under [runners.docker] in config.toml.",
-    node: "No node change is needed.",
+    node: "",
     id: "identity.user_env",
 };
 

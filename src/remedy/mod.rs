@@ -5,7 +5,11 @@
 pub mod caps;
 pub mod catalog;
 pub mod conf;
+pub mod fuse;
 pub mod identity;
+pub mod idmap;
+pub mod lsm;
+pub mod network;
 pub mod runner;
 pub mod storage;
 pub mod userns;

@@ -38,7 +38,8 @@ pub struct RunnerFix {
     pub kubernetes: &'static str,
     pub openshift: &'static str,
     pub docker: &'static str,
-    /// What the node admin does, whatever the executor.
+    /// What the node admin (or, where named, the image) does, whatever the
+    /// executor; empty when nothing is needed there.
     pub node: &'static str,
     /// The check whose `explain` lists every executor.
     pub id: &'static str,
@@ -52,21 +53,29 @@ impl RunnerFix {
             Executor::OpenShift => self.openshift,
             Executor::Docker => self.docker,
             Executor::Unknown => {
-                return [
+                let all = [
                     self.lead,
                     self.kubernetes,
                     self.openshift,
                     self.docker,
                     self.node,
-                ]
-                .join("\n");
+                ];
+                return lines(&all);
             }
         };
-        format!(
-            "{}\n{one}\n{}\n(other executors: `podrun-doctor explain {}`)",
-            self.lead, self.node, self.id
-        )
+        let more = format!("(other executors: `podrun-doctor explain {}`)", self.id);
+        lines(&[self.lead, one, self.node, &more])
     }
+}
+
+/// The parts one per line, an empty one (no node change) left out.
+fn lines(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl RunnerFix {
