@@ -14,6 +14,7 @@ pub mod explain;
 pub mod fix;
 pub mod formats;
 pub mod host;
+pub mod ids;
 pub mod model;
 pub mod probes;
 pub mod remedy;

@@ -32,6 +32,7 @@ use podrun_doctor::formats::passwd::parse_passwd;
 use podrun_doctor::formats::subid::parse_subid;
 use podrun_doctor::formats::toml::{self, quote, render_settings, Value};
 use podrun_doctor::host::Host;
+use podrun_doctor::ids::Uid;
 use podrun_doctor::model::Action;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -499,7 +500,7 @@ fn assert_line_means(path: &str, line: &str, uid: u32, name: &mut Option<String>
                 "{path}: {line:?}: {p:?}"
             );
             let e = &p.entries[0];
-            assert_eq!((e.uid, e.gid), (uid, 0), "{path}: {line:?}");
+            assert_eq!((e.uid.get(), e.gid.get()), (uid, 0), "{path}: {line:?}");
             assert!(e.home.starts_with('/'), "{path}: {line:?}");
             *name = Some(e.name.clone());
         }
@@ -559,7 +560,7 @@ fn lines_the_fix_engine_appends_parse_back_as_what_it_meant() {
             old_p.entries.len() + 1,
             "case {i}: {new}"
         );
-        assert!(new_p.by_uid(uid).is_some(), "case {i}: {new}");
+        assert!(new_p.by_uid(Uid(uid)).is_some(), "case {i}: {new}");
         assert!(new_p.bad.is_empty(), "case {i}: {new}");
     }
     eprintln!("checked {passwd_lines} passwd and {subid_lines} sub-id lines");

@@ -13,6 +13,7 @@ use podrun_doctor::formats::version::Version;
 use podrun_doctor::host::version::{
     apk_owner_version, dpkg_version, elf_section, go_buildinfo, go_version, list_owns,
 };
+use podrun_doctor::ids::Uid;
 use podrun_doctor::util::parse_id_map;
 
 /// An oracle: panics when the parser breaks a rule on this input.
@@ -47,12 +48,12 @@ pub fn subid(data: &[u8]) {
         assert!(b.problem.len() <= 200, "a problem echoes the line: {b:?}");
     }
     let owner = f.lines.first().map(|l| l.owner.clone());
-    let _ = f.ranges_for(owner.as_deref(), Some(1000));
-    let _ = f.bad_for(Some("podman"), Some(0));
+    let _ = f.ranges_for(owner.as_deref(), Some(Uid(1000)));
+    let _ = f.bad_for(Some("podman"), Some(Uid::ROOT));
     // The same bytes as a passwd file: the lookup must cope with any pair.
     let passwd = parse_passwd(&text);
     let user = owner.as_deref().unwrap_or("podman");
-    let _ = lookup_differs(&f, &passwd, user, "root", 0);
+    let _ = lookup_differs(&f, &passwd, user, "root", Uid::ROOT);
 }
 
 /// `/etc/passwd`: every entry, written back as a line, parses to itself
@@ -68,7 +69,7 @@ pub fn passwd(data: &[u8]) {
         let back = parse_passwd(&line);
         assert_eq!(back.entries.as_slice(), std::slice::from_ref(e), "{line:?}");
     }
-    let _ = (p.by_uid(0), p.by_name("root"));
+    let _ = (p.by_uid(Uid::ROOT), p.by_name("root"));
 }
 
 /// `/proc/self/mountinfo`: at most one mount or garbage line per line.

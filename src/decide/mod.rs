@@ -10,6 +10,7 @@
 //! wrong "ready" can only come from a probe that misjudged its area, and
 //! each such mistake is fixed where the knowledge lives.
 
+use crate::ids::Uid;
 pub use crate::model::Plan;
 mod demote;
 mod network;
@@ -25,7 +26,7 @@ pub use verdict::{verdict, Verdict};
 /// Who runs podman, as the identity area found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct User {
-    pub uid: u32,
+    pub uid: Uid,
     /// `_CONTAINERS_USERNS_CONFIGURED` is set (podman re-executed itself in
     /// its own user namespace).
     pub userns_configured: bool,
@@ -54,7 +55,7 @@ pub struct Observed<'a> {
 /// or uid 0 without CAP_SYS_ADMIN (a failure to read the capabilities
 /// leaves a root process rootful).
 pub fn rootless(user: &User) -> bool {
-    user.uid != 0 || user.userns_configured || user.sys_admin == Some(false)
+    !user.uid.is_root() || user.userns_configured || user.sys_admin == Some(false)
 }
 
 /// The isolation `podman build` uses: `BUILDAH_ISOLATION` when it holds a
@@ -109,7 +110,7 @@ mod tests {
     fn plan_follows_the_facts() {
         assert_eq!(plan(&Observed::default()), Plan::default());
         let root = User {
-            uid: 0,
+            uid: Uid(0),
             userns_configured: false,
             sys_admin: Some(true),
         };

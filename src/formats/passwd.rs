@@ -1,11 +1,13 @@
 //! `/etc/passwd`, parsed; pure (no Host), so it can be fuzzed alone.
 
+use crate::ids::{Gid, Uid};
+
 /// One `/etc/passwd` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswdEntry {
     pub name: String,
-    pub uid: u32,
-    pub gid: u32,
+    pub uid: Uid,
+    pub gid: Gid,
     pub home: String,
     pub shell: String,
 }
@@ -19,7 +21,7 @@ pub struct Passwd {
 }
 
 impl Passwd {
-    pub fn by_uid(&self, uid: u32) -> Option<&PasswdEntry> {
+    pub fn by_uid(&self, uid: Uid) -> Option<&PasswdEntry> {
         self.entries.iter().find(|e| e.uid == uid)
     }
     pub fn by_name(&self, name: &str) -> Option<&PasswdEntry> {
@@ -45,7 +47,7 @@ pub fn parse_passwd(text: &str) -> Passwd {
             p.bad.push((n, format!("{} fields, expected 7", f.len())));
             continue;
         }
-        let (Ok(uid), Ok(gid)) = (f[2].parse::<u32>(), f[3].parse::<u32>()) else {
+        let (Ok(uid), Ok(gid)) = (f[2].parse::<Uid>(), f[3].parse::<Gid>()) else {
             p.bad.push((n, "uid or gid is not a number".to_string()));
             continue;
         };

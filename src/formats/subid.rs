@@ -1,6 +1,7 @@
 //! `/etc/subuid` and `/etc/subgid`, parsed; pure (no Host).
 
 use super::passwd::Passwd;
+use crate::ids::Uid;
 
 /// One well-formed `owner:start:count` line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +41,9 @@ pub struct SubIdFile {
 
 impl SubIdFile {
     /// The ranges of a user, matched by name or numeric uid, in file order.
-    pub fn ranges_for(&self, name: Option<&str>, uid: Option<u32>) -> Vec<&SubIdLine> {
+    /// A uid for `/etc/subgid` too: shadow's `have_range` compares an
+    /// owner with the user's uid in both files, never with a gid.
+    pub fn ranges_for(&self, name: Option<&str>, uid: Option<Uid>) -> Vec<&SubIdLine> {
         let uid_s = uid.map(|u| u.to_string());
         self.lines
             .iter()
@@ -49,7 +52,7 @@ impl SubIdFile {
     }
 
     /// Malformed lines belonging to a user.
-    pub fn bad_for(&self, name: Option<&str>, uid: Option<u32>) -> Vec<&BadLine> {
+    pub fn bad_for(&self, name: Option<&str>, uid: Option<Uid>) -> Vec<&BadLine> {
         let uid_s = uid.map(|u| u.to_string());
         self.bad
             .iter()
@@ -136,7 +139,7 @@ pub fn parse_subid(text: &str) -> SubIdFile {
 
 /// Whether `USER` (as podman uses it) finds other sub-uid ranges in `f`
 /// than the real passwd name does (as newuidmap checks them).
-pub fn lookup_differs(f: &SubIdFile, passwd: &Passwd, user: &str, real: &str, uid: u32) -> bool {
+pub fn lookup_differs(f: &SubIdFile, passwd: &Passwd, user: &str, real: &str, uid: Uid) -> bool {
     let user_uid = passwd.by_name(user).map(|e| e.uid);
     let key = |v: Vec<&SubIdLine>| -> Vec<(u64, u64)> {
         let mut v: Vec<(u64, u64)> = v.iter().map(|l| (l.start, l.count)).collect();

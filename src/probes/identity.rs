@@ -15,6 +15,7 @@ use super::{AreaOut, Findings, Obs};
 use crate::formats::passwd::{parse_passwd, Passwd, PasswdEntry};
 use crate::formats::subid;
 use crate::host::{Access, FileKind, Found, Host, ReadProblem, Stat};
+use crate::ids::{Gid, Uid};
 use crate::model::{Action, By, Check, Spec, Status};
 use crate::remedy::identity::{HOME_VOLUME, KNOWN_UID, OPENSHIFT_UID, PASSWD_ENTRY};
 use crate::remedy::runner::Executor;
@@ -27,7 +28,7 @@ pub const CAP_SYS_ADMIN: u32 = 21;
 pub const CAP_SETFCAP: u32 = 31;
 
 /// Uids from here up are OpenShift's per-namespace arbitrary uids.
-pub const OPENSHIFT_UID_MIN: u32 = 1_000_000_000;
+pub const OPENSHIFT_UID_MIN: Uid = Uid(1_000_000_000);
 
 const PASSWD: &str = "/etc/passwd";
 const SUBUID: &str = "/etc/subuid";
@@ -35,15 +36,15 @@ const STATUS: &str = "/proc/self/status";
 
 #[derive(Debug, Default, Clone)]
 pub struct Facts {
-    pub uid: u32,
-    pub gid: u32,
-    pub groups: Vec<u32>,
+    pub uid: Uid,
+    pub gid: Gid,
+    pub groups: Vec<Gid>,
     /// The passwd name of the uid, when `/etc/passwd` has one.
     pub user: Option<String>,
     /// The home directory of that passwd entry.
     pub passwd_home: Option<String>,
     /// The primary gid of that passwd entry.
-    pub passwd_gid: Option<u32>,
+    pub passwd_gid: Option<Gid>,
     /// `HOME` as found.
     pub home: Option<String>,
     /// `HOME` is usable by podman as it stands (set, not `/`, an existing
@@ -81,13 +82,13 @@ impl Facts {
     /// Rootless and not uid 0: podman maps ids through newuidmap/newgidmap
     /// and reads `/etc/subuid`, `/etc/subgid` and `$HOME`.
     pub fn rootless_nonroot(&self) -> bool {
-        self.rootless && self.uid != 0
+        self.rootless && !self.uid.is_root()
     }
 
     /// uid 0 without `CAP_SYS_ADMIN`: podman writes the maps itself,
     /// copying `/proc/self/uid_map`.
     pub fn rootless_root(&self) -> bool {
-        self.rootless && self.uid == 0
+        self.rootless && self.uid.is_root()
     }
 }
 
@@ -236,8 +237,8 @@ emptyDir at that path.",
 
 /// A real directory of `uid` (not a symlink to one: its owner could point
 /// it anywhere at any time) that it can write.
-fn is_owned_writable_dir(host: &Host, path: &str, uid: u32) -> bool {
-    host.owned_dir_no_follow(path, uid) && host.access(path, Access::Write).is_ok()
+fn is_owned_writable_dir(host: &Host, path: &str, uid: Uid) -> bool {
+    host.owned_dir_no_follow(path, uid.get()) && host.access(path, Access::Write).is_ok()
 }
 
 /// Where this tool would move HOME, with the actions that make it, or why
@@ -250,7 +251,7 @@ struct HomePlan {
 
 fn plan_home(
     host: &Host,
-    uid: u32,
+    uid: Uid,
     passwd_home: Option<&str>,
     paths: &Paths,
 ) -> Result<HomePlan, String> {
@@ -279,7 +280,7 @@ fn plan_home(
     for p in [&base, &home] {
         // lstat: a symlink planted here is foreign, whatever it points to.
         if let Ok(s) = host.lstat(p) {
-            if s.kind != FileKind::Dir || s.uid != uid {
+            if s.kind != FileKind::Dir || s.uid != uid.get() {
                 return Err(format!(
                     "{p} exists and is not a directory owned by uid {uid}; not using it"
                 ));
@@ -389,7 +390,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     facts.user = entry.as_ref().map(|e| e.name.clone());
     facts.passwd_home = entry.as_ref().map(|e| e.home.clone());
     facts.passwd_gid = entry.as_ref().map(|e| e.gid);
-    facts.openshift_like = facts.uid >= OPENSHIFT_UID_MIN && facts.gid == 0 && entry.is_none();
+    facts.openshift_like = facts.uid >= OPENSHIFT_UID_MIN && facts.gid.is_root() && entry.is_none();
 
     // HOME analysis comes first: the passwd fix writes the home it plans.
     let home_plan = plan_home(host, facts.uid, facts.passwd_home.as_deref(), &facts.paths);
@@ -437,15 +438,15 @@ fn mode_facts(host: &Host, found: &Obs) -> Facts {
     let cap_eff = found.caps.known.then_some(found.caps.effective);
     let sys_admin = cap_eff.map(|c| c & (1u64 << CAP_SYS_ADMIN) != 0);
     let rootless = crate::decide::rootless(&crate::decide::User {
-        uid: ids.uid,
+        uid: Uid(ids.uid),
         userns_configured,
         sys_admin,
     });
     let paths = Paths::derive(host);
     Facts {
-        uid: ids.uid,
-        gid: ids.gid,
-        groups: ids.groups.clone(),
+        uid: Uid(ids.uid),
+        gid: Gid(ids.gid),
+        groups: ids.groups.iter().copied().map(Gid).collect(),
         rootless,
         userns_configured,
         sys_admin,
@@ -471,8 +472,8 @@ fn read_passwd(host: &Host) -> Result<String, ReadProblem> {
 /// relocation is planned.
 struct Cx<'a> {
     host: &'a Host,
-    uid: u32,
-    gid: u32,
+    uid: Uid,
+    gid: Gid,
     /// Rootless and not uid 0: podman needs passwd, sub-ids and HOME.
     strict: bool,
     passwd: &'a Passwd,
@@ -488,7 +489,7 @@ struct Cx<'a> {
 
 /// A HOME podman can use as it stands: absolute, not `/`, an owned
 /// writable directory.
-fn home_usable(host: &Host, h: &str, uid: u32) -> bool {
+fn home_usable(host: &Host, h: &str, uid: Uid) -> bool {
     h.starts_with('/') && h != "/" && is_owned_writable_dir(host, h, uid)
 }
 
@@ -496,7 +497,7 @@ fn home_usable(host: &Host, h: &str, uid: u32) -> bool {
 fn mode_check(f: &Facts) -> Check {
     let (uid, rootless, sys_admin) = (f.uid, f.rootless, f.sys_admin);
     let userns_configured = f.userns_configured;
-    let mode_summary = if uid != 0 {
+    let mode_summary = if !uid.is_root() {
         format!("uid {uid}: podman runs rootless and maps ids through newuidmap/newgidmap with /etc/subuid and /etc/subgid")
     } else if userns_configured {
         "uid 0 with _CONTAINERS_USERNS_CONFIGURED set: podman runs rootless and assumes it is already in its user namespace".to_string()
@@ -507,7 +508,7 @@ fn mode_check(f: &Facts) -> Check {
             None => format!("uid 0, capabilities unreadable ({STATUS}): podman treats this as rootful"),
         }
     };
-    let mode_status = if uid == 0 && sys_admin.is_none() {
+    let mode_status = if uid.is_root() && sys_admin.is_none() {
         Status::Warn
     } else {
         Status::Info
@@ -515,7 +516,10 @@ fn mode_check(f: &Facts) -> Check {
     Check::new("identity.mode", mode_status, mode_summary)
         .with("uid", uid)
         .with("gid", f.gid)
-        .with("groups", json!(f.groups))
+        .with(
+            "groups",
+            json!(f.groups.iter().map(|g| g.get()).collect::<Vec<_>>()),
+        )
         .with("rootless", rootless)
         .with("cap_sys_admin", json!(sys_admin))
         .with("_CONTAINERS_USERNS_CONFIGURED_set", userns_configured)
@@ -914,7 +918,7 @@ fn passwd_field_problem(value: &str) -> Option<&'static str> {
 /// uses: `podman`, else `user<uid>`, else `user<uid>_<n>` (a name taken by
 /// another uid would resolve to that entry). A name already given to this
 /// uid (by an earlier run) is reused, so a second run appends nothing.
-fn free_name(passwd: &Passwd, uid: u32) -> String {
+fn free_name(passwd: &Passwd, uid: Uid) -> String {
     let free = |n: &str| passwd.by_name(n).is_none_or(|e| e.uid == uid);
     if free("podman") {
         return "podman".to_string();
@@ -1024,7 +1028,7 @@ fn home_writable(cx: &Cx, h: &str) -> Check {
             return bad(problem);
         }
     }
-    let summary = if st.uid == uid || !strict {
+    let summary = if st.uid == uid.get() || !strict {
         format!("HOME={h} is a writable directory")
     } else {
         let names: Vec<&str> = dirs.iter().map(|(d, _)| d.as_str()).collect();
@@ -1068,7 +1072,7 @@ fn podman_dir_problem(cx: &Cx, h: &str, home: &Stat, dir: &str, must_own: bool) 
             "{dir} exists and is a {}, not a directory: podman cannot use it",
             st.kind.as_str()
         )),
-        Ok(st) if must_own && st.uid != uid => err(format!(
+        Ok(st) if must_own && st.uid != uid.get() => err(format!(
             "{dir} exists and is owned by uid {}, not {uid}: podman refuses it",
             st.uid
         ))
@@ -1144,7 +1148,7 @@ podman:x:1000:1000::/home/podman:/bin/bash\n";
         let p = parse_passwd(PASSWD_UPSTREAM);
         assert!(p.bad.is_empty());
         assert_eq!(
-            p.by_uid(1000).map(|e| e.home.as_str()),
+            p.by_uid(Uid(1000)).map(|e| e.home.as_str()),
             Some("/home/podman")
         );
         let p = parse_passwd(
@@ -1447,11 +1451,11 @@ podman:x:1000:1000::/home/podman:/bin/bash\n";
             "root:x:0:0:root:/root:/bin/bash\npodman:x:1000:1000::/home/podman:/bin/bash\n\
 user1000680000:x:5:5::/:/bin/sh\n1000680000:*:1000680000:0:container user:/:/bin/sh\n",
         );
-        assert_eq!(free_name(&passwd, 1000680000), "user1000680000_1");
+        assert_eq!(free_name(&passwd, Uid(1000680000)), "user1000680000_1");
         // The alias an earlier run appended is this uid's own: reused.
         let again =
             parse_passwd("podman:x:1000:1000::/home/podman:/bin/bash\nuser7:x:7:0::/tmp:/bin/sh\n");
-        assert_eq!(free_name(&again, 7), "user7");
+        assert_eq!(free_name(&again, Uid(7)), "user7");
         let host = Fixture::new()
             .uid(1000680000)
             .gid(0)

@@ -12,6 +12,7 @@
 use super::identity::{privs, Privs, CAP_SETFCAP, CAP_SETGID, CAP_SETUID};
 use super::{AreaOut, Findings, Obs};
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
+use crate::ids::{Gid, Uid};
 use crate::model::{Action, By, Check, Spec};
 use crate::remedy::idmap::{
     CAP_ADD_HELPERS, CAP_ADD_ROOT, NNP, ROOT_RANGES, RUN_AS_GROUP, SETUID_SYS_ADMIN, USERNS_REFUSED,
@@ -311,7 +312,7 @@ pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
         found.checks.push(not_needed_check(found.plan.rootless));
         return found.finish(facts);
     }
-    if found.identity.uid == 0 {
+    if found.identity.uid.is_root() {
         return root_path(host, found, p, facts);
     }
     facts.newuidmap = host.which("newuidmap");
@@ -473,8 +474,8 @@ fn map_check(
         );
         return found.finish(facts);
     }
-    facts.uid_map = podman_map(uid, subid.uid_ranges());
-    facts.gid_map = podman_map(gid, subid.gid_ranges());
+    facts.uid_map = podman_map(uid.get(), subid.uid_ranges());
+    facts.gid_map = podman_map(gid.get(), subid.gid_ranges());
     let cmd = format!(
         "newuidmap PID {}; newgidmap PID {}",
         map_text(&facts.uid_map),
@@ -585,7 +586,7 @@ fn helpers_check(facts: &Facts) -> (Check, Vec<&'static str>) {
 }
 
 /// The `run_as_group` remedy for this executor, with the ids filled in.
-fn run_as_group_fix(executor: Executor, uid: u32, gid: u32, pw_gid: u32) -> String {
+fn run_as_group_fix(executor: Executor, uid: Uid, gid: Gid, pw_gid: Gid) -> String {
     let (uid, gid, pw_gid) = (uid.to_string(), gid.to_string(), pw_gid.to_string());
     RUN_AS_GROUP.text_with(
         executor,
@@ -597,12 +598,12 @@ fn run_as_group_fix(executor: Executor, uid: u32, gid: u32, pw_gid: u32) -> Stri
 /// `run_as_group = 0`): the helpers refuse with `Target process is owned by
 /// a different user`. Also the passwd gid when they differ.
 fn gid_check(
-    passwd_gid: Option<u32>,
-    uid: u32,
-    gid: u32,
+    passwd_gid: Option<Gid>,
+    uid: Uid,
+    gid: Gid,
     executor: Executor,
     out: &mut Vec<Check>,
-) -> Option<u32> {
+) -> Option<Gid> {
     let pw_gid = passwd_gid.filter(|&pw| pw != gid)?;
     out.push(
         Check::error(
@@ -854,7 +855,7 @@ fn root_subid_path(host: &Host, found: &Findings, facts: &mut Facts, copy: &Prob
             .unwrap_or_default()
     };
     let ranges = |file: &super::subid::SubIdFile| -> Vec<(u64, u64)> {
-        file.ranges_for(Some("root"), Some(0))
+        file.ranges_for(Some("root"), Some(Uid::ROOT))
             .iter()
             .map(|l| (l.start, l.count))
             .collect()

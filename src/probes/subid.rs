@@ -13,6 +13,7 @@ use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
 pub use crate::formats::subid::{parse_subid, BadLine, SubIdFile, SubIdLine};
 use crate::host::{Access, Host, IdMapLine};
+use crate::ids::{Gid, Uid};
 use crate::model::{Action, By, Check, Spec, Status};
 use serde_json::{json, Value};
 
@@ -263,7 +264,7 @@ fn analyse(
     path: &str,
     file: &Option<SubIdFile>,
     name: Option<&str>,
-    uid_key: Option<u32>,
+    uid_key: Option<Uid>,
     own: u64,
     spans: Option<&[Span]>,
 ) -> FileFacts {
@@ -398,14 +399,17 @@ fn overlap_check(
     facts: &Facts,
     podman_user: Option<&str>,
     owner: &str,
-    uid: u32,
-    gid: u32,
+    uid: Uid,
+    gid: Gid,
 ) -> (Check, bool) {
     // A podman lookup name equal to the uid lists each line twice (libsubid
     // matches by name and by uid); identity.user_env carries that fix.
     let doubled = podman_user == Some(uid.to_string().as_str()) && !facts.uid.ranges.is_empty();
     let mut ov = Vec::new();
-    for (ff, what, own) in [(&facts.uid, "UID", uid), (&facts.gid, "GID", gid)] {
+    for (ff, what, own) in [
+        (&facts.uid, "UID", uid.get()),
+        (&facts.gid, "GID", gid.get()),
+    ] {
         if ff.overlap {
             ov.push(format!(
                 "{} has overlapping or repeated ranges for `{owner}`",
@@ -451,7 +455,7 @@ or `{owner}:100000:65536`)."
 fn parent_map_check(
     facts: &Facts,
     owner: &str,
-    uid: u32,
+    uid: Uid,
     in_userns: bool,
     uid_spans: &Option<Vec<Span>>,
     gid_spans: &Option<Vec<Span>>,
@@ -556,7 +560,7 @@ id but 0 and the user's own.",
 }
 
 /// A pause process of an earlier podman in this job (catalog U9).
-fn pause_alive(host: &Host, paths: &Paths, uid: u32) -> Option<String> {
+fn pause_alive(host: &Host, paths: &Paths, uid: Uid) -> Option<String> {
     let mut candidates = Vec::new();
     if let Some(x) = &paths.xdg_runtime_dir {
         candidates.push(format!("{}/libpod/tmp/pause.pid", x.trim_end_matches('/')));
@@ -579,8 +583,8 @@ fn pause_alive(host: &Host, paths: &Paths, uid: u32) -> Option<String> {
 /// Who podman maps here and the namespace it maps into, as the identity
 /// and userns areas found them.
 struct Job {
-    uid: u32,
-    gid: u32,
+    uid: Uid,
+    gid: Gid,
     /// The passwd name, or the one identity's fix will create.
     name: Option<String>,
     /// `name` exists only once identity's fix has run.
@@ -613,7 +617,7 @@ impl Job {
 
 pub fn probe(host: &Host, earlier: &Findings) -> AreaOut<Facts> {
     let found = &mut Obs::new(earlier);
-    let relevant = found.plan.rootless && found.identity.uid != 0;
+    let relevant = found.plan.rootless && !found.identity.uid.is_root();
     let mut facts = Facts {
         relevant,
         ..Facts::default()
@@ -902,7 +906,7 @@ mod tests {
     fn parses_upstream_image_lines() {
         let f = parse_subid("podman:1:999\npodman:1001:64535\n");
         assert!(f.bad.is_empty());
-        let r = f.ranges_for(Some("podman"), Some(1000));
+        let r = f.ranges_for(Some("podman"), Some(Uid(1000)));
         assert_eq!(r.len(), 2);
         assert_eq!((r[1].start, r[1].count), (1001, 64535));
     }
@@ -915,7 +919,7 @@ mod tests {
         assert_eq!(f.lines.len(), 2);
         assert!(f.lines[0].padded);
         assert_eq!(
-            f.ranges_for(Some("podman"), Some(1000)).len(),
+            f.ranges_for(Some("podman"), Some(Uid(1000))).len(),
             2,
             "by name and by uid"
         );

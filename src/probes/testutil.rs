@@ -260,7 +260,7 @@ pub fn with_paths(host: &Host) -> Findings {
 /// what they saw before.
 pub fn given_rootless(found: &mut Findings, rootless: bool) {
     found.identity.probed = true;
-    found.identity.uid = 0;
+    found.identity.uid = crate::ids::Uid::ROOT;
     found.identity.userns_configured = rootless;
     found.identity.sys_admin = None;
     found.identity.rootless = rootless;
