@@ -277,6 +277,44 @@ fn temp_in(dir: &OwnedFd, name: &str) -> io::Result<(OwnedFd, String)> {
     }
 }
 
+/// Renames `tmp` over `name`; with `create_only`, only if nothing is at
+/// `name` (renameat2 `RENAME_NOREPLACE`): a file or link someone put there
+/// after the check is never replaced (`EAGAIN`). Where the kernel or the
+/// filesystem lacks the flag, a plain rename right after the check.
+fn rename_into(dir: &OwnedFd, tmp: &str, name: &str, create_only: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    if create_only {
+        let (from, to) = (std::ffi::CString::new(tmp)?, std::ffi::CString::new(name)?);
+        let fd = dir.as_raw_fd();
+        // SAFETY: renameat2 reads two NUL-terminated strings that outlive
+        // the call; musl's libc has no wrapper, hence the raw syscall.
+        let rc = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_renameat2,
+                fd,
+                from.as_ptr(),
+                fd,
+                to.as_ptr(),
+                nix::libc::RENAME_NOREPLACE,
+            )
+        };
+        match Errno::result(rc) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EEXIST) => {
+                return Err(err(
+                    Errno::EAGAIN,
+                    format!(
+                        "{name} appeared while it was being written; not replacing it (run again)"
+                    ),
+                ))
+            }
+            Err(Errno::ENOSYS) | Err(Errno::EINVAL) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    renameat(dir, tmp, dir, name).map_err(io::Error::from)
+}
+
 /// Writes `contents` to a temp file in `dir`, gives it `owner` and `mode`,
 /// syncs it and renames it over `name`; `check` runs just before the rename
 /// (is the target still what was read?). On any error the temp file is
@@ -288,6 +326,7 @@ fn replace_in(
     mode: u32,
     owner: Option<(u32, u32)>,
     check: impl FnOnce() -> io::Result<()>,
+    create_only: bool,
 ) -> io::Result<()> {
     let (fd, tmp) = temp_in(dir, name)?;
     let result = (|| {
@@ -303,7 +342,7 @@ fn replace_in(
         file.write_all(contents)?;
         file.sync_all()?;
         check()?;
-        renameat(dir, tmp.as_str(), dir, name)?;
+        rename_into(dir, &tmp, name, create_only)?;
         // The rename itself is durable only once the directory is synced.
         let _ = fsync(dir);
         Ok(())
@@ -352,10 +391,7 @@ pub(crate) fn write_atomic(
         // but no change of this run's either: `AlreadyExists` tells the
         // caller not to list it (two runs at once list each change once).
         if found.as_deref() == Some(contents) {
-            return Err(err(
-                Errno::EEXIST,
-                format!("{path} already holds this content (another run wrote it)"),
-            ));
+            return Err(already_there(path));
         }
         if found.as_deref() != expected {
             return Err(changed());
@@ -371,7 +407,27 @@ pub(crate) fn write_atomic(
         (Some(a), Some(b)) if a.st_ino == b.st_ino => Ok(()),
         _ => Err(changed()),
     };
-    replace_in(&dir.fd, name, contents.as_bytes(), mode, None, same).map_err(|e| with_path(e, path))
+    let create_only = old.is_none();
+    let bytes = contents.as_bytes();
+    match replace_in(&dir.fd, name, bytes, mode, None, same, create_only) {
+        // Another run's identical file landed between the read and the
+        // rename: the same outcome as finding it at the read.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && holds(&dir.fd, name, path, bytes) => {
+            Err(already_there(path))
+        }
+        other => other.map_err(|e| with_path(e, path)),
+    }
+}
+
+fn already_there(path: &str) -> io::Error {
+    err(
+        Errno::EEXIST,
+        format!("{path} already holds this content (another run wrote it)"),
+    )
+}
+
+fn holds(dir: &OwnedFd, name: &str, path: &str, contents: &[u8]) -> bool {
+    matches!(read_in(dir, name, path), Ok(Some((b, _))) if b == contents)
 }
 
 fn with_path(e: io::Error, path: &str) -> io::Error {
@@ -425,7 +481,7 @@ pub fn write_report(path: &Path, text: &str) -> io::Result<()> {
     let umask = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
     nix::sys::stat::umask(umask);
     let mode = 0o644 & !umask.bits();
-    replace_in(&dir, name, text.as_bytes(), mode, None, || Ok(()))
+    replace_in(&dir, name, text.as_bytes(), mode, None, || Ok(()), false)
 }
 
 /// Whether a temp file could not be made because the directory is closed
@@ -484,7 +540,15 @@ fn append_once(root: &Path, path: &str, line: &str) -> io::Result<bool> {
     whole.extend_from_slice(text.as_bytes());
     let owner = Some((st.st_uid, st.st_gid));
     let same = || still_there(&dir.fd, name, path, &st);
-    match replace_in(&dir.fd, name, &whole, st.st_mode & 0o7777, owner, same) {
+    match replace_in(
+        &dir.fd,
+        name,
+        &whole,
+        st.st_mode & 0o7777,
+        owner,
+        same,
+        false,
+    ) {
         Ok(()) => carry_over(&dir.fd, name, path, &locked, st.st_size as u64).map(|()| true),
         Err(e) if dir_closed(&e) => append_in_place(&dir.fd, name, path, &st, text.as_bytes()),
         Err(e) => Err(with_path(e, path)),
@@ -891,6 +955,29 @@ mod tests {
             std::fs::read_to_string(root.join("x.conf")).unwrap(),
             "# same\n"
         );
+    }
+
+    /// A file someone puts at the name in the last moment, after the
+    /// check and before the rename (a group-writable HOME shared with
+    /// another uid), is not replaced by a file the doctor creates.
+    #[test]
+    fn a_file_planted_just_before_the_rename_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = open_dir(dir.path(), "/", None).unwrap().fd;
+        let planted = dir.path().join("x.conf");
+        let plant = || {
+            std::fs::write(&planted, "theirs\n").unwrap();
+            Ok(())
+        };
+        let e = replace_in(&fd, "x.conf", b"ours\n", 0o644, None, plant, true).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
+        assert!(
+            e.to_string()
+                .contains("appeared while it was being written"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&planted).unwrap(), "theirs\n");
+        assert_eq!(names(dir.path()), vec!["x.conf"]);
     }
 
     #[test]
