@@ -46,7 +46,7 @@ cd /
 
 /// Runs `script` after [`SANDBOX`] in a new mount namespace; its files go
 /// to the returned directory ($OUT), outside the namespace's tmpfs.
-fn in_namespace(name: &str, script: &str, vars: &[(&str, String)]) -> tempfile::TempDir {
+fn in_namespace(name: &str, script: &str, vars: &[(&str, String)]) -> Out {
     use std::os::unix::fs::PermissionsExt;
     let out = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     // The doctor runs as other uids too and writes its reports here.
@@ -68,7 +68,10 @@ fn in_namespace(name: &str, script: &str, vars: &[(&str, String)]) -> tempfile::
     let _ = std::fs::remove_dir(&sb);
     if std::env::var_os("PODRUN_RACE_KEEP").is_some() {
         println!("{name}: outputs kept in {}", out.path().display());
-        return tempfile::TempDir::new_in(out.keep()).unwrap();
+        return Out {
+            _removed_on_drop: None,
+            path: out.keep(),
+        };
     }
     assert!(
         done.status.success(),
@@ -76,7 +79,23 @@ fn in_namespace(name: &str, script: &str, vars: &[(&str, String)]) -> tempfile::
         String::from_utf8_lossy(&done.stdout),
         String::from_utf8_lossy(&done.stderr)
     );
-    out
+    let path = out.path().to_path_buf();
+    Out {
+        _removed_on_drop: Some(out),
+        path,
+    }
+}
+
+/// A scenario's output directory, removed at the end unless kept.
+struct Out {
+    _removed_on_drop: Option<tempfile::TempDir>,
+    path: std::path::PathBuf,
+}
+
+impl Out {
+    fn path(&self) -> &Path {
+        &self.path
+    }
 }
 
 fn read(dir: &Path, name: &str) -> String {
@@ -443,5 +462,117 @@ fn passwd_appended_by_another_writer_loses_nothing() {
         "races: passwd: {rounds} rounds with another writer appending 300 lines: the doctor's \
          line landed among them in {interleaved}, gave up (reported, added by the next run) in \
          {gave_up}; no line lost, broken or doubled"
+    );
+}
+
+/// The OpenShift HOME shared through group 0 (`/opt/app-root/src`, 1001:0,
+/// g+w, the job an arbitrary uid in group 0): uid 1001 plants
+/// `$HOME/.config`, where the doctor's config fixes go, in a loop as a
+/// symlink to a directory of the job's, then as a directory of its own,
+/// each for a random moment. The doctor never writes through the link and
+/// never into uid 1001's directory; what it lists as changed under HOME is
+/// in a `.config` of its own; a later run changes nothing.
+const SHARED_HOME_RACE: &str = r##"
+cat >"$SB/racer.py" <<'PY'
+import os, random, sys, time
+t, lost, plants = "/tmp/oshome/.config", 0, 0
+def pause():
+    time.sleep(random.random() / 400)
+while not os.path.exists("/tmp/stop"):
+    try:
+        os.symlink("/tmp/victim", t)
+        plants += 1
+        pause()
+        if os.path.islink(t):
+            os.unlink(t)
+    except OSError:
+        pass
+    try:
+        os.mkdir(t, 0o775)
+        plants += 1
+        pause()
+        if os.listdir(t):
+            lost += 1
+            break
+        os.rmdir(t)
+    except OSError:
+        pass
+    pause()
+print(plants, lost)
+PY
+for i in $(seq "$N"); do
+  rm -rf /tmp/oshome /tmp/podrun-* /tmp/stop /tmp/victim
+  mkdir -m 0775 /tmp/oshome && chown 1001:0 /tmp/oshome
+  mkdir -m 0755 /tmp/victim && chown 1000680000:0 /tmp/victim
+  $AS 1001 0 python3 -S "$SB/racer.py" >"$OUT/$i.racer" & racer=$!
+  sleep 0.0$((RANDOM % 5))
+  env HOME=/tmp/oshome $AS 1000680000 0 "$BIN" env --json "$OUT/$i.json" >"$OUT/$i.env" 2>"$OUT/$i.err"
+  echo $? >"$OUT/$i.rc"
+  touch /tmp/stop; wait $racer
+  ls -A /tmp/victim >"$OUT/$i.victim"
+  stat -c '%u %F' /tmp/oshome/.config >"$OUT/$i.config" 2>/dev/null || echo absent >"$OUT/$i.config"
+  env HOME=/tmp/oshome $AS 1000680000 0 "$BIN" env --json "$OUT/$i.again.json" >/dev/null 2>&1
+  env HOME=/tmp/oshome $AS 1000680000 0 "$BIN" env --json "$OUT/$i.third.json" >/dev/null 2>&1
+done
+"##;
+
+#[test]
+fn a_config_dir_raced_in_a_shared_home_steers_nothing() {
+    require_root();
+    let rounds: usize = std::env::var("PODRUN_RACE_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(40);
+    let out = in_namespace("shared", SHARED_HOME_RACE, &[("N", rounds.to_string())]);
+    let dir = out.path();
+    let (mut landed, mut refused, mut moved, mut plants) = (0, 0, 0, 0);
+    for i in 1..=rounds {
+        let doc = report(dir, &format!("{i}.json"));
+        let ctx = format!("round {i}: {}", read(dir, &format!("{i}.err")));
+        assert_eq!(read(dir, &format!("{i}.rc")).trim(), "0", "{ctx}");
+        assert_eq!(
+            read(dir, &format!("{i}.victim")),
+            "",
+            "{ctx}: written through the link"
+        );
+        let racer = read(dir, &format!("{i}.racer"));
+        let (n, lost) = racer.trim().split_once(' ').unwrap();
+        assert_eq!(
+            lost, "0",
+            "{ctx}: the doctor wrote into uid 1001's directory"
+        );
+        plants += n.parse::<usize>().unwrap();
+        let under_home = changes(&doc)
+            .iter()
+            .any(|(p, _)| p.starts_with("/tmp/oshome/"));
+        if under_home {
+            let config = read(dir, &format!("{i}.config"));
+            assert_eq!(
+                config, "1000680000 directory\n",
+                "{ctx}: written under {config:?}"
+            );
+            landed += 1;
+        } else if problems(&doc)
+            .iter()
+            .any(|p| p.contains("/tmp/oshome/.config"))
+        {
+            refused += 1;
+        } else {
+            // The probes saw uid 1001's entry and moved HOME, as podman
+            // refuses a config directory of another uid.
+            moved += 1;
+        }
+        let third = report(dir, &format!("{i}.third.json"));
+        assert_eq!(
+            changes(&third),
+            vec![],
+            "{ctx}: a third run changed something"
+        );
+    }
+    println!(
+        "races: shared HOME: {rounds} rounds, uid 1001 planted $HOME/.config {plants} times: \
+         the doctor's fixes landed in a .config of its own in {landed}, were refused and \
+         reported in {refused}, went to a HOME of the job's own in {moved}; never through the \
+         link, never into uid 1001's directory"
     );
 }
