@@ -606,7 +606,8 @@ fn lock_and_read(
 }
 
 /// `flock(LOCK_EX)` without ever blocking: tried for about a second, then
-/// `EAGAIN` naming the file. A filesystem without flock (`ENOLCK`, some
+/// `EBUSY` naming the file (not `EAGAIN`: that is retried, and a second per
+/// try is too long for the run's budget). A filesystem without flock (`ENOLCK`, some
 /// NFS) goes unlocked, as every other writer there does.
 fn lock(file: &std::fs::File, path: &str) -> io::Result<()> {
     use std::os::fd::AsRawFd;
@@ -622,7 +623,7 @@ fn lock(file: &std::fs::File, path: &str) -> io::Result<()> {
         }
     }
     Err(err(
-        Errno::EAGAIN,
+        Errno::EBUSY,
         format!("{path} stayed locked (flock) by another process for a second; not extending it (run again)"),
     ))
 }
@@ -940,6 +941,25 @@ mod tests {
                 "round {round}"
             );
         }
+    }
+
+    /// A lock someone never lets go costs about a second, once, and says so.
+    #[test]
+    fn a_file_locked_by_another_process_is_left_after_a_second() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        let held = std::fs::File::open(dir.path().join("passwd")).unwrap();
+        let held = nix::fcntl::Flock::lock(held, nix::fcntl::FlockArg::LockExclusive).unwrap();
+        let start = std::time::Instant::now();
+        let e = append_line(dir.path(), "/passwd", "u:x:1:1::/h:/bin/sh").unwrap_err();
+        let took = start.elapsed();
+        assert!(
+            e.to_string().contains("/passwd stayed locked (flock)"),
+            "{e}"
+        );
+        assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+        drop(held);
+        assert!(append_line(dir.path(), "/passwd", "u:x:1:1::/h:/bin/sh").unwrap());
     }
 
     /// Two runs that both found the file absent: the second finds the first
