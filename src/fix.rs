@@ -71,17 +71,18 @@ fn wants_fix(check: &Check) -> bool {
     matches!(check.status, Status::Error | Status::Warn) && check.job_can_fix()
 }
 
-/// Applies one check's actions; true when all of them took effect (or were
-/// already in place).
+/// Applies one check's actions in order; true when all of them took effect
+/// (or were already in place). The first that fails ends the check's fix:
+/// the later ones rest on it (an exported `CONTAINERS_CONF` names the file
+/// the failed write was to make, maybe through someone else's symlink).
 fn apply_all(host: &mut Host, id: &str, actions: &[Action], run: &mut FixRun) -> bool {
-    let mut all = true;
     for action in actions {
         if let Err(problem) = apply(host, id, action, run) {
             run.problems.push(problem);
-            all = false;
+            return false;
         }
     }
-    all
+    true
 }
 
 /// One action, by kind: each kind has its own function below.
@@ -276,10 +277,15 @@ fn write_owned(
         host.create_dir(&parent, parent_mode)
             .map_err(|e| format!("{id}: cannot create directory {parent}: {e}"))?;
     }
-    host.replace_checked(path, existing, contents, mode)
-        .map_err(|e| format!("{id}: cannot write {path}: {e}"))?;
-    changed(run, path, verb, id);
-    Ok(())
+    match host.replace_checked(path, existing, contents, mode) {
+        // Another run wrote exactly this first: its change, not ours.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("{id}: cannot write {path}: {e}")),
+        Ok(()) => {
+            changed(run, path, verb, id);
+            Ok(())
+        }
+    }
 }
 
 /// A line for a system file (`/etc/passwd`, sub-id files): validated first,
@@ -714,14 +720,79 @@ mod tests {
             "{:?}",
             run.problems
         );
-        assert!(
-            run.problems[1].contains("/builds/.podrun-0 is a symbolic link"),
-            "{:?}",
-            run.problems
-        );
+        // The merge rests on the directory: not tried once it failed.
+        assert_eq!(run.problems.len(), 1, "{:?}", run.problems);
         // The target directory's mode was not changed through the link.
         let mode = std::fs::metadata(&target).unwrap().permissions().mode();
         assert_ne!(mode & 0o777, 0o700);
+    }
+
+    /// Two `env` runs at once both found the file absent; the one that
+    /// wrote second used to list "created" too, so the pair listed one
+    /// change twice. Now only the run that wrote it lists it.
+    #[test]
+    fn a_file_another_run_wrote_first_is_not_listed_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = host_in(dir.path());
+        let contents = format!("{OWNED_MARKER}\nx = 1\n");
+        let (mut first, mut second) = (FixRun::default(), FixRun::default());
+        for run in [&mut first, &mut second] {
+            // Both judged the file absent (existing = None) before writing.
+            write_owned(
+                &host,
+                "t",
+                "/etc/x.conf",
+                None,
+                &contents,
+                0o644,
+                0o755,
+                run,
+            )
+            .unwrap();
+        }
+        assert_eq!(first.changes.len(), 1);
+        assert!(second.changes.is_empty(), "{:?}", second.changes);
+        assert!(second.problems.is_empty());
+    }
+
+    /// Issue 9, found by tests/races.rs: with uid 1000's link at the job
+    /// directory, the write failed but the check's next action still
+    /// exported `CONTAINERS_CONF` naming the file through the link, which
+    /// its owner could then fill. A failed action now ends the check's fix.
+    #[test]
+    fn nothing_after_a_failed_write_is_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut host = host_in(dir.path());
+        let target = dir.path().join("elsewhere");
+        std::fs::create_dir_all(dir.path().join("root/tmp")).unwrap();
+        std::fs::create_dir(&target).unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("root/tmp/podrun-0")).unwrap();
+        let path = "/tmp/podrun-0/containers.conf";
+        let actions = [
+            merge(
+                path,
+                "[network]\nnetwork_config_dir = \"/tmp/podrun-0/net\"\n",
+            ),
+            Action::SetEnv {
+                key: "CONTAINERS_CONF".into(),
+                value: path.into(),
+            },
+        ];
+        let mut run = FixRun::default();
+        assert!(!apply_all(
+            &mut host,
+            "network.config_dir",
+            &actions,
+            &mut run
+        ));
+        assert!(run.env.is_empty(), "{:?}", run.env);
+        assert_eq!(host.env("CONTAINERS_CONF"), None);
+        assert_eq!(run.problems.len(), 1, "{:?}", run.problems);
+        assert!(
+            run.problems[0].contains("symbolic link"),
+            "{:?}",
+            run.problems
+        );
     }
 
     /// Issue 9 item 2 in the engine: whatever a probe built, a line for an

@@ -570,6 +570,82 @@ fn lines_the_fix_engine_appends_parse_back_as_what_it_meant() {
     );
 }
 
+/// A HOME with something in it that would split or shift a passwd record:
+/// a fixed list (issue 9 item 2's exploit first) and random ones, a
+/// hostile character at a random place in a plausible path.
+fn hostile_homes(rng: &mut Rng, n: usize) -> Vec<String> {
+    let mut homes: Vec<String> = [
+        "/tmp/x\nevil::0:0::/root",
+        "/tmp/x\nevil::0:0::/root:/bin/sh\n",
+        "/tmp/a:b",
+        "/tmp/x\r",
+        "/tmp/\u{0}x",
+        "/tmp/x\u{85}y",
+    ]
+    .map(String::from)
+    .to_vec();
+    let bad = ['\n', '\r', ':', '\t', '\u{0}', '\u{85}', '\u{1b}'];
+    for _ in 0..n {
+        let (a, b) = (segment(rng), segment(rng));
+        homes.push(format!("/tmp/{a}{}{b}", rng.pick(&bad)));
+    }
+    homes
+}
+
+/// Issue 9 item 2 as a property: whatever HOME holds, every planned line
+/// parses back as the one record it means (the job's uid, gid 0, an
+/// absolute HOME), never contains the hostile HOME, and applied for real
+/// it adds exactly one well-formed passwd entry and no uid-0 one.
+#[test]
+fn hostile_homes_never_split_a_passwd_line() {
+    let mut rng = Rng::new(500);
+    for home in hostile_homes(&mut rng, cases(20).min(200)) {
+        let work = tempfile::tempdir().unwrap();
+        let (uid, _) = openshift_variant(&mut rng, work.path());
+        let host_json = work.path().join("host.json");
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&host_json).unwrap()).unwrap();
+        doc["env"]["HOME"] = home.clone().into();
+        // The directory exists and is the job's, as an attacker would make
+        // it (a NUL cannot be in a path, so that one has none).
+        if !home.contains('\0') {
+            std::fs::create_dir_all(work.path().join("root").join(&home[1..])).unwrap();
+            doc["stat"][&home] =
+                serde_json::json!({"kind": "dir", "mode": "0700", "uid": uid, "gid": 0});
+            doc["access"][format!("{home} W")] = "ok".into();
+        }
+        std::fs::write(&host_json, doc.to_string()).unwrap();
+        let mut host = Host::fixture(work.path()).unwrap();
+        host.stage_writes();
+        let planned = planned_lines(&mut host);
+        assert!(
+            planned.iter().any(|(p, _)| p == "/etc/passwd"),
+            "HOME {home:?}: no passwd line planned: {planned:?}"
+        );
+        let mut name = None;
+        for (path, line) in &planned {
+            assert_line_means(path, line, uid, &mut name);
+            assert!(!line.contains(&home), "HOME {home:?} written raw: {line:?}");
+        }
+        let passwd = work.path().join("root/etc/passwd");
+        let old = parse_passwd(&std::fs::read_to_string(&passwd).unwrap());
+        let mut host = Host::fixture(work.path()).unwrap();
+        let _ = fix_loop(&mut host, &[]);
+        let new = parse_passwd(&std::fs::read_to_string(&passwd).unwrap());
+        assert!(new.bad.is_empty(), "HOME {home:?}: {new:?}");
+        assert_eq!(new.entries.len(), old.entries.len() + 1, "HOME {home:?}");
+        let zero = |p: &podrun_doctor::formats::passwd::Passwd| {
+            p.entries.iter().filter(|e| e.uid == 0).count()
+        };
+        assert_eq!(
+            zero(&new),
+            zero(&old),
+            "HOME {home:?}: a uid-0 entry was added"
+        );
+        assert!(new.by_uid(uid).is_some(), "HOME {home:?}");
+    }
+}
+
 #[test]
 fn whole_trees_of_mutated_files_end_with_a_report() {
     let mut rng = Rng::new(400);

@@ -260,15 +260,59 @@ pub(crate) fn read_no_follow(root: &Path, path: &str) -> io::Result<Option<Strin
 fn temp_in(dir: &OwnedFd, name: &str) -> io::Result<(OwnedFd, String)> {
     use std::sync::atomic::{AtomicU32, Ordering};
     static SEQ: AtomicU32 = AtomicU32::new(0);
-    let tmp = format!(
-        ".{name}.podrun-tmp.{}.{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    );
     let flags =
         OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let fd = openat(dir, tmp.as_str(), flags, Mode::from_bits_truncate(0o600))?;
-    Ok((fd, tmp))
+    // A name left by a dead process of the same pid is skipped, so that
+    // EEXIST never comes out of here (it means "already there" to callers).
+    loop {
+        let tmp = format!(
+            ".{name}.podrun-tmp.{}.{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        match openat(dir, tmp.as_str(), flags, Mode::from_bits_truncate(0o600)) {
+            Err(Errno::EEXIST) => continue,
+            other => return Ok((other?, tmp)),
+        }
+    }
+}
+
+/// Renames `tmp` over `name`; with `create_only`, only if nothing is at
+/// `name` (renameat2 `RENAME_NOREPLACE`): a file or link someone put there
+/// after the check is never replaced (`EAGAIN`). Where the kernel or the
+/// filesystem lacks the flag, a plain rename right after the check.
+fn rename_into(dir: &OwnedFd, tmp: &str, name: &str, create_only: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    if create_only {
+        let (from, to) = (std::ffi::CString::new(tmp)?, std::ffi::CString::new(name)?);
+        let fd = dir.as_raw_fd();
+        // SAFETY: renameat2 reads two NUL-terminated strings that outlive
+        // the call; musl's libc has no wrapper, hence the raw syscall.
+        let rc = unsafe {
+            nix::libc::syscall(
+                nix::libc::SYS_renameat2,
+                fd,
+                from.as_ptr(),
+                fd,
+                to.as_ptr(),
+                nix::libc::RENAME_NOREPLACE,
+            )
+        };
+        match Errno::result(rc) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EEXIST) => {
+                return Err(err(
+                    Errno::EAGAIN,
+                    format!(
+                        "{name} appeared while it was being written; not replacing it (run again)"
+                    ),
+                ))
+            }
+            Err(Errno::ENOSYS) | Err(Errno::EINVAL) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    renameat(dir, tmp, dir, name).map_err(io::Error::from)
 }
 
 /// Writes `contents` to a temp file in `dir`, gives it `owner` and `mode`,
@@ -282,6 +326,7 @@ fn replace_in(
     mode: u32,
     owner: Option<(u32, u32)>,
     check: impl FnOnce() -> io::Result<()>,
+    create_only: bool,
 ) -> io::Result<()> {
     let (fd, tmp) = temp_in(dir, name)?;
     let result = (|| {
@@ -297,7 +342,7 @@ fn replace_in(
         file.write_all(contents)?;
         file.sync_all()?;
         check()?;
-        renameat(dir, tmp.as_str(), dir, name)?;
+        rename_into(dir, &tmp, name, create_only)?;
         // The rename itself is durable only once the directory is synced.
         let _ = fsync(dir);
         Ok(())
@@ -314,7 +359,8 @@ fn replace_in(
 /// regular file of root or this process, or absent. With `expected`, the
 /// target must still hold exactly that (`None`: still be absent), read on
 /// the same descriptors as the write: a file swapped in after the caller
-/// looked at it is never overwritten.
+/// looked at it is never overwritten; one that already holds `contents`
+/// (another run was first) gives `AlreadyExists` and is left as it is.
 pub(crate) fn write_atomic(
     root: &Path,
     path: &str,
@@ -341,9 +387,11 @@ pub(crate) fn write_atomic(
     };
     if let Some(expected) = expected {
         let found = old.as_ref().map(|(b, _)| String::from_utf8_lossy(b));
-        // A concurrent run that wrote the same thing first is no conflict.
+        // A concurrent run that wrote the same thing first is no conflict,
+        // but no change of this run's either: `AlreadyExists` tells the
+        // caller not to list it (two runs at once list each change once).
         if found.as_deref() == Some(contents) {
-            return Ok(());
+            return Err(already_there(path));
         }
         if found.as_deref() != expected {
             return Err(changed());
@@ -359,7 +407,27 @@ pub(crate) fn write_atomic(
         (Some(a), Some(b)) if a.st_ino == b.st_ino => Ok(()),
         _ => Err(changed()),
     };
-    replace_in(&dir.fd, name, contents.as_bytes(), mode, None, same).map_err(|e| with_path(e, path))
+    let create_only = old.is_none();
+    let bytes = contents.as_bytes();
+    match replace_in(&dir.fd, name, bytes, mode, None, same, create_only) {
+        // Another run's identical file landed between the read and the
+        // rename: the same outcome as finding it at the read.
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && holds(&dir.fd, name, path, bytes) => {
+            Err(already_there(path))
+        }
+        other => other.map_err(|e| with_path(e, path)),
+    }
+}
+
+fn already_there(path: &str) -> io::Error {
+    err(
+        Errno::EEXIST,
+        format!("{path} already holds this content (another run wrote it)"),
+    )
+}
+
+fn holds(dir: &OwnedFd, name: &str, path: &str, contents: &[u8]) -> bool {
+    matches!(read_in(dir, name, path), Ok(Some((b, _))) if b == contents)
 }
 
 fn with_path(e: io::Error, path: &str) -> io::Error {
@@ -413,7 +481,7 @@ pub fn write_report(path: &Path, text: &str) -> io::Result<()> {
     let umask = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
     nix::sys::stat::umask(umask);
     let mode = 0o644 & !umask.bits();
-    replace_in(&dir, name, text.as_bytes(), mode, None, || Ok(()))
+    replace_in(&dir, name, text.as_bytes(), mode, None, || Ok(()), false)
 }
 
 /// Whether a temp file could not be made because the directory is closed
@@ -425,16 +493,38 @@ fn dir_closed(e: &io::Error) -> bool {
     )
 }
 
+/// How often an append that met a concurrent change starts over.
+const APPEND_TRIES: u64 = 5;
+
 /// Appends `line` (a whole line, without its newline) to the existing file
 /// `path` unless it is already there. The new file is written next to the
 /// old one and renamed over it, with the old owner and mode, so a full disk
 /// or a crash leaves the old file whole. When the directory is closed to
 /// this process but the file is not, the line is appended in place with a
 /// single `write(2)` and checked afterwards. True when the line was added.
+///
+/// Other writers (issue 9, tests/races.rs): doctors running at once take
+/// turns through `flock` on the file, so a line is never added twice; bytes
+/// another program appends to the old file while it is being replaced are
+/// carried over to the new one; a file replaced under the doctor makes it
+/// start over, a few times, before it gives up saying so.
 pub(crate) fn append_line(root: &Path, path: &str, line: &str) -> io::Result<bool> {
+    let mut tries = 1;
+    loop {
+        match append_once(root, path, line) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && tries < APPEND_TRIES => {
+                std::thread::sleep(std::time::Duration::from_millis(10 * tries));
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn append_once(root: &Path, path: &str, line: &str) -> io::Result<bool> {
     let (parent, name) = split(path)?;
     let dir = open_dir(root, parent, None)?;
-    let Some((old, st)) = read_in(&dir.fd, name, path)? else {
+    let Some((locked, old, st)) = lock_and_read(&dir.fd, name, path)? else {
         return Err(err(Errno::ENOENT, format!("{path} does not exist")));
     };
     if String::from_utf8_lossy(&old).lines().any(|l| l == line) {
@@ -448,19 +538,130 @@ pub(crate) fn append_line(root: &Path, path: &str, line: &str) -> io::Result<boo
     let text = format!("{sep}{line}\n");
     let mut whole = old.clone();
     whole.extend_from_slice(text.as_bytes());
-    let unchanged = || match entry(&dir.fd, name)? {
-        Some(now) if now.st_ino == st.st_ino && now.st_size == st.st_size => Ok(()),
+    let owner = Some((st.st_uid, st.st_gid));
+    let same = || still_there(&dir.fd, name, path, &st);
+    match replace_in(
+        &dir.fd,
+        name,
+        &whole,
+        st.st_mode & 0o7777,
+        owner,
+        same,
+        false,
+    ) {
+        Ok(()) => carry_over(&dir.fd, name, path, &locked, st.st_size as u64).map(|()| true),
+        Err(e) if dir_closed(&e) => append_in_place(&dir.fd, name, path, &st, text.as_bytes()),
+        Err(e) => Err(with_path(e, path)),
+    }
+}
+
+/// The name still gives the file that was read, not shorter: bytes added
+/// at its end since are carried over after the rename.
+fn still_there(dir: &OwnedFd, name: &str, path: &str, read: &FileStat) -> io::Result<()> {
+    match entry(dir, name)? {
+        Some(now) if now.st_ino == read.st_ino && now.st_size >= read.st_size => Ok(()),
         _ => Err(err(
             Errno::EAGAIN,
             format!("{path} changed while it was being extended; not replacing it (run again)"),
         )),
-    };
-    let owner = Some((st.st_uid, st.st_gid));
-    match replace_in(&dir.fd, name, &whole, st.st_mode & 0o7777, owner, unchanged) {
-        Ok(()) => Ok(true),
-        Err(e) if dir_closed(&e) => append_in_place(&dir.fd, name, path, &st, text.as_bytes()),
-        Err(e) => Err(with_path(e, path)),
     }
+}
+
+/// Opens regular file `name` without following a link or blocking, locks
+/// it against other doctors, and reads it once the name is known to still
+/// give the locked file.
+fn lock_and_read(
+    dir: &OwnedFd,
+    name: &str,
+    path: &str,
+) -> io::Result<Option<(std::fs::File, Vec<u8>, FileStat)>> {
+    if regular_or_absent(dir, name, path)?.is_none() {
+        return Ok(None);
+    }
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    let fd = match openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(open_problem(dir, name, path, e)),
+    };
+    let st = fstat(&fd)?;
+    if kind_of(&st) != FileKind::File {
+        return Err(err(Errno::EINVAL, format!("{path} is not a regular file")));
+    }
+    let file = std::fs::File::from(fd);
+    lock(&file, path)?;
+    still_there(dir, name, path, &st)?;
+    let mut buf = Vec::new();
+    (&file).take(REWRITE_LIMIT + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > REWRITE_LIMIT {
+        return Err(err(
+            Errno::EFBIG,
+            format!("{path} is larger than 16 MiB; not rewriting it"),
+        ));
+    }
+    // What was read is what is replaced: the size as read, not as stat'ed.
+    let mut st = st;
+    st.st_size = buf.len() as _;
+    Ok(Some((file, buf, st)))
+}
+
+/// `flock(LOCK_EX)` without ever blocking: tried for about a second, then
+/// `EBUSY` naming the file (not `EAGAIN`: that is retried, and a second per
+/// try is too long for the run's budget). A filesystem without flock (`ENOLCK`, some
+/// NFS) goes unlocked, as every other writer there does.
+fn lock(file: &std::fs::File, path: &str) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    for _ in 0..40 {
+        // SAFETY: flock on a descriptor this function borrows; no memory.
+        let rc =
+            unsafe { nix::libc::flock(file.as_raw_fd(), nix::libc::LOCK_EX | nix::libc::LOCK_NB) };
+        match Errno::result(rc) {
+            Ok(_) => return Ok(()),
+            Err(Errno::EWOULDBLOCK) => std::thread::sleep(std::time::Duration::from_millis(25)),
+            Err(Errno::EINTR) => {}
+            Err(_) => return Ok(()),
+        }
+    }
+    Err(err(
+        Errno::EBUSY,
+        format!("{path} stayed locked (flock) by another process for a second; not extending it (run again)"),
+    ))
+}
+
+/// After the rename: bytes another program appended to the old file since
+/// it was read (its descriptor opened before the rename) are appended to
+/// the new one, so no writer's line is lost. Looked at twice, a moment
+/// apart, for a writer that opened the old file just before the rename.
+fn carry_over(
+    dir: &OwnedFd,
+    name: &str,
+    path: &str,
+    old: &std::fs::File,
+    mut done: u64,
+) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    for pass in 0..2 {
+        if pass > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let size = fstat(old.as_fd())?.st_size as u64;
+        if size <= done {
+            continue;
+        }
+        let mut tail = vec![0u8; (size - done) as usize];
+        old.read_exact_at(&mut tail, done)?;
+        let flags = OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(dir, name, flags, Mode::empty())
+            .map_err(|e| open_problem(dir, name, path, e))?;
+        std::fs::File::from(fd).write_all(&tail).map_err(|e| {
+            err(
+                Errno::from_raw(e.raw_os_error().unwrap_or(nix::libc::EIO)),
+                format!("{path}: {} bytes another program appended while the doctor replaced it could not be carried over: {e}", tail.len()),
+            )
+        })?;
+        done = size;
+    }
+    Ok(())
 }
 
 /// The fallback when no file can be made next to `name`: one `write(2)` of
@@ -480,7 +681,9 @@ pub(crate) fn append_in_place(
     let fd =
         openat(dir, name, flags, Mode::empty()).map_err(|e| open_problem(dir, name, path, e))?;
     let st = fstat(&fd)?;
-    if st.st_ino != read.st_ino || st.st_size != read.st_size || kind_of(&st) != FileKind::File {
+    // Grown is fine (O_APPEND writes at the end; other doctors are locked
+    // out, so nobody added this line since); replaced or shrunk is not.
+    if st.st_ino != read.st_ino || st.st_size < read.st_size || kind_of(&st) != FileKind::File {
         return Err(err(
             Errno::EAGAIN,
             format!("{path} changed while it was being extended; not appending (run again)"),
@@ -660,6 +863,141 @@ mod tests {
         assert!(write_atomic(root, "/ours.conf", "# new\n", 0o644, Some(None)).is_err());
         assert_eq!(std::fs::read_to_string(root.join("victim")).unwrap(), "v\n");
         assert_eq!(names(root), vec!["ours.conf", "victim"]);
+    }
+
+    /// Issue 9, tests/races.rs: another program appends to /etc/passwd
+    /// (`>>`, one write per line) while the doctor replaces the file. Its
+    /// lines written between the doctor's read and its rename were lost
+    /// with the old file, or the doctor gave up ("changed while it was
+    /// being extended"). Now every append lands and nothing is lost.
+    #[test]
+    fn an_appender_racing_the_replacement_loses_no_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        std::fs::write(root.join("passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        let other = {
+            let file = root.join("passwd");
+            std::thread::spawn(move || {
+                use std::os::unix::fs::OpenOptionsExt;
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .custom_flags(nix::libc::O_CLOEXEC)
+                    .open(&file)
+                    .unwrap();
+                for i in 0..3000 {
+                    // A fresh open now and then, as `>>` in a loop does.
+                    if i % 10 == 0 {
+                        f = std::fs::OpenOptions::new()
+                            .append(true)
+                            .open(&file)
+                            .unwrap();
+                    }
+                    f.write_all(format!("o{i}:x:{i}:0::/:/bin/false\n").as_bytes())
+                        .unwrap();
+                }
+            })
+        };
+        for i in 0..40 {
+            let line = format!("d{i}:x:{}:0::/:/bin/sh", 100000 + i);
+            assert!(append_line(&root, "/passwd", &line).unwrap(), "{line}");
+        }
+        other.join().unwrap();
+        let text = std::fs::read_to_string(root.join("passwd")).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for i in 0..3000 {
+            let want = format!("o{i}:x:{i}:0::/:/bin/false");
+            assert_eq!(lines.iter().filter(|l| **l == want).count(), 1, "{want}");
+        }
+        for i in 0..40 {
+            let want = format!("d{i}:x:{}:0::/:/bin/sh", 100000 + i);
+            assert_eq!(lines.iter().filter(|l| **l == want).count(), 1, "{want}");
+        }
+        assert_eq!(lines.len(), 3041);
+        assert_eq!(names(&root), vec!["passwd"]);
+    }
+
+    /// Doctors appending the same line at once add it once and none fails:
+    /// they take turns (flock) and a later one finds the line.
+    #[test]
+    fn doctors_appending_one_line_at_once_add_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        for round in 0..20 {
+            std::fs::write(root.join("subuid"), "root:100000:65536\n").unwrap();
+            let threads: Vec<_> = (0..6)
+                .map(|_| {
+                    let root = root.clone();
+                    std::thread::spawn(move || append_line(&root, "/subuid", "job:200000:65536"))
+                })
+                .collect();
+            let added: Vec<bool> = threads
+                .into_iter()
+                .map(|t| t.join().unwrap().unwrap())
+                .collect();
+            assert_eq!(added.iter().filter(|a| **a).count(), 1, "round {round}");
+            assert_eq!(
+                std::fs::read_to_string(root.join("subuid")).unwrap(),
+                "root:100000:65536\njob:200000:65536\n",
+                "round {round}"
+            );
+        }
+    }
+
+    /// A lock someone never lets go costs about a second, once, and says so.
+    #[test]
+    fn a_file_locked_by_another_process_is_left_after_a_second() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("passwd"), "root:x:0:0::/root:/bin/sh\n").unwrap();
+        let held = std::fs::File::open(dir.path().join("passwd")).unwrap();
+        let held = nix::fcntl::Flock::lock(held, nix::fcntl::FlockArg::LockExclusive).unwrap();
+        let start = std::time::Instant::now();
+        let e = append_line(dir.path(), "/passwd", "u:x:1:1::/h:/bin/sh").unwrap_err();
+        let took = start.elapsed();
+        assert!(
+            e.to_string().contains("/passwd stayed locked (flock)"),
+            "{e}"
+        );
+        assert!(took < std::time::Duration::from_millis(2500), "{took:?}");
+        drop(held);
+        assert!(append_line(dir.path(), "/passwd", "u:x:1:1::/h:/bin/sh").unwrap());
+    }
+
+    /// Two runs that both found the file absent: the second finds the first
+    /// one's identical content, which is no conflict and no change of its own.
+    #[test]
+    fn identical_content_written_first_by_another_run_is_already_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write_atomic(root, "/x.conf", "# same\n", 0o644, Some(None)).unwrap();
+        let e = write_atomic(root, "/x.conf", "# same\n", 0o644, Some(None)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{e}");
+        assert_eq!(
+            std::fs::read_to_string(root.join("x.conf")).unwrap(),
+            "# same\n"
+        );
+    }
+
+    /// A file someone puts at the name in the last moment, after the
+    /// check and before the rename (a group-writable HOME shared with
+    /// another uid), is not replaced by a file the doctor creates.
+    #[test]
+    fn a_file_planted_just_before_the_rename_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = open_dir(dir.path(), "/", None).unwrap().fd;
+        let planted = dir.path().join("x.conf");
+        let plant = || {
+            std::fs::write(&planted, "theirs\n").unwrap();
+            Ok(())
+        };
+        let e = replace_in(&fd, "x.conf", b"ours\n", 0o644, None, plant, true).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
+        assert!(
+            e.to_string()
+                .contains("appeared while it was being written"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read_to_string(&planted).unwrap(), "theirs\n");
+        assert_eq!(names(dir.path()), vec!["x.conf"]);
     }
 
     #[test]
