@@ -635,14 +635,14 @@ fn hostile_homes_never_split_a_passwd_line() {
         assert!(new.bad.is_empty(), "HOME {home:?}: {new:?}");
         assert_eq!(new.entries.len(), old.entries.len() + 1, "HOME {home:?}");
         let zero = |p: &podrun_doctor::formats::passwd::Passwd| {
-            p.entries.iter().filter(|e| e.uid == 0).count()
+            p.entries.iter().filter(|e| e.uid.is_root()).count()
         };
         assert_eq!(
             zero(&new),
             zero(&old),
             "HOME {home:?}: a uid-0 entry was added"
         );
-        assert!(new.by_uid(uid).is_some(), "HOME {home:?}");
+        assert!(new.by_uid(Uid(uid)).is_some(), "HOME {home:?}");
     }
 }
 

@@ -17,8 +17,13 @@ step "cargo clippy -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
 
 step "cargo test"
-cargo test --locked 2>&1 | tee target/cargo-test.log
+# --show-output keeps what passing tests print, for the race figures below.
+cargo test --locked -- --show-output >target/cargo-test.log 2>&1 || {
+  grep -vE '^(test .* \.\.\. ok|)$' target/cargo-test.log | tail -n 200
+  exit 1
+}
 grep -E '^test result: ' target/cargo-test.log | awk '{p+=$4; f+=$6} END {printf "cargo tests: %d passed, %d failed\n", p, f}'
+grep -E '^races: ' target/cargo-test.log || { echo "tests/races.rs printed no figures"; exit 1; }
 
 step "static musl builds and size budget"
 tests/budget.sh
