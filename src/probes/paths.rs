@@ -19,6 +19,10 @@ pub struct Paths {
     pub config_home: Option<String>,
     /// See `job_dir`.
     pub job_dir: Option<String>,
+    /// Job-directory candidates someone else got to first (a symlink, a
+    /// directory of another uid), in words, so a remedy can say why the
+    /// job has no directory of its own.
+    pub job_dir_taken: Vec<String>,
 }
 
 impl Paths {
@@ -37,6 +41,7 @@ impl Paths {
             xdg_runtime_dir: nonempty("XDG_RUNTIME_DIR"),
             config_home,
             job_dir: job_dir(host),
+            job_dir_taken: job_dir_taken(host),
         }
     }
 
@@ -59,6 +64,15 @@ impl Paths {
 /// judged without following a link: a symlink planted there is taken as
 /// existing and foreign.
 pub fn job_dir(host: &Host) -> Option<String> {
+    candidates(host)
+        .into_iter()
+        .find(|c| usable_candidate(host, c, host.uid()))
+}
+
+/// The job-directory candidates in order: under `CI_BUILDS_DIR`, then
+/// `TMPDIR`, then `/tmp`, each only under a parent no other uid can rename
+/// entries in.
+fn candidates(host: &Host) -> Vec<String> {
     let uid = host.uid();
     let builds = host
         .env_nonempty("CI_BUILDS_DIR")
@@ -71,10 +85,36 @@ pub fn job_dir(host: &Host) -> Option<String> {
         .filter_map(clean_dir)
         .filter(|t| safe_parent(host, t, uid))
         .map(|t| format!("{t}/podrun-{uid}"));
-    builds
-        .into_iter()
-        .chain(tmps)
-        .find(|c| usable_candidate(host, c, uid))
+    builds.into_iter().chain(tmps).collect()
+}
+
+/// The candidates that exist but are not the job's (see `job_dir`), each
+/// with what is there instead; empty once one of them is usable.
+pub fn job_dir_taken(host: &Host) -> Vec<String> {
+    let uid = host.uid();
+    let mut taken = Vec::new();
+    for c in candidates(host) {
+        if usable_candidate(host, &c, uid) {
+            return Vec::new();
+        }
+        if let Ok(st) = host.lstat(&c) {
+            let what = if st.kind == FileKind::Symlink {
+                "a symlink".to_string()
+            } else {
+                format!("a {} of uid {}", kind_word(st.kind), st.uid)
+            };
+            taken.push(format!("{c} is {what}"));
+        }
+    }
+    taken
+}
+
+fn kind_word(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::Dir => "directory",
+        FileKind::File => "file",
+        _ => "special file",
+    }
 }
 
 /// An absolute directory path without a trailing `/` and without control
@@ -147,6 +187,35 @@ mod tests {
             .stat_err("/tmp", "ENOENT")
             .host();
         assert_eq!(job_dir(&host), None);
+        // And the remedy can say why.
+        assert_eq!(
+            job_dir_taken(&host),
+            vec!["/builds/.podrun-0 is a symlink".to_string()]
+        );
+    }
+
+    /// tests/races.rs: uid 1000 made `/tmp/podrun-0` first; the job has no
+    /// directory of its own and the finding says whose it is.
+    #[test]
+    fn a_job_dir_of_another_uid_is_named_with_its_owner() {
+        let host = Fixture::new()
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .dir("/tmp/podrun-0")
+            .stat("/tmp/podrun-0", "dir", 0o755, 1000, 1000)
+            .host();
+        assert_eq!(job_dir(&host), None);
+        assert_eq!(
+            job_dir_taken(&host),
+            vec!["/tmp/podrun-0 is a directory of uid 1000".to_string()]
+        );
+        // A usable candidate leaves nothing to explain.
+        let free = Fixture::new()
+            .dir("/tmp")
+            .stat("/tmp", "dir", 0o1777, 0, 0)
+            .host();
+        assert_eq!(job_dir(&free).as_deref(), Some("/tmp/podrun-0"));
+        assert!(job_dir_taken(&free).is_empty());
     }
 
     /// A Kubernetes emptyDir `/builds` is 0777 without the sticky bit: any

@@ -25,6 +25,8 @@ pub struct Target<'a> {
     pub config_home: Option<&'a str>,
     /// A directory of the job's own for exported files.
     pub job_dir: Option<&'a str>,
+    /// Why there is none: candidates another uid got to first.
+    pub job_dir_taken: &'a [String],
     /// HOME is about to move this round: a user drop-in waits for it.
     pub home_pending: bool,
     /// The effective configuration, by dotted key (for a `CONTAINERS_CONF`
@@ -119,16 +121,30 @@ pub fn attach(check: Check, host: &Host, t: &Target, name: &str, body: &str, tex
             By::Image,
             format!(
                 "{text}: no containers.conf drop-in directory podman reads is writable here, nor a \
-                 directory for a file of the job's own{}; put this in the image's \
+                 directory for a file of the job's own{}{}; put this in the image's \
                  /etc/containers/containers.conf.d/{name}.conf:\n{body}",
                 if host.env_nonempty("CONTAINERS_CONF").is_some() {
                     " (CONTAINERS_CONF replaces all other files: edit that file)"
                 } else {
                     ""
-                }
+                },
+                taken_note(t.job_dir_taken),
             ),
         ),
     }
+}
+
+/// Why the job has no directory of its own, when another uid took the
+/// places this tool would use: the job can point TMPDIR elsewhere.
+fn taken_note(taken: &[String]) -> String {
+    if taken.is_empty() {
+        return String::new();
+    }
+    format!(
+        " ({}: not used, as another user controls it; set TMPDIR to a directory the job owns, \
+         or empty that place)",
+        taken.join(", ")
+    )
 }
 
 /// A containers.conf drop-in this tool owns, placed where podman will read
@@ -180,4 +196,20 @@ fn merge(path: &str, body: String, key: &str) -> ConfRoute {
 fn writable_place(host: &Host, dir: &str) -> bool {
     let near = host.nearest_existing(dir);
     host.is_dir(&near) && host.access(&near, Access::Write).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_taken_job_dir_is_named_with_the_way_out() {
+        assert_eq!(taken_note(&[]), "");
+        let note = taken_note(&["/tmp/podrun-0 is a directory of uid 1000".to_string()]);
+        assert!(
+            note.contains("/tmp/podrun-0 is a directory of uid 1000"),
+            "{note}"
+        );
+        assert!(note.contains("set TMPDIR"), "{note}");
+    }
 }

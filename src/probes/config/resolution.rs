@@ -84,6 +84,7 @@ pub fn conf_target<'a>(
         root: host.uid() == 0,
         config_home: paths.config_home.as_deref(),
         job_dir: paths.job_dir.as_deref(),
+        job_dir_taken: &paths.job_dir_taken,
         home_pending,
         settings: settings
             .iter()
