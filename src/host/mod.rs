@@ -508,11 +508,30 @@ impl Host {
 
     /// Looks a program up in `PATH` (as the examined process would), or a
     /// default path when `PATH` is unset. Returns the system path.
+    ///
+    /// issue 10: while writes are only staged nothing on disk changes, so
+    /// an answer is kept for the run (by name and `PATH`): the second fix
+    /// round asked again for ~15 tools, a stat per `PATH` entry each.
     pub fn which(&self, name: &str) -> Option<String> {
         let path = self
             .env("PATH")
             .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
             .to_string();
+        if !self.is_staging() || self.capture.is_some() {
+            return self.which_in(&path, name);
+        }
+        let key = format!("which {name} in {path}");
+        if let Some(known) = self.memo.borrow().get(&key) {
+            return (!known.is_empty()).then(|| known.clone());
+        }
+        let found = self.which_in(&path, name);
+        self.memo
+            .borrow_mut()
+            .insert(key, found.clone().unwrap_or_default());
+        found
+    }
+
+    fn which_in(&self, path: &str, name: &str) -> Option<String> {
         path.split(':').filter(|d| !d.is_empty()).find_map(|dir| {
             let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
             match self.stat(&candidate) {
