@@ -393,7 +393,8 @@ impl Host {
             };
             c.file(path, &as_io)
         });
-        if !matches!(&result, Err(p) if p.errno() == nix::libc::ETIMEDOUT) {
+        // By name: ReadProblem::errno looks the name up among all errnos.
+        if !matches!(&result, Err(ReadProblem { found: Found::Error(e), .. }) if e == "ETIMEDOUT") {
             self.keep(format!("checked {path}"), Kept::Checked(result.clone()));
         }
         result
