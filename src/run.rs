@@ -251,18 +251,56 @@ fn diagnose(
     if let Some(outcome) = guard(args, command, &host, out, err) {
         return outcome;
     }
+    let (report, fixes) = examine(args, mode, &mut host, started);
+    // Where each rendering goes: stdout carries exports (env) or JSON
+    // (`--json -`); the checklist goes wherever stdout is not needed.
+    let json_to_stdout = args.json.as_deref() == Some("-") && mode != Mode::Env;
+    let human_to_stdout = matches!(mode, Mode::Check | Mode::Fix) && !json_to_stdout;
+    let style = style_for(args, &host, streams, human_to_stdout);
+    let code = verdict_code(args, mode, &report, &fixes);
+    let code = code.max(write_reports(args, mode, &report, out, err));
+    let human_text = human::render(&report, &style);
+    let human_sink: &mut dyn Write = if human_to_stdout { out } else { err };
+    if !(mode == Mode::Env && args.json.as_deref() == Some("-")) {
+        let _ = human_sink.write_all(human_text.as_bytes());
+    }
+    let done = Done {
+        host: &host,
+        report: &report,
+        fixes: &fixes,
+        code,
+    };
+    match command {
+        Command::Env => env_outcome(args, &done, out),
+        Command::Exec(argv) => exec_outcome(args, argv, &done, err),
+        _ => Outcome { code, exec: None },
+    }
+}
+
+/// What a run found and decided, for the mode's last step.
+struct Done<'a> {
+    host: &'a Host,
+    report: &'a Report,
+    fixes: &'a FixRun,
+    code: i32,
+}
+
+/// Probes, fixes (or, in `check` and `--dry-run`, stages the fixes in
+/// memory) and builds the report. The clock stops after every probe child
+/// is reaped, so `duration_ms` covers the whole run.
+fn examine(args: &Args, mode: Mode, host: &mut Host, started: Instant) -> (Report, FixRun) {
     // `check` changes nothing: it predicts its fixes on staged writes.
     let dry = args.dry_run || mode.predicts();
     if dry {
         host.stage_writes();
     }
-    set_probe_budget(&mut host);
-    let (before, after, mut fixes) = fix_loop(&mut host, &args.skip);
+    set_probe_budget(host);
+    let (before, after, mut fixes) = fix_loop(host, &args.skip);
     if !dry {
-        commands_after_stalls(&mut host, &mut fixes);
-        run_commands(&host, &mut fixes);
+        commands_after_stalls(host, &mut fixes);
+        run_commands(host, &mut fixes);
     }
-    let mut report = build_report(&host, mode, args.dry_run, &before, &after, &fixes);
+    let mut report = build_report(host, mode, args.dry_run, &before, &after, &fixes);
     // issue 10: probe children still exiting are reaped before the clock
     // stops, so duration_ms covers them too.
     host.settle();
@@ -274,13 +312,11 @@ fn diagnose(
             fixes.env.keys().cloned().collect::<Vec<_>>().join(", ")
         ));
     }
+    (report, fixes)
+}
 
-    // Where each rendering goes: stdout carries exports (env) or JSON
-    // (`--json -`); the checklist goes wherever stdout is not needed.
-    let json_to_stdout = args.json.as_deref() == Some("-") && mode != Mode::Env;
-    let human_to_stdout = matches!(mode, Mode::Check | Mode::Fix) && !json_to_stdout;
-    let style = style_for(args, &host, streams, human_to_stdout);
-    let json_text = json::render(&report);
+/// The exit code the verdict gives (before any report is written).
+fn verdict_code(args: &Args, mode: Mode, report: &Report, fixes: &FixRun) -> i32 {
     let mut code = report.exit_code(args.strict);
     // Bare `fix` cannot export: when the job was not ready as found, the
     // exports may be what readiness needs. A job ready as found only misses
@@ -288,11 +324,23 @@ fn diagnose(
     if mode == Mode::Fix && !fixes.env.is_empty() && !report.verdict.ready_before {
         code = 1;
     }
-    let no_fail = no_fail(args);
-    if no_fail && code == 1 {
+    if no_fail(args) && code == 1 {
         code = 0;
     }
+    code
+}
 
+/// Writes the JSON and JUnit reports where asked; 2 when one could not be
+/// written (said on `err`), else 0.
+fn write_reports(
+    args: &Args,
+    mode: Mode,
+    report: &Report,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let mut code = 0;
+    let json_text = json::render(report);
     match args.json.as_deref() {
         Some("-") if mode == Mode::Env => {
             let _ = err.write_all(json_text.as_bytes());
@@ -306,84 +354,84 @@ fn diagnose(
                     err,
                     "podrun-doctor: cannot write the JSON report to {path}: {e}"
                 );
-                code = code.max(2);
+                code = 2;
             }
         }
         None => {}
     }
     if let Some(path) = &args.junit {
-        let text = junit::render(&report, args.strict);
+        let text = junit::render(report, args.strict);
         if let Err(e) = crate::host::write_report(std::path::Path::new(path), &text) {
             let _ = writeln!(
                 err,
                 "podrun-doctor: cannot write the JUnit report to {path}: {e}"
             );
-            code = code.max(2);
+            code = 2;
         }
     }
-    let human_text = human::render(&report, &style);
-    let human_sink: &mut dyn Write = if human_to_stdout { out } else { err };
-    if !(mode == Mode::Env && args.json.as_deref() == Some("-")) {
-        let _ = human_sink.write_all(human_text.as_bytes());
-    }
+    code
+}
 
-    match command {
-        Command::Env => {
-            let prefix = if args.dry_run { "# " } else { "" };
-            let _ = write!(out, "{}", export_lines(&fixes.env, prefix));
-            if let Some(marker) = marker(&host, "env", report.verdict.ready_after) {
-                if !args.dry_run {
-                    let _ = writeln!(out, "export {MARKER}={}", shell_quote(&marker));
-                }
-            }
-            // Only the verdict stops the job; an unwritable report (2) was
-            // said on stderr and does not.
-            if code == 1 {
-                let _ = write!(out, "{}", env_fail_lines(&not_ready_reason(&report)));
-            }
-            Outcome { code, exec: None }
+/// `env`: the exports, the marker, and a failing line when not ready.
+fn env_outcome(args: &Args, done: &Done, out: &mut dyn Write) -> Outcome {
+    let prefix = if args.dry_run { "# " } else { "" };
+    let _ = write!(out, "{}", export_lines(&done.fixes.env, prefix));
+    if let Some(marker) = marker(done.host, "env", done.report.verdict.ready_after) {
+        if !args.dry_run {
+            let _ = writeln!(out, "export {MARKER}={}", shell_quote(&marker));
         }
-        Command::Exec(argv) => {
-            if code == 1 {
-                let _ = writeln!(
-                    err,
-                    "podrun-doctor: not running {:?}: {} (--no-fail or PODRUN_DOCTOR_NO_FAIL=1 runs it anyway)",
-                    argv.join(" "),
-                    not_ready_reason(&report)
-                );
-                return Outcome { code, exec: None };
-            }
-            if args.dry_run {
-                let _ = writeln!(
-                    err,
-                    "podrun-doctor: dry run, would exec: {}",
-                    argv.join(" ")
-                );
-                return Outcome { code, exec: None };
-            }
-            // The command gets this process's real environment plus the
-            // fixes (a fixture host's environment is not the real one).
-            let mut env: BTreeMap<String, String> = std::env::vars_os()
-                .map(|(k, v)| {
-                    (
-                        k.to_string_lossy().into_owned(),
-                        v.to_string_lossy().into_owned(),
-                    )
-                })
-                .collect();
-            apply_exports(&mut env, &fixes.env);
-            if let Some(marker) = marker(&host, "exec", report.verdict.ready_after) {
-                env.insert(MARKER.into(), marker);
-            }
-            Outcome {
-                code,
-                exec: Some(ExecPlan {
-                    argv: argv.clone(),
-                    env,
-                }),
-            }
-        }
-        _ => Outcome { code, exec: None },
+    }
+    // Only the verdict stops the job; an unwritable report (2) was
+    // said on stderr and does not.
+    if done.code == 1 {
+        let _ = write!(out, "{}", env_fail_lines(&not_ready_reason(done.report)));
+    }
+    Outcome {
+        code: done.code,
+        exec: None,
+    }
+}
+
+/// `exec`: the plan to run CMD with the fixes, unless not ready or dry.
+fn exec_outcome(args: &Args, argv: &[String], done: &Done, err: &mut dyn Write) -> Outcome {
+    let code = done.code;
+    if code == 1 {
+        let _ = writeln!(
+            err,
+            "podrun-doctor: not running {:?}: {} (--no-fail or PODRUN_DOCTOR_NO_FAIL=1 runs it anyway)",
+            argv.join(" "),
+            not_ready_reason(done.report)
+        );
+        return Outcome { code, exec: None };
+    }
+    if args.dry_run {
+        let _ = writeln!(
+            err,
+            "podrun-doctor: dry run, would exec: {}",
+            argv.join(" ")
+        );
+        return Outcome { code, exec: None };
+    }
+    // The command gets this process's real environment plus the
+    // fixes (a fixture host's environment is not the real one).
+    let mut env: BTreeMap<String, String> = std::env::vars_os()
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    apply_exports(&mut env, &done.fixes.env);
+    if let Some(marker) = marker(done.host, "exec", done.report.verdict.ready_after) {
+        env.insert(MARKER.into(), marker);
+    }
+    Outcome {
+        code,
+        exec: Some(ExecPlan {
+            argv: argv.to_vec(),
+            env,
+        }),
     }
 }
 

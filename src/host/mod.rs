@@ -70,6 +70,33 @@ pub struct Host {
     /// issue 9: how long one tool may take within the budget (short while
     /// probing, where `--version` answers at once; long for fix commands).
     tool_limit: std::time::Duration,
+    /// issue 10: answers of the system kept while writes are only staged
+    /// (see [`Host::kept`]).
+    kept: RefCell<BTreeMap<String, Kept>>,
+}
+
+/// One answer of the system, kept for the run (errors by errno).
+#[derive(Clone)]
+enum Kept {
+    Read(Result<String, i32>),
+    Checked(Result<Option<String>, ReadProblem>),
+    Stat(Result<Stat, i32>),
+}
+
+/// An io result with its error reduced to the errno, when it has one.
+fn by_errno<T>(r: &io::Result<T>) -> Option<Result<T, i32>>
+where
+    T: Clone,
+{
+    match r {
+        Ok(v) => Some(Ok(v.clone())),
+        // A stall is never kept: each call under a stalled mount must
+        // still meet it (areas count what they met).
+        Err(e) => e
+            .raw_os_error()
+            .filter(|&n| n != nix::libc::ETIMEDOUT)
+            .map(Err),
+    }
 }
 
 /// A tool's limit unless the run sets one ([`Host::set_tool_limit`]).
@@ -105,6 +132,7 @@ impl Host {
             staged: None,
             budget: Deadline::unlimited(),
             tool_limit: TOOL_LIMIT,
+            kept: RefCell::default(),
         }
     }
 
@@ -122,6 +150,7 @@ impl Host {
             staged: None,
             budget: Deadline::unlimited(),
             tool_limit: TOOL_LIMIT,
+            kept: RefCell::default(),
         })
     }
 
@@ -235,12 +264,36 @@ impl Host {
             Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
             None => {}
         }
+        if let Some(Kept::Read(r)) = self.kept(&format!("read {path}")) {
+            return r.map_err(io::Error::from_raw_os_error);
+        }
         let result = self
             .sys
             .read(&self.root, path)
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
         self.record(|c| c.file(path, &result));
+        if let Some(r) = by_errno(&result) {
+            self.keep(format!("read {path}"), Kept::Read(r));
+        }
         result
+    }
+
+    /// issue 10: while writes are only staged (`check`, `--dry-run`) the
+    /// doctor changes nothing on disk, so the second fix round's reads and
+    /// stats of the same files are answered from what the first round
+    /// read (the staged writes are looked at before, as always). Not in
+    /// capture mode, which records every call, nor for a stall.
+    fn kept(&self, key: &str) -> Option<Kept> {
+        if !self.is_staging() || self.capture.is_some() {
+            return None;
+        }
+        self.kept.borrow().get(key).cloned()
+    }
+
+    fn keep(&self, key: String, answer: Kept) {
+        if self.is_staging() && self.capture.is_none() {
+            self.kept.borrow_mut().insert(key, answer);
+        }
     }
 
     /// Names in a directory, sorted.
@@ -283,8 +336,14 @@ impl Host {
                 size: staged.map_or(0, |s| s.len() as u64),
             });
         }
+        if let Some(Kept::Stat(r)) = self.kept(&format!("stat {path}")) {
+            return r.map_err(io::Error::from_raw_os_error);
+        }
         let result = self.sys.stat(&self.root, path);
         self.record(|c| c.stat(path, &result));
+        if let Some(r) = by_errno(&result) {
+            self.keep(format!("stat {path}"), Kept::Stat(r));
+        }
         result
     }
 
@@ -318,6 +377,9 @@ impl Host {
             Some(None) => return Err(ReadProblem::new(path, Found::NotRegular(FileKind::Dir))),
             None => {}
         }
+        if let Some(Kept::Checked(r)) = self.kept(&format!("checked {path}")) {
+            return r;
+        }
         let result = self.sys.read_checked(&self.root, path).and_then(|bytes| {
             bytes
                 .map(|b| String::from_utf8(b).map_err(|_| ReadProblem::new(path, Found::NotUtf8)))
@@ -331,6 +393,10 @@ impl Host {
             };
             c.file(path, &as_io)
         });
+        // By name: ReadProblem::errno looks the name up among all errnos.
+        if !matches!(&result, Err(ReadProblem { found: Found::Error(e), .. }) if e == "ETIMEDOUT") {
+            self.keep(format!("checked {path}"), Kept::Checked(result.clone()));
+        }
         result
     }
 
@@ -508,11 +574,30 @@ impl Host {
 
     /// Looks a program up in `PATH` (as the examined process would), or a
     /// default path when `PATH` is unset. Returns the system path.
+    ///
+    /// issue 10: while writes are only staged nothing on disk changes, so
+    /// an answer is kept for the run (by name and `PATH`): the second fix
+    /// round asked again for ~15 tools, a stat per `PATH` entry each.
     pub fn which(&self, name: &str) -> Option<String> {
         let path = self
             .env("PATH")
             .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
             .to_string();
+        if !self.is_staging() || self.capture.is_some() {
+            return self.which_in(&path, name);
+        }
+        let key = format!("which {name} in {path}");
+        if let Some(known) = self.memo.borrow().get(&key) {
+            return (!known.is_empty()).then(|| known.clone());
+        }
+        let found = self.which_in(&path, name);
+        self.memo
+            .borrow_mut()
+            .insert(key, found.clone().unwrap_or_default());
+        found
+    }
+
+    fn which_in(&self, path: &str, name: &str) -> Option<String> {
         path.split(':').filter(|d| !d.is_empty()).find_map(|dir| {
             let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
             match self.stat(&candidate) {
@@ -619,5 +704,49 @@ impl Host {
         }
         self.not_stalled(path)?;
         safe::create_dir(&self.root, path, mode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// issue 10: while staging, a file read (or found absent) once gives
+    /// the same answer for the rest of the run; otherwise every read asks
+    /// the system again.
+    #[test]
+    fn staged_runs_keep_what_they_read_and_others_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("root/etc")).unwrap();
+        std::fs::write(
+            dir.path().join("host.json"),
+            r#"{"ids": {"uid": 0, "gid": 0}}"#,
+        )
+        .unwrap();
+        let file = dir.path().join("root/etc/f");
+        std::fs::write(&file, "one").unwrap();
+        let live = Host::fixture(dir.path()).unwrap();
+        assert_eq!(live.read("/etc/f").unwrap(), "one");
+        let mut staged = Host::fixture(dir.path()).unwrap();
+        staged.stage_writes();
+        assert_eq!(staged.read("/etc/f").unwrap(), "one");
+        assert_eq!(
+            staged.read_checked("/etc/f").unwrap().as_deref(),
+            Some("one")
+        );
+        assert!(!staged.exists("/etc/g"));
+        std::fs::write(&file, "two").unwrap();
+        std::fs::write(dir.path().join("root/etc/g"), "").unwrap();
+        assert_eq!(live.read("/etc/f").unwrap(), "two");
+        assert_eq!(staged.read("/etc/f").unwrap(), "one");
+        assert_eq!(
+            staged.read_checked("/etc/f").unwrap().as_deref(),
+            Some("one")
+        );
+        assert!(!staged.exists("/etc/g"));
+        // A staged write is still seen first.
+        staged.write_atomic("/etc/f", "three", 0o644).unwrap();
+        assert_eq!(staged.read("/etc/f").unwrap(), "three");
     }
 }

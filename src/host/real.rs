@@ -19,7 +19,48 @@ pub struct RealSys {
     /// The mount points of the stalled paths: every later call under one
     /// fails at once instead of stalling again.
     stalled_mounts: std::sync::Mutex<Vec<std::path::PathBuf>>,
+    /// issue 10: mount points from /proc/self/mountinfo (read once), each
+    /// with whether its filesystem is local (see [`LOCAL_FS`]).
+    mounts: std::sync::OnceLock<Vec<(std::path::PathBuf, bool)>>,
+    /// Open `O_PATH` descriptors of the local mount points used so far:
+    /// where a resolution confined to one mount starts.
+    mount_fds: std::sync::Mutex<Vec<(std::path::PathBuf, std::sync::Arc<std::os::fd::OwnedFd>)>>,
 }
+
+/// Filesystems answered from memory or a local disk: a call on them does
+/// not stall the way one on FUSE, NFS, CIFS, 9p or autofs can, so it runs
+/// inline instead of on an abandonable thread (issue 10: a thread per call
+/// was most of a check's CPU time). Anything not listed stays abandonable.
+const LOCAL_FS: &[&str] = &[
+    "ext2",
+    "ext3",
+    "ext4",
+    "xfs",
+    "btrfs",
+    "zfs",
+    "f2fs",
+    "vfat",
+    "squashfs",
+    "overlay",
+    "tmpfs",
+    "ramfs",
+    "devtmpfs",
+    "devpts",
+    "proc",
+    "sysfs",
+    "cgroup",
+    "cgroup2",
+    "mqueue",
+    "securityfs",
+    "debugfs",
+    "tracefs",
+    "bpf",
+    "pstore",
+    "configfs",
+    "hugetlbfs",
+    "nsfs",
+    "efivarfs",
+];
 
 /// The mount point `path` lives on, from /proc/self/mountinfo (which never
 /// stalls): the longest mount point that is a prefix of `path`.
@@ -54,11 +95,117 @@ impl RealSys {
         }
     }
 
+    fn mount_table(&self) -> &[(std::path::PathBuf, bool)] {
+        self.mounts.get_or_init(|| {
+            let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+            crate::formats::mountinfo::parse_mountinfo(&text)
+                .0
+                .into_iter()
+                .map(|m| {
+                    let local = LOCAL_FS.contains(&m.fstype.as_str());
+                    (std::path::PathBuf::from(m.mount_point), local)
+                })
+                .collect()
+        })
+    }
+
+    /// The mount `path` lives on when it and every mount above it are
+    /// local; `None` when any is not, or the path is not plain (`..`
+    /// defeats a lexical answer).
+    fn local_mount(&self, path: &Path) -> Option<std::path::PathBuf> {
+        use std::path::Component;
+        if !path
+            .components()
+            .all(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+        {
+            return None;
+        }
+        let mut best: Option<&std::path::PathBuf> = None;
+        for (mp, local) in self.mount_table() {
+            if path.starts_with(mp) {
+                if !local {
+                    return None;
+                }
+                if best.is_none_or(|b| mp.as_os_str().len() >= b.as_os_str().len()) {
+                    best = Some(mp);
+                }
+            }
+        }
+        best.cloned()
+    }
+
+    fn mount_fd(&self, mp: &Path) -> Option<std::sync::Arc<std::os::fd::OwnedFd>> {
+        use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+        let mut fds = self.mount_fds.lock().ok()?;
+        if let Some((_, fd)) = fds.iter().find(|(p, _)| p == mp) {
+            return Some(fd.clone());
+        }
+        // Every mount above is local (local_mount), so this walk cannot
+        // stall; a symlink where mountinfo has a mount point is refused.
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS);
+        let fd = std::sync::Arc::new(nix::fcntl::openat2(nix::fcntl::AT_FDCWD, mp, how).ok()?);
+        fds.push((mp.to_path_buf(), fd.clone()));
+        Some(fd)
+    }
+
+    /// Whether `what` on `path` can run inline: the path resolves within
+    /// one local mount. The resolution is tried with `openat2(O_PATH,
+    /// RESOLVE_NO_XDEV)` from that mount's root, so a symlink or a mount
+    /// leading elsewhere (one mounted after mountinfo was read, too) fails
+    /// with `EXDEV` without touching the other file system, and the call
+    /// goes to the abandonable path. An open (a device's driver may block)
+    /// and a read of a device never run inline.
+    fn inline(&self, what: &str, path: &Path) -> bool {
+        use nix::errno::Errno;
+        use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
+        if what == "open" {
+            return false;
+        }
+        let Some(mp) = self.local_mount(path) else {
+            return false;
+        };
+        let Some(base) = self.mount_fd(&mp) else {
+            return false;
+        };
+        let rel = path.strip_prefix(&mp).unwrap_or(Path::new(""));
+        let rel = if rel.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            rel
+        };
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
+            .resolve(ResolveFlag::RESOLVE_NO_XDEV | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        match nix::fcntl::openat2(&*base, rel, how) {
+            Ok(fd) if what == "read" => std::fs::File::from(fd)
+                .metadata()
+                .is_ok_and(|m| !m.file_type().is_char_device() && !m.file_type().is_block_device()),
+            Ok(_) => true,
+            // Elsewhere, a loop or magic link, or no openat2 (old kernel,
+            // seccomp): not decided here.
+            Err(
+                Errno::EXDEV
+                | Errno::ELOOP
+                | Errno::ENOSYS
+                | Errno::EPERM
+                | Errno::EINVAL
+                | Errno::EAGAIN
+                | Errno::E2BIG,
+            ) => false,
+            // Failed on the local mount (ENOENT, EACCES, ENOTDIR): the call
+            // fails the same way, at once.
+            Err(_) => true,
+        }
+    }
+
     /// Runs `op` on `path` on a thread that is left behind (blocked in the
     /// kernel) when it does not answer within its limit: the call then
     /// fails with `ETIMEDOUT` and is recorded as a stall, and every later
-    /// call under a stalled path fails at once. /proc and /sys never stall
-    /// and are read inline.
+    /// call under a stalled path fails at once. /proc, /sys and paths that
+    /// resolve within a local mount ([`RealSys::inline`]) never stall and
+    /// run inline.
     fn bounded<T: Send + 'static>(
         &self,
         what: &str,
@@ -76,6 +223,9 @@ impl RealSys {
             .is_some_and(|m| m.iter().any(|mp| path.starts_with(mp)));
         if stalled_under {
             return Err(timeout());
+        }
+        if self.inline(what, &path) {
+            return op(&path);
         }
         let limit = self
             .budget()
@@ -447,6 +597,36 @@ mod tests {
         let err = output_within(child, deadline).unwrap_err();
         assert_eq!(err.raw_os_error(), Some(nix::libc::ETIMEDOUT));
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// issue 10: calls run inline only where their path resolves within
+    /// one local mount; a symlink into another mount, `..`, an open, or a
+    /// file system not known to be local keeps the abandonable thread.
+    #[test]
+    fn only_calls_confined_to_a_local_mount_run_inline() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        std::os::unix::fs::symlink("/proc/self/status", dir.path().join("out")).unwrap();
+        std::os::unix::fs::symlink("f", dir.path().join("in")).unwrap();
+        let sys = RealSys::default();
+        let f = dir.path().join("f");
+        if sys.local_mount(&f).is_none() {
+            return; // a test tree on NFS or FUSE: nothing here runs inline
+        }
+        assert!(sys.inline("stat", &f));
+        assert!(sys.inline("stat", &dir.path().join("in")));
+        // Absent on a local mount: fails at once, inline.
+        assert!(sys.inline("stat", &dir.path().join("absent")));
+        assert!(!sys.inline("stat", &dir.path().join("out")));
+        assert!(!sys.inline("open", &f));
+        assert!(!sys.inline("stat", &dir.path().join("x/../f")));
+        assert_eq!(sys.stat(dir.path(), "/out").unwrap().kind, FileKind::File);
+        let remote = RealSys::default();
+        let _ = remote
+            .mounts
+            .set(vec![(std::path::PathBuf::from("/"), false)]);
+        assert!(!remote.inline("stat", &f));
+        assert_eq!(remote.stat(dir.path(), "/f").unwrap().size, 1);
     }
 
     /// A config path that names a FIFO, a device that never ends or a huge
