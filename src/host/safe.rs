@@ -326,7 +326,7 @@ fn replace_in(
     mode: u32,
     owner: Option<(u32, u32)>,
     check: impl FnOnce() -> io::Result<()>,
-    create_only: bool,
+    how: How,
 ) -> io::Result<()> {
     let (fd, tmp) = temp_in(dir, name)?;
     let result = (|| {
@@ -340,17 +340,32 @@ fn replace_in(
         fchmod(&fd, Mode::from_bits_truncate(mode))?;
         let mut file = std::fs::File::from(fd);
         file.write_all(contents)?;
-        file.sync_all()?;
+        if how.durable {
+            file.sync_all()?;
+        }
         check()?;
-        rename_into(dir, &tmp, name, create_only)?;
+        rename_into(dir, &tmp, name, how.create_only)?;
         // The rename itself is durable only once the directory is synced.
-        let _ = fsync(dir);
+        if how.durable {
+            let _ = fsync(dir);
+        }
         Ok(())
     })();
     if result.is_err() {
         let _ = unlinkat(dir, tmp.as_str(), UnlinkatFlags::NoRemoveDir);
     }
     result.map_err(|e: io::Error| e)
+}
+
+/// How `replace_in` puts the new file in place.
+#[derive(Clone, Copy)]
+struct How {
+    /// Only where nothing is yet (`RENAME_NOREPLACE`).
+    create_only: bool,
+    /// Synced to disk before and after the rename: a config podman reads
+    /// must survive a crash whole; a report the next run rewrites need not
+    /// (its two syncs took 2-44 ms on a busy disk).
+    durable: bool,
 }
 
 /// Writes a file atomically (temp file in the same directory + rename) with
@@ -409,7 +424,11 @@ pub(crate) fn write_atomic(
     };
     let create_only = old.is_none();
     let bytes = contents.as_bytes();
-    match replace_in(&dir.fd, name, bytes, mode, None, same, create_only) {
+    let how = How {
+        create_only,
+        durable: true,
+    };
+    match replace_in(&dir.fd, name, bytes, mode, None, same, how) {
         // Another run's identical file landed between the read and the
         // rename: the same outcome as finding it at the read.
         Err(e) if e.kind() == io::ErrorKind::WouldBlock && holds(&dir.fd, name, path, bytes) => {
@@ -481,7 +500,11 @@ pub fn write_report(path: &Path, text: &str) -> io::Result<()> {
     let umask = nix::sys::stat::umask(Mode::from_bits_truncate(0o022));
     nix::sys::stat::umask(umask);
     let mode = 0o644 & !umask.bits();
-    replace_in(&dir, name, text.as_bytes(), mode, None, || Ok(()), false)
+    let how = How {
+        create_only: false,
+        durable: false,
+    };
+    replace_in(&dir, name, text.as_bytes(), mode, None, || Ok(()), how)
 }
 
 /// Whether a temp file could not be made because the directory is closed
@@ -547,7 +570,10 @@ fn append_once(root: &Path, path: &str, line: &str) -> io::Result<bool> {
         st.st_mode & 0o7777,
         owner,
         same,
-        false,
+        How {
+            create_only: false,
+            durable: true,
+        },
     ) {
         Ok(()) => carry_over(&dir.fd, name, path, &locked, st.st_size as u64).map(|()| true),
         Err(e) if dir_closed(&e) => append_in_place(&dir.fd, name, path, &st, text.as_bytes()),
@@ -989,7 +1015,11 @@ mod tests {
             std::fs::write(&planted, "theirs\n").unwrap();
             Ok(())
         };
-        let e = replace_in(&fd, "x.conf", b"ours\n", 0o644, None, plant, true).unwrap_err();
+        let how = How {
+            create_only: true,
+            durable: true,
+        };
+        let e = replace_in(&fd, "x.conf", b"ours\n", 0o644, None, plant, how).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "{e}");
         assert!(
             e.to_string()
