@@ -8,7 +8,7 @@
 //! The last component may be a symlink (images link config files into
 //! place); what it points to must still be a regular file.
 
-use super::sys::FileKind;
+use super::stat::FileKind;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
@@ -144,7 +144,7 @@ impl ReadProblem {
 }
 
 fn regular(path: &str, meta: &std::fs::Metadata) -> Result<(), ReadProblem> {
-    let kind = super::real::stat_of(meta).kind;
+    let kind = super::stat::stat_of(meta).kind;
     if kind != FileKind::File {
         return Err(ReadProblem::new(path, Found::NotRegular(kind)));
     }

@@ -5,7 +5,8 @@
 //! so a hand-made fixture needs only the entries that matter to its test.
 
 use super::errno::error_from_name;
-use super::real::{read_dir_sorted, stat_of};
+use super::real::read_dir_sorted;
+use super::stat::stat_of;
 use super::sys::{Access, CmdOutput, FileKind, FsStat, Probe, ProbeResult, Stat, Sys};
 use super::Ids;
 use serde_json::{Map, Value};

@@ -17,6 +17,7 @@ mod fixture;
 pub mod probes;
 mod real;
 mod safe;
+mod stat;
 mod sys;
 // issue 10: tool versions from package databases and build information;
 // public so that its pure parsers can be fuzzed (fuzz/).

@@ -903,6 +903,16 @@ fn overlay_options(lower: &Path, upper: &Path, work: &Path, userns: bool) -> Str
     o
 }
 
+impl super::Host {
+    /// Reaps every probe child that has answered but may still be exiting
+    /// (see [`defer_reap`]), within the run's budget, and removes the probe
+    /// directories they mounted on: call it before taking
+    /// the run's duration, so that `duration_ms` covers the children too.
+    pub fn settle(&self) -> usize {
+        settle(self.budget.within(Duration::from_secs(6)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,11 @@
 //! The real system: plain syscalls through nix.
 
-use super::sys::{Access, CmdOutput, FileKind, FsStat, Probe, ProbeResult, Stat, Sys};
+use super::stat::stat_of;
+use super::sys::{Access, CmdOutput, FsStat, Probe, ProbeResult, Stat, Sys};
 use super::wait::Deadline;
 use std::collections::BTreeMap;
 use std::io;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -254,37 +255,6 @@ impl RealSys {
 
 fn full(root: &Path, path: &str) -> std::path::PathBuf {
     root.join(path.trim_start_matches('/'))
-}
-
-pub(crate) fn stat_of(meta: &std::fs::Metadata) -> Stat {
-    let ft = meta.file_type();
-    let kind = if ft.is_dir() {
-        FileKind::Dir
-    } else if ft.is_symlink() {
-        FileKind::Symlink
-    } else if ft.is_char_device() {
-        FileKind::Char
-    } else if ft.is_block_device() {
-        FileKind::Block
-    } else if ft.is_fifo() {
-        FileKind::Fifo
-    } else if ft.is_socket() {
-        FileKind::Socket
-    } else {
-        FileKind::File
-    };
-    let rdev = meta.rdev();
-    Stat {
-        kind,
-        mode: meta.permissions().mode() & 0o7777,
-        uid: meta.uid(),
-        gid: meta.gid(),
-        rdev: (
-            nix::sys::stat::major(rdev) as u32,
-            nix::sys::stat::minor(rdev) as u32,
-        ),
-        size: meta.size(),
-    }
 }
 
 /// The most a single file read returns: far above any config file, passwd
@@ -563,6 +533,7 @@ fn getxattr(path: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::FileKind;
 
     #[test]
     fn stat_and_read_dir_work_on_a_temp_tree() {

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
 
+pub use super::stat::{FileKind, Stat};
+
 /// What `access(2)` is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
@@ -20,58 +22,6 @@ impl Access {
             Access::Exec => "X",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    File,
-    Dir,
-    Symlink,
-    Char,
-    Block,
-    Fifo,
-    Socket,
-}
-
-impl FileKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileKind::File => "file",
-            FileKind::Dir => "dir",
-            FileKind::Symlink => "symlink",
-            FileKind::Char => "char",
-            FileKind::Block => "block",
-            FileKind::Fifo => "fifo",
-            FileKind::Socket => "socket",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<FileKind> {
-        [
-            FileKind::File,
-            FileKind::Dir,
-            FileKind::Symlink,
-            FileKind::Char,
-            FileKind::Block,
-            FileKind::Fifo,
-            FileKind::Socket,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-}
-
-/// The parts of `stat(2)` the probes use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stat {
-    pub kind: FileKind,
-    /// Permission bits including setuid/setgid/sticky (`mode & 0o7777`).
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    /// Device numbers for character and block devices.
-    pub rdev: (u32, u32),
-    pub size: u64,
 }
 
 /// The parts of `statfs(2)`/`statvfs(2)` the probes use.
@@ -251,7 +201,7 @@ pub trait Sys {
     /// default so that every `Sys` gets it without change.)
     fn lstat(&self, root: &Path, path: &str) -> io::Result<Stat> {
         std::fs::symlink_metadata(root.join(path.trim_start_matches('/')))
-            .map(|m| super::real::stat_of(&m))
+            .map(|m| super::stat::stat_of(&m))
     }
 
     /// A read that cannot block or blow up (see `checked.rs`).

@@ -161,16 +161,6 @@ pub fn reap_pending(deadline: Deadline) -> usize {
     pids.len()
 }
 
-impl super::Host {
-    /// Reaps every probe child that has answered but may still be exiting
-    /// (see [`defer_reap`]), within the run's budget, and removes the probe
-    /// directories they mounted on: call it before taking
-    /// the run's duration, so that `duration_ms` covers the children too.
-    pub fn settle(&self) -> usize {
-        super::probes::settle(self.budget.within(Duration::from_secs(6)))
-    }
-}
-
 /// Whatever the caller did, no child of this host outlives it unreaped.
 impl Drop for super::Host {
     fn drop(&mut self) {
