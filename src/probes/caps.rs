@@ -595,13 +595,7 @@ NoNewPrivs:\t1\nSeccomp:\t2\n";
             ..Default::default()
         };
         found.absorb(probe(&host, &found));
-        let text = &found
-            .check("caps.bounding")
-            .unwrap()
-            .fix
-            .as_ref()
-            .unwrap()
-            .text;
+        let text = found.fix_text("caps.bounding");
         assert!(
             text.contains("`cap_add = [\"SETUID\", \"SETGID\", \"SETFCAP\"]` in [runners.docker]"),
             "{text}"
@@ -611,13 +605,7 @@ NoNewPrivs:\t1\nSeccomp:\t2\n";
             "{text}"
         );
         assert!(text.contains("explain caps.bounding"), "{text}");
-        let text = &found
-            .check("caps.no_new_privs")
-            .unwrap()
-            .fix
-            .as_ref()
-            .unwrap()
-            .text;
+        let text = found.fix_text("caps.no_new_privs");
         assert!(text.contains("no-new-privileges") && !text.contains("allow_privilege_escalation"));
 
         let openshift = crate::probes::context::Facts {
@@ -630,13 +618,7 @@ NoNewPrivs:\t1\nSeccomp:\t2\n";
             ..Default::default()
         };
         again.absorb(probe(&host, &again));
-        let text = &again
-            .check("caps.bounding")
-            .unwrap()
-            .fix
-            .as_ref()
-            .unwrap()
-            .text;
+        let text = again.fix_text("caps.bounding");
         assert!(
             text.contains("allowedCapabilities [SETUID, SETGID, SETFCAP]"),
             "{text}"

@@ -512,13 +512,7 @@ mod tests {
         let mut found = Findings::default();
         found.context.engine = Some("docker".into());
         found.absorb(probe(&host, &found));
-        let text = &found
-            .check("lsm.selinux")
-            .unwrap()
-            .fix
-            .as_ref()
-            .unwrap()
-            .text;
+        let text = found.fix_text("lsm.selinux");
         assert!(
             text.contains("label=disable") && !text.contains("spc_t"),
             "{text}"

@@ -276,6 +276,19 @@ pub fn given_isolation(found: &mut Findings, isolation: &str) {
     found.plan = crate::decide::plan(&found.observed());
 }
 
+impl Findings {
+    /// The remedy text of check `id`; panics (a failing test) when the
+    /// check or its fix is missing.
+    pub fn fix_text(&self, id: &str) -> &str {
+        let check = self.check(id).unwrap_or_else(|| panic!("no check {id}"));
+        let fix = check
+            .fix
+            .as_ref()
+            .unwrap_or_else(|| panic!("{id} has no fix"));
+        &fix.text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

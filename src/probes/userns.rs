@@ -496,13 +496,7 @@ mod tests {
         found.absorb(crate::probes::caps::probe(&host, &found));
         found.absorb(identity::probe(&host, &found));
         found.absorb(probe(&host, &found));
-        let text = &found
-            .check("userns.create")
-            .unwrap()
-            .fix
-            .as_ref()
-            .unwrap()
-            .text;
+        let text = found.fix_text("userns.create");
         assert!(
             text.contains("seccomp_profile] type = \"Unconfined\""),
             "{text}"
