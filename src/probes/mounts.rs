@@ -11,6 +11,8 @@ use super::{AreaOut, Findings, Obs};
 pub use crate::formats::mountinfo::{parse_mountinfo, proc_submounts, Mount};
 use crate::host::{io_error_name, Host, Probe, ProbeResult};
 use crate::model::{Action, By, Check, Spec};
+use crate::remedy::mounts::{KEYCTL_SECCOMP, PROC_UNMASKED};
+use crate::remedy::runner::Executor;
 use serde_json::json;
 
 const MOUNTINFO: &str = "/proc/self/mountinfo";
@@ -75,13 +77,6 @@ fn set_isolation_env(value: &str) -> Vec<Action> {
         value: value.into(),
     }]
 }
-
-const PROC_RUNNER_FIX: &str = "give the job an unmasked /proc: docker executor \
-`security_opt = [\"systempaths=unconfined\"]` in [runners.docker] (or `privileged = true`); \
-Kubernetes: `privileged = true` in [runners.kubernetes], or a \
-[[runners.kubernetes.pod_spec]] patch setting the build container's \
-`securityContext.procMount: Unmasked` (needs the ProcMountType feature and `hostUsers: false`, \
-with FF_USE_ADVANCED_POD_SPEC_CONFIGURATION=true)";
 
 pub const SPECS: &[Spec] = &[
     Spec {
@@ -299,7 +294,8 @@ fn proc_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     let mut check = proc_probe_check(&result, userns, facts, &masked_text, &base);
     if let Some(f) = check.fix.as_mut() {
         // The job fix is attached; the runner remedy goes into the text.
-        f.text = format!("{}; or, runner admin: {PROC_RUNNER_FIX}", f.text);
+        let executor = Executor::of(&found.context);
+        f.text = format!("{}; or:\n{}", f.text, PROC_UNMASKED.text(executor));
     }
     found.checks.push(check);
 }
@@ -399,7 +395,7 @@ fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
     let result = host.probe(&Probe::Keyctl);
     facts.keyctl_probe = Some(result.clone());
     let filtered = found.caps.known && found.caps.seccomp_filtered();
-    let check = keyctl_probe_check(&result, filtered);
+    let check = keyctl_probe_check(&result, filtered, Executor::of(&found.context));
     found.checks.push(
         check
             .with("isolation", iso)
@@ -411,7 +407,7 @@ fn keyring_check(host: &Host, found: &mut Obs, facts: &mut Facts) {
 
 /// `mounts.keyring` from the keyctl probe (OCI isolation); without an
 /// answer, an active seccomp filter makes the refusal likely.
-fn keyctl_probe_check(result: &ProbeResult, seccomp_filtered: bool) -> Check {
+fn keyctl_probe_check(result: &ProbeResult, seccomp_filtered: bool, executor: Executor) -> Check {
     // The live probe reports ENOSYS as ok (crun tolerates it) with the
     // errno kept, so ENOSYS is looked at first.
     if result.ran && result.errno.as_deref() == Some("ENOSYS") {
@@ -434,10 +430,10 @@ fn keyctl_probe_check(result: &ProbeResult, seccomp_filtered: bool) -> Check {
             ),
         )
         .job_fix(
-            "export BUILDAH_ISOLATION=chroot (no OCI runtime, no keyring); or, runner admin: \
-             seccomp Unconfined / a profile allowing keyctl (docker `security_opt = \
-             [\"seccomp:unconfined\"]`, Kubernetes build_container_security_context \
-             seccomp_profile type = \"Unconfined\")",
+            format!(
+                "export BUILDAH_ISOLATION=chroot (no OCI runtime, no keyring); or:\n{}",
+                KEYCTL_SECCOMP.text(executor)
+            ),
             set_isolation_env("chroot"),
         )
     } else if seccomp_filtered {

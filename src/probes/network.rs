@@ -14,7 +14,7 @@
 use super::{AreaOut, Findings, Obs};
 use crate::host::{io_error_name, Host, Probe};
 use crate::model::{Action, Check, Spec};
-use crate::remedy::network::NETWORKS_VOLUME;
+use crate::remedy::network::{NETWORKS_VOLUME, NET_TUN, UTS_SECCOMP};
 use crate::remedy::runner::Executor;
 use serde_json::json;
 
@@ -181,10 +181,11 @@ fn uts_check(host: &Host, found: &mut Obs) {
                 Some(route) => check.job_fix(format!("{text} ({})", route.place), route.actions),
                 // Nowhere to put the setting: chroot isolation needs no UTS namespace.
                 None => check.job_fix(
-                    "export BUILDAH_ISOLATION=chroot (RUN steps then need no UTS namespace); or, \
-                     runner admin: seccomp Unconfined (docker `security_opt = [\"seccomp:unconfined\"]`, \
-                     Kubernetes [runners.kubernetes.build_container_security_context.seccomp_profile] \
-                     type = \"Unconfined\")",
+                    format!(
+                        "export BUILDAH_ISOLATION=chroot (RUN steps then need no UTS namespace); \
+                         or:\n{}",
+                        UTS_SECCOMP.text(Executor::of(&found.context))
+                    ),
                     vec![Action::SetEnv {
                         key: "BUILDAH_ISOLATION".into(),
                         value: "chroot".into(),
@@ -608,10 +609,12 @@ fn fix_network(
         }
         None => check.fix(
             crate::model::By::Image,
-            "Put `[containers]\\nnetns = \"host\"` in /etc/containers/containers.conf.d/netns.conf in the \
-             image, or install what is missing (nftables, passt, the CNI plugins), or expose /dev/net/tun \
-             (Kubernetes: a device plugin or CRI-O annotation io.kubernetes.cri-o.Devices; docker \
-             executor: devices = [\"/dev/net/tun\"]), or use `podman build --network=host`.",
+            format!(
+                "Put `[containers]\\nnetns = \"host\"` in /etc/containers/containers.conf.d/netns.conf \
+                 in the image, or install what is missing (nftables, passt, the CNI plugins), or use \
+                 `podman build --network=host`.\n{}",
+                NET_TUN.text(Executor::of(&found.context))
+            ),
         ),
     }
 }

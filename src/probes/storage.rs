@@ -15,8 +15,8 @@ use crate::host::{io_error_name, Access, FsStat, Host, Probe, ProbeResult};
 use crate::model::{Action, By, Check, Fix, Spec, Status, OWNED_MARKER};
 use crate::remedy::runner::Executor;
 use crate::remedy::storage::{
-    RUNTIME_DIR_PLACE, STORE_INODES, STORE_LOCAL, STORE_PLACE, STORE_ROOM, STORE_SPACE,
-    TMPDIR_PLACE,
+    FASTER_STORE, RUNTIME_DIR_PLACE, STORE_INODES, STORE_LOCAL, STORE_PLACE, STORE_ROOM,
+    STORE_SPACE, TMPDIR_PLACE,
 };
 use serde_json::json;
 
@@ -755,7 +755,7 @@ fn driver_check(host: &Host, found: &mut Obs, st: &Store) -> (Option<bool>, Opti
         let new = new_store(host, found, st, best);
         check = store_fix(host, found, st, check, &new);
         if works == Some(false) && new.driver == "vfs" {
-            check = faster_hint(check);
+            check = faster_hint(check, Executor::of(&found.context));
         }
     }
     let relocation = check.fix.clone().filter(|_| needs_fix);
@@ -918,13 +918,9 @@ fn conf_actions(path: &str, env: bool, body: &str, sc: &StorageConf) -> Vec<Acti
 }
 
 /// A job's switch to vfs also names the admin's route to something faster.
-fn faster_hint(mut check: Check) -> Check {
+fn faster_hint(mut check: Check, executor: Executor) -> Check {
     if let Some(f) = check.fix.as_mut().filter(|f| f.by == By::Job) {
-        f.text.push_str(
-            ". Faster: mount an emptyDir at the storage path (native overlay) or expose /dev/fuse \
-             (docker executor `devices = [\"/dev/fuse\"]`; Kubernetes a fuse device plugin with \
-             `github.com/fuse: 1`)",
-        );
+        f.text = format!("{}.\n{}", f.text, FASTER_STORE.text(executor));
     }
     check
 }

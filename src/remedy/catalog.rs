@@ -3,7 +3,7 @@
 //! `tests/docs.rs` checks that no `RunnerFix` constant is missing here.
 
 use super::runner::RunnerFix;
-use super::{caps, fuse, identity, idmap, lsm, network, storage, userns};
+use super::{caps, fuse, identity, idmap, lsm, mounts, network, storage, userns};
 
 pub const ALL: &[&RunnerFix] = &[
     &caps::ADD_HELPER_CAPS,
@@ -22,6 +22,11 @@ pub const ALL: &[&RunnerFix] = &[
     &lsm::SECCOMP_UNCONFINED,
     &lsm::SELINUX_MOUNT_TYPE,
     &network::NETWORKS_VOLUME,
+    &network::UTS_SECCOMP,
+    &network::NET_TUN,
+    &mounts::PROC_UNMASKED,
+    &mounts::KEYCTL_SECCOMP,
+    &storage::FASTER_STORE,
     &idmap::NNP,
     &idmap::CAP_ADD_HELPERS,
     &idmap::CAP_ADD_ROOT,

@@ -9,6 +9,7 @@ pub mod fuse;
 pub mod identity;
 pub mod idmap;
 pub mod lsm;
+pub mod mounts;
 pub mod network;
 pub mod runner;
 pub mod storage;

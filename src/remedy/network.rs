@@ -18,3 +18,27 @@ config.toml (restricted-v2 allows emptyDir volumes).",
 writable directory.",
     id: "network.config_dir",
 };
+
+/// `network.uts`: seccomp allows sethostname only with CAP_SYS_ADMIN.
+pub const UTS_SECCOMP: RunnerFix = RunnerFix {
+    lead: "Runner admin: seccomp Unconfined for the build container.",
+    kubernetes: "Kubernetes: \
+`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"`.",
+    openshift: "OpenShift: an SCC allowing `seccompProfiles: [\"unconfined\"]`, then the \
+Kubernetes setting above.",
+    docker: "Docker executor: `security_opt = [\"seccomp:unconfined\"]` in [runners.docker].",
+    node: "",
+    id: "network.uts",
+};
+
+/// `network.run`: a rootless network helper wants /dev/net/tun.
+pub const NET_TUN: RunnerFix = RunnerFix {
+    lead: "Or expose /dev/net/tun to the build container.",
+    kubernetes: "Kubernetes: a device plugin for /dev/net/tun, or on CRI-O the annotation \
+io.kubernetes.cri-o.Devices.",
+    openshift: "OpenShift (CRI-O): the annotation io.kubernetes.cri-o.Devices = \"/dev/net/tun\" \
+(allowed by the node's CRI-O config), or a device plugin.",
+    docker: "Docker executor: `devices = [\"/dev/net/tun\"]` in [runners.docker].",
+    node: "",
+    id: "network.run",
+};

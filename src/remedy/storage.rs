@@ -138,6 +138,19 @@ pub fn storage_conf(
     Some(body)
 }
 
+/// A job's switch to vfs works but is slow: the admin's ways to overlay.
+pub const FASTER_STORE: RunnerFix = RunnerFix {
+    lead: "Faster: mount an emptyDir at the storage path (native overlay) or expose /dev/fuse.",
+    kubernetes: "Kubernetes: a fuse device plugin with `github.com/fuse: 1` in the build \
+container's limits, or `[[runners.kubernetes.volumes.empty_dir]]` at the storage path.",
+    openshift: "OpenShift: the fuse device plugin's resource (with an SCC that allows it), or an \
+emptyDir at the storage path.",
+    docker: "Docker executor: `devices = [\"/dev/fuse\"]` in [runners.docker], or a volume at \
+the storage path.",
+    node: "",
+    id: "storage.driver",
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
