@@ -466,8 +466,10 @@ fn set_probe_budget(host: &mut Host) {
         .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(800);
     host.set_budget(crate::host::Deadline::after(Duration::from_millis(ms)));
-    // `--version` answers at once; a tool that takes longer is hung.
-    host.set_tool_limit(Duration::from_millis(400));
+    // `--version` answers at once; a tool that takes longer is hung. Half
+    // the budget (400 ms by default): a larger budget is set for a slower
+    // machine (an emulated VM), where podman 5 may need a second to start.
+    host.set_tool_limit(Duration::from_millis((ms / 2).max(400)));
 }
 
 /// The fix commands (`podman system migrate`) get their own time, but one
