@@ -548,7 +548,7 @@ pub fn build_report(
         context.entry(key).or_insert(serde_json::Value::Null);
     }
     Report {
-        mode: mode.as_str(),
+        mode,
         dry_run,
         duration_ms: 0.0,
         context,
@@ -601,7 +601,7 @@ fn no_fail(args: &Args) -> bool {
 
 fn not_ready_reason(report: &Report) -> String {
     let ready = match report.mode {
-        "check" => report.verdict.ready_before,
+        Mode::Check => report.verdict.ready_before,
         _ => report.verdict.ready_after,
     };
     if ready {

@@ -3,6 +3,7 @@
 //! stable property test (tests/properties.rs), so both check the same.
 
 use podrun_doctor::formats::cgroup::parse_self_cgroup;
+use podrun_doctor::formats::idmap::parse_id_map;
 use podrun_doctor::formats::limits::parse_limits;
 use podrun_doctor::formats::mountinfo::{parse_mountinfo, proc_submounts};
 use podrun_doctor::formats::passwd::parse_passwd;
@@ -14,7 +15,6 @@ use podrun_doctor::host::version::{
     apk_owner_version, dpkg_version, elf_section, go_buildinfo, go_version, list_owns,
 };
 use podrun_doctor::ids::Uid;
-use podrun_doctor::util::parse_id_map;
 
 /// An oracle: panics when the parser breaks a rule on this input.
 pub type Oracle = fn(&[u8]);

@@ -3,6 +3,7 @@
 //! each can be tested and fuzzed on its own.
 
 pub mod cgroup;
+pub mod idmap;
 pub mod limits;
 pub mod mountinfo;
 pub mod passwd;

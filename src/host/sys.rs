@@ -48,13 +48,7 @@ pub struct CmdOutput {
     pub stderr: String,
 }
 
-/// One line of a `uid_map`/`gid_map`: `inside outside count`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct IdMapLine {
-    pub inside: u32,
-    pub outside: u32,
-    pub count: u32,
-}
+pub use crate::formats::idmap::IdMapLine;
 
 /// Fork-and-try probes: a child process tries what podman will try, and the
 /// doctor's own process never changes namespace or mounts anything.

@@ -1049,9 +1049,12 @@ mod tests {
         let m = podman_map(1000, &[(1, 999), (1001, 64535)]);
         // What podman ran in the nested container on this host.
         assert_eq!(map_text(&m), "0 1000 1 1 1 999 1000 1001 64535");
-        let c = copied_map(&crate::util::parse_id_map("0 0 4294967295\n").unwrap_or_default());
+        let c = copied_map(
+            &crate::formats::idmap::parse_id_map("0 0 4294967295\n").unwrap_or_default(),
+        );
         assert_eq!(map_text(&c), "0 0 1 1 1 4294967294");
-        let nested = crate::util::parse_id_map("0 1000 1\n1 100000 65536\n").unwrap_or_default();
+        let nested =
+            crate::formats::idmap::parse_id_map("0 1000 1\n1 100000 65536\n").unwrap_or_default();
         assert_eq!(copied_map(&nested), nested);
     }
 

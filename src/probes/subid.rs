@@ -934,22 +934,24 @@ mod tests {
     #[test]
     fn proposals_fit_the_namespace() {
         // 65536 ids, uid 1000: the upstream image's lines exactly.
-        let spans =
-            inside_spans(&crate::util::parse_id_map("0 100000 65536\n").unwrap_or_default());
+        let spans = inside_spans(
+            &crate::formats::idmap::parse_id_map("0 100000 65536\n").unwrap_or_default(),
+        );
         assert_eq!(
             propose(&spans, 1000, WANTED, true),
             vec![(1, 999), (1001, 64535)]
         );
         // k8s hostUsers: false.
-        let spans =
-            inside_spans(&crate::util::parse_id_map("0 833617920 65536\n").unwrap_or_default());
+        let spans = inside_spans(
+            &crate::formats::idmap::parse_id_map("0 833617920 65536\n").unwrap_or_default(),
+        );
         assert_eq!(
             propose(&spans, 1000, WANTED, true),
             vec![(1, 999), (1001, 64535)]
         );
         // A nested rootless podman: `0 1000 1` + `1 100000 65536` → ids 0..=65536.
         let spans = inside_spans(
-            &crate::util::parse_id_map("0 1000 1\n1 100000 65536\n").unwrap_or_default(),
+            &crate::formats::idmap::parse_id_map("0 1000 1\n1 100000 65536\n").unwrap_or_default(),
         );
         assert_eq!(spans, vec![(0, 65537)]);
         assert_eq!(

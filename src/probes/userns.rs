@@ -10,11 +10,11 @@
 
 use super::identity::{privs, Privs, CAP_SYS_ADMIN};
 use super::{AreaOut, Findings, Obs};
+use crate::formats::idmap::parse_id_map;
 use crate::host::{Host, IdMapLine, Probe, ProbeResult};
 use crate::model::{By, Check, Spec, Status};
 use crate::remedy::runner::Executor;
 use crate::remedy::userns::{UNCONFINED_SECCOMP, UNCONFINED_SECCOMP_OR_LSM};
-use crate::util::parse_id_map;
 use serde_json::json;
 
 pub const UID_MAP: &str = "/proc/self/uid_map";

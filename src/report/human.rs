@@ -5,7 +5,7 @@
 //! In GitLab CI the full evidence follows in a collapsed section.
 
 use super::{area_of, Report, Row};
-use crate::model::{By, Status};
+use crate::model::{By, Mode, Status};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -108,7 +108,7 @@ fn header(report: &Report) -> String {
     format!(
         "podrun-doctor {} ({}{}): uid {}{user}, {}{podman}",
         env!("CARGO_PKG_VERSION"),
-        report.mode,
+        report.mode.as_str(),
         if report.dry_run { ", dry run" } else { "" },
         ctx.get("uid").and_then(|v| v.as_u64()).unwrap_or(0),
         if report.plan.rootless {
@@ -121,7 +121,9 @@ fn header(report: &Report) -> String {
 
 /// Whether the report's after-states are a forecast rather than done.
 fn predicted(report: &Report) -> bool {
-    report.mode == "check" || report.dry_run || (report.mode == "fix" && !report.env.is_empty())
+    report.mode == Mode::Check
+        || report.dry_run
+        || (report.mode == Mode::Fix && !report.env.is_empty())
 }
 
 /// The area names in report order.
@@ -264,15 +266,15 @@ fn verdict_line(report: &Report, style: &Style) -> String {
     }
     let (code, text) = match (v.ready_before, v.ready_after, report.mode) {
         (true, _, _) => ("1;32", "READY: podman build should work as things are.".to_string()),
-        (false, true, "check") if report.env.is_empty() => (
+        (false, true, Mode::Check) if report.env.is_empty() => (
             "1;33",
             "NOT READY as found, READY after fixes: run `podrun-doctor` (its fixes are files only).".to_string(),
         ),
-        (false, true, "check") => (
+        (false, true, Mode::Check) => (
             "1;33",
             "NOT READY as found, READY after fixes: run `eval \"$(podrun-doctor env)\"` (or `podrun-doctor exec -- CMD`).".to_string(),
         ),
-        (false, true, "fix") if !report.env.is_empty() => (
+        (false, true, Mode::Fix) if !report.env.is_empty() => (
             "1;33",
             "NOT READY yet: the fixes include environment variables; use `eval \"$(podrun-doctor env)\"` (or `podrun-doctor exec -- CMD`) instead of `podrun-doctor`.".to_string(),
         ),
@@ -364,7 +366,7 @@ mod tests {
         context.insert("user".into(), json!("podman"));
         context.insert("podman".into(), json!("5.4.2"));
         Report {
-            mode: "check",
+            mode: Mode::Check,
             dry_run: false,
             duration_ms: 1.0,
             context,
@@ -424,7 +426,7 @@ mod tests {
             "{checked}"
         );
         let mut fixed = report();
-        fixed.mode = "env";
+        fixed.mode = Mode::Env;
         fixed.rows[1].check.fix.as_mut().unwrap().applied = true;
         let text = render(&fixed, &style(false, false, false));
         assert!(
@@ -484,7 +486,7 @@ mod tests {
     #[test]
     fn bare_fix_with_exports_left_is_not_ready_yet() {
         let mut r = report();
-        r.mode = "fix";
+        r.mode = Mode::Fix;
         r.verdict.ready_after = true;
         r.env
             .insert("HOME".into(), Some("/builds/.podrun-1000/home".into()));

@@ -37,7 +37,7 @@ pub fn to_value(report: &Report) -> Value {
     json!({
         "schema": SCHEMA,
         "version": env!("CARGO_PKG_VERSION"),
-        "mode": report.mode,
+        "mode": report.mode.as_str(),
         "dry_run": report.dry_run,
         "duration_ms": (report.duration_ms * 1000.0).round() / 1000.0,
         "context": Value::Object(report.context.clone()),

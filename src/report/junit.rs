@@ -2,7 +2,7 @@
 //! (`artifacts: reports: junit: podrun-doctor.xml`).
 
 use super::{area_of, Report};
-use crate::model::{By, Status};
+use crate::model::{By, Mode, Status};
 
 fn esc(s: &str) -> String {
     s.chars()
@@ -22,7 +22,7 @@ fn esc(s: &str) -> String {
 /// was changed, so the job's state is the one found, and the exit code says
 /// the same), after the fixes for the fixing modes.
 fn case_status(report: &Report, row: &super::Row) -> Status {
-    if report.mode == "check" || report.dry_run {
+    if report.mode == Mode::Check || report.dry_run {
         row.check.status
     } else {
         row.status_after.unwrap_or(row.check.status)
@@ -36,7 +36,7 @@ fn fix_text(report: &Report, row: &super::Row) -> String {
     };
     let who = match (f.by, f.applied) {
         (By::Job, true) => "fixed by podrun-doctor".to_string(),
-        (By::Job, false) if report.mode == "check" || report.dry_run => {
+        (By::Job, false) if report.mode == Mode::Check || report.dry_run => {
             "podrun-doctor can fix this".to_string()
         }
         (By::Job, false) => "the job's fix".to_string(),

@@ -7,7 +7,7 @@ pub mod junit;
 
 use crate::decide::{Plan, Verdict};
 use crate::fix::Change;
-use crate::model::{Check, Status};
+use crate::model::{Check, Mode, Status};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -21,7 +21,7 @@ pub struct Row {
 
 #[derive(Debug, Clone)]
 pub struct Report {
-    pub mode: &'static str,
+    pub mode: Mode,
     pub dry_run: bool,
     pub duration_ms: f64,
     pub context: Map<String, Value>,
@@ -54,7 +54,7 @@ impl Report {
     /// fixes for the others.
     pub fn ready(&self) -> bool {
         match self.mode {
-            "check" => self.verdict.ready_before,
+            Mode::Check => self.verdict.ready_before,
             _ => self.verdict.ready_after,
         }
     }
