@@ -83,6 +83,22 @@ impl Facts {
 }
 
 /// The mask of every capability `0..=last`.
+/// Whether `cap` is effective: from the caps area's facts, or, when it
+/// could not read them, from `CapEff:` in `/proc/self/status` directly.
+pub fn effective(host: &Host, found: &Findings, cap: Capability) -> bool {
+    if found.caps.known {
+        return found.caps.has_effective(cap);
+    }
+    host.read("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .is_some_and(|v| v & cap.bitmask() != 0)
+}
+
 pub fn full_mask(last: u8) -> u64 {
     if last >= 63 {
         u64::MAX

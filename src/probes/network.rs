@@ -201,20 +201,6 @@ fn uts_check(host: &Host, found: &mut Obs) {
     );
 }
 
-fn cap(host: &Host, found: &Findings, bit: u32) -> bool {
-    if found.caps.known {
-        return found.caps.effective & (1u64 << bit) != 0;
-    }
-    host.read("/proc/self/status")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .is_some_and(|v| v & (1u64 << bit) != 0)
-}
-
 /// Rootful podman's network_config_dir must be writable (or creatable).
 fn config_dir_check(host: &Host, found: &mut Obs, net: &crate::decide::Network) {
     if found.plan.rootless {
@@ -432,10 +418,10 @@ fn helper_need(found: &Obs, cmd: &str, tun: &std::io::Result<()>) -> Option<Need
 /// The capabilities netavark and the CNI bridge plugin need.
 fn missing_caps(host: &Host, found: &Obs) -> Vec<&'static str> {
     let mut missing = Vec::new();
-    if !cap(host, found, 12) {
+    if !super::caps::effective(host, found, caps::Capability::CAP_NET_ADMIN) {
         missing.push("CAP_NET_ADMIN");
     }
-    if !cap(host, found, 13) {
+    if !super::caps::effective(host, found, caps::Capability::CAP_NET_RAW) {
         missing.push("CAP_NET_RAW");
     }
     missing

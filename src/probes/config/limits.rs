@@ -7,7 +7,7 @@ use crate::host::Host;
 use crate::model::Check;
 use crate::probes::limits::Limit;
 use crate::probes::tools::Version;
-use crate::probes::{Findings, Obs};
+use crate::probes::Obs;
 use crate::remedy::conf::attach;
 use serde_json::json;
 
@@ -47,21 +47,6 @@ pub fn parse_ulimit(s: &str) -> Option<(String, u64, u64)> {
     Some((name.trim().to_string(), soft, hard))
 }
 
-fn has_sys_resource(host: &Host, found: &Findings) -> bool {
-    if found.caps.known {
-        return found.caps.has_effective(caps::Capability::CAP_SYS_RESOURCE);
-    }
-    // caps area found nothing: read CapEff ourselves (bit 24).
-    host.read("/proc/self/status")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("CapEff:"))
-                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        })
-        .is_some_and(|v| v & (1 << 24) != 0)
-}
-
 // --- config.ulimits
 pub(super) fn ulimit_check(host: &Host, found: &mut Obs, f: &Facts, podman: Option<Version>) {
     let limits = host.read(LIMITS);
@@ -69,7 +54,7 @@ pub(super) fn ulimit_check(host: &Host, found: &mut Obs, f: &Facts, podman: Opti
         .as_ref()
         .map(|t| parse_hard_limits(t))
         .unwrap_or((None, None));
-    let resource = has_sys_resource(host, found);
+    let resource = crate::probes::caps::effective(host, found, caps::Capability::CAP_SYS_RESOURCE);
     let configured: Vec<String> = f
         .get("containers.default_ulimits")
         .and_then(|s| s.value.as_str_array())
