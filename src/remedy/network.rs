@@ -20,15 +20,11 @@ writable directory.",
 };
 
 /// `network.uts`: seccomp allows sethostname only with CAP_SYS_ADMIN.
+/// The executors' snippets are the keyring's: the same seccomp setting.
 pub const UTS_SECCOMP: RunnerFix = RunnerFix {
     lead: "Runner admin: seccomp Unconfined for the build container.",
-    kubernetes: "Kubernetes: \
-`[runners.kubernetes.build_container_security_context.seccomp_profile] type = \"Unconfined\"`.",
-    openshift: "OpenShift: an SCC allowing `seccompProfiles: [\"unconfined\"]`, then the \
-Kubernetes setting above.",
-    docker: "Docker executor: `security_opt = [\"seccomp:unconfined\"]` in [runners.docker].",
-    node: "",
     id: "network.uts",
+    ..super::mounts::KEYCTL_SECCOMP
 };
 
 /// `network.run`: a rootless network helper wants /dev/net/tun.

@@ -66,19 +66,7 @@ impl RunnerFix {
         let more = format!("(other executors: `podrun-doctor explain {}`)", self.id);
         lines(&[self.lead, one, self.node, &more])
     }
-}
 
-/// The parts one per line, an empty one (no node change) left out.
-fn lines(parts: &[&str]) -> String {
-    parts
-        .iter()
-        .filter(|p| !p.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-impl RunnerFix {
     /// `text` with each `{name}` replaced by its value, for snippets that
     /// name what the probe found (the capabilities missing, a path).
     pub fn text_with(&self, executor: Executor, vars: &[(&str, &str)]) -> String {
@@ -86,9 +74,7 @@ impl RunnerFix {
             t.replace(&format!("{{{name}}}"), value)
         })
     }
-}
 
-impl RunnerFix {
     /// Every executor's snippet, `{placeholders}` shown as `<placeholders>`
     /// (what `explain ID` prints, with no probe's values to fill in).
     pub fn catalog_text(&self) -> String {
@@ -117,6 +103,16 @@ impl RunnerFix {
         out.push_str(rest);
         out
     }
+}
+
+/// The parts one per line, an empty one (no node change) left out.
+fn lines(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
