@@ -34,14 +34,15 @@ impl Paths {
             .as_deref()
             .map(|s| s.trim_end_matches('/').to_string())
             .or_else(|| nonempty("HOME").map(|h| format!("{}/.config", h.trim_end_matches('/'))));
+        let (job_dir, job_dir_taken) = find_job_dir(host);
         Paths {
             home,
             xdg_config_home,
             xdg_data_home: nonempty("XDG_DATA_HOME"),
             xdg_runtime_dir: nonempty("XDG_RUNTIME_DIR"),
             config_home,
-            job_dir: job_dir(host),
-            job_dir_taken: job_dir_taken(host),
+            job_dir,
+            job_dir_taken,
         }
     }
 
@@ -64,15 +65,19 @@ impl Paths {
 /// judged without following a link: a symlink planted there is taken as
 /// existing and foreign.
 pub fn job_dir(host: &Host) -> Option<String> {
-    candidates(host)
-        .into_iter()
-        .find(|c| usable_candidate(host, c, host.uid()))
+    find_job_dir(host).0
 }
 
-/// The job-directory candidates in order: under `CI_BUILDS_DIR`, then
-/// `TMPDIR`, then `/tmp`, each only under a parent no other uid can rename
-/// entries in.
-fn candidates(host: &Host) -> Vec<String> {
+/// The candidates that exist but are not the job's (see `job_dir`), each
+/// with what is there instead; empty once one of them is usable.
+pub fn job_dir_taken(host: &Host) -> Vec<String> {
+    find_job_dir(host).1
+}
+
+/// `job_dir` and `job_dir_taken` in one walk: the candidates in order
+/// (under `CI_BUILDS_DIR`, then `TMPDIR`, then `/tmp`, each only under a
+/// parent no other uid can rename entries in), up to the first usable one.
+fn find_job_dir(host: &Host) -> (Option<String>, Vec<String>) {
     let uid = host.uid();
     let builds = host
         .env_nonempty("CI_BUILDS_DIR")
@@ -85,17 +90,10 @@ fn candidates(host: &Host) -> Vec<String> {
         .filter_map(clean_dir)
         .filter(|t| safe_parent(host, t, uid))
         .map(|t| format!("{t}/podrun-{uid}"));
-    builds.into_iter().chain(tmps).collect()
-}
-
-/// The candidates that exist but are not the job's (see `job_dir`), each
-/// with what is there instead; empty once one of them is usable.
-pub fn job_dir_taken(host: &Host) -> Vec<String> {
-    let uid = host.uid();
     let mut taken = Vec::new();
-    for c in candidates(host) {
+    for c in builds.into_iter().chain(tmps) {
         if usable_candidate(host, &c, uid) {
-            return Vec::new();
+            return (Some(c), Vec::new());
         }
         if let Ok(st) = host.lstat(&c) {
             let what = if st.kind == FileKind::Symlink {
@@ -106,7 +104,7 @@ pub fn job_dir_taken(host: &Host) -> Vec<String> {
             taken.push(format!("{c} is {what}"));
         }
     }
-    taken
+    (None, taken)
 }
 
 fn kind_word(kind: FileKind) -> &'static str {
