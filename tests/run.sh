@@ -41,7 +41,8 @@ if [[ $(id -u) -eq 0 ]]; then
   step "injected faults (issue 9: stalls, hostile files, full or read-only HOME)"
   tests/faults.sh target/x86_64-unknown-linux-musl/release/podrun-doctor
 else
-  echo "injected faults skipped (needs root for mount namespaces)"
+  echo "injected faults cannot run: they need root (mount namespaces); run tests/run.sh as root"
+  exit 1
 fi
 
 if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
@@ -61,7 +62,10 @@ if [[ $(id -u) -eq 0 && "${PODRUN_SKIP_MATRIX:-}" != 1 ]]; then
   python3 tests/schema/validate.py "${reports[@]}"
   # The VM lane's own failures beyond its rows (a fixture it could not capture) fail too.
   [[ $vm_rc = 0 && $matrix_rc = 0 ]] || { echo "matrix failed (VM lane exit $vm_rc, run.sh exit $matrix_rc)"; exit 1; }
+elif [[ "${PODRUN_SKIP_MATRIX:-}" == 1 ]]; then
+  echo "scenario matrix not run: PODRUN_SKIP_MATRIX=1 asked for everything but the matrix"
 else
-  echo "scenario matrix skipped (needs root; PODRUN_SKIP_MATRIX=${PODRUN_SKIP_MATRIX:-})"
+  echo "scenario matrix cannot run: it needs root; run tests/run.sh as root"
+  exit 1
 fi
 step "done"
