@@ -12,7 +12,7 @@ use podrun_doctor::formats::subid::{lookup_differs, parse_subid};
 use podrun_doctor::formats::toml::{self, quote, render_settings, Doc, Value};
 use podrun_doctor::formats::version::Version;
 use podrun_doctor::host::version::{
-    apk_owner_version, dpkg_version, elf_section, go_buildinfo, go_version, list_owns,
+    apk_owner_version, dpkg_version, elf_section, go_buildinfo, go_version, list_owns, DpkgIndex,
 };
 use podrun_doctor::ids::Uid;
 
@@ -176,10 +176,21 @@ pub fn version(data: &[u8]) {
 }
 
 /// The dpkg database: `status` stanzas and `info/P.list`/`P.md5sums`.
+/// The status file is read in pieces: any cut gives what the whole gives.
 pub fn dpkg(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
+    let cut = usize::from(data.first().copied().unwrap_or(1)).max(1);
+    let mut pieces = DpkgIndex::default();
+    for piece in text.as_bytes().chunks(cut) {
+        pieces.feed(piece);
+    }
+    let pieces = pieces.finish();
     for package in ["podman", "crun", "runc", ""] {
-        let _ = dpkg_version(&text, package);
+        assert_eq!(
+            pieces.version(package),
+            dpkg_version(&text, package),
+            "cut every {cut} bytes"
+        );
     }
     for path in ["/usr/bin/podman", "/sbin/runc", "", "/"] {
         let _ = list_owns(&text, path);

@@ -344,6 +344,12 @@ fn replace_in(
             file.sync_all()?;
         }
         check()?;
+        if !how.durable && !how.create_only {
+            // Renaming over an existing file makes ext4 (auto_da_alloc)
+            // write the new one out first: 0.5 ms of a 12 ms check when a
+            // report is rewritten. A report may be briefly absent instead.
+            let _ = unlinkat(dir, name, UnlinkatFlags::NoRemoveDir);
+        }
         rename_into(dir, &tmp, name, how.create_only)?;
         // The rename itself is durable only once the directory is synced.
         if how.durable {
