@@ -5,7 +5,6 @@ use super::sys::{Access, CmdOutput, FsStat, Probe, ProbeResult, Stat, Sys};
 use super::wait::Deadline;
 use std::collections::BTreeMap;
 use std::io;
-use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -62,6 +61,26 @@ const LOCAL_FS: &[&str] = &[
     "nsfs",
     "efivarfs",
 ];
+
+/// Whether `what` may run inline on the file `meta` describes: a read
+/// never of a device (its driver may block), an open only of a device
+/// whose open returns at once — /dev/fuse (10:229) and /dev/net/tun
+/// (10:200), the two the doctor opens — or of no device at all.
+fn device_ok(what: &str, meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let kind = meta.file_type();
+    let device = kind.is_char_device() || kind.is_block_device();
+    match what {
+        "read" => !device,
+        "open" => {
+            let quick = [(10, 229), (10, 200)];
+            let rdev = meta.rdev();
+            let id = (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev));
+            !device || (kind.is_char_device() && quick.contains(&id))
+        }
+        _ => true,
+    }
+}
 
 /// The mount point `path` lives on, from /proc/self/mountinfo (which never
 /// stalls): the longest mount point that is a prefix of `path`.
@@ -156,13 +175,18 @@ impl RealSys {
     /// RESOLVE_NO_XDEV)` from that mount's root, so a symlink or a mount
     /// leading elsewhere (one mounted after mountinfo was read, too) fails
     /// with `EXDEV` without touching the other file system, and the call
-    /// goes to the abandonable path. An open (a device's driver may block)
-    /// and a read of a device never run inline.
+    /// goes to the abandonable path. A read of a device never runs inline
+    /// (its driver may block), an open only of a device known to answer at
+    /// once ([`device_ok`]). When every mount is local
+    /// ([`RealSys::all_local`]), no confinement is needed.
     fn inline(&self, what: &str, path: &Path) -> bool {
         use nix::errno::Errno;
         use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
-        if what == "open" {
-            return false;
+        if self.all_local() {
+            // No walk can meet a stalling file system: only what a read or
+            // an open does to a device matters.
+            return !matches!(what, "read" | "open")
+                || std::fs::metadata(path).map_or(true, |m| device_ok(what, &m));
         }
         let Some(mp) = self.local_mount(path) else {
             return false;
@@ -180,9 +204,9 @@ impl RealSys {
             .flags(OFlag::O_PATH | OFlag::O_CLOEXEC)
             .resolve(ResolveFlag::RESOLVE_NO_XDEV | ResolveFlag::RESOLVE_NO_MAGICLINKS);
         match nix::fcntl::openat2(&*base, rel, how) {
-            Ok(fd) if what == "read" => std::fs::File::from(fd)
+            Ok(fd) if what == "read" || what == "open" => std::fs::File::from(fd)
                 .metadata()
-                .is_ok_and(|m| !m.file_type().is_char_device() && !m.file_type().is_block_device()),
+                .is_ok_and(|m| device_ok(what, &m)),
             Ok(_) => true,
             // Elsewhere, a loop or magic link, or no openat2 (old kernel,
             // seccomp): not decided here.
@@ -199,6 +223,17 @@ impl RealSys {
             // fails the same way, at once.
             Err(_) => true,
         }
+    }
+
+    /// Whether every mount of this process is local: then no path can
+    /// lead to a stalling file system, and a call needs no `openat2`
+    /// confinement (issue 10: that was a third of all system calls, and it
+    /// refuses absolute symlinks such as `/var/run`, sending them to a
+    /// thread). A mount made while the doctor runs is not seen: a stall
+    /// there would need one mounted, and stalled, within those
+    /// milliseconds.
+    fn all_local(&self) -> bool {
+        self.mount_table().iter().all(|(_, local)| *local)
     }
 
     /// Runs `op` on `path` on a thread that is left behind (blocked in the
@@ -570,17 +605,30 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
-    /// issue 10: calls run inline only where their path resolves within
-    /// one local mount; a symlink into another mount, `..`, an open, or a
-    /// file system not known to be local keeps the abandonable thread.
+    /// The real mount table with one more mount, not local, elsewhere: the
+    /// doctor in a job container with an NFS or FUSE mount somewhere.
+    fn with_a_remote_mount() -> RealSys {
+        let sys = RealSys::default();
+        let mut table = sys.mount_table().to_vec();
+        table.push(("/podrun-test-remote".into(), false));
+        let confined = RealSys::default();
+        let _ = confined.mounts.set(table);
+        confined
+    }
+
+    /// issue 10: with a mount not known to be local anywhere, calls run
+    /// inline only where their path resolves within one local mount; a
+    /// symlink into another mount, `..`, an open of anything but a quick
+    /// device, or a path under that mount keeps the abandonable thread.
     #[test]
     fn only_calls_confined_to_a_local_mount_run_inline() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("f"), "x").unwrap();
         std::os::unix::fs::symlink("/proc/self/status", dir.path().join("out")).unwrap();
         std::os::unix::fs::symlink("f", dir.path().join("in")).unwrap();
-        let sys = RealSys::default();
+        let sys = with_a_remote_mount();
         let f = dir.path().join("f");
+        assert!(!sys.all_local());
         if sys.local_mount(&f).is_none() {
             return; // a test tree on NFS or FUSE: nothing here runs inline
         }
@@ -589,8 +637,9 @@ mod tests {
         // Absent on a local mount: fails at once, inline.
         assert!(sys.inline("stat", &dir.path().join("absent")));
         assert!(!sys.inline("stat", &dir.path().join("out")));
-        assert!(!sys.inline("open", &f));
+        assert!(sys.inline("open", &f), "a regular file opens at once");
         assert!(!sys.inline("stat", &dir.path().join("x/../f")));
+        assert!(!sys.inline("stat", Path::new("/podrun-test-remote/x")));
         assert_eq!(sys.stat(dir.path(), "/out").unwrap().kind, FileKind::File);
         let remote = RealSys::default();
         let _ = remote
@@ -598,6 +647,39 @@ mod tests {
             .set(vec![(std::path::PathBuf::from("/"), false)]);
         assert!(!remote.inline("stat", &f));
         assert_eq!(remote.stat(dir.path(), "/f").unwrap().size, 1);
+    }
+
+    /// issue 10: when every mount is local, every call runs inline but a
+    /// read of a device and an open of a device not known to answer at
+    /// once (/dev/fuse and /dev/net/tun are).
+    #[test]
+    fn with_every_mount_local_only_devices_are_kept_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f"), "x").unwrap();
+        std::os::unix::fs::symlink("/proc/self/status", dir.path().join("out")).unwrap();
+        let sys = RealSys::default();
+        let table = sys.mount_table().iter().map(|(p, _)| (p.clone(), true));
+        let _ = sys.mounts.set(table.collect());
+        assert!(sys.all_local());
+        for what in ["stat", "read", "open", "read_dir"] {
+            assert!(sys.inline(what, &dir.path().join("f")), "{what}");
+            assert!(sys.inline(what, &dir.path().join("out")), "{what}");
+            assert!(sys.inline(what, &dir.path().join("absent")), "{what}");
+        }
+        assert!(sys.inline("stat", Path::new("/dev/null")));
+        assert!(!sys.inline("read", Path::new("/dev/null")));
+        assert!(
+            !sys.inline("open", Path::new("/dev/null")),
+            "1:3 is not known"
+        );
+        for quick in ["/dev/fuse", "/dev/net/tun"] {
+            if let Ok(m) = std::fs::metadata(quick) {
+                use std::os::unix::fs::FileTypeExt;
+                assert!(m.file_type().is_char_device());
+                assert!(sys.inline("open", Path::new(quick)), "{quick}");
+                assert!(!sys.inline("read", Path::new(quick)), "{quick}");
+            }
+        }
     }
 
     /// A config path that names a FIFO, a device that never ends or a huge
