@@ -6,8 +6,10 @@
 //! `formats` turns text into data; `probes` holds one observing module per
 //! area; `decide` turns the facts into the plan and the verdict; `remedy`
 //! says where a fix goes; `fix` applies job-side fixes; `report` renders;
-//! `run` ties the modes together for `main`.
+//! `run` ties the modes together for `main`; `alloc` is the static build's
+//! allocator.
 
+pub mod alloc;
 pub mod cli;
 pub mod decide;
 pub mod explain;

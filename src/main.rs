@@ -3,6 +3,12 @@
 use podrun_doctor::{cli, host::Host, run};
 use std::io::Write;
 
+// musl's malloc maps and unmaps small groups all through a run (src/alloc.rs);
+// glibc builds (tests) keep the system allocator.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOC: podrun_doctor::alloc::Allocator = podrun_doctor::alloc::Allocator;
+
 fn main() {
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
