@@ -76,22 +76,151 @@ pub fn run_within(probe: &Probe, budget: Deadline) -> ProbeResult {
 /// Runs `probes` side by side: every child that needs nothing from the
 /// parent once forked is started first, then each report is collected in
 /// turn, so their work and their namespaces' teardowns overlap instead of
-/// adding up. `UserNsMap`, which the parent must map while its child waits,
-/// runs in turn among the collections. Answers come in the order asked.
+/// adding up. Probes that can share a child ([`shares_a_child`]) run in one
+/// child per user-namespace kind, one after the other: a fork and an exit
+/// each cost the doctor more than the probe itself (issue 10). `UserNsMap`,
+/// which the parent must map while its child waits, runs in turn among the
+/// collections. Answers come in the order asked.
 pub fn run_many(probes: &[Probe], budget: Deadline) -> Vec<ProbeResult> {
-    let started: Vec<Option<Result<Running, ProbeResult>>> = probes
-        .iter()
-        .map(|p| (!matches!(p, Probe::UserNsMap { .. })).then(|| start(p, budget)))
+    let mut answers: Vec<Option<ProbeResult>> = vec![None; probes.len()];
+    let mut groups = Vec::new();
+    for userns in [false, true] {
+        let members: Vec<usize> = (0..probes.len())
+            .filter(|&i| shares_a_child(&probes[i]) == Some(userns))
+            .collect();
+        if members.len() > 1 {
+            let group: Vec<&Probe> = members.iter().map(|&i| &probes[i]).collect();
+            groups.push((members, start_group(userns, &group)));
+        }
+    }
+    let grouped = |i: usize| groups.iter().any(|(m, _)| m.contains(&i));
+    let started: Vec<Option<Result<Running, ProbeResult>>> = (0..probes.len())
+        .map(|i| {
+            let alone = !grouped(i) && !matches!(probes[i], Probe::UserNsMap { .. });
+            alone.then(|| start(&probes[i], budget))
+        })
         .collect();
+    for (members, group) in groups {
+        for (i, r) in members.into_iter().zip(group.finish(budget)) {
+            answers[i] = Some(r);
+        }
+    }
     probes
         .iter()
         .zip(started)
-        .map(|(probe, s)| match s {
-            Some(Ok(running)) => running.finish(budget),
-            Some(Err(r)) => r,
-            None => run_within(probe, budget),
+        .zip(answers)
+        .map(|((probe, s), known)| match (known, s) {
+            (Some(r), _) => r,
+            (None, Some(Ok(running))) => running.finish(budget),
+            (None, Some(Err(r))) => r,
+            (None, None) => run_within(probe, budget),
         })
         .collect()
+}
+
+/// Whether `probe` can share a child with others, and then whether its
+/// user namespace is entered (once, by the child, for all of them). Each
+/// enters its own mount or UTS namespace after the ones before it, so none
+/// changes what a later one finds; the keyring join changes no namespace.
+/// Proc mounts (a pid namespace, a grandchild) and the bare user-namespace
+/// probes keep a child each.
+fn shares_a_child(probe: &Probe) -> Option<bool> {
+    match probe {
+        Probe::BindMount { userns }
+        | Probe::Overlay { userns, .. }
+        | Probe::Hostname { userns } => Some(*userns),
+        Probe::Keyctl => Some(false),
+        _ => None,
+    }
+}
+
+/// What a probe's child does, and the directory it mounts on.
+struct Prepared {
+    body: Box<dyn FnOnce() -> ProbeResult>,
+    dir: Option<TempDir>,
+}
+
+/// Sets up a probe that can share a child. `entered`: its user namespace
+/// (when it has one) is entered by the shared child before it runs.
+fn prepare(probe: &Probe, entered: bool) -> Result<Prepared, ProbeResult> {
+    let bare = |body: Box<dyn FnOnce() -> ProbeResult>| Prepared { body, dir: None };
+    match probe {
+        Probe::BindMount { userns } => bind_mount(*userns && !entered),
+        Probe::Overlay { dir, userns } => overlay(Path::new(dir), *userns, *userns && !entered),
+        Probe::Hostname { userns } => Ok(bare(Box::new(hostname(*userns && !entered)))),
+        Probe::Keyctl => Ok(bare(Box::new(keyctl))),
+        _ => Err(ProbeResult::not_run("this probe needs a child of its own")),
+    }
+}
+
+/// Probes sharing one child, started: each report is taken by its place
+/// among the bodies; a probe that failed before the fork has its answer.
+struct Group {
+    child: Result<Child, ProbeResult>,
+    /// Per member: its place among the child's bodies, or its answer.
+    members: Vec<Result<usize, ProbeResult>>,
+    dirs: Vec<TempDir>,
+}
+
+fn start_group(userns: bool, probes: &[&Probe]) -> Group {
+    let (mut bodies, mut dirs, mut members) = (Vec::new(), Vec::new(), Vec::new());
+    for probe in probes {
+        match prepare(probe, true) {
+            Ok(p) => {
+                members.push(Ok(bodies.len()));
+                bodies.push(p.body);
+                dirs.extend(p.dir);
+            }
+            Err(r) => members.push(Err(r)),
+        }
+    }
+    if bodies.is_empty() {
+        let child = Err(ProbeResult::not_run("no probe left to run"));
+        return Group {
+            child,
+            members,
+            dirs,
+        };
+    }
+    let (uid, gid) = own_ids();
+    let child = spawn_reporting(move |report| {
+        let entered = match userns {
+            true => enter(true, CloneFlags::empty(), uid, gid),
+            false => Ok(()),
+        };
+        for (place, body) in bodies.into_iter().enumerate() {
+            let r = match &entered {
+                Ok(()) => caught(body),
+                Err(failed) => failed.clone(),
+            };
+            send(report, place, &r);
+        }
+    });
+    Group {
+        child,
+        members,
+        dirs,
+    }
+}
+
+impl Group {
+    fn finish(self, budget: Deadline) -> Vec<ProbeResult> {
+        let ran = self.members.iter().filter(|m| m.is_ok()).count();
+        let mut reports = match self.child {
+            Ok(child) => finish_all(child, ran, budget),
+            Err(failed) => vec![failed; ran],
+        };
+        for dir in self.dirs {
+            settle_later(dir);
+        }
+        self.members
+            .into_iter()
+            .map(|m| match m {
+                Ok(place) => std::mem::replace(&mut reports[place], ProbeResult::not_run("taken")),
+                Err(r) => r,
+            })
+            .collect()
+    }
 }
 
 /// A probe child started and not yet heard from, with the directory it
@@ -121,10 +250,13 @@ fn start(probe: &Probe, budget: Deadline) -> Result<Running, ProbeResult> {
         })
         .map(bare),
         Probe::ProcMount { userns } => proc_mount(*userns, budget),
-        Probe::Overlay { dir, userns } => overlay(Path::new(dir), *userns),
-        Probe::BindMount { userns } => bind_mount(*userns),
-        Probe::Keyctl => spawn(keyctl).map(bare),
-        Probe::Hostname { userns } => spawn(hostname(*userns)).map(bare),
+        Probe::Overlay { .. }
+        | Probe::BindMount { .. }
+        | Probe::Keyctl
+        | Probe::Hostname { .. } => {
+            let p = prepare(probe, false)?;
+            spawn(p.body).map(|child| Running { child, dir: p.dir })
+        }
         Probe::UserNsMap { .. } => Err(ProbeResult::not_run(
             "a mapped user namespace is not started on its own",
         )),
@@ -231,7 +363,9 @@ fn proc_mount(userns: bool, budget: Deadline) -> Result<Running, ProbeResult> {
     })
 }
 
-fn overlay(dir: &Path, userns: bool) -> Result<Running, ProbeResult> {
+/// `userns`: the mount is made as rootless storage makes it (`userxattr`);
+/// `enter_userns`: the child itself enters that user namespace first.
+fn overlay(dir: &Path, userns: bool, enter_userns: bool) -> Result<Prepared, ProbeResult> {
     let tmp = TempDir::new(dir, "overlay")
         .map_err(|(why, errno)| ProbeResult::failure("mkdir", errno, why))?;
     let [lower, upper, work, merged] =
@@ -243,16 +377,16 @@ fn overlay(dir: &Path, userns: bool) -> Result<Running, ProbeResult> {
     }
     let options = overlay_options(&lower, &upper, &work, userns);
     let (uid, gid) = own_ids();
-    let child = spawn(|| {
+    let body = move || {
         if let Err(f) =
-            enter(userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
+            enter(enter_userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
         {
             return f;
         }
         done(mount_overlay(&merged, &options))
-    })?;
-    Ok(Running {
-        child,
+    };
+    Ok(Prepared {
+        body: Box::new(body),
         dir: Some(tmp),
     })
 }
@@ -286,13 +420,13 @@ fn mount_overlay(merged: &Path, options: &str) -> Result<String, ProbeResult> {
     r
 }
 
-fn bind_mount(userns: bool) -> Result<Running, ProbeResult> {
+fn bind_mount(enter_userns: bool) -> Result<Prepared, ProbeResult> {
     let dir = TempDir::scratch("bind").map_err(ProbeResult::not_run)?;
     let (uid, gid) = own_ids();
     let target = dir.path.clone();
-    let child = spawn(|| {
+    let body = move || {
         if let Err(f) =
-            enter(userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
+            enter(enter_userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
         {
             return f;
         }
@@ -308,18 +442,19 @@ fn bind_mount(userns: bool) -> Result<Running, ProbeResult> {
             .map(|()| format!("bind-mounted {} onto itself", target.display()))
             .map_err(|e| fail("bind-mount", e, target.display().to_string())),
         )
-    })?;
-    Ok(Running {
-        child,
+    };
+    Ok(Prepared {
+        body: Box::new(body),
         dir: Some(dir),
     })
 }
 
-/// The child's body of `Probe::Hostname`.
-fn hostname(userns: bool) -> impl FnOnce() -> ProbeResult {
+/// The child's body of `Probe::Hostname` (`enter_userns`: it enters the
+/// user namespace itself).
+fn hostname(enter_userns: bool) -> impl FnOnce() -> ProbeResult {
     let (uid, gid) = own_ids();
     move || {
-        if let Err(f) = enter(userns, CloneFlags::CLONE_NEWUTS, uid, gid) {
+        if let Err(f) = enter(enter_userns, CloneFlags::CLONE_NEWUTS, uid, gid) {
             return f;
         }
         done(
@@ -613,12 +748,18 @@ fn in_child(budget: Deadline, body: impl FnOnce() -> ProbeResult) -> ProbeResult
 }
 
 fn spawn(body: impl FnOnce() -> ProbeResult) -> Result<Child, ProbeResult> {
+    spawn_reporting(|report| send(report, 0, &caught(body)))
+}
+
+/// Forks a child that runs `body`, which sends its reports (`send`) on
+/// the pipe it is given, then leaves through `_exit`.
+fn spawn_reporting(body: impl FnOnce(&OwnedFd)) -> Result<Child, ProbeResult> {
     let (rd, wr) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)
         .map_err(|e| ProbeResult::not_run(format!("pipe: {}", errno_name(e as i32))))?;
-    // SAFETY: the doctor is single-threaded (tests may have other threads,
-    // but the child only makes plain system calls and small allocations and
-    // is bounded by alarm()); the child never returns into the caller: it
-    // runs `body`, writes its report and leaves through `_exit`.
+    // SAFETY: the child only makes plain system calls and small
+    // allocations (the allocator's lock is taken across fork, see
+    // src/alloc.rs) and is bounded by alarm(); it never returns into the
+    // caller: it runs `body` and leaves through `_exit`.
     match unsafe { nix::unistd::fork() } {
         Err(e) => Err(ProbeResult::not_run(format!(
             "fork: {}",
@@ -640,7 +781,7 @@ fn spawn(body: impl FnOnce() -> ProbeResult) -> Result<Child, ProbeResult> {
     }
 }
 
-fn child_main(report: OwnedFd, body: impl FnOnce() -> ProbeResult) -> ! {
+fn child_main(report: OwnedFd, body: impl FnOnce(&OwnedFd)) -> ! {
     IN_CHILD.store(true, Ordering::Relaxed);
     // Its own process group, so that a deadline kills what it started too.
     let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
@@ -651,34 +792,60 @@ fn child_main(report: OwnedFd, body: impl FnOnce() -> ProbeResult) -> ! {
     alarm_set.add(Signal::SIGALRM);
     let _ = alarm_set.thread_unblock();
     nix::unistd::alarm::set(CHILD_SECONDS);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
-        .unwrap_or_else(|_| ProbeResult::failure("panic", None, "the probe child panicked"));
-    let _ = nix::unistd::write(&report, encode(&result).as_bytes());
+    body(&report);
     // SAFETY: `_exit` ends the child at once, without running the parent's
     // destructors or atexit handlers a second time.
     unsafe { nix::libc::_exit(0) }
 }
 
+/// A probe body's answer; a panic (test builds unwind) is a failure.
+fn caught(body: impl FnOnce() -> ProbeResult) -> ProbeResult {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or_else(|_| ProbeResult::failure("panic", None, "the probe child panicked"))
+}
+
+/// One report line on the pipe: the body's place in its child, then the
+/// answer ([`encode`]).
+fn send(report: &OwnedFd, place: usize, r: &ProbeResult) {
+    let _ = nix::unistd::write(report, format!("{place}\t{}", encode(r)).as_bytes());
+}
+
 /// Set in every probe child: a child waits for its own children's exits.
 static IN_CHILD: AtomicBool = AtomicBool::new(false);
 
-/// Takes the child's report as soon as it is written. The doctor does not
-/// wait for the exit that follows (the kernel tearing down the child's
-/// namespaces, slow under load): the child is reaped later (`Host::settle`,
-/// or at the end of the run), and only a child that gives no report is
-/// waited for here, up to its deadline.
+/// Takes the child's report as soon as it is written ([`finish_all`]).
 fn finish(child: Child, budget: Deadline) -> ProbeResult {
+    let mut one = finish_all(child, 1, budget);
+    one.pop()
+        .unwrap_or_else(|| ProbeResult::not_run("no report taken"))
+}
+
+/// Takes a child's `count` reports as soon as they are written. The doctor
+/// does not wait for the exit that follows (the kernel tearing down the
+/// child's namespaces, slow under load): the child is reaped later
+/// (`Host::settle`, or at the end of the run), and only a child that gives
+/// no report for some is waited for here, up to its deadline; those get
+/// how it ended.
+fn finish_all(child: Child, count: usize, budget: Deadline) -> Vec<ProbeResult> {
     let deadline = budget.within(DEADLINE);
-    let report = read_report(&child.report, deadline);
-    if let Some(r) = decode(&String::from_utf8_lossy(&report)) {
+    let reports = read_reports(&child.report, count, deadline);
+    if reports.iter().all(Option::is_some) {
         if IN_CHILD.load(Ordering::Relaxed) {
             let _ = wait_child(child.pid, deadline);
         } else {
             defer_reap(child.pid);
         }
-        return r;
+        return reports.into_iter().flatten().collect();
     }
-    let status = wait_child(child.pid, deadline);
+    let missing = how_it_ended(wait_child(child.pid, deadline), deadline);
+    reports
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| missing.clone()))
+        .collect()
+}
+
+/// The answer of a probe whose child ended (or was killed) without it.
+fn how_it_ended(status: Option<WaitStatus>, deadline: Deadline) -> ProbeResult {
     match status {
         Some(WaitStatus::Signaled(_, Signal::SIGALRM | Signal::SIGKILL, _)) => {
             ProbeResult::failure(
@@ -701,20 +868,34 @@ fn finish(child: Child, budget: Deadline) -> ProbeResult {
     }
 }
 
-/// Reads the report pipe until a whole line, end of file or `deadline`.
-fn read_report(fd: &OwnedFd, deadline: Deadline) -> Vec<u8> {
+/// Reads the report pipe until `count` reports, end of file or `deadline`;
+/// each by its place (a line naming no place within `count` is ignored).
+fn read_reports(fd: &OwnedFd, count: usize, deadline: Deadline) -> Vec<Option<ProbeResult>> {
+    let mut reports = vec![None; count];
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
-    while !buf.ends_with(b"\n") {
+    while reports.iter().any(Option::is_none) {
         match nix::unistd::read(fd, &mut chunk) {
             Ok(0) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(Errno::EAGAIN) if pipe_ready(fd, deadline) => {}
-            Err(Errno::EINTR) => {}
+            Err(Errno::EAGAIN) if pipe_ready(fd, deadline) => continue,
+            Err(Errno::EINTR) => continue,
             Err(_) => break,
         }
+        while let Some(end) = buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buf.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&line);
+            let Some((place, report)) = text.split_once('\t') else {
+                continue;
+            };
+            if let (Ok(place), Some(r)) = (place.parse::<usize>(), decode(report)) {
+                if let Some(slot) = reports.get_mut(place) {
+                    *slot = Some(r);
+                }
+            }
+        }
     }
-    buf
+    reports
 }
 
 /// One line: `ok<TAB>step<TAB>errno-or-dash<TAB>detail`.
@@ -1074,30 +1255,62 @@ mod tests {
     }
 
     /// Started together, probes answer as each does alone, in the order
-    /// asked (a probe failing before its fork included).
+    /// asked (a probe failing before its fork included), whether they
+    /// share a child (both user-namespace kinds) or not.
     #[test]
     fn probes_run_side_by_side_answer_as_they_do_alone() {
-        let probes = [
-            Probe::Keyctl,
-            Probe::Overlay {
-                dir: "/nonexistent/podrun".into(),
-                userns: false,
-            },
-            Probe::Hostname { userns: false },
-        ];
+        let graphroot = tempfile::tempdir().unwrap();
+        let dir = graphroot.path().display().to_string();
+        let mut probes = vec![Probe::Keyctl, Probe::ProcMount { userns: false }];
+        for userns in [false, true] {
+            probes.extend([
+                Probe::BindMount { userns },
+                Probe::Overlay {
+                    dir: "/nonexistent/podrun".into(),
+                    userns,
+                },
+                Probe::Overlay {
+                    dir: dir.clone(),
+                    userns,
+                },
+                Probe::Hostname { userns },
+            ]);
+        }
         let together = run_many(&probes, Deadline::unlimited());
         assert_eq!(together.len(), probes.len());
         for (p, t) in probes.iter().zip(&together) {
             let alone = run_within(p, Deadline::unlimited());
+            assert!(t.ran, "{p:?}: {t:?}");
             assert_eq!(
                 (t.ok, &t.step, &t.errno),
                 (alone.ok, &alone.step, &alone.errno),
-                "{p:?}"
+                "{p:?}: {t:?} together, {alone:?} alone"
             );
         }
-        assert_eq!(together[1].step, "mkdir");
+        assert_eq!(together[3].step, "mkdir");
         // No count asserted: other tests' threads share the pending list.
         settle(Deadline::unlimited());
+        let left: Vec<_> = std::fs::read_dir(graphroot.path()).unwrap().collect();
+        assert!(left.is_empty(), "probe trees left behind: {left:?}");
+    }
+
+    /// A shared child that hangs in one body: the reports sent before it
+    /// are kept, that one and those after it are timeouts.
+    #[test]
+    fn a_shared_child_that_hangs_keeps_the_reports_it_sent() {
+        let child = spawn_reporting(|report| {
+            send(report, 0, &ProbeResult::success("first"));
+            nix::unistd::pause();
+            send(report, 1, &ProbeResult::success("never"));
+        })
+        .unwrap();
+        let budget = Deadline::after(Duration::from_millis(300));
+        let r = finish_all(child, 3, budget);
+        assert_eq!(r.len(), 3);
+        assert!(r[0].ok && r[0].detail == "first", "{:?}", r[0]);
+        for late in &r[1..] {
+            assert_eq!(late.step, "timeout", "{late:?}");
+        }
     }
 
     /// A fixture answers when asked, prefetch or not; on the real system a
