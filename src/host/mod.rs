@@ -82,6 +82,9 @@ enum Kept {
     Read(Result<String, i32>),
     Checked(Result<Option<String>, ReadProblem>),
     Stat(Result<Stat, i32>),
+    FsStat(Result<FsStat, i32>),
+    /// `access(2)` and opening a device: nothing but the answer.
+    Done(Result<(), i32>),
 }
 
 /// An io result with its error reduced to the errno, when it has one.
@@ -411,8 +414,15 @@ impl Host {
 
     /// `statfs(2)`: filesystem type, free space, read-only flag.
     pub fn statfs(&self, path: &str) -> io::Result<FsStat> {
+        let key = format!("statfs {path}");
+        if let Some(Kept::FsStat(r)) = self.kept(&key) {
+            return r.map_err(io::Error::from_raw_os_error);
+        }
         let result = self.sys.statfs(&self.root, path);
         self.record(|c| c.statfs(path, &result));
+        if let Some(r) = by_errno(&result) {
+            self.keep(key, Kept::FsStat(r));
+        }
         result
     }
 
@@ -437,15 +447,29 @@ impl Host {
         if self.staged(path).is_some() {
             return Ok(());
         }
+        let key = format!("access {mode:?} {path}");
+        if let Some(Kept::Done(r)) = self.kept(&key) {
+            return r.map_err(io::Error::from_raw_os_error);
+        }
         let result = self.sys.access(&self.root, path, mode);
         self.record(|c| c.access(path, mode, &result));
+        if let Some(r) = by_errno(&result) {
+            self.keep(key, Kept::Done(r));
+        }
         result
     }
 
     /// Opens a file or device read-write and closes it again.
     pub fn open_rw(&self, path: &str) -> io::Result<()> {
+        let key = format!("open {path}");
+        if let Some(Kept::Done(r)) = self.kept(&key) {
+            return r.map_err(io::Error::from_raw_os_error);
+        }
         let result = self.sys.open_rw(&self.root, path);
         self.record(|c| c.open(path, &result));
+        if let Some(r) = by_errno(&result) {
+            self.keep(key, Kept::Done(r));
+        }
         result
     }
 
