@@ -1053,10 +1053,9 @@ pub fn settle(deadline: Deadline) -> usize {
 
 /// Whether `path` lies on tmpfs (or ramfs), where removing is cheap.
 fn in_memory(path: &Path) -> bool {
-    const TMPFS_MAGIC: i64 = 0x0102_1994;
-    const RAMFS_MAGIC: i64 = 0x8584_58f6;
+    use nix::sys::statfs::{RAMFS_MAGIC, TMPFS_MAGIC};
     nix::sys::statfs::statfs(path).is_ok_and(|fs| {
-        let kind = fs.filesystem_type().0 as i64;
+        let kind = fs.filesystem_type();
         kind == TMPFS_MAGIC || kind == RAMFS_MAGIC
     })
 }
