@@ -1051,13 +1051,10 @@ pub fn settle(deadline: Deadline) -> usize {
     reaped
 }
 
-/// Whether `path` lies on tmpfs (or ramfs), where removing is cheap.
+/// Whether `path` lies on tmpfs, where removing is cheap.
 fn in_memory(path: &Path) -> bool {
-    use nix::sys::statfs::{RAMFS_MAGIC, TMPFS_MAGIC};
-    nix::sys::statfs::statfs(path).is_ok_and(|fs| {
-        let kind = fs.filesystem_type();
-        kind == TMPFS_MAGIC || kind == RAMFS_MAGIC
-    })
+    nix::sys::statfs::statfs(path)
+        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
 }
 
 impl Drop for TempDir {
