@@ -214,6 +214,19 @@ pub fn dpkg_search(size: u64, window: usize, package: &str, read: &ReadAt) -> Op
     file.scan(from, before, package)
 }
 
+/// Where the first `"\n\n"` of `bytes` is: a search per line, as lines
+/// are short (a byte-pair compare at each offset cost more than the reads).
+fn first_break(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let at = from + bytes.get(from..)?.iter().position(|&b| b == b'\n')?;
+        if bytes.get(at + 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+}
+
 /// Bytes of the file from `start`, as read so far.
 struct Span {
     start: u64,
@@ -260,7 +273,11 @@ impl Windows<'_> {
         if got.is_empty() {
             return None;
         }
-        span.bytes.extend_from_slice(&got);
+        if span.bytes.is_empty() {
+            span.bytes = got; // no second copy of a probe's window
+        } else {
+            span.bytes.extend_from_slice(&got);
+        }
         Some(true)
     }
 
@@ -268,8 +285,7 @@ impl Windows<'_> {
     /// reading on as needed; `Some(None)` when the file ends first.
     fn find_break(&mut self, span: &mut Span, mut from: usize) -> Option<Option<usize>> {
         loop {
-            let rest = span.bytes.get(from..)?;
-            if let Some(at) = rest.windows(2).position(|w| w == b"\n\n") {
+            if let Some(at) = first_break(span.bytes.get(from..)?) {
                 return Some(Some(from + at));
             }
             // A break may straddle two windows.
