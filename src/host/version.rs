@@ -111,13 +111,12 @@ impl DpkgIndex {
 /// values are decoded: decoding each whole stanza was most of the index's
 /// cost.
 fn installed_version(stanza: &[u8]) -> Option<(String, String)> {
-    let field = field_value;
     let (mut package, mut status, mut version) = (None, None, None);
     for line in stanza.split(|&b| b == b'\n') {
         match line.first() {
-            Some(b'P') if package.is_none() => package = field(line, "Package"),
-            Some(b'S') if status.is_none() => status = field(line, "Status"),
-            Some(b'V') if version.is_none() => version = field(line, "Version"),
+            Some(b'P') if package.is_none() => package = field_value(line, "Package"),
+            Some(b'S') if status.is_none() => status = field_value(line, "Status"),
+            Some(b'V') if version.is_none() => version = field_value(line, "Version"),
             _ => continue,
         }
         if package.is_some() && status.is_some() && version.is_some() {
