@@ -12,7 +12,8 @@ use podrun_doctor::formats::subid::{lookup_differs, parse_subid};
 use podrun_doctor::formats::toml::{self, quote, render_settings, Doc, Value};
 use podrun_doctor::formats::version::Version;
 use podrun_doctor::host::version::{
-    apk_owner_version, dpkg_version, elf_section, go_buildinfo, go_version, list_owns, DpkgIndex,
+    apk_owner_version, dpkg_search, dpkg_version, elf_section, go_buildinfo, go_version, list_owns,
+    DpkgIndex,
 };
 use podrun_doctor::ids::Uid;
 
@@ -195,6 +196,152 @@ pub fn dpkg(data: &[u8]) {
     for path in ["/usr/bin/podman", "/sbin/runc", "", "/"] {
         let _ = list_owns(&text, path);
     }
+    // issue 10: the search by bisection, in windows the input picks (small
+    // ones too, so that a short input is bisected), over the input itself,
+    // over its stanzas sorted as dpkg writes them, and over a status file
+    // the input spells, sorted and not.
+    let window = 2usize << (data.get(1).copied().unwrap_or(0) % 12);
+    dpkg_search_agrees(data, window, false);
+    dpkg_search_agrees(&dpkg_sorted(data), window, true);
+    let (sorted, unsorted) = dpkg_spelt(data);
+    dpkg_search_agrees(&sorted, window, true);
+    dpkg_search_agrees(&unsorted, window, false);
+}
+
+/// The search, when it answers, answers as the whole-file index (else the
+/// index is read, so the lookup answers as it anyway), whenever the
+/// stanzas named the package lie together — in every sorted file, as
+/// dpkg writes them. Where they do not (a hand-made file naming an
+/// installed package twice far apart), no search short of reading all can
+/// tell which comes first: its answer is still an installed stanza's. A
+/// sorted file read in one window (`sorted`) must need no fallback at all.
+fn dpkg_search_agrees(data: &[u8], window: usize, sorted: bool) {
+    let mut index = DpkgIndex::default();
+    index.feed(data);
+    let index = index.finish();
+    let read = |offset: u64, len: usize| -> Option<Vec<u8>> {
+        let start = usize::try_from(offset).ok()?;
+        Some(data.get(start..)?.iter().take(len).copied().collect())
+    };
+    let stanzas = dpkg_stanzas(data);
+    for package in ["podman", "crun", "runc", ""] {
+        let found = dpkg_search(data.len() as u64, window, package, &read);
+        let want = index.version(package);
+        if sorted && window >= data.len() {
+            assert_eq!(found, want, "{package}: one window of {window}, sorted");
+        }
+        let Some(found) = found else {
+            continue; // the whole file is read: the index's answer
+        };
+        let named: Vec<usize> = (0..stanzas.len())
+            .filter(|&i| dpkg_name(stanzas[i]).as_deref() == Some(package))
+            .collect();
+        if named.windows(2).all(|w| w[1] == w[0] + 1) {
+            assert_eq!(
+                Some(&found),
+                want.as_ref(),
+                "{package}: windows of {window}"
+            );
+        } else {
+            let installed = |s: &&[u8]| {
+                let mut one = DpkgIndex::default();
+                one.feed(s);
+                one.finish().version(package).as_ref() == Some(&found)
+            };
+            assert!(stanzas.iter().any(installed), "{package}: {found:?}");
+        }
+    }
+}
+
+/// The stanzas as the whole-file index cuts them (at each leftmost
+/// `"\n\n"`), leaving out those of newlines only.
+fn dpkg_stanzas(data: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    loop {
+        let cut = rest.windows(2).position(|w| w == b"\n\n");
+        let (stanza, next) = match cut {
+            Some(at) => rest.split_at(at),
+            None => (rest, &[][..]),
+        };
+        if stanza.iter().any(|&b| b != b'\n') {
+            out.push(stanza);
+        }
+        match next.get(2..) {
+            Some(after) if cut.is_some() => rest = after,
+            _ => return out,
+        }
+    }
+}
+
+/// The package the whole-file index names a stanza by: its first
+/// `Package:` line, wherever it is.
+fn dpkg_name(stanza: &[u8]) -> Option<String> {
+    let value = stanza
+        .split(|&b| b == b'\n')
+        .find_map(|l| l.strip_prefix(b"Package:"))?;
+    Some(String::from_utf8_lossy(value).trim().to_string())
+}
+
+/// The input's stanzas that begin with their `Package:` line, sorted by
+/// it as dpkg writes them (stably: duplicates keep their order).
+fn dpkg_sorted(data: &[u8]) -> Vec<u8> {
+    let mut named: Vec<(String, &[u8])> = dpkg_stanzas(data)
+        .into_iter()
+        .filter_map(|s| {
+            let start = s.iter().position(|&b| b != b'\n')?;
+            let end = s.iter().rposition(|&b| b != b'\n')? + 1;
+            let s = s.get(start..end)?;
+            let first = s.split(|&b| b == b'\n').next()?;
+            let name = String::from_utf8_lossy(first.strip_prefix(b"Package:")?);
+            Some((name.trim().to_string(), s))
+        })
+        .collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let stanzas: Vec<&[u8]> = named.into_iter().map(|(_, s)| s).collect();
+    stanzas.join(&b"\n\n"[..])
+}
+
+/// A status file the input spells, a stanza per byte from its third (at
+/// most 64): a name among neighbours of the tools', a state installed or
+/// not, a length up to a few hundred bytes; sorted as dpkg writes it (by
+/// name, stably), and in the input's order.
+fn dpkg_spelt(data: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    const NAMES: [&str; 8] = [
+        "a",
+        "crun",
+        "crun-x",
+        "libc6",
+        "podman",
+        "podman-docker",
+        "runc",
+        "zz",
+    ];
+    const STATES: [&str; 4] = [
+        "install ok installed",
+        "deinstall ok config-files",
+        "install ok half-installed",
+        "hold ok installed",
+    ];
+    let mut stanzas: Vec<(&str, String)> = (data.iter().skip(2).take(64).enumerate())
+        .map(|(i, &b)| {
+            let name = NAMES[usize::from(b % 8)];
+            let state = STATES[usize::from(b >> 3) % 4];
+            let pad = "x".repeat(usize::from(b >> 5) * 61);
+            let text =
+                format!("Package: {name}\nStatus: {state}\nVersion: {i}\nDescription: {pad}\n");
+            (name, text)
+        })
+        .collect();
+    let join = |s: &[(&str, String)]| {
+        s.iter()
+            .map(|(_, t)| t.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let unsorted = join(&stanzas).into_bytes();
+    stanzas.sort_by_key(|(name, _)| *name);
+    (join(&stanzas).into_bytes(), unsorted)
 }
 
 /// Alpine's `/lib/apk/db/installed`.

@@ -260,6 +260,40 @@ pub trait Sys {
         buf.truncate(got);
         Ok(buf)
     }
+    /// One open file, its size and a reader of it at any offset
+    /// (`read(offset, len)`: at most `len` bytes), handed to `each`: a
+    /// search of a sorted package database reads a few small windows
+    /// through one open, and they all come from one file even when dpkg
+    /// replaces it meanwhile (it writes a new one and renames it over).
+    fn read_windows(
+        &self,
+        root: &Path,
+        path: &str,
+        each: &mut dyn FnMut(u64, &super::version::ReadAt),
+    ) -> io::Result<()> {
+        use std::os::unix::fs::{FileExt, OpenOptionsExt};
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(root.join(path.trim_start_matches('/')))?;
+        let size = file.metadata()?.len();
+        let read = |offset: u64, len: usize| {
+            let mut buf = vec![0u8; len];
+            let mut got = 0;
+            while got < len {
+                match file.read_at(&mut buf[got..], offset.checked_add(got as u64)?) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return None,
+                }
+            }
+            buf.truncate(got);
+            Some(buf)
+        };
+        each(size, &read);
+        Ok(())
+    }
     /// A file from its start, at most `limit` bytes, handed to `each` in
     /// pieces of up to 64 KiB read into one buffer: a ~1 MB package
     /// database costs no buffer of its size (the fresh pages of one were a

@@ -19,6 +19,7 @@
 
 use super::Host;
 use std::cell::RefCell;
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 #[cfg(test)]
 use std::path::Path;
@@ -110,16 +111,12 @@ impl DpkgIndex {
 /// values are decoded: decoding each whole stanza was most of the index's
 /// cost.
 fn installed_version(stanza: &[u8]) -> Option<(String, String)> {
-    let field = |line: &[u8], name: &str| {
-        let value = line.strip_prefix(name.as_bytes())?.strip_prefix(b":")?;
-        Some(String::from_utf8_lossy(value).trim().to_string())
-    };
     let (mut package, mut status, mut version) = (None, None, None);
     for line in stanza.split(|&b| b == b'\n') {
         match line.first() {
-            Some(b'P') if package.is_none() => package = field(line, "Package"),
-            Some(b'S') if status.is_none() => status = field(line, "Status"),
-            Some(b'V') if version.is_none() => version = field(line, "Version"),
+            Some(b'P') if package.is_none() => package = field_value(line, "Package"),
+            Some(b'S') if status.is_none() => status = field_value(line, "Status"),
+            Some(b'V') if version.is_none() => version = field_value(line, "Version"),
             _ => continue,
         }
         if package.is_some() && status.is_some() && version.is_some() {
@@ -130,6 +127,12 @@ fn installed_version(stanza: &[u8]) -> Option<(String, String)> {
         .is_some_and(|s| s.ends_with(" installed"))
         .then(|| Some((package?, version?)))
         .flatten()
+}
+
+/// The value of a `name: value` line of a stanza, trimmed.
+fn field_value(line: &[u8], name: &str) -> Option<String> {
+    let value = line.strip_prefix(name.as_bytes())?.strip_prefix(b":")?;
+    Some(String::from_utf8_lossy(value).trim().to_string())
 }
 
 /// Calls `each` with the offset of every stanza break (`"\n\n"`, the
@@ -170,6 +173,238 @@ fn for_each_break(bytes: &[u8], mut each: impl FnMut(usize)) {
         if base >= whole {
             break;
         }
+    }
+}
+
+/// The bytes a search of dpkg's status reads at a time: this host's
+/// stanzas are ~0.9 KB on average (11.7 KB at most), so a window at a
+/// bisection point nearly always holds a break and the next `Package:`.
+pub const DPKG_WINDOW: usize = 4 << 10;
+
+/// A file read at an offset: at most `len` bytes of it (fewer at its end),
+/// `None` when the read fails.
+pub type ReadAt<'a> = dyn Fn(u64, usize) -> Option<Vec<u8>> + 'a;
+
+/// The most reads of one search before it gives up and the whole file is
+/// read: a 64 MiB file bisects in ~14.
+const SEARCH_READS: usize = 40;
+
+/// `Version` of the first installed stanza of `package` in a dpkg status
+/// file of `size` bytes, found by bisection with a few `read(offset, len)`
+/// of `window` bytes, not by reading ~1 MB: dpkg writes the stanzas sorted
+/// by package name (byte order, then architecture), so one package's lie
+/// together.
+///
+/// `None` whenever it cannot be sure, and the caller reads the whole file
+/// ([`DpkgIndex`]): the package is not there or not installed, a stanza
+/// met does not begin with its `Package:` line, the names met are out of
+/// order, a read failed, or the reads ran out. An answer is the one the
+/// whole file gives whenever the stanzas named `package` lie together, as
+/// in every file dpkg writes; a hand-made file repeating an installed
+/// package far apart is beyond any search that does not read it all.
+pub fn dpkg_search(size: u64, window: usize, package: &str, read: &ReadAt) -> Option<String> {
+    let mut file = Windows {
+        read,
+        size,
+        window: window.max(2),
+        left: SEARCH_READS,
+    };
+    let (from, before) = file.bisect(package)?;
+    file.scan(from, before, package)
+}
+
+/// Where the first `"\n\n"` of `bytes` is: a search per line, as lines
+/// are short (a byte-pair compare at each offset cost more than the reads).
+fn first_break(bytes: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    loop {
+        let at = from + bytes.get(from..)?.iter().position(|&b| b == b'\n')?;
+        if bytes.get(at + 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+}
+
+/// Bytes of the file from `start`, as read so far.
+struct Span {
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl Span {
+    fn at(start: u64) -> Span {
+        Span {
+            start,
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Forgets the first `n` bytes.
+    fn advance(&mut self, n: usize) {
+        let n = n.min(self.bytes.len());
+        self.start += n as u64;
+        self.bytes.drain(..n);
+    }
+}
+
+/// A status file read a window at a time, within a budget of reads.
+struct Windows<'a> {
+    read: &'a ReadAt<'a>,
+    size: u64,
+    window: usize,
+    left: usize,
+}
+
+impl Windows<'_> {
+    /// Appends the next window to `span`: `Some(false)` at the end of the
+    /// file; `None` when the budget is spent or a read fails or comes back
+    /// empty before the end (the file shrank: no sure answer).
+    fn grow(&mut self, span: &mut Span) -> Option<bool> {
+        let at = span.start.checked_add(span.bytes.len() as u64)?;
+        if at >= self.size {
+            return Some(false);
+        }
+        self.left = self.left.checked_sub(1)?;
+        let len = usize::try_from(self.size - at).map_or(self.window, |r| r.min(self.window));
+        let mut got = (self.read)(at, len)?;
+        got.truncate(len);
+        if got.is_empty() {
+            return None;
+        }
+        if span.bytes.is_empty() {
+            span.bytes = got; // no second copy of a probe's window
+        } else {
+            span.bytes.extend_from_slice(&got);
+        }
+        Some(true)
+    }
+
+    /// Where the first break (`"\n\n"`) at or after `from` in `span` is,
+    /// reading on as needed; `Some(None)` when the file ends first.
+    fn find_break(&mut self, span: &mut Span, mut from: usize) -> Option<Option<usize>> {
+        loop {
+            if let Some(at) = first_break(span.bytes.get(from..)?) {
+                return Some(Some(from + at));
+            }
+            // A break may straddle two windows.
+            from = span.bytes.len().saturating_sub(1);
+            if !self.grow(span)? {
+                return Some(None);
+            }
+        }
+    }
+
+    /// Moves `span` past newlines to the first byte of a stanza (a run of
+    /// three or more is still one break for the whole-file index: what is
+    /// between is empty); `Some(false)` when the file ends first.
+    fn skip_newlines(&mut self, span: &mut Span) -> Option<bool> {
+        loop {
+            let n = span.bytes.iter().take_while(|&&b| b == b'\n').count();
+            span.advance(n);
+            if !span.bytes.is_empty() {
+                return Some(true);
+            }
+            if !self.grow(span)? {
+                return Some(false);
+            }
+        }
+    }
+
+    /// The package of the stanza `span` begins with, from its first line,
+    /// which must be `Package:` (dpkg writes it first) so that it is the
+    /// name the whole-file index gives the stanza too.
+    fn name(&mut self, span: &mut Span) -> Option<String> {
+        let mut from = 0;
+        let end = loop {
+            if let Some(at) = span.bytes.get(from..)?.iter().position(|&b| b == b'\n') {
+                break from + at;
+            }
+            from = span.bytes.len();
+            if !self.grow(span)? {
+                break from;
+            }
+        };
+        field_value(span.bytes.get(..end)?, "Package")
+    }
+
+    /// The first stanza after a break at or after `at`, as a span from its
+    /// first byte, and its name; `Some(None)` when none begins there.
+    fn stanza_after(&mut self, at: u64) -> Option<Option<(Span, String)>> {
+        let mut span = Span::at(at);
+        let Some(cut) = self.find_break(&mut span, 0)? else {
+            return Some(None);
+        };
+        span.advance(cut + 2);
+        if !self.skip_newlines(&mut span)? {
+            return Some(None);
+        }
+        let name = self.name(&mut span)?;
+        Some(Some((span, name)))
+    }
+
+    /// Bisects the file for where the first stanza named `package` (or
+    /// after it) may begin: after a stanza named before it (a span from
+    /// that stanza's start, and its name) or from the file's start
+    /// (`None`), within about a window of it.
+    fn bisect(&mut self, package: &str) -> Option<(Option<Span>, Option<String>)> {
+        let (mut lo, mut hi) = (0u64, self.size);
+        let (mut before, mut after): (Option<(Span, String)>, Option<String>) = (None, None);
+        while hi.saturating_sub(lo) > self.window as u64 {
+            let mid = lo + (hi - lo) / 2;
+            let Some((span, name)) = self.stanza_after(mid)? else {
+                hi = mid;
+                continue;
+            };
+            // The stanza lies between those met before and after: a name
+            // out of order there means the file is not sorted.
+            let low = before.as_ref().map(|(_, n)| n);
+            if low.is_some_and(|l| name < *l) || after.as_ref().is_some_and(|h| name > *h) {
+                return None;
+            }
+            if name.as_str() < package {
+                lo = span.start;
+                before = Some((span, name));
+            } else {
+                hi = mid;
+                after = Some(name);
+            }
+        }
+        Some(before.map_or((None, None), |(s, n)| (Some(s), Some(n))))
+    }
+
+    /// Reads stanza after stanza from `from` (the file's start when
+    /// `None`) to the first installed one named `package`, as
+    /// [`DpkgIndex::version`] takes; `None` at a name after it, at the end,
+    /// or at what dpkg does not write (names out of order, a stanza not
+    /// beginning with `Package:`).
+    fn scan(
+        &mut self,
+        from: Option<Span>,
+        mut last: Option<String>,
+        package: &str,
+    ) -> Option<String> {
+        let mut span = from.unwrap_or(Span::at(0));
+        while self.skip_newlines(&mut span)? {
+            let end = self.find_break(&mut span, 0)?.unwrap_or(span.bytes.len());
+            let stanza = span.bytes.get(..end)?;
+            let name = field_value(stanza.split(|&b| b == b'\n').next()?, "Package")?;
+            if last.as_ref().is_some_and(|l| name < *l) {
+                return None;
+            }
+            match name.as_str().cmp(package) {
+                Ordering::Less => {}
+                Ordering::Equal => {
+                    if let Some((_, version)) = installed_version(stanza) {
+                        return Some(version);
+                    }
+                }
+                Ordering::Greater => return None,
+            }
+            last = Some(name);
+            span.advance(end);
+        }
+        None
     }
 }
 
@@ -351,7 +586,9 @@ impl Host {
         ]
         .into_iter()
         .find(|(_, list)| self.read(list).is_ok_and(|l| list_owns(&l, path)))?;
-        let version = self.dpkg_index(&status_path)?.version(name)?;
+        let version = self
+            .dpkg_search(&status_path, name)
+            .or_else(|| self.dpkg_index(&status_path)?.version(name))?;
         Some(Learnt {
             line: format!("{name} {version}"),
             source: format!(
@@ -387,6 +624,19 @@ impl Host {
         let index = Rc::new(index.finish());
         KEPT.with_borrow_mut(|k| k.push((full, index.clone())));
         Some(index)
+    }
+
+    /// issue 10: `package` looked up in dpkg's status by bisection, a few
+    /// windows of it instead of ~1 MB ([`dpkg_search`]); `None` sends the
+    /// caller to the whole-file index. Not recorded in a capture either.
+    fn dpkg_search(&self, path: &str, package: &str) -> Option<String> {
+        let mut found = None;
+        self.sys
+            .read_windows(&self.root, path, &mut |size, read| {
+                found = dpkg_search(size.min(DB_LIMIT), DPKG_WINDOW, package, read);
+            })
+            .ok()?;
+        found
     }
 
     /// Alpine's package database, read in one piece and kept for the run
@@ -600,6 +850,255 @@ Package: crun\nStatus: deinstall ok config-files\nVersion: 1.8.1-1\n";
         assert!(!names.is_empty());
         for name in names {
             assert_eq!(index.version(name), naive(&real, name), "{name}");
+        }
+    }
+
+    /// The whole-file index over raw bytes, as `Host::dpkg_index` feeds it.
+    fn whole(bytes: &[u8], package: &str) -> Option<String> {
+        index_of(bytes).version(package)
+    }
+
+    /// The search over bytes in memory, and how many reads it made.
+    fn searched(bytes: &[u8], window: usize, package: &str) -> (Option<String>, usize) {
+        let reads = std::cell::Cell::new(0);
+        let read = |offset: u64, len: usize| {
+            reads.set(reads.get() + 1);
+            let start = usize::try_from(offset).ok()?;
+            Some(bytes.get(start..)?.iter().take(len).copied().collect())
+        };
+        let found = dpkg_search(bytes.len() as u64, window, package, &read);
+        assert!(
+            reads.get() <= SEARCH_READS,
+            "{package}: {} reads",
+            reads.get()
+        );
+        (found, reads.get())
+    }
+
+    /// What `Host::version_in_dpkg` answers: the search, else the index
+    /// of the whole file (`index`). The search must never answer otherwise.
+    fn looked_up(bytes: &[u8], index: &DpkgIndex, window: usize, package: &str) -> Option<String> {
+        let (found, _) = searched(bytes, window, package);
+        let all = index.version(package);
+        if found.is_some() {
+            assert_eq!(found, all, "{package} with windows of {window}");
+        }
+        all
+    }
+
+    fn index_of(bytes: &[u8]) -> DpkgIndex {
+        let mut index = DpkgIndex::default();
+        index.feed(bytes);
+        index.finish()
+    }
+
+    fn stanza(name: &str, status: &str, version: &str, pad: usize) -> String {
+        format!(
+            "Package: {name}\nStatus: {status}\nPriority: optional\nVersion: {version}\n\
+Description: {}\n",
+            "x".repeat(pad)
+        )
+    }
+
+    const OK: &str = "install ok installed";
+    const GONE: &str = "deinstall ok config-files";
+
+    /// A sorted file as dpkg writes it: first and last stanzas, a removed
+    /// stanza before the installed one of the same name, two architectures
+    /// of one package, a package removed only, names that are prefixes.
+    fn sorted_file(first_pad: usize) -> String {
+        let stanzas = [
+            stanza("a", OK, "1", first_pad),
+            stanza("crun", GONE, "0.9", 3),
+            stanza("crun", OK, "1.8.1-1", 20),
+            stanza("libc6", OK, "2.36 amd64", 7),
+            stanza("libc6", OK, "2.36 i386", 7),
+            stanza("podman", OK, "4.3.1+ds1-8+deb12u1+b3", 40),
+            stanza("podman-docker", OK, "4.3.1", 1),
+            stanza("runc", GONE, "1.1.5", 9),
+            stanza("zz", OK, "9", 2),
+        ];
+        stanzas.join("\n")
+    }
+
+    const ASKED: [&str; 12] = [
+        "a",
+        "crun",
+        "libc6",
+        "podman",
+        "podman-docker",
+        "runc",
+        "zz",
+        "",
+        "0",
+        "b",
+        "podma",
+        "zzz",
+    ];
+
+    #[test]
+    fn the_search_agrees_with_the_index_at_every_window_and_offset() {
+        for pad in 0..48 {
+            let file = sorted_file(pad);
+            let longest = file.split("\n\n").map(str::len).max().unwrap_or(0);
+            let index = index_of(file.as_bytes());
+            for window in (2..=160).chain([1000, 4096]) {
+                for package in ASKED {
+                    let want = looked_up(file.as_bytes(), &index, window, package);
+                    // A sorted file whose stanzas fit a window needs no
+                    // fallback: the search itself finds every package.
+                    if window > longest {
+                        let (found, _) = searched(file.as_bytes(), window, package);
+                        assert_eq!(found, want, "{package}, windows of {window}, pad {pad}");
+                    }
+                }
+            }
+        }
+        let file = sorted_file(0);
+        assert_eq!(whole(file.as_bytes(), "crun").as_deref(), Some("1.8.1-1"));
+        assert_eq!(
+            whole(file.as_bytes(), "libc6").as_deref(),
+            Some("2.36 amd64")
+        );
+        assert_eq!(whole(file.as_bytes(), "runc"), None);
+    }
+
+    #[test]
+    fn odd_files_get_the_index_answer_through_the_fallback() {
+        let sorted = sorted_file(5);
+        let mut reversed: Vec<&str> = sorted.split("\n\n").collect();
+        reversed.reverse();
+        // Stanzas of three windows, found; one longer than all the reads
+        // may be, where the search gives up and the index is read.
+        let big = |crun: usize| {
+            let stanzas = [
+                stanza("a", OK, "1", 0),
+                stanza("crun", OK, "1.8", crun),
+                stanza("podman", OK, "4.3", 12 << 10),
+                stanza("runc", OK, "1.1", 0),
+            ];
+            stanzas.join("\n")
+        };
+        let files = [
+            String::new(),
+            "\n\n\n".into(),
+            stanza("podman", OK, "4", 0),
+            sorted.replace('\n', "\r\n"), // no "\n\n": one stanza for the index
+            sorted.replace(
+                "\n\nPackage: libc6\nStatus",
+                "\n\nStatus: x\nPackage: libc6\nX",
+            ),
+            sorted.replace("\n\n", "\n\n\n\n\n"),
+            reversed.join("\n\n"),
+            big(12 << 10),
+            big(200 << 10),
+            format!("Status: {OK}\nPackage: b\nVersion: 2\n\n{sorted}"),
+            format!("{sorted}\n{}", stanza("crun", OK, "7", 0)), // crun again, last
+        ];
+        for file in &files {
+            let index = index_of(file.as_bytes());
+            for window in [2, 3, 17, 64, 333, DPKG_WINDOW] {
+                for package in ASKED {
+                    looked_up(file.as_bytes(), &index, window, package);
+                }
+            }
+        }
+        assert_eq!(searched(b"", DPKG_WINDOW, "podman"), (None, 0));
+        for package in ["a", "crun", "podman", "runc"] {
+            let (found, _) = searched(files[7].as_bytes(), DPKG_WINDOW, package);
+            assert_eq!(found, whole(files[7].as_bytes(), package), "{package}");
+        }
+        let huge = files[8].as_bytes();
+        assert_eq!(searched(huge, DPKG_WINDOW, "podman").0, None);
+        assert_eq!(whole(huge, "podman").as_deref(), Some("4.3"));
+        // Unsorted: the few reads find nothing, the index finds it.
+        let reversed = files[6].as_bytes();
+        let (found, reads) = searched(reversed, 64, "podman");
+        assert_eq!((found, whole(reversed, "podman").is_some()), (None, true));
+        assert!(reads <= 12, "{reads} reads before giving up");
+    }
+
+    /// Through the seam, as a check runs: a fixture tree's status, sorted
+    /// (found by the search) or not (found by the index), and a package
+    /// only removed, gives the index's answer.
+    #[test]
+    fn a_fixture_tree_gets_the_version_from_its_status_either_way() {
+        let mut stanzas: Vec<String> = (0..400)
+            .map(|i| stanza(&format!("lib{i:03}"), OK, "1", i % 50))
+            .collect();
+        stanzas.push(stanza("podman", OK, "4.3.1+ds1-8", 30));
+        stanzas.push(stanza("runc", GONE, "1.1.5", 30));
+        stanzas.sort();
+        let sorted = stanzas.join("\n");
+        stanzas.reverse();
+        for status in [sorted, stanzas.join("\n")] {
+            let dir = tempfile::tempdir().unwrap();
+            let info = dir.path().join("root/var/lib/dpkg/info");
+            std::fs::create_dir_all(&info).unwrap();
+            std::fs::write(dir.path().join("host.json"), r#"{"ids": {"uid": 0}}"#).unwrap();
+            std::fs::write(info.join("../status"), &status).unwrap();
+            for tool in ["podman", "runc"] {
+                std::fs::write(
+                    info.join(format!("{tool}.list")),
+                    format!("/usr/bin/{tool}\n"),
+                )
+                .unwrap();
+            }
+            let host = Host::fixture(dir.path()).unwrap();
+            let podman = host.tool_version("/usr/bin/podman").unwrap();
+            assert_eq!(podman.line, "podman 4.3.1+ds1-8");
+            assert!(podman
+                .source
+                .starts_with("dpkg database /var/lib/dpkg/status"));
+            // Removed: no database answers, and the fixture has no run.
+            let runc = host.tool_version("/usr/bin/runc");
+            assert!(
+                runc.as_ref()
+                    .map_or(true, |l| !l.source.starts_with("dpkg")),
+                "{runc:?}"
+            );
+        }
+    }
+
+    /// The one file on which the search answers otherwise: an installed
+    /// package repeated far from where sorting puts it. dpkg never writes
+    /// one, and no search can tell it without reading the whole file.
+    #[test]
+    fn a_package_repeated_far_apart_is_beyond_the_search() {
+        let file = format!(
+            "Status: {OK}\nPackage: podman\nVersion: 2\n\n{}",
+            sorted_file(0)
+        );
+        assert_eq!(whole(file.as_bytes(), "podman").as_deref(), Some("2"));
+        let (found, _) = searched(file.as_bytes(), 64, "podman");
+        assert_eq!(found.as_deref(), Some("4.3.1+ds1-8+deb12u1+b3"));
+    }
+
+    #[test]
+    fn the_search_finds_every_package_of_this_host_as_the_index_does() {
+        let Ok(real) = std::fs::read("/var/lib/dpkg/status") else {
+            return; // not a Debian host
+        };
+        let text = String::from_utf8_lossy(&real);
+        let names: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("Package: "))
+            .collect();
+        assert!(!names.is_empty());
+        let sorted = names.windows(2).all(|w| w[0] <= w[1]);
+        let index = index_of(&real);
+        for name in names.iter().copied().chain(["", "0", "zzzz", "podman-"]) {
+            let want = index.version(name);
+            for window in [256, 1000, DPKG_WINDOW] {
+                looked_up(&real, &index, window, name);
+            }
+            // As dpkg writes it, the search alone finds every package, in
+            // a few small reads rather than ~700 KB.
+            let (found, reads) = searched(&real, DPKG_WINDOW, name);
+            if sorted {
+                assert_eq!(found, want, "{name}");
+                assert!(reads <= 16, "{name}: {reads} reads");
+            }
         }
     }
 
