@@ -17,8 +17,9 @@
 //! - `ProcMount`: crun for a `RUN` step: new user (own ids mapped to 0),
 //!   mount and pid namespaces, mounts made private, pid 1 of the new pid
 //!   namespace mounts a fresh `proc` (`nosuid,nodev,noexec`).
-//! - `Overlay`: containers/storage's mount test: `lower/upper/work/merged`
-//!   under the given directory, `userxattr` added inside a user namespace.
+//! - `Overlay`: containers/storage's mount test: upper and work directories
+//!   in the given directory (the graphroot's file system), lower and mount
+//!   point on scratch, `userxattr` added inside a user namespace.
 //! - `BindMount`: a temporary directory bound onto itself (AppArmor's
 //!   `deny mount` answers EACCES, already at making `/` private).
 //! - `Keyctl`: crun's `KEYCTL_JOIN_SESSION_KEYRING`; ENOSYS counts as ok,
@@ -134,16 +135,20 @@ fn shares_a_child(probe: &Probe) -> Option<bool> {
     }
 }
 
-/// What a probe's child does, and the directory it mounts on.
+/// What a probe's child does, and the directories it uses (the child
+/// removes them once it has reported, see [`remove_trees`]).
 struct Prepared {
     body: Box<dyn FnOnce() -> ProbeResult>,
-    dir: Option<TempDir>,
+    dirs: Vec<TempDir>,
 }
 
 /// Sets up a probe that can share a child. `entered`: its user namespace
 /// (when it has one) is entered by the shared child before it runs.
 fn prepare(probe: &Probe, entered: bool) -> Result<Prepared, ProbeResult> {
-    let bare = |body: Box<dyn FnOnce() -> ProbeResult>| Prepared { body, dir: None };
+    let bare = |body: Box<dyn FnOnce() -> ProbeResult>| Prepared {
+        body,
+        dirs: Vec::new(),
+    };
     match probe {
         Probe::BindMount { userns } => bind_mount(*userns && !entered),
         Probe::Overlay { dir, userns } => overlay(Path::new(dir), *userns, *userns && !entered),
@@ -169,7 +174,7 @@ fn start_group(userns: bool, probes: &[&Probe]) -> Group {
             Ok(p) => {
                 members.push(Ok(bodies.len()));
                 bodies.push(p.body);
-                dirs.extend(p.dir);
+                dirs.extend(p.dirs);
             }
             Err(r) => members.push(Err(r)),
         }
@@ -183,6 +188,7 @@ fn start_group(userns: bool, probes: &[&Probe]) -> Group {
         };
     }
     let (uid, gid) = own_ids();
+    let trees: Vec<PathBuf> = dirs.iter().map(|d: &TempDir| d.path.clone()).collect();
     let child = spawn_reporting(move |report| {
         let entered = match userns {
             true => enter(true, CloneFlags::empty(), uid, gid),
@@ -195,6 +201,7 @@ fn start_group(userns: bool, probes: &[&Probe]) -> Group {
             };
             send(report, place, &r);
         }
+        remove_trees(&trees);
     });
     Group {
         child,
@@ -223,17 +230,18 @@ impl Group {
     }
 }
 
-/// A probe child started and not yet heard from, with the directory it
-/// mounts on (removed in [`settle`], once the child is reaped).
+/// A probe child started and not yet heard from, with the directories it
+/// uses (removed in [`settle`], once the child is reaped, if the child
+/// left any).
 struct Running {
     child: Child,
-    dir: Option<TempDir>,
+    dirs: Vec<TempDir>,
 }
 
 impl Running {
     fn finish(self, budget: Deadline) -> ProbeResult {
         let r = finish(self.child, budget);
-        if let Some(dir) = self.dir {
+        for dir in self.dirs {
             settle_later(dir);
         }
         r
@@ -243,7 +251,10 @@ impl Running {
 /// Sets up and forks a probe that, once forked, needs nothing from the
 /// parent (every kind but `UserNsMap`).
 fn start(probe: &Probe, budget: Deadline) -> Result<Running, ProbeResult> {
-    let bare = |child| Running { child, dir: None };
+    let bare = |child| Running {
+        child,
+        dirs: Vec::new(),
+    };
     match probe {
         Probe::UserNs => spawn(|| {
             done(unshare(CloneFlags::CLONE_NEWUSER).map(|()| "unshare(CLONE_NEWUSER) ok".into()))
@@ -255,7 +266,16 @@ fn start(probe: &Probe, budget: Deadline) -> Result<Running, ProbeResult> {
         | Probe::Keyctl
         | Probe::Hostname { .. } => {
             let p = prepare(probe, false)?;
-            spawn(p.body).map(|child| Running { child, dir: p.dir })
+            let trees: Vec<PathBuf> = p.dirs.iter().map(|d| d.path.clone()).collect();
+            let body = p.body;
+            spawn_reporting(move |report| {
+                send(report, 0, &caught(body));
+                remove_trees(&trees);
+            })
+            .map(|child| Running {
+                child,
+                dirs: p.dirs,
+            })
         }
         Probe::UserNsMap { .. } => Err(ProbeResult::not_run(
             "a mapped user namespace is not started on its own",
@@ -359,25 +379,38 @@ fn proc_mount(userns: bool, budget: Deadline) -> Result<Running, ProbeResult> {
     })?;
     Ok(Running {
         child,
-        dir: Some(dir),
+        dirs: vec![dir],
     })
 }
 
 /// `userns`: the mount is made as rootless storage makes it (`userxattr`);
 /// `enter_userns`: the child itself enters that user namespace first.
+/// `userns`: the mount is made as rootless storage makes it (`userxattr`);
+/// `enter_userns`: the child itself enters that user namespace first.
+///
+/// What is probed is the graphroot's file system as overlay's upper and
+/// work directories, so those two are made there; the lower directory and
+/// the mount point may lie anywhere (overlay asks little of a lower layer,
+/// nothing of a mount point) and go on tmpfs scratch: each directory
+/// removed from a disk mounted with `discard`, as this machine's is, cost
+/// ~1 ms (issue 10), and the tree was eight.
 fn overlay(dir: &Path, userns: bool, enter_userns: bool) -> Result<Prepared, ProbeResult> {
-    let tmp = TempDir::new(dir, "overlay")
-        .map_err(|(why, errno)| ProbeResult::failure("mkdir", errno, why))?;
-    let [lower, upper, work, merged] =
-        ["lower", "upper", "work", "merged"].map(|n| tmp.path.join(n));
-    for d in [&lower, &upper, &work, &merged] {
-        std::fs::create_dir(d).map_err(|e| {
-            ProbeResult::failure("mkdir", Some(io_error_name(&e)), d.display().to_string())
-        })?;
-    }
-    let options = overlay_options(&lower, &upper, &work, userns);
+    let on_graphroot = |kind| {
+        TempDir::new(dir, kind).map_err(|(why, errno)| ProbeResult::failure("mkdir", errno, why))
+    };
+    let upper = on_graphroot("overlay-upper")?;
+    let work = on_graphroot("overlay-work")?;
+    let scratch = TempDir::scratch("overlay").map_err(ProbeResult::not_run)?;
+    let [lower, merged] = ["lower", "merged"].map(|n| scratch.path.join(n));
+    let options = overlay_options(&lower, &upper.path, &work.path, userns);
     let (uid, gid) = own_ids();
     let body = move || {
+        for d in [&lower, &merged] {
+            if let Err(e) = std::fs::create_dir(d) {
+                let errno = Some(io_error_name(&e));
+                return ProbeResult::failure("mkdir", errno, d.display().to_string());
+            }
+        }
         if let Err(f) =
             enter(enter_userns, CloneFlags::CLONE_NEWNS, uid, gid).and_then(|()| make_private())
         {
@@ -387,7 +420,7 @@ fn overlay(dir: &Path, userns: bool, enter_userns: bool) -> Result<Prepared, Pro
     };
     Ok(Prepared {
         body: Box::new(body),
-        dir: Some(tmp),
+        dirs: vec![upper, work, scratch],
     })
 }
 
@@ -445,7 +478,7 @@ fn bind_mount(enter_userns: bool) -> Result<Prepared, ProbeResult> {
     };
     Ok(Prepared {
         body: Box::new(body),
-        dir: Some(dir),
+        dirs: vec![dir],
     })
 }
 
@@ -1049,6 +1082,17 @@ pub fn settle(deadline: Deadline) -> usize {
         drop(first);
     });
     reaped
+}
+
+/// In a probe child, once it has reported: removes the trees it mounted
+/// in, so that the doctor's own process, which waits for the child's exit
+/// anyway (`settle`), does not spend its time on their rmdirs (each waits
+/// for the journal on a busy disk). The parent's `TempDir` still removes
+/// whatever a child that died early left.
+fn remove_trees(trees: &[PathBuf]) {
+    for tree in trees {
+        remove_tree(tree);
+    }
 }
 
 /// Whether `path` lies on tmpfs, where removing is cheap.

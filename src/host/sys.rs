@@ -68,8 +68,9 @@ pub enum Probe {
     /// A fresh procfs mounted in new mount and pid namespaces (and a user
     /// namespace when `userns`), as OCI isolation does for every `RUN`.
     ProcMount { userns: bool },
-    /// A kernel overlay mount with lower/upper/work directories made under
-    /// `dir`, in a new mount namespace (and user namespace when `userns`).
+    /// A kernel overlay mount with its upper and work directories made in
+    /// `dir` (the file system probed), in a new mount namespace (and user
+    /// namespace when `userns`).
     Overlay { dir: String, userns: bool },
     /// A bind mount of a temporary directory onto itself in a new mount
     /// namespace (and user namespace when `userns`): what AppArmor's
