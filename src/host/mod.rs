@@ -48,10 +48,6 @@ pub struct Ids {
     pub groups: Vec<u32>,
 }
 
-/// Prefix of a memo key holding a prefetched probe answer, taken (removed)
-/// by the first [`Host::probe`] that asks for it.
-const PREFETCHED: &str = "prefetched probe ";
-
 pub struct Host {
     root: PathBuf,
     ids: Ids,
@@ -555,13 +551,10 @@ impl Host {
                 return r;
             }
         }
-        let prefetched = self
-            .memo
-            .borrow_mut()
-            .remove(&format!("{PREFETCHED}{}", probe.key()))
-            .and_then(|k| probes::decode(&k));
-        let result =
-            prefetched.unwrap_or_else(|| self.sys.probe_within(&self.root, probe, self.budget));
+        let result = self
+            .sys
+            .prefetched(probe)
+            .unwrap_or_else(|| self.sys.probe_within(&self.root, probe, self.budget));
         if self.is_staging() && result.ran {
             self.memo.borrow_mut().insert(key, probes::encode(&result));
         }
@@ -569,32 +562,26 @@ impl Host {
         result
     }
 
-    /// issue 10: runs `probes` side by side now (on the real system; a
-    /// fixture answers each when asked) and keeps their answers for the
-    /// [`Host::probe`] that asks next, so the areas, which ask one at a
-    /// time, find them done. Answers left over from an earlier prefetch are
-    /// dropped first: a fix applied since may change them. Only probes
-    /// that depend on nothing staged or computed later belong here.
+    /// issue 10: starts `probes` side by side now (on the real system; a
+    /// fixture answers each when asked), and the [`Host::probe`] that asks
+    /// for one next takes its answer, waiting for it then: the children run
+    /// while the areas in between read files. What an earlier prefetch
+    /// started and no one asked for is dropped first: a fix applied since
+    /// may change it. Only probes that depend on nothing staged or computed
+    /// later belong here.
     pub fn prefetch(&self, wanted: &[Probe]) {
-        self.memo
-            .borrow_mut()
-            .retain(|k, _| !k.starts_with(PREFETCHED));
-        let mut todo: Vec<Probe> = Vec::new();
-        for p in wanted {
-            let known = self.is_staging()
-                && self
-                    .memo
-                    .borrow()
-                    .contains_key(&format!("probe {}", p.key()));
-            if !known && !todo.contains(p) {
-                todo.push(p.clone());
-            }
-        }
-        let answers = self.sys.probe_many(&self.root, &todo, self.budget);
-        let mut memo = self.memo.borrow_mut();
-        for (p, r) in todo.iter().zip(answers).filter(|(_, r)| r.ran) {
-            memo.insert(format!("{PREFETCHED}{}", p.key()), probes::encode(&r));
-        }
+        let todo: Vec<Probe> = wanted
+            .iter()
+            .filter(|p| {
+                !(self.is_staging()
+                    && self
+                        .memo
+                        .borrow()
+                        .contains_key(&format!("probe {}", p.key())))
+            })
+            .cloned()
+            .collect();
+        self.sys.prefetch(&self.root, &todo, self.budget);
     }
 
     /// Looks a program up in `PATH` (as the examined process would), or a

@@ -74,49 +74,101 @@ pub fn run_within(probe: &Probe, budget: Deadline) -> ProbeResult {
     }
 }
 
-/// Runs `probes` side by side: every child that needs nothing from the
-/// parent once forked is started first, then each report is collected in
-/// turn, so their work and their namespaces' teardowns overlap instead of
-/// adding up. Probes that can share a child ([`shares_a_child`]) run in one
-/// child per user-namespace kind, one after the other: a fork and an exit
-/// each cost the doctor more than the probe itself (issue 10). `UserNsMap`,
-/// which the parent must map while its child waits, runs in turn among the
-/// collections. Answers come in the order asked.
+/// Runs `probes` side by side ([`Started`]) and collects every answer, in
+/// the order asked; `UserNsMap`, which the parent must map while its child
+/// waits, runs in turn among the collections.
 pub fn run_many(probes: &[Probe], budget: Deadline) -> Vec<ProbeResult> {
-    let mut answers: Vec<Option<ProbeResult>> = vec![None; probes.len()];
-    let mut groups = Vec::new();
-    for userns in [false, true] {
-        let members: Vec<usize> = (0..probes.len())
-            .filter(|&i| shares_a_child(&probes[i]) == Some(userns))
-            .collect();
-        if members.len() > 1 {
-            let group: Vec<&Probe> = members.iter().map(|&i| &probes[i]).collect();
-            groups.push((members, start_group(userns, &group)));
-        }
-    }
-    let grouped = |i: usize| groups.iter().any(|(m, _)| m.contains(&i));
-    let started: Vec<Option<Result<Running, ProbeResult>>> = (0..probes.len())
-        .map(|i| {
-            let alone = !grouped(i) && !matches!(probes[i], Probe::UserNsMap { .. });
-            alone.then(|| start(&probes[i], budget))
-        })
-        .collect();
-    for (members, group) in groups {
-        for (i, r) in members.into_iter().zip(group.finish(budget)) {
-            answers[i] = Some(r);
-        }
-    }
+    let mut started = Started::start(probes, budget);
     probes
         .iter()
-        .zip(started)
-        .zip(answers)
-        .map(|((probe, s), known)| match (known, s) {
-            (Some(r), _) => r,
-            (None, Some(Ok(running))) => running.finish(budget),
-            (None, Some(Err(r))) => r,
-            (None, None) => run_within(probe, budget),
-        })
+        .map(|p| started.take(p).unwrap_or_else(|| run_within(p, budget)))
         .collect()
+}
+
+/// Probes started side by side, each answered when asked ([`Started::take`]),
+/// so that their children run while the doctor reads files (issue 10:
+/// collecting every answer at once made the doctor wait 2-8 ms for the
+/// slowest). Every child that needs nothing from the parent once forked is
+/// started; probes that can share a child ([`shares_a_child`]) run in one
+/// child per user-namespace kind, one after the other: a fork and an exit
+/// each cost the doctor more than the probe itself. `UserNsMap` is not
+/// started (its parent maps it while the child waits). What is never asked
+/// is collected when this is dropped.
+#[derive(Default)]
+pub struct Started {
+    alone: Vec<(Probe, Result<Running, ProbeResult>)>,
+    groups: Vec<(Vec<Probe>, Group)>,
+    answered: Vec<(Probe, ProbeResult)>,
+    budget: Deadline,
+}
+
+impl Started {
+    pub fn start(probes: &[Probe], budget: Deadline) -> Started {
+        let mut started = Started {
+            alone: Vec::new(),
+            groups: Vec::new(),
+            answered: Vec::new(),
+            budget,
+        };
+        let mut unique: Vec<&Probe> = Vec::new();
+        for p in probes {
+            if !unique.contains(&p) && !matches!(p, Probe::UserNsMap { .. }) {
+                unique.push(p);
+            }
+        }
+        for userns in [false, true] {
+            let members: Vec<&Probe> = unique
+                .iter()
+                .copied()
+                .filter(|p| shares_a_child(p) == Some(userns))
+                .collect();
+            if members.len() > 1 {
+                let group = start_group(userns, &members);
+                started
+                    .groups
+                    .push((members.into_iter().cloned().collect(), group));
+            }
+        }
+        for p in unique {
+            if !started.groups.iter().any(|(m, _)| m.contains(p)) {
+                started.alone.push((p.clone(), start(p, budget)));
+            }
+        }
+        started
+    }
+
+    /// The answer of a started probe, waited for now; `None` when it was
+    /// not started (or its answer was taken already).
+    pub fn take(&mut self, probe: &Probe) -> Option<ProbeResult> {
+        if let Some(i) = self.answered.iter().position(|(p, _)| p == probe) {
+            return Some(self.answered.remove(i).1);
+        }
+        if let Some(i) = self.alone.iter().position(|(p, _)| p == probe) {
+            return Some(match self.alone.remove(i).1 {
+                Ok(running) => running.finish(self.budget),
+                Err(r) => r,
+            });
+        }
+        let i = self.groups.iter().position(|(m, _)| m.contains(probe))?;
+        let (members, group) = self.groups.remove(i);
+        let answers = group.finish(self.budget);
+        self.answered.extend(members.into_iter().zip(answers));
+        self.take(probe)
+    }
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let budget = self.budget;
+        for (_, running) in self.alone.drain(..) {
+            if let Ok(running) = running {
+                let _ = running.finish(budget);
+            }
+        }
+        for (_, group) in self.groups.drain(..) {
+            let _ = group.finish(budget);
+        }
+    }
 }
 
 /// Whether `probe` can share a child with others, and then whether its
@@ -160,7 +212,7 @@ fn prepare(probe: &Probe, entered: bool) -> Result<Prepared, ProbeResult> {
 
 /// Probes sharing one child, started: each report is taken by its place
 /// among the bodies; a probe that failed before the fork has its answer.
-struct Group {
+pub struct Group {
     child: Result<Child, ProbeResult>,
     /// Per member: its place among the child's bodies, or its answer.
     members: Vec<Result<usize, ProbeResult>>,
@@ -233,7 +285,7 @@ impl Group {
 /// A probe child started and not yet heard from, with the directories it
 /// uses (removed in [`settle`], once the child is reaped, if the child
 /// left any).
-struct Running {
+pub struct Running {
     child: Child,
     dirs: Vec<TempDir>,
 }
@@ -1160,6 +1212,10 @@ impl super::Host {
     /// directories they mounted on: call it before taking
     /// the run's duration, so that `duration_ms` covers the children too.
     pub fn settle(&self) -> usize {
+        // Probes prefetched and never asked for are collected first (an
+        // empty prefetch drops the earlier one), so their children are
+        // reaped and their directories removed here too.
+        self.sys.prefetch(&self.root, &[], self.budget);
         settle(self.budget.within(Duration::from_secs(6)))
     }
 }
@@ -1393,14 +1449,33 @@ mod tests {
             .host();
         fixture.prefetch(&[Probe::Keyctl]);
         assert_eq!(fixture.probe(&Probe::Keyctl), failed);
-        let host = super::super::Host::system();
-        host.prefetch(&[Probe::Keyctl, Probe::Keyctl]);
-        let key = format!("{}keyctl", super::super::PREFETCHED);
-        assert!(host.memo.borrow().contains_key(&key));
-        let first = host.probe(&Probe::Keyctl);
+        use super::super::sys::Sys;
+        let sys = super::super::real::RealSys::default();
+        let root = Path::new("/");
+        sys.prefetch(root, &[Probe::Keyctl, Probe::Keyctl], Deadline::unlimited());
+        let first = sys.prefetched(&Probe::Keyctl).expect("prefetched");
         assert!(first.ran);
-        assert!(!host.memo.borrow().contains_key(&key));
+        assert!(sys.prefetched(&Probe::Keyctl).is_none(), "taken once");
+        let host = super::super::Host::system();
+        host.prefetch(&[Probe::Keyctl]);
         assert_eq!(host.probe(&Probe::Keyctl).ok, first.ok);
+        assert_eq!(host.probe(&Probe::Keyctl).ok, first.ok, "forked anew");
+        host.settle();
+    }
+
+    /// A prefetched probe no one asks for is still collected: its child
+    /// reaped and its directories removed by `settle`.
+    #[test]
+    fn a_prefetched_probe_never_asked_for_leaves_nothing() {
+        let graphroot = tempfile::tempdir().unwrap();
+        let host = super::super::Host::system();
+        host.prefetch(&[Probe::Overlay {
+            dir: graphroot.path().display().to_string(),
+            userns: false,
+        }]);
+        host.settle();
+        let left: Vec<_> = std::fs::read_dir(graphroot.path()).unwrap().collect();
+        assert!(left.is_empty(), "probe trees left behind: {left:?}");
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct RealSys {
     /// Open `O_PATH` descriptors of the local mount points used so far:
     /// where a resolution confined to one mount starts.
     mount_fds: std::sync::Mutex<Vec<(std::path::PathBuf, std::sync::Arc<std::os::fd::OwnedFd>)>>,
+    /// Probes started side by side and not yet asked for (issue 10).
+    started: std::sync::Mutex<super::probes::Started>,
 }
 
 /// Filesystems answered from memory or a local disk: a call on them does
@@ -466,8 +468,19 @@ impl Sys for RealSys {
         r
     }
 
-    fn probe_many(&self, _root: &Path, probes: &[Probe], budget: Deadline) -> Vec<ProbeResult> {
-        super::probes::run_many(probes, budget)
+    fn prefetch(&self, _root: &Path, probes: &[Probe], budget: Deadline) {
+        let started = super::probes::Started::start(probes, budget);
+        // The earlier set (its answers no one asked for) is collected as it
+        // drops, outside the lock.
+        let earlier = self
+            .started
+            .lock()
+            .map(|mut s| std::mem::replace(&mut *s, started));
+        drop(earlier);
+    }
+
+    fn prefetched(&self, probe: &Probe) -> Option<ProbeResult> {
+        self.started.lock().ok()?.take(probe)
     }
 }
 

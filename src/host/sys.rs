@@ -230,16 +230,15 @@ pub trait Sys {
     fn probe_within(&self, root: &Path, probe: &Probe, _budget: super::Deadline) -> ProbeResult {
         self.probe(root, probe)
     }
-    /// issue 10: runs `probes` side by side, answers in the order asked;
-    /// empty when this `Sys` has nothing to gain from it (fixtures answer
-    /// each probe at once when asked, so they keep doing just that).
-    fn probe_many(
-        &self,
-        _root: &Path,
-        _probes: &[Probe],
-        _budget: super::Deadline,
-    ) -> Vec<ProbeResult> {
-        Vec::new()
+    /// issue 10: starts `probes` side by side, each answered by
+    /// [`Sys::prefetched`] when asked; what an earlier call started and no
+    /// one asked for is dropped. Fixtures (the default) answer each probe
+    /// when asked, so they keep doing just that.
+    fn prefetch(&self, _root: &Path, _probes: &[Probe], _budget: super::Deadline) {}
+    /// The answer of a probe [`Sys::prefetch`] started, waited for now;
+    /// `None` when none was started (or it was taken already).
+    fn prefetched(&self, _probe: &Probe) -> Option<ProbeResult> {
+        None
     }
     /// At most `len` bytes of a file from `offset` (a binary's ELF headers
     /// and build information, without reading tens of megabytes). Both the
