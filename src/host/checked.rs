@@ -13,6 +13,11 @@ use std::fmt;
 use std::io::{self, Read};
 use std::path::Path;
 
+/// The first read of a file: a config file, passwd or /proc table fits
+/// (through `take`, std knows no size and starts with a 32-byte read,
+/// doubling: 8 reads for a mountinfo).
+pub(crate) const READ_START: usize = 8 << 10;
+
 /// The most read of one file: far above any config or passwd file.
 pub const CHECKED_LIMIT: u64 = 4 << 20;
 
@@ -181,7 +186,8 @@ pub fn read_checked(root: &Path, path: &str) -> Checked {
         .metadata()
         .map_err(|e| ReadProblem::from_io(path, &e))?;
     regular(path, &meta)?;
-    let mut buf = Vec::new();
+    let size = usize::try_from(meta.len()).unwrap_or(0).min(CHECKED_LIMIT as usize);
+    let mut buf = Vec::with_capacity(size.max(READ_START));
     file.take(CHECKED_LIMIT + 1)
         .read_to_end(&mut buf)
         .map_err(|e| ReadProblem::from_io(path, &e))?;

@@ -311,7 +311,9 @@ pub(crate) fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK)
         .open(path)?;
-    let mut buf = Vec::new();
+    // Room for most files at once: through `take`, std knows no size and
+    // starts with a 32-byte read, doubling (8 reads for a mountinfo).
+    let mut buf = Vec::with_capacity(super::checked::READ_START);
     file.take(limit + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > limit {
         return Err(io::Error::from_raw_os_error(nix::libc::EFBIG));
