@@ -12,9 +12,11 @@
 //!
 //! One spin lock guards the classes. The doctor forks probe children while
 //! an abandoned file-reading thread may be allocating, so the lock is taken
-//! around every `fork` (`pthread_atfork`, registered before the lock is
-//! first taken) and released in parent and child: a child never inherits
-//! it held.
+//! around every `fork` (`pthread_atfork`) and released in parent and child:
+//! a child never inherits it held. The handlers are registered by a loader
+//! constructor, before `main` and any thread: a fork racing with their
+//! registration would leave the child waiting for a registrar it does not
+//! have, or holding the lock with no handler to release it.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
@@ -93,8 +95,9 @@ extern "C" fn prepare_fork() {
 
 /// Registers the fork handlers once, before anyone can hold the lock, and
 /// never while holding it: `fork` runs the handlers under libc's atfork
-/// lock, which `pthread_atfork` also takes. The first allocation happens in
-/// `main` before any thread exists, so no fork can see the middle state.
+/// lock, which `pthread_atfork` also takes. `REGISTER_AT_LOAD` calls it
+/// while the process has one thread, so no fork can see the middle state;
+/// allocations call it again only to retry a registration that failed.
 fn ensure_fork_safe() {
     if FORK_SAFE.load(Ordering::Acquire) == 2 {
         return;
@@ -114,6 +117,18 @@ fn ensure_fork_safe() {
         unsafe { libc::sched_yield() };
     }
 }
+
+extern "C" fn register_at_load() {
+    ensure_fork_safe();
+}
+
+/// Run by the loader (static musl and glibc alike) before `main`, while no
+/// other thread exists. Registering at the first allocation instead was
+/// racy wherever threads allocate before the first fork (the test harness
+/// does): a child forked mid-registration spun forever on state 1.
+#[used]
+#[link_section = ".init_array"]
+static REGISTER_AT_LOAD: extern "C" fn() = register_at_load;
 
 /// Runs `f` on the heap under the lock.
 fn with_heap<T>(f: impl FnOnce(&mut Heap) -> T) -> T {

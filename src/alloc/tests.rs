@@ -1,13 +1,26 @@
 //! The allocator is tested as a type, on every target (glibc test builds
-//! keep the system allocator as the global one). Tests run in parallel on
-//! the one heap, which exercises the lock too.
+//! keep the system allocator as the global one, so only these tests use
+//! the heap). They run in parallel on the one heap, which exercises the
+//! lock too, except where a test needs the heap to itself (`exclusive`).
 
 use super::*;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 const A: Allocator = Allocator;
+
+/// Held shared by every test that allocates, exclusively by one that reads
+/// the heap's global state (CHUNKS, which block comes next).
+static HEAP_USE: RwLock<()> = RwLock::new(());
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    HEAP_USE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    HEAP_USE.write().unwrap_or_else(|e| e.into_inner())
+}
 
 fn layout(size: usize, align: usize) -> Layout {
     Layout::from_size_align(size, align).unwrap_or_else(|e| panic!("{size}/{align}: {e}"))
@@ -82,6 +95,7 @@ fn classes_cover_16_bytes_to_64_kib() {
 
 #[test]
 fn every_size_and_alignment_is_honoured_and_blocks_do_not_overlap() {
+    let _heap = shared();
     let mut live = Vec::new();
     for (n, &size) in SIZES.iter().enumerate() {
         for (m, &align) in ALIGNS.iter().enumerate() {
@@ -105,6 +119,7 @@ fn every_size_and_alignment_is_honoured_and_blocks_do_not_overlap() {
 
 #[test]
 fn zeroed_blocks_are_zero_even_when_reused() {
+    let _heap = shared();
     for &size in &[24, 3000, 70_000] {
         let l = layout(size, 8);
         let p = alloc(l);
@@ -137,6 +152,7 @@ fn realloc(p: *mut u8, l: Layout, to: usize) -> *mut u8 {
 
 #[test]
 fn realloc_stays_in_place_within_a_class_and_keeps_the_bytes_across() {
+    let _heap = shared();
     let l = layout(20, 8);
     let p = alloc(l);
     fill(p, 20, 7);
@@ -162,6 +178,7 @@ fn realloc_stays_in_place_within_a_class_and_keeps_the_bytes_across() {
 
 #[test]
 fn realloc_keeps_large_alignments() {
+    let _heap = shared();
     for &align in &[64, 4096, 8192, 1 << 21] {
         let mut l = layout(100, align);
         let mut p = alloc(l);
@@ -181,18 +198,23 @@ fn realloc_keeps_large_alignments() {
 
 #[test]
 fn freed_blocks_are_reused_not_mapped_anew() {
+    let _heap = exclusive();
     let before = CHUNKS.load(Ordering::Relaxed);
-    // 10 000 x 1 KiB is ~10 chunks if nothing were reused; other tests on
-    // the heap meanwhile may map a chunk or two.
+    // 10 000 x 1 KiB is ~10 chunks if nothing were reused. With the heap to
+    // itself, each block is the one just freed (the free list is LIFO) and
+    // at most the first needs a new chunk.
+    let first = alloc(layout(1000, 8));
+    free(first, layout(1000, 8));
     for i in 0..10_000 {
         let l = layout(1000 + i % 24, 8);
         let p = alloc(l);
+        assert_eq!(p, first, "round {i}: a freed 1 KiB block was not reused");
         fill(p, l.size(), i as u8);
         free(p, l);
     }
     let mapped = CHUNKS.load(Ordering::Relaxed) - before;
     assert!(
-        mapped <= 3,
+        mapped <= 1,
         "{mapped} chunks mapped for one live 1 KiB block"
     );
 }
@@ -227,6 +249,7 @@ fn churn(seed: u8, rounds: usize, stop: &AtomicBool) -> bool {
 
 #[test]
 fn threads_allocating_at_once_never_share_a_block() {
+    let _heap = shared();
     let stop = Arc::new(AtomicBool::new(false));
     let threads: Vec<_> = (0..4u8)
         .map(|t| {
@@ -296,6 +319,7 @@ fn hammer(stop: &AtomicBool) {
 
 #[test]
 fn a_child_forked_while_another_thread_allocates_never_hangs() {
+    let _heap = shared();
     let stop = Arc::new(AtomicBool::new(false));
     let hammers: Vec<_> = (0..2)
         .map(|_| {
@@ -330,4 +354,36 @@ fn a_child_forked_while_another_thread_allocates_never_hangs() {
         assert!(h.join().is_ok(), "a hammering thread panicked");
     }
     assert_eq!(result, Ok(()));
+}
+
+/// The fork handlers are in place before anything can allocate. Checked in
+/// a fresh copy of this test binary running only this test, where nothing
+/// has used the heap yet: registering at the first allocation instead let
+/// a fork from one thread catch another mid-registration (state 1), and the
+/// child then waited forever for a registrar it did not have.
+#[test]
+fn fork_handlers_are_registered_before_main() {
+    assert_eq!(
+        FORK_SAFE.load(Ordering::Acquire),
+        2,
+        "the fork handlers were not registered before the test began"
+    );
+}
+
+#[test]
+fn fork_handlers_are_registered_before_main_in_a_fresh_process() {
+    let name = "alloc::tests::fork_handlers_are_registered_before_main";
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("current_exe: {e}"));
+    let out = std::process::Command::new(&exe)
+        .args(["--exact", name, "--test-threads=1"])
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("1 passed"),
+        "{} --exact {name}: {}\n{text}{}",
+        exe.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
