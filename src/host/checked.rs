@@ -186,7 +186,9 @@ pub fn read_checked(root: &Path, path: &str) -> Checked {
         .metadata()
         .map_err(|e| ReadProblem::from_io(path, &e))?;
     regular(path, &meta)?;
-    let size = usize::try_from(meta.len()).unwrap_or(0).min(CHECKED_LIMIT as usize);
+    let size = usize::try_from(meta.len())
+        .unwrap_or(0)
+        .min(CHECKED_LIMIT as usize);
     let mut buf = Vec::with_capacity(size.max(READ_START));
     file.take(CHECKED_LIMIT + 1)
         .read_to_end(&mut buf)

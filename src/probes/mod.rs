@@ -243,7 +243,10 @@ fn default_graphroot(host: &Host, found: &Findings) -> String {
 fn run_order() -> Vec<&'static Area> {
     let is_late = |a: &&Area| a.name == "tools";
     let mut order: Vec<&Area> = AREAS.iter().filter(|a| !is_late(a)).collect();
-    let after = order.iter().position(|a| a.name == "identity").map_or(0, |i| i + 1);
+    let after = order
+        .iter()
+        .position(|a| a.name == "identity")
+        .map_or(0, |i| i + 1);
     let late: Vec<&Area> = AREAS.iter().filter(is_late).collect();
     order.splice(after..after, late);
     order
@@ -288,8 +291,12 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
     }
     // Reported in the areas' own order, whatever order they ran in.
     found.checks = in_report_order(std::mem::take(&mut found.checks), &check_ranks);
-    let context = std::mem::take(&mut found.report_context).into_iter().collect();
-    found.report_context = in_report_order(context, &context_ranks).into_iter().collect();
+    let context = std::mem::take(&mut found.report_context)
+        .into_iter()
+        .collect();
+    found.report_context = in_report_order(context, &context_ranks)
+        .into_iter()
+        .collect();
     for check in &mut found.checks {
         if skip
             .iter()

@@ -133,9 +133,25 @@ pub(super) fn read_text(
     }
 }
 
+/// `toml::parse`, once per text for the run: every fix round reads the
+/// same files (issue 10: parsing the ~24 KB containers.conf again was a
+/// third of the second round). The answer depends on the text alone.
+fn parse_once(text: &str) -> Result<Doc, toml::ParseError> {
+    type Parsed = Vec<(String, Result<Doc, toml::ParseError>)>;
+    thread_local!(static PARSED: std::cell::RefCell<Parsed> = const { std::cell::RefCell::new(Vec::new()) });
+    if let Some(known) =
+        PARSED.with_borrow(|p| p.iter().find(|(t, _)| t == text).map(|(_, r)| r.clone()))
+    {
+        return known;
+    }
+    let parsed = toml::parse(text);
+    PARSED.with_borrow_mut(|p| p.push((text.to_string(), parsed.clone())));
+    parsed
+}
+
 fn read_conf(host: &Host, path: &str, f: &mut Facts) -> Option<Doc> {
     let text = read_text(host, path, &mut f.unreadable)?;
-    match toml::parse(&text) {
+    match parse_once(&text) {
         Ok(doc) => Some(doc),
         Err(e) => {
             f.parse_errors.push((path.to_string(), e));
@@ -191,7 +207,7 @@ pub(super) fn resolve_storage(
     if let Some(file) = sc.file.clone() {
         let mut problems = Vec::new();
         if let Some(text) = read_text(host, &file, &mut problems) {
-            match toml::parse(&text) {
+            match parse_once(&text) {
                 Ok(doc) => storage_from_doc(&mut sc, &doc, system_only),
                 Err(e) => parse_errors.push((file, e)),
             }
