@@ -447,20 +447,20 @@ fn proc_mount(userns: bool, budget: Deadline) -> Result<Running, ProbeResult> {
 /// removed from a disk mounted with `discard`, as this machine's is, cost
 /// ~1 ms (issue 10), and the tree was eight.
 fn overlay(dir: &Path, userns: bool, enter_userns: bool) -> Result<Prepared, ProbeResult> {
-    let on_graphroot = |kind| {
-        TempDir::new(dir, kind).map_err(|(why, errno)| ProbeResult::failure("mkdir", errno, why))
-    };
-    let upper = on_graphroot("overlay-upper")?;
-    let work = on_graphroot("overlay-work")?;
+    // Named here, made by the child: a mkdir on a journaled disk took up
+    // to 2 ms here (ext4 looks for recently deleted inodes), which the
+    // doctor's own process no longer waits for.
+    let upper = TempDir::planned(dir, "overlay-upper");
+    let work = TempDir::planned(dir, "overlay-work");
     let scratch = TempDir::scratch("overlay").map_err(ProbeResult::not_run)?;
     let [lower, merged] = ["lower", "merged"].map(|n| scratch.path.join(n));
     let options = overlay_options(&lower, &upper.path, &work.path, userns);
     let (uid, gid) = own_ids();
+    let made = [upper.path.clone(), work.path.clone(), lower, merged.clone()];
     let body = move || {
-        for d in [&lower, &merged] {
-            if let Err(e) = std::fs::create_dir(d) {
-                let errno = Some(io_error_name(&e));
-                return ProbeResult::failure("mkdir", errno, d.display().to_string());
+        for d in &made {
+            if let Err(e) = make_dir(d) {
+                return e;
             }
         }
         if let Err(f) =
@@ -474,6 +474,19 @@ fn overlay(dir: &Path, userns: bool, enter_userns: bool) -> Result<Prepared, Pro
         body: Box::new(body),
         dirs: vec![upper, work, scratch],
     })
+}
+
+/// `mkdir -m 0700` of a probe directory that must not exist yet; the
+/// failure names the path and errno.
+fn make_dir(path: &Path) -> Result<(), ProbeResult> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| {
+            let why = format!("cannot create {}: {e}", path.display());
+            ProbeResult::failure("mkdir", Some(io_error_name(&e)), why)
+        })
 }
 
 /// Mounts the probe's overlay and detaches it, first with `volatile`
@@ -1050,6 +1063,22 @@ impl TempDir {
             }
         }
         Err(last)
+    }
+
+    /// A name for a directory in `parent` that a probe child makes: unique
+    /// to this process and moment (a doctor in another pid namespace may
+    /// share the directory and the pid), so that removing it, if the child
+    /// left it, removes nothing of anyone else's.
+    fn planned(parent: &Path, kind: &str) -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let name = format!(".podrun-probe-{kind}-{}-{n}-{nanos:x}", std::process::id());
+        TempDir {
+            path: parent.join(name),
+        }
     }
 
     /// A scratch directory for mount targets: `$TMPDIR`, else the usual
