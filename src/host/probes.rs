@@ -1144,24 +1144,9 @@ pub fn settle(deadline: Deadline) -> usize {
         .lock()
         .map(|mut l| std::mem::take(&mut *l))
         .unwrap_or_default();
-    // On a busy disk each rmdir waits for the journal, and waits that
-    // overlap cost one (the overlay tree alone is 8 rmdirs): trees beyond
-    // the first on a disk go side by side. Trees on tmpfs (the scratch
-    // directories) cost microseconds, less than a thread, and go inline.
-    let (on_disk, in_memory): (Vec<TempDir>, Vec<TempDir>) =
-        dirs.into_iter().partition(|d| !in_memory(&d.path));
-    drop(in_memory);
-    let mut trees = on_disk.into_iter();
-    let first = trees.next();
-    std::thread::scope(|s| {
-        for dir in trees {
-            // A spawn that fails drops its closure, removing the tree here.
-            let _ = std::thread::Builder::new()
-                .stack_size(64 << 10)
-                .spawn_scoped(s, move || drop(dir));
-        }
-        drop(first);
-    });
+    // Each child removes its own trees once it has reported (see
+    // `remove_trees`): what is left here is what a child that died left.
+    drop(dirs);
     reaped
 }
 
@@ -1176,11 +1161,6 @@ fn remove_trees(trees: &[PathBuf]) {
     }
 }
 
-/// Whether `path` lies on tmpfs, where removing is cheap.
-fn in_memory(path: &Path) -> bool {
-    nix::sys::statfs::statfs(path)
-        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC)
-}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
