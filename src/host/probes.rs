@@ -1161,7 +1161,6 @@ fn remove_trees(trees: &[PathBuf]) {
     }
 }
 
-
 impl Drop for TempDir {
     fn drop(&mut self) {
         remove_tree(&self.path);
