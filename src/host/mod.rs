@@ -83,6 +83,14 @@ enum Kept {
     Done(Result<(), i32>),
 }
 
+/// The answer of a kept `access(2)` or device open.
+fn kept_done(kept: Kept) -> Option<Result<(), i32>> {
+    match kept {
+        Kept::Done(r) => Some(r),
+        _ => None,
+    }
+}
+
 /// An io result with its error reduced to the errno, when it has one.
 fn by_errno<T>(r: &io::Result<T>) -> Option<Result<T, i32>>
 where
@@ -264,18 +272,18 @@ impl Host {
             Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
             None => {}
         }
-        if let Some(Kept::Read(r)) = self.kept(&format!("read {path}")) {
-            return r.map_err(io::Error::from_raw_os_error);
-        }
-        let result = self
-            .sys
-            .read(&self.root, path)
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
-        self.record(|c| c.file(path, &result));
-        if let Some(r) = by_errno(&result) {
-            self.keep(format!("read {path}"), Kept::Read(r));
-        }
-        result
+        let unpack = |k| match k {
+            Kept::Read(r) => Some(r),
+            _ => None,
+        };
+        self.kept_call(format!("read {path}"), unpack, Kept::Read, || {
+            let result = self
+                .sys
+                .read(&self.root, path)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+            self.record(|c| c.file(path, &result));
+            result
+        })
     }
 
     /// issue 10: while writes are only staged (`check`, `--dry-run`) the
@@ -294,6 +302,26 @@ impl Host {
         if self.is_staging() && self.capture.is_none() {
             self.kept.borrow_mut().insert(key, answer);
         }
+    }
+
+    /// A file call answered from what the run kept under `key` ([`Host::kept`]),
+    /// else made by `call` (which records it) and kept when its answer is
+    /// an answer ([`by_errno`]: never a stall).
+    fn kept_call<T: Clone>(
+        &self,
+        key: String,
+        unpack: fn(Kept) -> Option<Result<T, i32>>,
+        pack: fn(Result<T, i32>) -> Kept,
+        call: impl FnOnce() -> io::Result<T>,
+    ) -> io::Result<T> {
+        if let Some(r) = self.kept(&key).and_then(unpack) {
+            return r.map_err(io::Error::from_raw_os_error);
+        }
+        let result = call();
+        if let Some(r) = by_errno(&result) {
+            self.keep(key, pack(r));
+        }
+        result
     }
 
     /// Names in a directory, sorted.
@@ -336,15 +364,15 @@ impl Host {
                 size: staged.map_or(0, |s| s.len() as u64),
             });
         }
-        if let Some(Kept::Stat(r)) = self.kept(&format!("stat {path}")) {
-            return r.map_err(io::Error::from_raw_os_error);
-        }
-        let result = self.sys.stat(&self.root, path);
-        self.record(|c| c.stat(path, &result));
-        if let Some(r) = by_errno(&result) {
-            self.keep(format!("stat {path}"), Kept::Stat(r));
-        }
-        result
+        let unpack = |k| match k {
+            Kept::Stat(r) => Some(r),
+            _ => None,
+        };
+        self.kept_call(format!("stat {path}"), unpack, Kept::Stat, || {
+            let result = self.sys.stat(&self.root, path);
+            self.record(|c| c.stat(path, &result));
+            result
+        })
     }
 
     /// `lstat(2)`: the entry itself; a symlink is reported as one, never
@@ -410,16 +438,15 @@ impl Host {
 
     /// `statfs(2)`: filesystem type, free space, read-only flag.
     pub fn statfs(&self, path: &str) -> io::Result<FsStat> {
-        let key = format!("statfs {path}");
-        if let Some(Kept::FsStat(r)) = self.kept(&key) {
-            return r.map_err(io::Error::from_raw_os_error);
-        }
-        let result = self.sys.statfs(&self.root, path);
-        self.record(|c| c.statfs(path, &result));
-        if let Some(r) = by_errno(&result) {
-            self.keep(key, Kept::FsStat(r));
-        }
-        result
+        let unpack = |k| match k {
+            Kept::FsStat(r) => Some(r),
+            _ => None,
+        };
+        self.kept_call(format!("statfs {path}"), unpack, Kept::FsStat, || {
+            let result = self.sys.statfs(&self.root, path);
+            self.record(|c| c.statfs(path, &result));
+            result
+        })
     }
 
     /// The path itself if it exists, else its nearest existing ancestor:
@@ -443,30 +470,25 @@ impl Host {
         if self.staged(path).is_some() {
             return Ok(());
         }
-        let key = format!("access {mode:?} {path}");
-        if let Some(Kept::Done(r)) = self.kept(&key) {
-            return r.map_err(io::Error::from_raw_os_error);
-        }
-        let result = self.sys.access(&self.root, path, mode);
-        self.record(|c| c.access(path, mode, &result));
-        if let Some(r) = by_errno(&result) {
-            self.keep(key, Kept::Done(r));
-        }
-        result
+        self.kept_call(
+            format!("access {mode:?} {path}"),
+            kept_done,
+            Kept::Done,
+            || {
+                let result = self.sys.access(&self.root, path, mode);
+                self.record(|c| c.access(path, mode, &result));
+                result
+            },
+        )
     }
 
     /// Opens a file or device read-write and closes it again.
     pub fn open_rw(&self, path: &str) -> io::Result<()> {
-        let key = format!("open {path}");
-        if let Some(Kept::Done(r)) = self.kept(&key) {
-            return r.map_err(io::Error::from_raw_os_error);
-        }
-        let result = self.sys.open_rw(&self.root, path);
-        self.record(|c| c.open(path, &result));
-        if let Some(r) = by_errno(&result) {
-            self.keep(key, Kept::Done(r));
-        }
-        result
+        self.kept_call(format!("open {path}"), kept_done, Kept::Done, || {
+            let result = self.sys.open_rw(&self.root, path);
+            self.record(|c| c.open(path, &result));
+            result
+        })
     }
 
     /// The raw `security.capability` extended attribute, if any.
