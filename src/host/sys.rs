@@ -240,31 +240,13 @@ pub trait Sys {
     fn prefetched(&self, _probe: &Probe) -> Option<ProbeResult> {
         None
     }
-    /// At most `len` bytes of a file from `offset` (a binary's ELF headers
-    /// and build information, without reading tens of megabytes). Both the
-    /// real system and fixtures are trees under `root`, hence one default.
-    fn read_at(&self, root: &Path, path: &str, offset: u64, len: usize) -> io::Result<Vec<u8>> {
-        use std::os::unix::fs::{FileExt, OpenOptionsExt};
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NONBLOCK)
-            .open(root.join(path.trim_start_matches('/')))?;
-        let mut buf = vec![0u8; len];
-        let mut got = 0;
-        while got < len {
-            match file.read_at(&mut buf[got..], offset + got as u64)? {
-                0 => break,
-                n => got += n,
-            }
-        }
-        buf.truncate(got);
-        Ok(buf)
-    }
     /// One open file, its size and a reader of it at any offset
     /// (`read(offset, len)`: at most `len` bytes), handed to `each`: a
-    /// search of a sorted package database reads a few small windows
-    /// through one open, and they all come from one file even when dpkg
-    /// replaces it meanwhile (it writes a new one and renames it over).
+    /// binary's ELF headers and build information without reading tens of
+    /// megabytes, or a search of a sorted package database, a few small
+    /// windows through one open, all from one file even when dpkg replaces
+    /// it meanwhile (it writes a new one and renames it over). Both the
+    /// real system and fixtures are trees under `root`, hence one default.
     fn read_windows(
         &self,
         root: &Path,

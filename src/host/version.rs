@@ -40,6 +40,21 @@ pub struct Learnt {
 /// Package databases read for the run, by path.
 type Kept<T> = RefCell<Vec<(PathBuf, Rc<T>)>>;
 
+/// What `kept` holds for `path`, else what `read` gives, kept for the run.
+fn kept_for_run<T: ?Sized>(
+    kept: &'static std::thread::LocalKey<Kept<T>>,
+    path: PathBuf,
+    read: impl FnOnce() -> Option<Rc<T>>,
+) -> Option<Rc<T>> {
+    let hit = kept.with_borrow(|k| k.iter().find(|(p, _)| *p == path).map(|(_, v)| v.clone()));
+    if hit.is_some() {
+        return hit;
+    }
+    let value = read()?;
+    kept.with_borrow_mut(|k| k.push((path, value.clone())));
+    Some(value)
+}
+
 /// The most of a package database read (a real one is ~1 MB).
 const DB_LIMIT: u64 = 64 << 20;
 
@@ -546,6 +561,14 @@ pub fn go_version(modinfo: &str) -> Option<String> {
     })
 }
 
+/// The version in the Go build information of the ELF file `read` reads.
+fn buildinfo_version(read: &ReadAt) -> Option<String> {
+    let head = read(0, 64)?;
+    let (offset, size) = elf_section(&head, ".go.buildinfo", read)?;
+    let section = read(offset, usize::try_from(size).ok()?.min(1 << 16))?;
+    go_version(&go_buildinfo(&section)?.1)
+}
+
 impl Host {
     /// The version line of the tool at `path` (a system path): from a
     /// package database or the binary's build information, else by running
@@ -611,19 +634,13 @@ impl Host {
     /// capture (captures run the tool instead, see `tool_version`).
     fn dpkg_index(&self, path: &str) -> Option<Rc<DpkgIndex>> {
         thread_local!(static KEPT: Kept<DpkgIndex> = const { RefCell::new(Vec::new()) });
-        let full = self.path(path);
-        if let Some(hit) =
-            KEPT.with_borrow(|k| k.iter().find(|(p, _)| *p == full).map(|(_, i)| i.clone()))
-        {
-            return Some(hit);
-        }
-        let mut index = DpkgIndex::default();
-        self.sys
-            .read_pieces(&self.root, path, DB_LIMIT, &mut |piece| index.feed(piece))
-            .ok()?;
-        let index = Rc::new(index.finish());
-        KEPT.with_borrow_mut(|k| k.push((full, index.clone())));
-        Some(index)
+        kept_for_run(&KEPT, self.path(path), || {
+            let mut index = DpkgIndex::default();
+            self.sys
+                .read_pieces(&self.root, path, DB_LIMIT, &mut |piece| index.feed(piece))
+                .ok()?;
+            Some(Rc::new(index.finish()))
+        })
     }
 
     /// issue 10: `package` looked up in dpkg's status by bisection, a few
@@ -643,29 +660,25 @@ impl Host {
     /// (not through `Host::read`, as for dpkg).
     fn read_db(&self, path: &str) -> Option<Rc<str>> {
         thread_local!(static KEPT: Kept<str> = const { RefCell::new(Vec::new()) });
-        let full = self.path(path);
-        if let Some(hit) =
-            KEPT.with_borrow(|k| k.iter().find(|(p, _)| *p == full).map(|(_, t)| t.clone()))
-        {
-            return Some(hit);
-        }
-        let mut bytes = Vec::new();
-        self.sys
-            .read_pieces(&self.root, path, DB_LIMIT, &mut |piece| {
-                bytes.extend_from_slice(piece)
-            })
-            .ok()?;
-        let text: Rc<str> = String::from_utf8_lossy(&bytes).into();
-        KEPT.with_borrow_mut(|k| k.push((full, text.clone())));
-        Some(text)
+        kept_for_run(&KEPT, self.path(path), || {
+            let mut bytes = Vec::new();
+            self.sys
+                .read_pieces(&self.root, path, DB_LIMIT, &mut |piece| {
+                    bytes.extend_from_slice(piece)
+                })
+                .ok()?;
+            Some(String::from_utf8_lossy(&bytes).into())
+        })
     }
 
     fn version_in_buildinfo(&self, path: &str) -> Option<String> {
-        let read = |offset: u64, len: usize| self.sys.read_at(&self.root, path, offset, len).ok();
-        let head = read(0, 64)?;
-        let (offset, size) = elf_section(&head, ".go.buildinfo", &read)?;
-        let section = read(offset, usize::try_from(size).ok()?.min(1 << 16))?;
-        go_version(&go_buildinfo(&section)?.1)
+        let mut found = None;
+        self.sys
+            .read_windows(&self.root, path, &mut |_, read| {
+                found = buildinfo_version(read);
+            })
+            .ok()?;
+        found
     }
 
     /// Runs `path --version` with HOME, XDG_* and TMPDIR in a fresh private
@@ -1217,6 +1230,46 @@ build\t-ldflags=\"-X main.gitCommit=abc -X github.com/opencontainers/runc.versio
         );
         assert_eq!(elf_section(&f[..64], ".text", &read), None);
         assert_eq!(elf_section(b"#!/bin/sh\n", ".go.buildinfo", &read), None);
+    }
+
+    /// Through the seam: a binary no package database owns gives the
+    /// version its build information names, read through one open.
+    #[test]
+    fn a_go_binary_no_database_owns_gives_its_build_information_version() {
+        let info =
+            buildinfo("path\tx/cmd/podman\nmod\tgithub.com/containers/podman/v5\tv5.4.2\th1:x=\n");
+        let names = b"\0.shstrtab\0.go.buildinfo\0";
+        let (names_at, shoff) = (64u64, 128u64);
+        let info_at = shoff + 3 * 64;
+        let mut f = vec![0u8; 64];
+        f[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        f.extend_from_slice(names);
+        f.resize(shoff as usize, 0);
+        f[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
+        f[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        f[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
+        f[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
+        for (name, off, size) in [
+            (0u32, 0u64, 0u64),
+            (1, names_at, names.len() as u64),
+            (11, info_at, info.len() as u64),
+        ] {
+            let mut h = vec![0u8; 64];
+            h[..4].copy_from_slice(&name.to_le_bytes());
+            h[0x18..0x20].copy_from_slice(&off.to_le_bytes());
+            h[0x20..0x28].copy_from_slice(&size.to_le_bytes());
+            f.extend(h);
+        }
+        f.extend_from_slice(&info);
+        let fixture = crate::probes::testutil::Fixture::new().dir("/usr/bin");
+        std::fs::write(fixture.root_path("/usr/bin/podman"), &f).unwrap();
+        let host = fixture.host();
+        let learnt = host.tool_version("/usr/bin/podman").unwrap();
+        assert_eq!(learnt.line, "podman 5.4.2");
+        assert!(
+            learnt.source.starts_with("Go build information"),
+            "{learnt:?}"
+        );
     }
 
     #[test]
