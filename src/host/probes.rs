@@ -239,9 +239,25 @@ fn start_group(userns: bool, probes: &[&Probe]) -> Group {
             dirs,
         };
     }
+    let child = spawn_bodies(userns, bodies, &dirs);
+    Group {
+        child,
+        members,
+        dirs,
+    }
+}
+
+/// Forks one child that runs `bodies` in turn (first entering its user
+/// namespace when `userns`), sends each answer by its place, then removes
+/// the trees of `dirs` ([`remove_trees`]).
+fn spawn_bodies(
+    userns: bool,
+    bodies: Vec<Box<dyn FnOnce() -> ProbeResult>>,
+    dirs: &[TempDir],
+) -> Result<Child, ProbeResult> {
     let (uid, gid) = own_ids();
-    let trees: Vec<PathBuf> = dirs.iter().map(|d: &TempDir| d.path.clone()).collect();
-    let child = spawn_reporting(move |report| {
+    let trees: Vec<PathBuf> = dirs.iter().map(|d| d.path.clone()).collect();
+    spawn_reporting(move |report| {
         let entered = match userns {
             true => enter(true, CloneFlags::empty(), uid, gid),
             false => Ok(()),
@@ -254,12 +270,7 @@ fn start_group(userns: bool, probes: &[&Probe]) -> Group {
             send(report, place, &r);
         }
         remove_trees(&trees);
-    });
-    Group {
-        child,
-        members,
-        dirs,
-    }
+    })
 }
 
 impl Group {
@@ -318,13 +329,7 @@ fn start(probe: &Probe, budget: Deadline) -> Result<Running, ProbeResult> {
         | Probe::Keyctl
         | Probe::Hostname { .. } => {
             let p = prepare(probe, false)?;
-            let trees: Vec<PathBuf> = p.dirs.iter().map(|d| d.path.clone()).collect();
-            let body = p.body;
-            spawn_reporting(move |report| {
-                send(report, 0, &caught(body));
-                remove_trees(&trees);
-            })
-            .map(|child| Running {
+            spawn_bodies(false, vec![p.body], &p.dirs).map(|child| Running {
                 child,
                 dirs: p.dirs,
             })
@@ -435,8 +440,6 @@ fn proc_mount(userns: bool, budget: Deadline) -> Result<Running, ProbeResult> {
     })
 }
 
-/// `userns`: the mount is made as rootless storage makes it (`userxattr`);
-/// `enter_userns`: the child itself enters that user namespace first.
 /// `userns`: the mount is made as rootless storage makes it (`userxattr`);
 /// `enter_userns`: the child itself enters that user namespace first.
 ///
