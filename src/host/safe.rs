@@ -1036,6 +1036,34 @@ mod tests {
         assert_eq!(names(dir.path()), vec!["x.conf"]);
     }
 
+    /// A report (not durable) unlinks what is at its name before the
+    /// rename: a symlink planted there after the check is removed itself,
+    /// never written through, and the report lands whole.
+    #[test]
+    fn a_symlink_planted_before_a_report_lands_is_replaced_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let fd = open_dir(dir.path(), "/", None).unwrap().fd;
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        let report = dir.path().join("r.json");
+        std::fs::write(&report, "old\n").unwrap();
+        let plant = || {
+            std::fs::remove_file(&report).unwrap();
+            std::os::unix::fs::symlink(&victim, &report).unwrap();
+            Ok(())
+        };
+        let how = How {
+            create_only: false,
+            durable: false,
+        };
+        replace_in(&fd, "r.json", b"{}\n", 0o644, None, plant, how).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        let meta = std::fs::symlink_metadata(&report).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(std::fs::read_to_string(&report).unwrap(), "{}\n");
+        assert_eq!(names(dir.path()), vec!["r.json", "victim"]);
+    }
+
     #[test]
     fn a_fifo_is_refused_at_once_instead_of_hanging() {
         let dir = tempfile::tempdir().unwrap();
