@@ -104,12 +104,8 @@ pub struct Started {
 
 impl Started {
     pub fn start(probes: &[Probe], budget: Deadline) -> Started {
-        let mut started = Started {
-            alone: Vec::new(),
-            groups: Vec::new(),
-            answered: Vec::new(),
-            budget,
-        };
+        let mut started = Started::default();
+        started.budget = budget;
         let mut unique: Vec<&Probe> = Vec::new();
         for p in probes {
             if !unique.contains(&p) && !matches!(p, Probe::UserNsMap { .. }) {
