@@ -5,7 +5,8 @@
 
 use crate::host::{FileKind, Host};
 use crate::model::{Action, Check, Status, OWNED_MARKER};
-use crate::probes::{probe_all, Findings};
+use crate::probes::pass::Earlier;
+use crate::probes::{probe_pass, Findings};
 use std::collections::BTreeMap;
 
 /// One change on disk made by this run.
@@ -30,6 +31,9 @@ pub struct FixRun {
     pub problems: Vec<String>,
     /// Ids of the checks whose job fix was applied.
     pub applied: Vec<String>,
+    /// issue 10: areas the later passes took over from the pass before
+    /// instead of running them again (not reported; tests and profiles).
+    pub areas_taken_over: usize,
 }
 
 /// Probes, applies fixes and probes again, at most a few rounds: a fix may
@@ -41,9 +45,10 @@ pub struct FixRun {
 /// the mode decides whether they reach the job (`env`, `exec`) or become
 /// advice (bare `fix`).
 pub fn fix_loop(host: &mut Host, skip: &[String]) -> (Findings, Findings, FixRun) {
-    let before = probe_all(host, skip);
+    let (before, mut pass) = probe_pass(host, skip, None);
     let mut run = FixRun::default();
     let mut current = before.clone();
+    host.take_changes();
     for _round in 0..4 {
         let mut progressed = false;
         for check in &current.checks {
@@ -59,7 +64,15 @@ pub fn fix_loop(host: &mut Host, skip: &[String]) -> (Findings, Findings, FixRun
         if !progressed {
             break;
         }
-        current = probe_all(host, skip);
+        // issue 10: only from the first area the round's fixes can reach.
+        let changes = host.take_changes();
+        let earlier = Earlier {
+            found: &current,
+            pass: &pass,
+            changes: &changes,
+        };
+        (current, pass) = probe_pass(host, skip, Some(earlier));
+        run.areas_taken_over += pass.taken_over();
     }
     // The same refusal comes back every round: list it once.
     let mut seen = std::collections::BTreeSet::new();

@@ -19,6 +19,8 @@ mod real;
 mod safe;
 mod stat;
 mod sys;
+// issue 10: what the areas consulted and the fixes changed (re-run rounds).
+mod touch;
 // issue 10: tool versions from package databases and build information;
 // public so that its pure parsers can be fuzzed (fuzz/).
 pub mod version;
@@ -37,6 +39,7 @@ pub use fixture::FixtureSys;
 pub use real::RealSys;
 pub use safe::write_report;
 pub use sys::{Access, CmdOutput, FileKind, FsStat, IdMapLine, Probe, ProbeResult, Stat, Sys};
+pub use touch::{reached, Touch};
 pub use version::Learnt;
 pub use wait::Deadline;
 
@@ -70,6 +73,11 @@ pub struct Host {
     /// issue 10: answers of the system kept while writes are only staged
     /// (see [`Host::kept`]).
     kept: RefCell<BTreeMap<String, Kept>>,
+    /// issue 10: what the area now running consulted, while a probing pass
+    /// keeps track ([`Host::consulting`]).
+    consulted: RefCell<Option<Vec<Touch>>>,
+    /// issue 10: what was staged or set since [`Host::take_changes`].
+    changes: RefCell<Vec<Touch>>,
 }
 
 /// One answer of the system, kept for the run (errors by errno).
@@ -141,6 +149,8 @@ impl Host {
             budget: Deadline::unlimited(),
             tool_limit: TOOL_LIMIT,
             kept: RefCell::default(),
+            consulted: RefCell::default(),
+            changes: RefCell::default(),
         }
     }
 
@@ -159,6 +169,8 @@ impl Host {
             budget: Deadline::unlimited(),
             tool_limit: TOOL_LIMIT,
             kept: RefCell::default(),
+            consulted: RefCell::default(),
+            changes: RefCell::default(),
         })
     }
 
@@ -201,18 +213,47 @@ impl Host {
         self.staged(path).is_some()
     }
 
+    /// Every file call that sees staged writes looks here first, so this is
+    /// where a lookup is counted as consulted.
     fn staged(&self, path: &str) -> Option<Option<String>> {
-        self.staged.as_ref()?.borrow().get(path).cloned()
+        let staged = self.staged.as_ref()?;
+        self.consult(|| Touch::Path(path.to_string()));
+        staged.borrow().get(path).cloned()
     }
 
     fn stage(&self, path: &str, contents: Option<String>) -> bool {
         match &self.staged {
             Some(s) => {
                 s.borrow_mut().insert(path.to_string(), contents);
+                self.changes
+                    .borrow_mut()
+                    .push(Touch::Path(path.to_string()));
                 true
             }
             None => false,
         }
+    }
+
+    /// issue 10: from now on, until [`Host::consulted`], what the probes
+    /// consult that a staged write or a variable set can change is listed.
+    pub fn consulting(&self) {
+        *self.consulted.borrow_mut() = Some(Vec::new());
+    }
+
+    /// What was consulted since [`Host::consulting`]; stops listing.
+    pub fn consulted(&self) -> Vec<Touch> {
+        self.consulted.borrow_mut().take().unwrap_or_default()
+    }
+
+    fn consult(&self, touch: impl FnOnce() -> Touch) {
+        if let Some(list) = self.consulted.borrow_mut().as_mut() {
+            list.push(touch());
+        }
+    }
+
+    /// issue 10: the paths staged and variables set since the last call.
+    pub fn take_changes(&self) -> Vec<Touch> {
+        std::mem::take(&mut self.changes.borrow_mut())
     }
 
     pub fn is_fixture(&self) -> bool {
@@ -235,6 +276,7 @@ impl Host {
     /// An environment variable of the examined process. Values are evidence
     /// for decisions only: never put one in a report unless this tool set it.
     pub fn env(&self, key: &str) -> Option<&str> {
+        self.consult(|| Touch::Env(key.to_string()));
         self.record(|c| {
             c.env.insert(key.to_string(), self.env.get(key).cloned());
         });
@@ -249,6 +291,7 @@ impl Host {
     /// Replaces the environment seen by later probes (the fixing modes probe
     /// again with the environment they will export).
     pub fn set_env(&mut self, key: &str, value: Option<&str>) {
+        self.changes.borrow_mut().push(Touch::Env(key.to_string()));
         match value {
             Some(v) => self.env.insert(key.to_string(), v.to_string()),
             None => self.env.remove(key),
@@ -257,6 +300,7 @@ impl Host {
 
     /// The whole environment, for `exec` to hand on to the command.
     pub fn env_all(&self) -> &BTreeMap<String, String> {
+        self.consult(|| Touch::Everything);
         &self.env
     }
 
@@ -328,6 +372,7 @@ impl Host {
     pub fn read_dir(&self, path: &str) -> io::Result<Vec<String>> {
         let mut result = self.sys.read_dir(&self.root, path);
         if let Some(staged) = &self.staged {
+            self.consult(|| Touch::Listing(path.to_string()));
             let prefix = format!("{}/", path.trim_end_matches('/'));
             let extra: Vec<String> = staged
                 .borrow()
@@ -526,6 +571,7 @@ impl Host {
 
     /// Runs a tool (for versions); never a shell.
     pub fn run(&self, argv: &[&str]) -> io::Result<CmdOutput> {
+        self.consult(|| Touch::Everything);
         let result = self.sys.run_within(argv, &self.env, self.tool_deadline());
         self.record(|c| c.command(argv, &self.env, &result));
         result
@@ -535,6 +581,7 @@ impl Host {
     /// environment (a dry run's variables that name files only staged,
     /// which a child process cannot see).
     pub fn run_without(&self, argv: &[&str], remove: &[&str]) -> io::Result<CmdOutput> {
+        self.consult(|| Touch::Everything);
         let mut env = self.env.clone();
         for key in remove {
             env.remove(*key);
@@ -550,7 +597,13 @@ impl Host {
         if let Some(known) = self.memo.borrow().get(key) {
             return Some(known.clone());
         }
+        let consulted_before = self.consulted.borrow().as_ref().map(Vec::len);
         let value = answer()?;
+        // issue 10: the answer holds for the run, so what it took to learn
+        // it can change nothing a later pass finds.
+        if let (Some(n), Some(list)) = (consulted_before, self.consulted.borrow_mut().as_mut()) {
+            list.truncate(n);
+        }
         self.memo
             .borrow_mut()
             .insert(key.to_string(), value.clone());

@@ -19,6 +19,7 @@ pub mod limits;
 pub mod lsm;
 pub mod mounts;
 pub mod network;
+pub mod pass;
 pub mod paths;
 pub mod storage;
 pub mod subid;
@@ -32,6 +33,7 @@ use crate::decide;
 use crate::host::{Host, Probe};
 use crate::model::Plan;
 use crate::model::{Check, Spec};
+use pass::{Earlier, Pass};
 use serde_json::{Map, Value};
 
 /// Everything the probes found.
@@ -152,6 +154,9 @@ pub struct Area {
     pub name: &'static str,
     pub specs: &'static [Spec],
     pub probe: fn(&Host, &mut Findings),
+    /// Copies the area's facts from one `Findings` to another (a pass
+    /// taking an area over from the pass before, `pass::Earlier`).
+    pub keep: fn(&Findings, &mut Findings),
 }
 
 /// The table entry of an area module: its facts go into the `Findings`
@@ -171,6 +176,7 @@ macro_rules! areas {
                 let out = $m::probe(host, found);
                 found.absorb(out)
             },
+            keep: |from, to| to.$m = from.$m.clone(),
         }),*];
     };
 }
@@ -263,12 +269,31 @@ fn in_report_order<T>(items: Vec<T>, ranks: &[usize]) -> Vec<T> {
 /// Runs every area. Checks whose id is in `skip` are reported as skipped
 /// (the area still runs: later areas may need its facts).
 pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
+    probe_pass(host, skip, None).0
+}
+
+/// Runs the areas, or, given the pass before and what changed since, only
+/// those from the first one a change reaches (`pass`), taking the others
+/// over. Returns the findings and what the next pass may reuse.
+pub fn probe_pass(host: &Host, skip: &[String], earlier: Option<Earlier>) -> (Findings, Pass) {
     let mut found = Findings::default();
+    let mut pass = Pass::new(host.is_staging() && skip.is_empty());
+    let reuse = earlier.as_ref().map_or(0, Earlier::reusable_areas);
     let (mut check_ranks, mut context_ranks) = (Vec::new(), Vec::new());
-    for area in run_order() {
-        let (checks, stalls) = (found.checks.len(), host.stalls().len());
-        (area.probe)(host, &mut found);
+    for (pos, area) in run_order().into_iter().enumerate() {
+        let (checks, fields) = (found.checks.len(), found.report_context.len());
         let rank = AREAS.iter().position(|a| a.name == area.name).unwrap_or(0);
+        if let Some(e) = earlier.as_ref().filter(|_| pos < reuse) {
+            e.take_over(pos, area, &mut found, &mut pass);
+            check_ranks.resize(found.checks.len(), rank);
+            context_ranks.resize(found.report_context.len(), rank);
+            continue;
+        }
+        let stalls = host.stalls().len();
+        host.consulting();
+        (area.probe)(host, &mut found);
+        let added = found.report_context.len() - fields;
+        pass.ran(rank, host.consulted(), found.checks.len() - checks, added);
         check_ranks.resize(found.checks.len(), rank);
         context_ranks.resize(found.report_context.len(), rank);
         let all = host.stalls();
@@ -289,6 +314,9 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
             host.prefetch(&independent_probes(host, &found));
         }
     }
+    if !host.stalls().is_empty() {
+        pass.not_reusable();
+    }
     // Reported in the areas' own order, whatever order they ran in.
     found.checks = in_report_order(std::mem::take(&mut found.checks), &check_ranks);
     let context = std::mem::take(&mut found.report_context)
@@ -306,7 +334,7 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
             check.summary = format!("skipped by --skip ({})", check.summary);
         }
     }
-    found
+    (found, pass)
 }
 
 /// issue 9: an area that met a stall (a call abandoned at its deadline)
@@ -364,23 +392,6 @@ mod remedy_tests {
         "kernel",
     ];
 
-    fn env_fixtures() -> Vec<std::path::PathBuf> {
-        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut dirs = Vec::new();
-        for sub in ["envs", "captured"] {
-            let Ok(rd) = std::fs::read_dir(base.join(sub)) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                if e.path().join("host.json").is_file() {
-                    dirs.push(e.path());
-                }
-            }
-        }
-        dirs.sort();
-        dirs
-    }
-
     fn remedy_problems(name: &str, found: &Findings) -> Vec<String> {
         let mut bad = Vec::new();
         for c in found.checks.iter().filter(|c| c.status == Status::Error) {
@@ -408,7 +419,7 @@ mod remedy_tests {
     /// after this tool's own fixes, carries a paste-ready remedy.
     #[test]
     fn every_blocking_finding_names_a_concrete_remedy() {
-        let dirs = env_fixtures();
+        let dirs = super::testutil::env_fixture_dirs();
         assert!(!dirs.is_empty(), "no fixtures under tests/fixtures");
         let mut bad = Vec::new();
         for dir in &dirs {

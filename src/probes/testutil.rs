@@ -289,6 +289,24 @@ impl Findings {
     }
 }
 
+/// Every fixture environment (tests/fixtures/envs and captured), sorted.
+pub fn env_fixture_dirs() -> Vec<std::path::PathBuf> {
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut dirs = Vec::new();
+    for sub in ["envs", "captured"] {
+        let Ok(rd) = std::fs::read_dir(base.join(sub)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if e.path().join("host.json").is_file() {
+                dirs.push(e.path());
+            }
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
