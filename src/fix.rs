@@ -47,11 +47,12 @@ pub struct FixRun {
 pub fn fix_loop(host: &mut Host, skip: &[String]) -> (Findings, Findings, FixRun) {
     let (before, mut pass) = probe_pass(host, skip, None);
     let mut run = FixRun::default();
-    let mut current = before.clone();
+    // None: the findings as they were before any fix.
+    let mut current: Option<Findings> = None;
     host.take_changes();
     for _round in 0..4 {
         let mut progressed = false;
-        for check in &current.checks {
+        for check in &current.as_ref().unwrap_or(&before).checks {
             if !wants_fix(check) || run.applied.iter().any(|id| id == check.id) {
                 continue;
             }
@@ -66,14 +67,13 @@ pub fn fix_loop(host: &mut Host, skip: &[String]) -> (Findings, Findings, FixRun
         }
         // issue 10: only from the first area the round's fixes can reach.
         let changes = host.take_changes();
-        let earlier = Earlier {
-            found: &current,
-            pass: &pass,
-            changes: &changes,
-        };
-        (current, pass) = probe_pass(host, skip, Some(earlier));
+        let found = current.take().unwrap_or_else(|| before.clone());
+        let earlier = Earlier::new(found, std::mem::take(&mut pass), &changes);
+        let (found, next) = probe_pass(host, skip, Some(earlier));
+        (current, pass) = (Some(found), next);
         run.areas_taken_over += pass.taken_over();
     }
+    let current = current.unwrap_or_else(|| before.clone());
     // The same refusal comes back every round: list it once.
     let mut seen = std::collections::BTreeSet::new();
     run.problems.retain(|p| seen.insert(p.clone()));

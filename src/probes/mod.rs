@@ -75,6 +75,11 @@ impl Findings {
         out.facts.store(self);
         self.checks.extend(out.checks);
         self.report_context.extend(out.report);
+        self.replan();
+    }
+
+    /// Decides the plan again from the facts so far.
+    pub fn replan(&mut self) {
         self.plan = decide::plan(&self.observed());
         // A mapping probe that succeeded overrules idmap's static rules.
         decide::demote(&mut self.checks, self.idmap.map_probe.as_ref());
@@ -154,9 +159,9 @@ pub struct Area {
     pub name: &'static str,
     pub specs: &'static [Spec],
     pub probe: fn(&Host, &mut Findings),
-    /// Copies the area's facts from one `Findings` to another (a pass
+    /// Moves the area's facts from one `Findings` to another (a pass
     /// taking an area over from the pass before, `pass::Earlier`).
-    pub keep: fn(&Findings, &mut Findings),
+    pub keep: fn(&mut Findings, &mut Findings),
 }
 
 /// The table entry of an area module: its facts go into the `Findings`
@@ -176,7 +181,7 @@ macro_rules! areas {
                 let out = $m::probe(host, found);
                 found.absorb(out)
             },
-            keep: |from, to| to.$m = from.$m.clone(),
+            keep: |from, to| to.$m = std::mem::take(&mut from.$m),
         }),*];
     };
 }
@@ -275,7 +280,7 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
 /// Runs the areas, or, given the pass before and what changed since, only
 /// those from the first one a change reaches (`pass`), taking the others
 /// over. Returns the findings and what the next pass may reuse.
-pub fn probe_pass(host: &Host, skip: &[String], earlier: Option<Earlier>) -> (Findings, Pass) {
+pub fn probe_pass(host: &Host, skip: &[String], mut earlier: Option<Earlier>) -> (Findings, Pass) {
     let mut found = Findings::default();
     let mut pass = Pass::new(host.is_staging() && skip.is_empty());
     let reuse = earlier.as_ref().map_or(0, Earlier::reusable_areas);
@@ -283,8 +288,11 @@ pub fn probe_pass(host: &Host, skip: &[String], earlier: Option<Earlier>) -> (Fi
     for (pos, area) in run_order().into_iter().enumerate() {
         let (checks, fields) = (found.checks.len(), found.report_context.len());
         let rank = AREAS.iter().position(|a| a.name == area.name).unwrap_or(0);
-        if let Some(e) = earlier.as_ref().filter(|_| pos < reuse) {
+        if let Some(e) = earlier.as_mut().filter(|_| pos < reuse) {
             e.take_over(pos, area, &mut found, &mut pass);
+            if pos + 1 == reuse {
+                found.replan();
+            }
             check_ranks.resize(found.checks.len(), rank);
             context_ranks.resize(found.report_context.len(), rank);
             continue;

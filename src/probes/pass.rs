@@ -12,9 +12,9 @@
 //! ran with `--skip` (marks made after the areas), or wrote for real.
 
 use super::{Area, Findings, AREAS};
-use crate::decide;
 use crate::host::{reached, Touch};
-use std::ops::Range;
+use crate::model::Check;
+use serde_json::Value;
 
 /// What one pass leaves for the next.
 #[derive(Debug, Default, Clone)]
@@ -35,12 +35,19 @@ struct AreaPass {
     fields: usize,
 }
 
-/// The pass before, and what changed since.
+/// The pass before, and what changed since. Owns that pass's findings:
+/// what an area that is taken over found moves into the next pass.
 pub struct Earlier<'a> {
-    pub found: &'a Findings,
-    pub pass: &'a Pass,
-    pub changes: &'a [Touch],
+    found: Findings,
+    pass: Pass,
+    changes: &'a [Touch],
+    /// By rank: the checks and report fields of each area, moved out of
+    /// `found` (which is in report order); `None` when the counts in `pass`
+    /// do not add up to `found`, and nothing can be taken over.
+    blocks: Option<Vec<Block>>,
 }
+
+type Block = (Vec<Check>, Vec<(String, Value)>);
 
 impl Pass {
     pub fn new(reusable: bool) -> Pass {
@@ -71,19 +78,21 @@ impl Pass {
     }
 }
 
-impl Earlier<'_> {
+impl<'a> Earlier<'a> {
+    pub fn new(mut found: Findings, pass: Pass, changes: &'a [Touch]) -> Earlier<'a> {
+        let blocks = split(&mut found, &pass);
+        Earlier {
+            found,
+            pass,
+            changes,
+            blocks,
+        }
+    }
+
     /// How many areas, in run order, the next pass takes over: those before
     /// the first one a change reaches.
     pub fn reusable_areas(&self) -> usize {
-        let (checks, fields) = self
-            .pass
-            .areas
-            .iter()
-            .fold((0, 0), |(c, f), a| (c + a.checks, f + a.fields));
-        let consistent = checks == self.found.checks.len()
-            && fields == self.found.report_context.len()
-            && self.pass.areas.len() == AREAS.len();
-        if !self.pass.reusable || !consistent {
+        if !self.pass.reusable || self.blocks.is_none() {
             return 0;
         }
         self.pass
@@ -94,39 +103,58 @@ impl Earlier<'_> {
     }
 
     /// Takes over the area at `pos` (run order) into `found`: its facts,
-    /// checks and report fields as the pass before left them, and the plan
-    /// decided again as `Findings::absorb` does. The pass before's record
-    /// of it is carried into `next`, for the round after.
-    pub fn take_over(&self, pos: usize, area: &Area, found: &mut Findings, next: &mut Pass) {
-        let Some(record) = self.pass.areas.get(pos) else {
+    /// checks and report fields as the pass before left them. The caller
+    /// decides the plan again after the last one (`Findings::replan`). The
+    /// pass before's record of it is carried into `next`, for the round
+    /// after.
+    pub fn take_over(&mut self, pos: usize, area: &Area, found: &mut Findings, next: &mut Pass) {
+        let Some(record) = self.pass.areas.get_mut(pos) else {
             return;
         };
-        (area.keep)(self.found, found);
-        let (checks, fields) = self.blocks(record.rank);
-        let kept = self.found.checks.get(checks).unwrap_or_default();
-        found.checks.extend(kept.iter().cloned());
-        let taken = self.found.report_context.iter().skip(fields.start);
-        for (key, value) in taken.take(fields.len()) {
-            found.report_context.insert(key.clone(), value.clone());
-        }
-        found.plan = decide::plan(&found.observed());
-        decide::demote(&mut found.checks, found.idmap.map_probe.as_ref());
-        next.areas.push(record.clone());
+        (area.keep)(&mut self.found, found);
+        let block = self
+            .blocks
+            .as_mut()
+            .and_then(|b| b.get_mut(record.rank))
+            .map(std::mem::take)
+            .unwrap_or_default();
+        found.checks.extend(block.0);
+        found.report_context.extend(block.1);
+        next.areas.push(AreaPass {
+            consulted: std::mem::take(&mut record.consulted),
+            ..*record
+        });
         next.taken += 1;
     }
+}
 
-    /// Where the area of `rank` put its checks and report fields in the
-    /// pass before's findings, which are in report order.
-    fn blocks(&self, rank: usize) -> (Range<usize>, Range<usize>) {
-        let (mut checks, mut fields) = (0, 0);
-        for a in self.pass.areas.iter().filter(|a| a.rank < rank) {
-            checks += a.checks;
-            fields += a.fields;
-        }
-        let own = self.pass.areas.iter().find(|a| a.rank == rank);
-        let (n_checks, n_fields) = own.map_or((0, 0), |a| (a.checks, a.fields));
-        (checks..checks + n_checks, fields..fields + n_fields)
+/// Moves the checks and report fields of `found` into one block per area
+/// rank, by the counts `pass` recorded; `None` when they do not add up.
+fn split(found: &mut Findings, pass: &Pass) -> Option<Vec<Block>> {
+    let (checks, fields) = pass
+        .areas
+        .iter()
+        .fold((0, 0), |(c, f), a| (c + a.checks, f + a.fields));
+    let mut ranks: Vec<&AreaPass> = pass.areas.iter().collect();
+    ranks.sort_by_key(|a| a.rank);
+    let one_each = ranks.iter().enumerate().all(|(i, a)| a.rank == i);
+    if checks != found.checks.len()
+        || fields != found.report_context.len()
+        || ranks.len() != AREAS.len()
+        || !one_each
+    {
+        return None;
     }
+    let mut all_checks = std::mem::take(&mut found.checks).into_iter();
+    let mut all_fields = std::mem::take(&mut found.report_context).into_iter();
+    let blocks = ranks
+        .iter()
+        .map(|a| {
+            let checks = all_checks.by_ref().take(a.checks).collect();
+            (checks, all_fields.by_ref().take(a.fields).collect())
+        })
+        .collect();
+    Some(blocks)
 }
 
 #[cfg(test)]
@@ -184,26 +212,13 @@ mod tests {
             let mut full = pass.clone();
             full.areas
                 .extend((3..AREAS.len()).map(|r| record(r, vec![], 0)));
-            Earlier {
-                found: &found,
-                pass: &full,
-                changes,
-            }
-            .reusable_areas()
+            Earlier::new(found.clone(), full, changes).reusable_areas()
         };
         assert_eq!(at(&[Touch::Path("/etc/a".into())]), 1);
         assert_eq!(at(&[Touch::Env("HOME".into())]), 0);
         assert_eq!(at(&[Touch::Path("/etc/b".into())]), AREAS.len());
         // Counts that do not add up to the findings: nothing is reused.
-        assert_eq!(
-            Earlier {
-                found: &found,
-                pass: &pass,
-                changes: &[],
-            }
-            .reusable_areas(),
-            0
-        );
+        assert_eq!(Earlier::new(found, pass, &[]).reusable_areas(), 0);
     }
 
     fn record(rank: usize, consulted: Vec<Touch>, checks: usize) -> AreaPass {
