@@ -17,9 +17,12 @@ for target in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
   case "$kind" in *"statically linked"*|*"static-pie linked"*) ;; *) echo "  not static"; fail=1 ;; esac
   ((size <= budget)) || { echo "  over the size budget"; fail=1; }
 done
-# The aarch64 binary really runs (under qemu-user).
+# The aarch64 binary really runs (under qemu-user); without qemu that is a failure, not a skip.
 if command -v qemu-aarch64-static >/dev/null; then
   qemu-aarch64-static target/aarch64-unknown-linux-musl/release/podrun-doctor list | head -n 3
+else
+  echo "  aarch64 binary not run: qemu-aarch64-static missing (apt-get install qemu-user-static; tests/setup.sh installs it)"
+  fail=1
 fi
 bin=target/x86_64-unknown-linux-musl/release/podrun-doctor
 best=999999

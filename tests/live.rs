@@ -1,9 +1,17 @@
 //! Live tests: the real binary and the real fork-and-try probes on this host.
 //!
-//! They need root (to drop to uid 65534 with `setpriv`/`unshare`) and say so
-//! when they skip. Claims that only hold on a privileged host (the probes
-//! succeed) are guarded by what the kernel says about this process:
-//! `CAP_SYS_ADMIN` effective and no seccomp filter.
+//! Each test needs something of the host: root (to drop to uid 65534 with
+//! `setpriv`/`unshare`), `CAP_SYS_ADMIN` effective with no seccomp filter
+//! (the probes succeed only there), newuidmap/newgidmap (package uidmap),
+//! setpriv and unshare (package util-linux), and a kernel that allows user
+//! namespaces. tests/setup.sh installs the packages and CI runs as root, so
+//! there every test runs. A test that lacks what it needs FAILS, naming what
+//! is missing and how to provide it (see `need`).
+//!
+//! The only way not to run them: `PODRUN_LIVE=skip cargo test`. A test that
+//! lacks something then prints, past the harness's output capture, that
+//! `PODRUN_LIVE=skip` skipped it and why, and returns; a test that has what
+//! it needs still runs.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -36,19 +44,74 @@ fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
-fn privileged_host() -> bool {
-    let eff = status_field("CapEff")
-        .and_then(|v| u64::from_str_radix(&v, 16).ok())
-        .unwrap_or(0);
-    let sys_admin = eff & (1 << 21) != 0;
-    sys_admin && status_field("Seccomp").as_deref() == Some("0")
+/// `CAP_SYS_ADMIN` effective and no seccomp filter, and what
+/// `/proc/self/status` showed.
+fn privileged_host() -> (bool, String) {
+    let (eff, seccomp) = (status_field("CapEff"), status_field("Seccomp"));
+    let sys_admin = eff
+        .as_deref()
+        .and_then(|v| u64::from_str_radix(v, 16).ok())
+        .is_some_and(|eff| eff & (1 << 21) != 0);
+    let ok = sys_admin && seccomp.as_deref() == Some("0");
+    let found = format!(
+        "/proc/self/status has CapEff: {}, Seccomp: {}",
+        eff.as_deref().unwrap_or("<none>"),
+        seccomp.as_deref().unwrap_or("<none>")
+    );
+    (ok, found)
+}
+
+/// The opt-out variable and the one value it takes.
+const OPT_OUT: &str = "PODRUN_LIVE";
+const OPT_OUT_SKIP: &str = "skip";
+
+/// Whether a test may go on: `ok` says the host has `what`. Without it the
+/// test fails with `how` to provide it, unless `PODRUN_LIVE=skip` opts out:
+/// then it says so on the terminal (stderr itself, which the harness does
+/// not capture, so a skip is never silent) and the caller returns.
+fn need(what: &str, ok: bool, how: &str) -> bool {
+    if ok {
+        return true;
+    }
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    match std::env::var(OPT_OUT) {
+        Ok(v) if v == OPT_OUT_SKIP => {
+            use std::io::Write;
+            let line = format!("live: {test} skipped by {OPT_OUT}={v}: needs {what}; {how}\n");
+            let _ = std::io::stderr().write_all(line.as_bytes());
+            false
+        }
+        Ok(v) => panic!(
+            "{test} needs {what}; {how} ({OPT_OUT}={v:?} is not understood: only \
+             {OPT_OUT}={OPT_OUT_SKIP} skips a live test that cannot run)"
+        ),
+        Err(_) => panic!(
+            "{test} needs {what}; {how} (or set {OPT_OUT}={OPT_OUT_SKIP} to skip, with a \
+             message, the live tests this host cannot run)"
+        ),
+    }
+}
+
+const AS_ROOT: &str = "run `cargo test` as root, as tests/run.sh does in CI";
+
+fn need_root(why: &str) -> bool {
+    need(&format!("root ({why})"), is_root(), AS_ROOT)
+}
+
+/// A tool on `PATH` (as a shell would find it), from a Debian `package`.
+fn need_tool(name: &str, package: &str) -> Option<PathBuf> {
+    let found = tool(name);
+    let how = format!("apt-get install {package} (tests/setup.sh installs it)");
+    need(&format!("{name} on PATH"), found.is_some(), &how)
+        .then_some(found)
+        .flatten()
 }
 
 fn tool(name: &str) -> Option<PathBuf> {
-    ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.exists())
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin:/usr/sbin:/sbin".into());
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// A map file normalised to `a b c` lines.
@@ -160,9 +223,11 @@ struct Kernel {
 
 impl Kernel {
     fn of(prefix: &[&str]) -> Kernel {
+        let cat_bin = tool("cat").expect("cat on PATH (apt-get install coreutils)");
+        let cat_bin = cat_bin.to_str().expect("a UTF-8 path");
         let cat = |file: &str| -> String {
             let mut argv: Vec<&str> = prefix.to_vec();
-            argv.extend(["cat", file]);
+            argv.extend([cat_bin, file]);
             let out = Command::new(argv[0])
                 .args(&argv[1..])
                 .output()
@@ -286,8 +351,7 @@ fn public_copy() -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn the_report_as_root_has_the_schema_and_agrees_with_the_kernel() {
-    if !is_root() {
-        eprintln!("skipped: needs root (runs the binary as this user and compares its report)");
+    if !need_root("the probes and the report as root") {
         return;
     }
     let (code, report) = run_report(&[], Path::new(BIN));
@@ -321,8 +385,14 @@ fn the_report_as_root_has_the_schema_and_agrees_with_the_kernel() {
 
 #[test]
 fn the_probes_on_a_privileged_host_succeed_and_leave_nothing_behind() {
-    if !is_root() || !privileged_host() {
-        eprintln!("skipped: needs root with CAP_SYS_ADMIN and no seccomp filter");
+    let (privileged, found) = privileged_host();
+    let how = format!(
+        "{found}: run as root on the host or in a --privileged container (CapEff with bit 21, \
+         Seccomp: 0)"
+    );
+    if !need_root("the probes as root")
+        || !need("CAP_SYS_ADMIN and no seccomp filter", privileged, &how)
+    {
         return;
     }
     let _turn = probe_turn();
@@ -407,8 +477,10 @@ fn the_probes_on_a_privileged_host_succeed_and_leave_nothing_behind() {
 fn a_newuidmap_refusal_is_reported_with_its_message_and_errno() {
     // newuidmap refuses a range the caller does not own in /etc/subuid; the
     // probe reports the helper's words, not a guess.
-    let (Some(newuidmap), Some(newgidmap)) = (tool("newuidmap"), tool("newgidmap")) else {
-        eprintln!("skipped: newuidmap/newgidmap not installed");
+    let Some(newuidmap) = need_tool("newuidmap", "uidmap") else {
+        return;
+    };
+    let Some(newgidmap) = need_tool("newgidmap", "uidmap") else {
         return;
     };
     let uid = nix::unistd::geteuid().as_raw();
@@ -427,8 +499,12 @@ fn a_newuidmap_refusal_is_reported_with_its_message_and_errno() {
         uid_map: vec![line(0, uid, 1), line(1, 3_000_000_000, 10)],
         gid_map: vec![line(0, gid, 1), line(1, 3_000_000_000, 10)],
     });
-    if !r.ran {
-        eprintln!("skipped: probe could not run: {}", r.detail);
+    let how = format!(
+        "it did not: {}; the kernel must allow user namespaces (sysctl user.max_user_namespaces \
+         > 0; in a container, a seccomp profile that allows unshare(CLONE_NEWUSER))",
+        r.detail
+    );
+    if !need("the mapping probe to run", r.ran, &how) {
         return;
     }
     assert!(!r.ok, "{r:?}");
@@ -443,12 +519,10 @@ fn a_newuidmap_refusal_is_reported_with_its_message_and_errno() {
 
 #[test]
 fn an_unprivileged_user_is_reported_with_its_own_uid_and_the_kernel_id_map() {
-    if !is_root() {
-        eprintln!("skipped: needs root to switch to uid {NOBODY}");
+    if !need_root(&format!("to switch to uid {NOBODY}")) {
         return;
     }
-    let Some(setpriv) = tool("setpriv") else {
-        eprintln!("skipped: setpriv (util-linux) not installed");
+    let Some(setpriv) = need_tool("setpriv", "util-linux") else {
         return;
     };
     let (_dir, bin) = public_copy();
@@ -471,12 +545,10 @@ fn an_unprivileged_user_is_reported_with_its_own_uid_and_the_kernel_id_map() {
 
 #[test]
 fn a_user_in_a_new_user_namespace_is_reported_with_the_namespace_map() {
-    if !is_root() {
-        eprintln!("skipped: needs root (unshare --map-user maps the caller's uid)");
+    if !need_root("unshare --map-user=65534 maps root's uid to it") {
         return;
     }
-    let Some(unshare) = tool("unshare") else {
-        eprintln!("skipped: unshare (util-linux) not installed");
+    let Some(unshare) = need_tool("unshare", "util-linux") else {
         return;
     };
     let (_dir, bin) = public_copy();
@@ -491,8 +563,14 @@ fn a_user_in_a_new_user_namespace_is_reported_with_the_namespace_map() {
         .args(&prefix[1..])
         .arg("true")
         .output();
-    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: this host refuses user namespaces: {probe:?}");
+    let allowed = probe.as_ref().is_ok_and(|o| o.status.success());
+    let how = format!(
+        "`{unshare} {} true` gave {probe:?}: allow user namespaces (sysctl \
+         user.max_user_namespaces > 0; in a container, a seccomp profile that allows \
+         unshare(CLONE_NEWUSER))",
+        prefix[1..].join(" ")
+    );
+    if !need("a kernel that allows user namespaces", allowed, &how) {
         return;
     }
     let kernel = Kernel::of(&prefix);

@@ -252,13 +252,34 @@ mod tests {
     fn an_unreadable_file_is_denied_not_absent() {
         let denied = io::Error::from_raw_os_error(nix::libc::EACCES);
         assert_eq!(ReadProblem::from_io("/f", &denied).found, Found::Denied);
-        if nix::unistd::geteuid().is_root() {
-            return; // root reads a mode 000 file: the open cannot fail here
-        }
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("storage.conf");
         std::fs::write(&f, "x").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o000)).unwrap();
-        assert_eq!(found(dir.path(), "/storage.conf"), Found::Denied);
+        let got = without_dac_override(|| found(dir.path(), "/storage.conf"));
+        assert_eq!(got, Found::Denied);
+    }
+
+    /// Runs `f` without the capabilities that let root read a mode 000
+    /// file, so the denial is seen as root too (CI runs as root). They are
+    /// per thread: only this test's thread loses them, and gets them back.
+    fn without_dac_override<T>(f: impl FnOnce() -> T) -> T {
+        use caps::{CapSet, Capability};
+        let dac = [
+            Capability::CAP_DAC_OVERRIDE,
+            Capability::CAP_DAC_READ_SEARCH,
+        ];
+        let held: Vec<_> = dac
+            .into_iter()
+            .filter(|c| caps::has_cap(None, CapSet::Effective, *c).unwrap())
+            .collect();
+        for c in &held {
+            caps::drop(None, CapSet::Effective, *c).unwrap();
+        }
+        let out = f();
+        for c in &held {
+            caps::raise(None, CapSet::Effective, *c).unwrap();
+        }
+        out
     }
 }

@@ -644,9 +644,13 @@ mod tests {
         let sys = with_a_remote_mount();
         let f = dir.path().join("f");
         assert!(!sys.all_local());
-        if sys.local_mount(&f).is_none() {
-            return; // a test tree on NFS or FUSE: nothing here runs inline
-        }
+        // On NFS or FUSE nothing runs inline and the test would prove nothing.
+        assert!(
+            sys.local_mount(&f).is_some(),
+            "the temp dir {} is not on a local mount (NFS or FUSE?): set TMPDIR to a local \
+             filesystem",
+            dir.path().display()
+        );
         assert!(sys.inline("stat", &f));
         assert!(sys.inline("stat", &dir.path().join("in")));
         // Absent on a local mount: fails at once, inline.

@@ -1077,9 +1077,12 @@ mod tests {
 
     #[test]
     fn a_directory_of_another_uid_is_not_written_through() {
-        if !nix::unistd::geteuid().is_root() {
-            return; // only root can give a directory away
-        }
+        // Only root can give a directory away; CI runs as root. Never a silent pass.
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "needs root to chown a directory to uid 1000: run `cargo test` as root, as \
+             tests/run.sh does in CI"
+        );
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("theirs")).unwrap();
         std::os::unix::fs::chown(dir.path().join("theirs"), Some(1000), Some(1000)).unwrap();
@@ -1096,10 +1099,11 @@ mod tests {
     /// root can mount the tiny tmpfs; CI runs as root).
     #[test]
     fn a_full_disk_leaves_system_files_whole() {
-        if !nix::unistd::geteuid().is_root() {
-            eprintln!("a_full_disk_leaves_system_files_whole needs root to mount a tmpfs: not run");
-            return;
-        }
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "needs root to mount a tmpfs in a private mount namespace: run `cargo test` as \
+             root, as tests/run.sh does in CI"
+        );
         let out = std::process::Command::new("unshare")
             .args(["-m", "--propagation", "private"])
             .arg(std::env::current_exe().unwrap())
@@ -1109,7 +1113,7 @@ mod tests {
             ])
             .args(["--ignored", "--nocapture", "--test-threads=1"])
             .output()
-            .unwrap();
+            .expect("unshare runs (apt-get install util-linux)");
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{text}");
