@@ -300,7 +300,7 @@ fn examine(args: &Args, mode: Mode, host: &mut Host, started: Instant) -> (Repor
         commands_after_stalls(host, &mut fixes);
         run_commands(host, &mut fixes);
     }
-    let mut report = build_report(host, mode, args.dry_run, &before, &after, &fixes);
+    let mut report = build_report(host, mode, args.dry_run, before, &after, &fixes);
     // issue 10: probe children still exiting are reaped before the clock
     // stops, so duration_ms covers them too.
     host.settle();
@@ -502,15 +502,30 @@ pub fn build_report(
     host: &Host,
     mode: Mode,
     dry_run: bool,
-    before: &Findings,
+    before: Findings,
     after: &Findings,
     fixes: &FixRun,
 ) -> Report {
-    let mut rows: Vec<Row> = before
+    let verdict = verdict(&before.checks, &after.checks);
+    let found: std::collections::BTreeSet<&str> = before.checks.iter().map(|c| c.id).collect();
+    // Checks that only appear once fixes are in (a relocated HOME revealing
+    // a storage problem) belong in the report too.
+    let revealed: Vec<crate::model::Check> = after
         .checks
         .iter()
+        .filter(|c| !found.contains(c.id))
+        .cloned()
+        .collect();
+    // The first check of an id, as `Findings::check` finds it.
+    let mut status_after: BTreeMap<&str, crate::model::Status> = BTreeMap::new();
+    for a in &after.checks {
+        status_after.entry(a.id).or_insert(a.status);
+    }
+    let mut rows: Vec<Row> = before
+        .checks
+        .into_iter()
         .map(|c| {
-            let mut check = c.clone();
+            let mut check = c;
             if let Some(fix) = &mut check.fix {
                 // Bare `fix` cannot export: a fix that needs a variable is
                 // not in place for the job until `env`/`exec` is used.
@@ -519,28 +534,22 @@ pub fn build_report(
                     .iter()
                     .any(|a| matches!(a, crate::model::Action::SetEnv { .. }));
                 let not_written = dry_run || mode.predicts() || (mode == Mode::Fix && needs_export);
-                fix.applied = !not_written && fixes.applied.iter().any(|id| id == c.id);
+                fix.applied = !not_written && fixes.applied.iter().any(|id| id == check.id);
             }
-            let status_after = after
-                .check(c.id)
-                .map(|a| a.status)
-                .filter(|s| *s != c.status);
+            let status_after = status_after
+                .get(check.id)
+                .copied()
+                .filter(|s| *s != check.status);
             Row {
                 check,
                 status_after,
             }
         })
         .collect();
-    // Checks that only appear once fixes are in (a relocated HOME revealing
-    // a storage problem) belong in the report too.
-    for c in &after.checks {
-        if before.check(c.id).is_none() {
-            rows.push(Row {
-                check: c.clone(),
-                status_after: None,
-            });
-        }
-    }
+    rows.extend(revealed.into_iter().map(|check| Row {
+        check,
+        status_after: None,
+    }));
     let mut context = after.report_context.clone();
     context.insert("uid".into(), json!(host.uid()));
     context.insert("gid".into(), json!(host.gid()));
@@ -561,7 +570,7 @@ pub fn build_report(
         },
         problems: fixes.problems.clone(),
         plan: after.plan.clone(),
-        verdict: verdict(&before.checks, &after.checks),
+        verdict,
     }
 }
 
