@@ -45,6 +45,10 @@ rustup component list --toolchain nightly --installed | grep -qx 'rust-src' ||
   rustup component add rust-src --toolchain nightly
 rustup target list --toolchain nightly --installed | grep -qx x86_64-unknown-linux-musl ||
   rustup target add x86_64-unknown-linux-musl --toolchain nightly
+# aarch64: build-std needs no prebuilt std, only musl's C runtime objects (crt1.o, libc.a,
+# libunwind.a), and nightly's aarch64 musl std is not served here (404). Those objects are
+# musl's own, the same in stable's aarch64 musl target (installed above): use them.
+tests/nightly-crt.sh aarch64-unknown-linux-musl
 
 # gitlab-ci-local validates and runs the pipelines (tests/pipelines.sh). Pinned: 4.64.0 is
 # the newest release that runs on Debian 12's Node 18/20 (later ones crash at start-up).
