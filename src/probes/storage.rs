@@ -10,8 +10,8 @@
 use super::config::StorageConf;
 use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
-use crate::decide::{StorageChoice, StorageFacts};
-use crate::host::{io_error_name, Access, FsStat, Host, Probe, ProbeResult};
+use crate::decide::{EntryKind, PriorEntry, StorageChoice, StorageFacts, PRIOR_DRIVERS};
+use crate::host::{io_error_name, Access, FileKind, FsStat, Host, Probe, ProbeResult};
 use crate::model::{Action, By, Check, Fix, Spec, Status, OWNED_MARKER};
 use crate::remedy::runner::Executor;
 use crate::remedy::storage::{
@@ -481,6 +481,16 @@ fn existing_driver(host: &Host, graphroot: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Something that is no directory sits where `driver` keeps its store
+/// under `root` (`<driver>` or `<driver>-images`).
+fn blocked(host: &Host, root: &str, driver: &str) -> bool {
+    let root = root.trim_end_matches('/');
+    [driver.to_string(), format!("{driver}-images")]
+        .iter()
+        .map(|n| format!("{root}/{n}"))
+        .any(|p| host.lstat(&p).is_ok() && !host.is_dir(&p))
+}
+
 /// Where a tool-owned storage.conf goes, and whether an env var is needed.
 fn storage_conf_target(host: &Host, paths: &Paths, sc: &StorageConf) -> Option<(String, bool)> {
     let ours = |p: &str| {
@@ -611,6 +621,45 @@ fn roots(
     (graphroot, runroot)
 }
 
+/// The graphroot's entries containers/storage reads as prior stores, in
+/// name order: `-images` names as listed (a graphroot that cannot be listed
+/// has none, as for storage's `ReadDir`), `overlay` and `vfs` as `stat`
+/// finds them.
+fn prior_entries(host: &Host, graphroot: &str) -> Vec<PriorEntry> {
+    let listed = host.read_dir(graphroot).unwrap_or_default();
+    let root = graphroot.trim_end_matches('/');
+    let mut names: Vec<String> = listed
+        .iter()
+        .filter(|n| n.ends_with("-images"))
+        .cloned()
+        .collect();
+    for d in PRIOR_DRIVERS {
+        let seen = listed.iter().any(|n| n == d);
+        let there = host.lstat(&format!("{root}/{d}"));
+        if seen || there.as_ref().err().and_then(|e| e.raw_os_error()) != Some(nix::libc::ENOENT) {
+            names.push(d.to_string());
+        }
+    }
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let path = format!("{root}/{name}");
+            let kind = match host.stat(&path) {
+                Ok(st) if st.kind == FileKind::Dir => EntryKind::Dir,
+                Ok(st) => EntryKind::Other(st.kind.as_str().to_string()),
+                Err(e) => EntryKind::Unreadable(io_error_name(&e)),
+            };
+            let symlink = matches!(host.lstat(&path), Ok(st) if st.kind == FileKind::Symlink);
+            PriorEntry {
+                name,
+                kind,
+                symlink,
+            }
+        })
+        .collect()
+}
+
 /// What the storage area works from (see [`Store`]).
 fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
     let sc = found.config.storage.clone();
@@ -636,10 +685,15 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
         fuse_overlayfs: found.tools.fuse_overlayfs.clone(),
         kernel_5_13: kernel_at_least_5_13(host),
         native_overlay: overlay.ran.then_some(overlay.ok),
+        own_conf: per_user && (sc.user_file || (sc.from_env && sc.file.is_some())),
+        prior: prior_entries(host, &graphroot),
     };
     let choice = crate::decide::storage(&facts);
     let source = match (choice.automatic, sc.driver_from_env) {
-        (true, _) => "podman's automatic choice".to_string(),
+        (true, _) => match &choice.prior {
+            Some(e) => format!("podman's automatic choice, from {graphroot}/{}", e.name),
+            None => "podman's automatic choice".to_string(),
+        },
         (false, true) => "STORAGE_DRIVER".to_string(),
         (false, false) => sc.file.clone().unwrap_or_default(),
     };
@@ -674,8 +728,45 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
     }
 }
 
+/// Drivers containers/storage registers on Linux (`drivers/register`).
+const KNOWN_DRIVERS: [&str; 5] = ["overlay", "vfs", "btrfs", "zfs", "aufs"];
+
+/// Why the prior store the driver was picked from cannot be opened:
+/// several stores, an unknown driver name, or no directory at the entry.
+fn prior_problem(st: &Store) -> Option<String> {
+    let (c, root) = (&st.choice, st.graphroot.trim_end_matches('/'));
+    if !c.conflict.is_empty() {
+        return Some(format!(
+            "{root} holds stores of several drivers ({}): podman refuses to pick one (`{root} \
+             contains several valid graphdrivers`)",
+            c.conflict.join(", ")
+        ));
+    }
+    let e = c.prior.as_ref()?;
+    let link = if e.symlink { "a symlink to " } else { "" };
+    let what = match &e.kind {
+        _ if !KNOWN_DRIVERS.contains(&c.driver.as_str()) => {
+            return Some(format!(
+                "{root}/{} names driver `{}`, which podman does not have (`failed to GetDriver \
+                 graph {}`)",
+                e.name, c.driver, c.driver
+            ))
+        }
+        EntryKind::Dir => return None,
+        EntryKind::Other(kind) => format!("{link}a {kind}"),
+        EntryKind::Unreadable(errno) => format!("{link}something stat cannot reach ({errno})"),
+    };
+    Some(format!(
+        "{root}/{} is {what}, not a directory: podman takes it for a {} store and cannot open it",
+        e.name, c.driver
+    ))
+}
+
 /// Whether the chosen store works: `None` when that cannot be told.
 fn judge_driver(host: &Host, st: &Store) -> (Option<bool>, String) {
+    if let Some(why) = prior_problem(st) {
+        return (Some(false), why);
+    }
     let fuse_bin = st.facts.fuse_overlayfs.as_ref();
     match (st.choice.driver.as_str(), &st.choice.mount_program) {
         ("vfs", _) => (Some(true), "vfs works everywhere (slowly)".into()),
@@ -770,6 +861,8 @@ fn driver_evidence(check: Check, st: &Store) -> Check {
         .with("graphroot", st.graphroot.clone())
         .with("runroot", st.runroot.clone())
         .with("mount_program", json!(st.choice.mount_program))
+        .with("decided_by", json!(decided_by(st)))
+        .with("prior_entries", prior_evidence(&st.facts.prior))
         .with("native_overlay_probe", st.overlay.describe())
         .with(
             "fuse_device",
@@ -783,6 +876,31 @@ fn driver_evidence(check: Check, st: &Store) -> Check {
             "backing_fs",
             json!(st.fs.as_ref().map(|s| fs_name(s.magic))),
         )
+}
+
+/// The graphroot entry the automatic choice was made from, as a path.
+fn decided_by(st: &Store) -> Option<String> {
+    let root = st.graphroot.trim_end_matches('/');
+    st.choice
+        .prior
+        .as_ref()
+        .map(|e| format!("{root}/{}", e.name))
+}
+
+/// Each prior-store entry and what it is: `vfs-images: dir`.
+fn prior_evidence(prior: &[PriorEntry]) -> serde_json::Value {
+    let kind = |e: &PriorEntry| match &e.kind {
+        EntryKind::Dir => "dir".to_string(),
+        EntryKind::Other(k) => k.clone(),
+        EntryKind::Unreadable(errno) => format!("unreadable ({errno})"),
+    };
+    prior
+        .iter()
+        .map(|e| {
+            let link = if e.symlink { "symlink to " } else { "" };
+            format!("{}: {link}{}", e.name, kind(e))
+        })
+        .collect()
 }
 
 /// Where and how the store goes when the fix moves or switches it.
@@ -839,7 +957,7 @@ fn new_store(
     } else {
         best
     };
-    if existing_driver(host, &root).is_some_and(|e| e != driver) {
+    if existing_driver(host, &root).is_some_and(|e| e != driver) || blocked(host, &root, driver) {
         root = format!("{}-{driver}", root.trim_end_matches('/'));
     }
     let runroot = match &st.runroot_ok {
@@ -1630,5 +1748,197 @@ mod tests {
                 value: "/var/tmp".into()
             }]
         );
+    }
+
+    /// How a graphroot entry is planted in a fixture.
+    #[derive(Clone, Copy)]
+    enum Plant {
+        Dir,
+        Fifo,
+        /// A symlink to a directory beside it.
+        Link,
+        /// stat and lstat fail with EACCES.
+        Hidden,
+    }
+
+    /// `fx` with `entries` planted in `root`, listed as a capture lists them.
+    fn plant(mut fx: Fixture, root: &str, entries: &[(&str, Plant)]) -> Fixture {
+        let mut names: Vec<&str> = entries.iter().map(|e| e.0).collect();
+        names.sort_unstable();
+        fx = fx.dir(root).answer("dirs", root, json!(names));
+        for (name, how) in entries {
+            let path = format!("{root}/{name}");
+            fx = match how {
+                Plant::Dir => fx.dir(&path),
+                Plant::Fifo => fx.stat(&path, "fifo", 0o644, 1000, 1000),
+                Plant::Link => fx
+                    .dir(&format!("{root}/{name}.d"))
+                    .symlink(&path, &format!("{name}.d")),
+                Plant::Hidden => {
+                    fx.stat_err(&path, "EACCES")
+                        .answer("lstat", &path, json!("EACCES"))
+                }
+            };
+        }
+        fx
+    }
+
+    const USER_STORE: &str = "/home/podman/.local/share/containers/storage";
+    const ROOT_STORE: &str = "/var/lib/containers/storage";
+
+    /// The storage.driver check: (status, driver, decided_by).
+    fn driver_of(found: &Findings) -> (Status, String, Option<String>) {
+        let c = found.check("storage.driver").unwrap();
+        let ev = |k: &str| {
+            c.evidence
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        (c.status, ev("driver").unwrap(), ev("decided_by"))
+    }
+
+    /// Rootless, native overlay works, kernel 6.1, no fuse-overlayfs.
+    fn rootless_with(entries: &[(&str, Plant)], podman: Version) -> Findings {
+        let (p, r) = overlay_probe(USER_STORE, true);
+        let fx = plant(
+            rootless().stat(USER_STORE, "dir", 0o700, 1000, 1000),
+            USER_STORE,
+            entries,
+        );
+        run(&fx.probe(&p, r).host(), podman, false)
+    }
+
+    #[test]
+    fn rootless_prior_stores_are_read_as_each_podman_reads_them() {
+        use Plant::*;
+        let p4 = Version::new(4, 3, 1);
+        let p5 = Version::new(5, 4, 2);
+        let at = |n: &str| Some(format!("{USER_STORE}/{n}"));
+        let vfs = |by: Option<String>| (Status::Warn, "vfs".to_string(), by);
+        let overlay = |by: Option<String>| (Status::Ok, "overlay".to_string(), by);
+        let cases: &[(&str, &[(&str, Plant)], _, _)] = &[
+            ("no prior store", &[], vfs(None), overlay(None)),
+            ("overlay dir", &[("overlay", Dir)], vfs(None), overlay(None)),
+            ("vfs dir", &[("vfs", Dir)], vfs(None), overlay(None)),
+            (
+                "vfs-images only",
+                &[("vfs-images", Dir)],
+                vfs(None),
+                vfs(at("vfs-images")),
+            ),
+            (
+                "both stores",
+                &[
+                    ("overlay", Dir),
+                    ("overlay-images", Dir),
+                    ("vfs", Dir),
+                    ("vfs-images", Dir),
+                ],
+                vfs(None),
+                overlay(at("overlay-images")),
+            ),
+            (
+                "vfs-images a symlink",
+                &[("vfs-images", Link)],
+                vfs(None),
+                vfs(at("vfs-images")),
+            ),
+        ];
+        for (what, entries, want4, want5) in cases {
+            let got4 = driver_of(&rootless_with(entries, p4));
+            assert_eq!(&got4, want4, "podman 4.3, {what}");
+            let got5 = driver_of(&rootless_with(entries, p5));
+            assert_eq!(&got5, want5, "podman 5.4, {what}");
+        }
+        let link = rootless_with(&[("vfs-images", Link)], p5);
+        let ev = &link.check("storage.driver").unwrap().evidence;
+        assert_eq!(ev["prior_entries"], json!(["vfs-images: symlink to dir"]));
+    }
+
+    #[test]
+    fn a_broken_images_entry_is_named_never_a_crash() {
+        // podman 5 picks vfs from the name alone, then cannot open it;
+        // podman 4 never looks.
+        for (how, found) in [(Plant::Fifo, "is a fifo"), (Plant::Hidden, "(EACCES)")] {
+            let p5 = rootless_with(&[("vfs-images", how)], Version::new(5, 4, 2));
+            let c = p5.check("storage.driver").unwrap();
+            assert_eq!(c.status, Status::Error, "{}", c.summary);
+            assert!(
+                c.summary.contains(&format!("{USER_STORE}/vfs-images")),
+                "{}",
+                c.summary
+            );
+            assert!(c.summary.contains(found), "{}", c.summary);
+            assert_eq!(driver_of(&p5).2, Some(format!("{USER_STORE}/vfs-images")));
+            // The fix writes the driver out, in a graphroot without the entry.
+            let fix = c.fix.as_ref().expect("a fix");
+            let Some(Action::WriteFile { contents, .. }) = fix.actions.first() else {
+                panic!("{fix:?}")
+            };
+            assert!(contents.contains("driver = "), "{contents}");
+            let p4 = rootless_with(&[("vfs-images", how)], Version::new(4, 3, 1));
+            assert_eq!(driver_of(&p4), (Status::Warn, "vfs".into(), None));
+        }
+    }
+
+    /// Root, native overlay works.
+    fn rootful_with(entries: &[(&str, Plant)], podman: Version) -> Findings {
+        let fx = Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/var/tmp")
+            .probe(
+                &Probe::Overlay {
+                    dir: ROOT_STORE.into(),
+                    userns: false,
+                },
+                ProbeResult::success(""),
+            );
+        run(&plant(fx, ROOT_STORE, entries).host(), podman, false)
+    }
+
+    #[test]
+    fn rootful_prior_stores_follow_drivers_new_of_each_version() {
+        use Plant::*;
+        let at = |n: &str| Some(format!("{ROOT_STORE}/{n}"));
+        for podman in [Version::new(4, 3, 1), Version::new(5, 4, 2)] {
+            let overlay = |by| (Status::Ok, "overlay".to_string(), by);
+            assert_eq!(driver_of(&rootful_with(&[], podman)), overlay(None));
+            let prior = rootful_with(&[("overlay", Dir)], podman);
+            assert_eq!(driver_of(&prior), overlay(at("overlay")));
+            // vfs is never taken as a prior store.
+            assert_eq!(
+                driver_of(&rootful_with(&[("vfs", Dir)], podman)),
+                overlay(None)
+            );
+            // An entry stat cannot reach is none either.
+            let hidden = rootful_with(&[("overlay", Hidden)], podman);
+            assert_eq!(driver_of(&hidden), overlay(None));
+            // A FIFO is: overlay is picked and cannot open it.
+            let fifo = rootful_with(&[("overlay", Fifo)], podman);
+            let c = fifo.check("storage.driver").unwrap();
+            assert_eq!(c.status, Status::Error, "{}", c.summary);
+            assert!(c.summary.contains("/overlay is a fifo"), "{}", c.summary);
+        }
+        // overlay beside vfs: 1.43 takes overlay, 1.57 refuses both.
+        let both: &[(&str, Plant)] = &[("overlay", Dir), ("vfs", Dir)];
+        let old = rootful_with(both, Version::new(4, 3, 1));
+        assert_eq!(
+            driver_of(&old),
+            (Status::Ok, "overlay".into(), at("overlay"))
+        );
+        let new = rootful_with(both, Version::new(5, 4, 2));
+        let c = new.check("storage.driver").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        assert!(
+            c.summary.contains("several valid graphdrivers"),
+            "{}",
+            c.summary
+        );
+        assert!(c.summary.contains("overlay, vfs"), "{}", c.summary);
+        // The fix names the driver, so podman scans no more.
+        let fix = c.fix.as_ref().expect("a fix");
+        assert!(fix.text.contains("native overlay"), "{}", fix.text);
     }
 }
