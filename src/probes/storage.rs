@@ -481,16 +481,6 @@ fn existing_driver(host: &Host, graphroot: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Something that is no directory sits where `driver` keeps its store
-/// under `root` (`<driver>` or `<driver>-images`).
-fn blocked(host: &Host, root: &str, driver: &str) -> bool {
-    let root = root.trim_end_matches('/');
-    [driver.to_string(), format!("{driver}-images")]
-        .iter()
-        .map(|n| format!("{root}/{n}"))
-        .any(|p| host.lstat(&p).is_ok() && !host.is_dir(&p))
-}
-
 /// Where a tool-owned storage.conf goes, and whether an env var is needed.
 fn storage_conf_target(host: &Host, paths: &Paths, sc: &StorageConf) -> Option<(String, bool)> {
     let ours = |p: &str| {
@@ -731,9 +721,10 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
 /// Drivers containers/storage registers on Linux (`drivers/register`).
 const KNOWN_DRIVERS: [&str; 5] = ["overlay", "vfs", "btrfs", "zfs", "aufs"];
 
-/// Why the prior store the driver was picked from cannot be opened:
-/// several stores, an unknown driver name, or no directory at the entry.
-fn prior_problem(st: &Store) -> Option<String> {
+/// Why the store the driver was picked for cannot be opened: several
+/// prior stores, an unknown driver name, or no directory where the
+/// driver keeps its store (podman: `mkdir …: not a directory`).
+fn prior_problem(host: &Host, st: &Store) -> Option<String> {
     let (c, root) = (&st.choice, st.graphroot.trim_end_matches('/'));
     if !c.conflict.is_empty() {
         return Some(format!(
@@ -742,29 +733,47 @@ fn prior_problem(st: &Store) -> Option<String> {
             c.conflict.join(", ")
         ));
     }
-    let e = c.prior.as_ref()?;
-    let link = if e.symlink { "a symlink to " } else { "" };
-    let what = match &e.kind {
-        _ if !KNOWN_DRIVERS.contains(&c.driver.as_str()) => {
+    if let Some(e) = c.prior.as_ref() {
+        if !KNOWN_DRIVERS.contains(&c.driver.as_str()) {
             return Some(format!(
                 "{root}/{} names driver `{}`, which podman does not have (`failed to GetDriver \
                  graph {}`)",
                 e.name, c.driver, c.driver
-            ))
+            ));
         }
-        EntryKind::Dir => return None,
-        EntryKind::Other(kind) => format!("{link}a {kind}"),
-        EntryKind::Unreadable(errno) => format!("{link}something stat cannot reach ({errno})"),
-    };
+    }
+    let (path, what) = blocking_entry(host, root, &c.driver)?;
     Some(format!(
-        "{root}/{} is {what}, not a directory: podman takes it for a {} store and cannot open it",
-        e.name, c.driver
+        "{path} is {what}, not a directory: podman keeps its {} store there and cannot open it",
+        c.driver
     ))
+}
+
+/// The first entry a `driver` store keeps under `root` that is there but
+/// no directory, and what it is.
+fn blocking_entry(host: &Host, root: &str, driver: &str) -> Option<(String, String)> {
+    let root = root.trim_end_matches('/');
+    ["", "-images", "-layers", "-containers"]
+        .iter()
+        .map(|suffix| format!("{root}/{driver}{suffix}"))
+        .find_map(|p| {
+            let what = match (host.lstat(&p), host.stat(&p)) {
+                (Err(e), _) if e.raw_os_error() == Some(nix::libc::ENOENT) => return None,
+                (Err(e), _) => format!("something lstat cannot reach ({})", io_error_name(&e)),
+                (Ok(_), Ok(s)) if s.kind == FileKind::Dir => return None,
+                (Ok(l), Ok(s)) if l.kind == FileKind::Symlink => {
+                    format!("a symlink to a {}", s.kind.as_str())
+                }
+                (Ok(_), Ok(s)) => format!("a {}", s.kind.as_str()),
+                (Ok(_), Err(e)) => format!("a symlink leading nowhere ({})", io_error_name(&e)),
+            };
+            Some((p, what))
+        })
 }
 
 /// Whether the chosen store works: `None` when that cannot be told.
 fn judge_driver(host: &Host, st: &Store) -> (Option<bool>, String) {
-    if let Some(why) = prior_problem(st) {
+    if let Some(why) = prior_problem(host, st) {
         return (Some(false), why);
     }
     let fuse_bin = st.facts.fuse_overlayfs.as_ref();
@@ -957,7 +966,9 @@ fn new_store(
     } else {
         best
     };
-    if existing_driver(host, &root).is_some_and(|e| e != driver) || blocked(host, &root, driver) {
+    if existing_driver(host, &root).is_some_and(|e| e != driver)
+        || blocking_entry(host, &root, driver).is_some()
+    {
         root = format!("{}-{driver}", root.trim_end_matches('/'));
     }
     let runroot = match &st.runroot_ok {
@@ -1858,8 +1869,8 @@ mod tests {
 
     #[test]
     fn a_broken_images_entry_is_named_never_a_crash() {
-        // podman 5 picks vfs from the name alone, then cannot open it;
-        // podman 4 never looks.
+        // podman 5 picks vfs from the name alone, then cannot open it
+        // (row deb13-priorfifo-rootless-priv).
         for (how, found) in [(Plant::Fifo, "is a fifo"), (Plant::Hidden, "(EACCES)")] {
             let p5 = rootless_with(&[("vfs-images", how)], Version::new(5, 4, 2));
             let c = p5.check("storage.driver").unwrap();
@@ -1877,8 +1888,12 @@ mod tests {
                 panic!("{fix:?}")
             };
             assert!(contents.contains("driver = "), "{contents}");
+            // podman 4 takes vfs without looking, and fails on it the
+            // same (row deb12-priorfifo-rootless-priv).
             let p4 = rootless_with(&[("vfs-images", how)], Version::new(4, 3, 1));
-            assert_eq!(driver_of(&p4), (Status::Warn, "vfs".into(), None));
+            assert_eq!(driver_of(&p4), (Status::Error, "vfs".into(), None));
+            let c = p4.check("storage.driver").unwrap();
+            assert!(c.summary.contains(found), "{}", c.summary);
         }
     }
 
@@ -1912,9 +1927,17 @@ mod tests {
                 driver_of(&rootful_with(&[("vfs", Dir)], podman)),
                 overlay(None)
             );
-            // An entry stat cannot reach is none either.
+            // An entry stat cannot reach is none either, but overlay, taken
+            // from the priority list, cannot make its directory there.
             let hidden = rootful_with(&[("overlay", Hidden)], podman);
-            assert_eq!(driver_of(&hidden), overlay(None));
+            assert_eq!(driver_of(&hidden), (Status::Error, "overlay".into(), None));
+            let c = hidden.check("storage.driver").unwrap();
+            assert!(
+                c.summary
+                    .contains("/overlay is something lstat cannot reach (EACCES)"),
+                "{}",
+                c.summary
+            );
             // A FIFO is: overlay is picked and cannot open it.
             let fifo = rootful_with(&[("overlay", Fifo)], podman);
             let c = fifo.check("storage.driver").unwrap();
