@@ -26,6 +26,12 @@
 //!   mounts through fuse-overlayfs when it is installed; a mount program
 //!   is an overlay option, so any other driver has none.
 //!
+//! Over all of these, libpod's database: once it records a graph driver,
+//! podman uses that one, configured or not (`libpod/runtime.go`, only a
+//! `--storage-driver` flag, which a job's `podman build` does not pass,
+//! keeps the other; verified with podman 4.3.1: `User-selected graph driver
+//! "vfs" overwritten by graph driver "overlay" from database`).
+//!
 //! Not modelled: prior `btrfs`/`zfs`/`aufs` directories (those drivers need
 //! their own filesystem) and `driver_priority`.
 
@@ -84,6 +90,8 @@ pub struct StorageFacts {
     pub own_conf: bool,
     /// The graphroot's entries that name prior stores, in name order.
     pub prior: Vec<PriorEntry>,
+    /// libpod's database (path) and the graph driver it records.
+    pub database: Option<(String, String)>,
 }
 
 /// The driver and mount program podman will run with.
@@ -97,6 +105,8 @@ pub struct StorageChoice {
     pub prior: Option<PriorEntry>,
     /// Prior stores podman refuses to choose between (it fails).
     pub conflict: Vec<String>,
+    /// The driver is the one libpod's database (this path) records.
+    pub from_database: Option<String>,
 }
 
 /// A driver picked automatically, and the entry it was picked from.
@@ -174,9 +184,9 @@ fn drivers_new(f: &StorageFacts) -> Auto {
 
 /// The storage podman will use here.
 pub fn storage(f: &StorageFacts) -> StorageChoice {
-    let auto = match &f.configured_driver {
-        Some(d) => Auto::plain(d),
-        None => automatic(f),
+    let auto = match (&f.database, &f.configured_driver) {
+        (Some((_, d)), _) | (None, Some(d)) => Auto::plain(d),
+        (None, None) => automatic(f),
     };
     let driver = auto.driver;
     let mount_program = (driver == "overlay")
@@ -194,6 +204,7 @@ pub fn storage(f: &StorageFacts) -> StorageChoice {
         automatic: f.configured_driver.is_none(),
         prior: auto.prior,
         conflict: auto.conflict,
+        from_database: f.database.as_ref().map(|(path, _)| path.clone()),
     }
 }
 
@@ -485,5 +496,38 @@ mod prior_tests {
             ..user(true, both())
         };
         assert_eq!(storage(&own).conflict.len(), 2);
+    }
+}
+
+#[cfg(test)]
+mod database_tests {
+    use super::*;
+
+    #[test]
+    fn the_database_driver_wins_over_configured_and_prior_stores() {
+        // libpod/runtime.go (v4.3.1 l. 1019, v5.4.2 l. 1044): without
+        // --storage-driver the database's graph driver replaces storage's.
+        let db = ("/s/libpod/bolt_state.db".to_string(), "overlay".to_string());
+        let f = StorageFacts {
+            configured_driver: Some("vfs".into()),
+            per_user: true,
+            database: Some(db.clone()),
+            prior: vec![PriorEntry {
+                name: "vfs-images".into(),
+                kind: EntryKind::Dir,
+                symlink: false,
+            }],
+            ..StorageFacts::default()
+        };
+        let c = storage(&f);
+        assert_eq!(c.driver, "overlay");
+        assert_eq!(c.from_database.as_deref(), Some(db.0.as_str()));
+        assert!(c.prior.is_none() && !c.automatic);
+        // No database: the configured driver.
+        let none = storage(&StorageFacts {
+            database: None,
+            ..f
+        });
+        assert_eq!((none.driver.as_str(), none.from_database), ("vfs", None));
     }
 }

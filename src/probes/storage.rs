@@ -109,10 +109,12 @@ writable local volume (emptyDir), or let podrun-doctor relocate it.",
     Spec {
         id: "storage.existing",
         title: "no existing store made with another driver",
-        explain: "A store (and podman's database) created with one driver cannot be opened with \
-another: `database graph driver … does not match`. podrun-doctor never switches silently: when it \
-must change the driver it uses a fresh graphroot beside the old one; to reclaim the old store run \
-`podman system reset -f`.",
+        explain: "Once libpod's database (graphroot/libpod/bolt_state.db, podman 5's graphroot/db.sql) \
+records a graph driver, podman uses that driver whatever storage.conf or STORAGE_DRIVER say (it logs \
+`User-selected graph driver … overwritten by graph driver … from database`); only a --storage-driver \
+flag that differs fails (`database graph driver … does not match`). podrun-doctor reads the database's \
+driver and never switches silently: when it must change the driver it uses a fresh graphroot beside the \
+old one; to reclaim the old store run `podman system reset -f`.",
         signatures: &[
             "does not match our graph driver",
             "database configuration mismatch",
@@ -650,6 +652,40 @@ fn prior_entries(host: &Host, graphroot: &str) -> Vec<PriorEntry> {
         .collect()
 }
 
+/// libpod's database under `graphroot` and the graph driver it records,
+/// which podman uses whatever storage picks (`decide::storage`). Bolt
+/// (podman 4, and 5 where the file exists) keeps `graph-driver-name`'s
+/// value right before the next key, `graph-root`; sqlite's DBConfig row
+/// keeps GraphDriver right before VolumeDir (`<graphroot>/volumes` by
+/// default; checked on a db.sql podman 5.4.2 made). `None` when neither is there or the driver cannot be found.
+fn database_driver(host: &Host, graphroot: &str, podman5: bool) -> Option<(String, String)> {
+    let libpod = format!("{}/libpod", graphroot.trim_end_matches('/'));
+    let bolt = format!("{libpod}/bolt_state.db");
+    if host.lstat(&bolt).is_ok() {
+        let text = host.read(&bolt).ok()?;
+        let (_, rest) = text.split_once("graph-driver-name")?;
+        let (value, _) = rest.split_once("graph-root")?;
+        return KNOWN_DRIVERS
+            .contains(&value)
+            .then(|| (bolt, value.to_string()));
+    }
+    // podman 5.4 keeps db.sql in the graphroot itself (seen in the matrix).
+    let root = graphroot.trim_end_matches('/');
+    let sql = [format!("{root}/db.sql"), format!("{libpod}/db.sql")]
+        .into_iter()
+        .find(|p| host.lstat(p).is_ok())
+        .filter(|_| podman5)?;
+    let text = host.read(&sql).ok()?;
+    let volumes = format!("{root}/volumes");
+    text.match_indices(volumes.as_str())
+        .filter_map(|(at, _)| {
+            let head = &text[..at];
+            KNOWN_DRIVERS.iter().find(|d| head.ends_with(**d))
+        })
+        .next()
+        .map(|d| (sql, d.to_string()))
+}
+
 /// What the storage area works from (see [`Store`]).
 fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
     let sc = found.config.storage.clone();
@@ -662,6 +698,7 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
         .map(|s| s.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{home}/.local/share"));
     let (graphroot, runroot) = roots(&sc, host.uid(), &data_home, runtime_dir);
+    let podman5 = super::tools::podman5(found.tools.podman_version);
     let near = host.nearest_existing(&graphroot);
     let overlay = host.probe(&Probe::Overlay {
         dir: near.clone(),
@@ -671,15 +708,22 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
         configured_driver: sc.driver.clone(),
         configured_mount_program: sc.mount_program.clone(),
         per_user,
-        podman5: super::tools::podman5(found.tools.podman_version),
+        podman5,
         fuse_overlayfs: found.tools.fuse_overlayfs.clone(),
         kernel_5_13: kernel_at_least_5_13(host),
         native_overlay: overlay.ran.then_some(overlay.ok),
         own_conf: per_user && (sc.user_file || (sc.from_env && sc.file.is_some())),
         prior: prior_entries(host, &graphroot),
+        database: database_driver(host, &graphroot, podman5),
     };
     let choice = crate::decide::storage(&facts);
     let source = match (choice.automatic, sc.driver_from_env) {
+        _ if choice.from_database.is_some() => {
+            format!(
+                "libpod's database {}",
+                choice.from_database.clone().unwrap_or_default()
+            )
+        }
         (true, _) => match &choice.prior {
             Some(e) => format!("podman's automatic choice, from {graphroot}/{}", e.name),
             None => "podman's automatic choice".to_string(),
@@ -887,13 +931,12 @@ fn driver_evidence(check: Check, st: &Store) -> Check {
         )
 }
 
-/// The graphroot entry the automatic choice was made from, as a path.
+/// What made the choice, as a path: libpod's database, else the graphroot
+/// entry the automatic choice was made from.
 fn decided_by(st: &Store) -> Option<String> {
     let root = st.graphroot.trim_end_matches('/');
-    st.choice
-        .prior
-        .as_ref()
-        .map(|e| format!("{root}/{}", e.name))
+    let prior = st.choice.prior.as_ref();
+    (st.choice.from_database.clone()).or_else(|| prior.map(|e| format!("{root}/{}", e.name)))
 }
 
 /// Each prior-store entry and what it is: `vfs-images: dir`.
@@ -1134,48 +1177,82 @@ fn fs_warning(gr: Check, s: &FsStat, graphroot: &str, executor: Executor) -> Che
     }
 }
 
-/// The storage.existing check: a store made with another driver cannot be
-/// opened (S6). Returns the driver of the store found under graphroot.
+/// The storage.existing check: what the graphroot holds, and whose driver
+/// podman will use. libpod's database overrides the configured driver
+/// (`decide::storage`); a database whose driver cannot be read leaves the
+/// choice unsure. Returns the driver of the store found under graphroot.
 fn existing_check(host: &Host, found: &mut Obs, st: &Store) -> Option<String> {
     let (graphroot, driver) = (&st.graphroot, &st.choice.driver);
     let existing = existing_driver(host, graphroot);
-    let db = ["bolt_state.db", "db.sql"]
-        .iter()
-        .map(|n| format!("{graphroot}/libpod/{n}"))
-        .find(|p| host.exists(p));
-    let ex = match (&existing, &db) {
-        (Some(e), Some(d))
-            if e != driver
-                && host
-                    .read_dir(&format!("{graphroot}/{driver}-layers"))
-                    .is_err() =>
-        {
-            Check::error(
-                "storage.existing",
-                format!(
-                    "{graphroot} holds a {e} store ({d}) but podman would open it as {driver}: database \
-                     graph driver mismatch"
-                ),
-            )
-            .fix(
-                By::Image,
-                format!(
-                    "Keep the driver consistent across jobs, or clear the store: `podman system reset -f` \
-                     (deletes its images), or use STORAGE_DRIVER={e}."
-                ),
-            )
-        }
-        (Some(e), _) => Check::info(
+    let root = graphroot.trim_end_matches('/');
+    let db = [
+        format!("{root}/libpod/bolt_state.db"),
+        format!("{root}/db.sql"),
+        format!("{root}/libpod/db.sql"),
+    ]
+    .into_iter()
+    .find(|p| host.exists(p));
+    let other_store =
+        |e: &String| e != driver && host.read_dir(&format!("{root}/{driver}-layers")).is_err();
+    let ex = match (&st.facts.database, &existing, &db) {
+        (Some((path, d)), _, _) => database_check(st, path, d),
+        (None, Some(e), Some(d)) if other_store(e) => Check::warn(
+            "storage.existing",
+            format!(
+                "{graphroot} holds a {e} store and libpod's database {d}, whose graph driver \
+                 podrun-doctor cannot read: podman uses the database's driver (most likely {e}), \
+                 not {driver}"
+            ),
+        )
+        .fix(
+            By::Image,
+            format!(
+                "Keep the driver consistent across jobs, or clear the store: `podman system reset -f` \
+                 (deletes its images), or use STORAGE_DRIVER={e}."
+            ),
+        ),
+        (_, Some(e), _) => Check::info(
             "storage.existing",
             format!("existing {e} store under {graphroot}"),
         ),
-        (None, _) => Check::ok("storage.existing", "no existing store"),
+        (_, None, _) => Check::ok("storage.existing", "no existing store"),
     };
     found.checks.push(
         ex.with("existing_driver", json!(existing))
-            .with("database", json!(db)),
+            .with("database", json!(db))
+            .with(
+                "database_driver",
+                json!(st.facts.database.as_ref().map(|d| &d.1)),
+            ),
     );
     existing
+}
+
+/// The database's driver is podman's; a configured other one is ignored
+/// (podman logs `User-selected graph driver … overwritten`).
+fn database_check(st: &Store, path: &str, d: &str) -> Check {
+    match &st.facts.configured_driver {
+        Some(c) if c != d => Check::warn(
+            "storage.existing",
+            format!(
+                "{} sets driver {c}, but libpod's database {path} records {d}: podman uses {d} \
+                 (`User-selected graph driver \"{c}\" overwritten by graph driver \"{d}\" from \
+                 database`)",
+                if st.sc.driver_from_env { "STORAGE_DRIVER" } else { "storage.conf" }
+            ),
+        )
+        .fix(
+            By::Image,
+            format!(
+                "To use {c}, clear the store (`podman system reset -f`, deletes its images) or point \
+                 graphroot at a fresh directory."
+            ),
+        ),
+        _ => Check::info(
+            "storage.existing",
+            format!("libpod's database {path} records driver {d}: podman uses it"),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -1428,9 +1505,10 @@ mod tests {
             .probe(&p, r)
             .host();
         let found = run(&host, Version::new(5, 4, 2), false);
-        // Existing vfs store, native overlay works: podman 5 picks overlay → mismatch.
+        // Existing vfs store and a database whose driver cannot be read:
+        // podman takes the database's driver, most likely vfs (unsure).
         let e = found.check("storage.existing").unwrap();
-        assert_eq!(e.status, Status::Error, "{}", e.summary);
+        assert_eq!(e.status, Status::Warn, "{}", e.summary);
         assert!(e
             .fix
             .as_ref()
@@ -1963,5 +2041,76 @@ mod tests {
         // The fix names the driver, so podman scans no more.
         let fix = c.fix.as_ref().expect("a fix");
         assert!(fix.text.contains("native overlay"), "{}", fix.text);
+    }
+
+    /// The bytes around `graph-driver-name` in a bolt_state.db podman
+    /// 4.3.1 made here (graphroot under /tmp/st5.c), lossy as read.
+    fn bolt_with(driver: &str, root: &str) -> String {
+        format!(
+            "\u{0}\u{0}\u{0}4\u{0}\u{0}\u{0}graph-driver-name{driver}graph-root{root}oslinuxrun-root/run/user/1000/containersstatic-dir{root}/libpod"
+        )
+    }
+
+    /// The DBConfig record of a db.sql podman 5.4.2 made (deb13 rootless).
+    fn sqlite_with(driver: &str, root: &str) -> String {
+        format!(
+            "\u{0}\u{81}i\u{1}\n\u{0}\t\u{17}sMeM\u{1b}ulinux{root}/libpod/tmp/storage-run-1000/libpod/tmp{root}/tmp/storage-run-1000/containers{driver}{root}/volumes\r\u{0}\u{0}"
+        )
+    }
+
+    #[test]
+    fn libpods_database_names_the_driver_podman_uses() {
+        // libpod/runtime.go: the database's graph driver overrides storage's
+        // choice and a configured driver (podman 4.3.1 here: `User-selected
+        // graph driver "vfs" overwritten by graph driver "overlay" from
+        // database`, with STORAGE_DRIVER=vfs and with storage.conf).
+        let bolt = format!("{USER_STORE}/libpod/bolt_state.db");
+        let p4 = Version::new(4, 3, 1);
+        let found = rootless_with(&[("overlay-images", Plant::Dir)], p4);
+        assert_eq!(driver_of(&found).1, "vfs", "no database yet: 4.3 takes vfs");
+        let with_db = |podman: Version, file: &str, body: String, conf: Option<&str>| {
+            let (p, r) = overlay_probe(USER_STORE, true);
+            let mut fx = rootless()
+                .stat(USER_STORE, "dir", 0o700, 1000, 1000)
+                .dir(&format!("{USER_STORE}/overlay-layers"))
+                .file(file, &body)
+                .probe(&p, r);
+            if let Some(c) = conf {
+                fx = fx.file("/home/podman/.config/containers/storage.conf", c);
+            }
+            run(&fx.host(), podman, false)
+        };
+        let found = with_db(p4, &bolt, bolt_with("overlay", USER_STORE), None);
+        assert_eq!(
+            driver_of(&found),
+            (Status::Ok, "overlay".into(), Some(bolt.clone()))
+        );
+        let e = found.check("storage.existing").unwrap();
+        assert_eq!(e.status, Status::Info, "{}", e.summary);
+        // A configured vfs is overwritten: a warning naming both.
+        let conf = "[storage]\ndriver = \"vfs\"\n";
+        let found = with_db(p4, &bolt, bolt_with("overlay", USER_STORE), Some(conf));
+        assert_eq!(driver_of(&found).1, "overlay");
+        let e = found.check("storage.existing").unwrap();
+        assert_eq!(e.status, Status::Warn, "{}", e.summary);
+        assert!(
+            e.summary
+                .contains("overwritten by graph driver \"overlay\""),
+            "{}",
+            e.summary
+        );
+        // podman 5.4's sqlite database sits in the graphroot itself.
+        let sql = format!("{USER_STORE}/db.sql");
+        let p5 = Version::new(5, 4, 2);
+        let found = with_db(p5, &sql, sqlite_with("vfs", USER_STORE), None);
+        assert_eq!(
+            driver_of(&found),
+            (Status::Warn, "vfs".into(), Some(sql.clone()))
+        );
+        // podman 4 has no sqlite backend; garbage names no driver.
+        let found = with_db(p4, &sql, sqlite_with("overlay", USER_STORE), None);
+        assert_eq!(driver_of(&found).2, None);
+        let found = with_db(p4, &bolt, bolt_with("zzz", USER_STORE), None);
+        assert_eq!(driver_of(&found).2, None);
     }
 }
