@@ -10,8 +10,8 @@
 use super::config::StorageConf;
 use super::paths::Paths;
 use super::{AreaOut, Findings, Obs};
-use crate::decide::{StorageChoice, StorageFacts};
-use crate::host::{io_error_name, Access, FsStat, Host, Probe, ProbeResult};
+use crate::decide::{EntryKind, PriorEntry, StorageChoice, StorageFacts, PRIOR_DRIVERS};
+use crate::host::{io_error_name, Access, FileKind, FsStat, Host, Probe, ProbeResult};
 use crate::model::{Action, By, Check, Fix, Spec, Status, OWNED_MARKER};
 use crate::remedy::runner::Executor;
 use crate::remedy::storage::{
@@ -109,10 +109,12 @@ writable local volume (emptyDir), or let podrun-doctor relocate it.",
     Spec {
         id: "storage.existing",
         title: "no existing store made with another driver",
-        explain: "A store (and podman's database) created with one driver cannot be opened with \
-another: `database graph driver … does not match`. podrun-doctor never switches silently: when it \
-must change the driver it uses a fresh graphroot beside the old one; to reclaim the old store run \
-`podman system reset -f`.",
+        explain: "Once libpod's database (graphroot/libpod/bolt_state.db, podman 5's graphroot/db.sql) \
+records a graph driver, podman uses that driver whatever storage.conf or STORAGE_DRIVER say (it logs \
+`User-selected graph driver … overwritten by graph driver … from database`); only a --storage-driver \
+flag that differs fails (`database graph driver … does not match`). podrun-doctor reads the database's \
+driver and never switches silently: when it must change the driver it uses a fresh graphroot beside the \
+old one; to reclaim the old store run `podman system reset -f`.",
         signatures: &[
             "does not match our graph driver",
             "database configuration mismatch",
@@ -611,6 +613,79 @@ fn roots(
     (graphroot, runroot)
 }
 
+/// The graphroot's entries containers/storage reads as prior stores, in
+/// name order: `-images` names as listed (a graphroot that cannot be listed
+/// has none, as for storage's `ReadDir`), `overlay` and `vfs` as `stat`
+/// finds them.
+fn prior_entries(host: &Host, graphroot: &str) -> Vec<PriorEntry> {
+    let listed = host.read_dir(graphroot).unwrap_or_default();
+    let root = graphroot.trim_end_matches('/');
+    let mut names: Vec<String> = listed
+        .iter()
+        .filter(|n| n.ends_with("-images"))
+        .cloned()
+        .collect();
+    for d in PRIOR_DRIVERS {
+        let seen = listed.iter().any(|n| n == d);
+        let there = host.lstat(&format!("{root}/{d}"));
+        if seen || there.as_ref().err().and_then(|e| e.raw_os_error()) != Some(nix::libc::ENOENT) {
+            names.push(d.to_string());
+        }
+    }
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let path = format!("{root}/{name}");
+            let kind = match host.stat(&path) {
+                Ok(st) if st.kind == FileKind::Dir => EntryKind::Dir,
+                Ok(st) => EntryKind::Other(st.kind.as_str().to_string()),
+                Err(e) => EntryKind::Unreadable(io_error_name(&e)),
+            };
+            let symlink = matches!(host.lstat(&path), Ok(st) if st.kind == FileKind::Symlink);
+            PriorEntry {
+                name,
+                kind,
+                symlink,
+            }
+        })
+        .collect()
+}
+
+/// libpod's database under `graphroot` and the graph driver it records,
+/// which podman uses whatever storage picks (`decide::storage`). Bolt
+/// (podman 4, and 5 where the file exists) keeps `graph-driver-name`'s
+/// value right before the next key, `graph-root`; sqlite's DBConfig row
+/// keeps GraphDriver right before VolumeDir (`<graphroot>/volumes` by
+/// default; checked on a db.sql podman 5.4.2 made). `None` when neither is there or the driver cannot be found.
+fn database_driver(host: &Host, graphroot: &str, podman5: bool) -> Option<(String, String)> {
+    let libpod = format!("{}/libpod", graphroot.trim_end_matches('/'));
+    let bolt = format!("{libpod}/bolt_state.db");
+    if host.lstat(&bolt).is_ok() {
+        let text = host.read(&bolt).ok()?;
+        let (_, rest) = text.split_once("graph-driver-name")?;
+        let (value, _) = rest.split_once("graph-root")?;
+        return KNOWN_DRIVERS
+            .contains(&value)
+            .then(|| (bolt, value.to_string()));
+    }
+    // podman 5.4 keeps db.sql in the graphroot itself (seen in the matrix).
+    let root = graphroot.trim_end_matches('/');
+    let sql = [format!("{root}/db.sql"), format!("{libpod}/db.sql")]
+        .into_iter()
+        .find(|p| host.lstat(p).is_ok())
+        .filter(|_| podman5)?;
+    let text = host.read(&sql).ok()?;
+    let volumes = format!("{root}/volumes");
+    text.match_indices(volumes.as_str())
+        .filter_map(|(at, _)| {
+            let head = &text[..at];
+            KNOWN_DRIVERS.iter().find(|d| head.ends_with(**d))
+        })
+        .next()
+        .map(|d| (sql, d.to_string()))
+}
+
 /// What the storage area works from (see [`Store`]).
 fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
     let sc = found.config.storage.clone();
@@ -623,6 +698,7 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
         .map(|s| s.trim_end_matches('/').to_string())
         .unwrap_or_else(|| format!("{home}/.local/share"));
     let (graphroot, runroot) = roots(&sc, host.uid(), &data_home, runtime_dir);
+    let podman5 = super::tools::podman5(found.tools.podman_version);
     let near = host.nearest_existing(&graphroot);
     let overlay = host.probe(&Probe::Overlay {
         dir: near.clone(),
@@ -632,14 +708,26 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
         configured_driver: sc.driver.clone(),
         configured_mount_program: sc.mount_program.clone(),
         per_user,
-        podman5: super::tools::podman5(found.tools.podman_version),
+        podman5,
         fuse_overlayfs: found.tools.fuse_overlayfs.clone(),
         kernel_5_13: kernel_at_least_5_13(host),
         native_overlay: overlay.ran.then_some(overlay.ok),
+        own_conf: per_user && (sc.user_file || (sc.from_env && sc.file.is_some())),
+        prior: prior_entries(host, &graphroot),
+        database: database_driver(host, &graphroot, podman5),
     };
     let choice = crate::decide::storage(&facts);
     let source = match (choice.automatic, sc.driver_from_env) {
-        (true, _) => "podman's automatic choice".to_string(),
+        _ if choice.from_database.is_some() => {
+            format!(
+                "libpod's database {}",
+                choice.from_database.clone().unwrap_or_default()
+            )
+        }
+        (true, _) => match &choice.prior {
+            Some(e) => format!("podman's automatic choice, from {graphroot}/{}", e.name),
+            None => "podman's automatic choice".to_string(),
+        },
         (false, true) => "STORAGE_DRIVER".to_string(),
         (false, false) => sc.file.clone().unwrap_or_default(),
     };
@@ -674,8 +762,64 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
     }
 }
 
+/// Drivers containers/storage registers on Linux (`drivers/register`).
+const KNOWN_DRIVERS: [&str; 5] = ["overlay", "vfs", "btrfs", "zfs", "aufs"];
+
+/// Why the store the driver was picked for cannot be opened: several
+/// prior stores, an unknown driver name, or no directory where the
+/// driver keeps its store (podman: `mkdir …: not a directory`).
+fn prior_problem(host: &Host, st: &Store) -> Option<String> {
+    let (c, root) = (&st.choice, st.graphroot.trim_end_matches('/'));
+    if !c.conflict.is_empty() {
+        return Some(format!(
+            "{root} holds stores of several drivers ({}): podman refuses to pick one (`{root} \
+             contains several valid graphdrivers`)",
+            c.conflict.join(", ")
+        ));
+    }
+    if let Some(e) = c.prior.as_ref() {
+        if !KNOWN_DRIVERS.contains(&c.driver.as_str()) {
+            return Some(format!(
+                "{root}/{} names driver `{}`, which podman does not have (`failed to GetDriver \
+                 graph {}`)",
+                e.name, c.driver, c.driver
+            ));
+        }
+    }
+    let (path, what) = blocking_entry(host, root, &c.driver)?;
+    Some(format!(
+        "{path} is {what}, not a directory: podman keeps its {} store there and cannot open it",
+        c.driver
+    ))
+}
+
+/// The first entry a `driver` store keeps under `root` that is there but
+/// no directory, and what it is.
+fn blocking_entry(host: &Host, root: &str, driver: &str) -> Option<(String, String)> {
+    let root = root.trim_end_matches('/');
+    ["", "-images", "-layers", "-containers"]
+        .iter()
+        .map(|suffix| format!("{root}/{driver}{suffix}"))
+        .find_map(|p| {
+            let what = match (host.lstat(&p), host.stat(&p)) {
+                (Err(e), _) if e.raw_os_error() == Some(nix::libc::ENOENT) => return None,
+                (Err(e), _) => format!("something lstat cannot reach ({})", io_error_name(&e)),
+                (Ok(_), Ok(s)) if s.kind == FileKind::Dir => return None,
+                (Ok(l), Ok(s)) if l.kind == FileKind::Symlink => {
+                    format!("a symlink to a {}", s.kind.as_str())
+                }
+                (Ok(_), Ok(s)) => format!("a {}", s.kind.as_str()),
+                (Ok(_), Err(e)) => format!("a symlink leading nowhere ({})", io_error_name(&e)),
+            };
+            Some((p, what))
+        })
+}
+
 /// Whether the chosen store works: `None` when that cannot be told.
 fn judge_driver(host: &Host, st: &Store) -> (Option<bool>, String) {
+    if let Some(why) = prior_problem(host, st) {
+        return (Some(false), why);
+    }
     let fuse_bin = st.facts.fuse_overlayfs.as_ref();
     match (st.choice.driver.as_str(), &st.choice.mount_program) {
         ("vfs", _) => (Some(true), "vfs works everywhere (slowly)".into()),
@@ -770,6 +914,8 @@ fn driver_evidence(check: Check, st: &Store) -> Check {
         .with("graphroot", st.graphroot.clone())
         .with("runroot", st.runroot.clone())
         .with("mount_program", json!(st.choice.mount_program))
+        .with("decided_by", json!(decided_by(st)))
+        .with("prior_entries", prior_evidence(&st.facts.prior))
         .with("native_overlay_probe", st.overlay.describe())
         .with(
             "fuse_device",
@@ -783,6 +929,30 @@ fn driver_evidence(check: Check, st: &Store) -> Check {
             "backing_fs",
             json!(st.fs.as_ref().map(|s| fs_name(s.magic))),
         )
+}
+
+/// What made the choice, as a path: libpod's database, else the graphroot
+/// entry the automatic choice was made from.
+fn decided_by(st: &Store) -> Option<String> {
+    let root = st.graphroot.trim_end_matches('/');
+    let prior = st.choice.prior.as_ref();
+    (st.choice.from_database.clone()).or_else(|| prior.map(|e| format!("{root}/{}", e.name)))
+}
+
+/// Each prior-store entry and what it is: `vfs-images: dir`.
+fn prior_evidence(prior: &[PriorEntry]) -> serde_json::Value {
+    let kind = |e: &PriorEntry| match &e.kind {
+        EntryKind::Dir => "dir".to_string(),
+        EntryKind::Other(k) => k.clone(),
+        EntryKind::Unreadable(errno) => format!("unreadable ({errno})"),
+    };
+    prior
+        .iter()
+        .map(|e| {
+            let link = if e.symlink { "symlink to " } else { "" };
+            format!("{}: {link}{}", e.name, kind(e))
+        })
+        .collect()
 }
 
 /// Where and how the store goes when the fix moves or switches it.
@@ -839,7 +1009,9 @@ fn new_store(
     } else {
         best
     };
-    if existing_driver(host, &root).is_some_and(|e| e != driver) {
+    if existing_driver(host, &root).is_some_and(|e| e != driver)
+        || blocking_entry(host, &root, driver).is_some()
+    {
         root = format!("{}-{driver}", root.trim_end_matches('/'));
     }
     let runroot = match &st.runroot_ok {
@@ -1005,48 +1177,82 @@ fn fs_warning(gr: Check, s: &FsStat, graphroot: &str, executor: Executor) -> Che
     }
 }
 
-/// The storage.existing check: a store made with another driver cannot be
-/// opened (S6). Returns the driver of the store found under graphroot.
+/// The storage.existing check: what the graphroot holds, and whose driver
+/// podman will use. libpod's database overrides the configured driver
+/// (`decide::storage`); a database whose driver cannot be read leaves the
+/// choice unsure. Returns the driver of the store found under graphroot.
 fn existing_check(host: &Host, found: &mut Obs, st: &Store) -> Option<String> {
     let (graphroot, driver) = (&st.graphroot, &st.choice.driver);
     let existing = existing_driver(host, graphroot);
-    let db = ["bolt_state.db", "db.sql"]
-        .iter()
-        .map(|n| format!("{graphroot}/libpod/{n}"))
-        .find(|p| host.exists(p));
-    let ex = match (&existing, &db) {
-        (Some(e), Some(d))
-            if e != driver
-                && host
-                    .read_dir(&format!("{graphroot}/{driver}-layers"))
-                    .is_err() =>
-        {
-            Check::error(
-                "storage.existing",
-                format!(
-                    "{graphroot} holds a {e} store ({d}) but podman would open it as {driver}: database \
-                     graph driver mismatch"
-                ),
-            )
-            .fix(
-                By::Image,
-                format!(
-                    "Keep the driver consistent across jobs, or clear the store: `podman system reset -f` \
-                     (deletes its images), or use STORAGE_DRIVER={e}."
-                ),
-            )
-        }
-        (Some(e), _) => Check::info(
+    let root = graphroot.trim_end_matches('/');
+    let db = [
+        format!("{root}/libpod/bolt_state.db"),
+        format!("{root}/db.sql"),
+        format!("{root}/libpod/db.sql"),
+    ]
+    .into_iter()
+    .find(|p| host.exists(p));
+    let other_store =
+        |e: &String| e != driver && host.read_dir(&format!("{root}/{driver}-layers")).is_err();
+    let ex = match (&st.facts.database, &existing, &db) {
+        (Some((path, d)), _, _) => database_check(st, path, d),
+        (None, Some(e), Some(d)) if other_store(e) => Check::warn(
+            "storage.existing",
+            format!(
+                "{graphroot} holds a {e} store and libpod's database {d}, whose graph driver \
+                 podrun-doctor cannot read: podman uses the database's driver (most likely {e}), \
+                 not {driver}"
+            ),
+        )
+        .fix(
+            By::Image,
+            format!(
+                "Keep the driver consistent across jobs, or clear the store: `podman system reset -f` \
+                 (deletes its images), or use STORAGE_DRIVER={e}."
+            ),
+        ),
+        (_, Some(e), _) => Check::info(
             "storage.existing",
             format!("existing {e} store under {graphroot}"),
         ),
-        (None, _) => Check::ok("storage.existing", "no existing store"),
+        (_, None, _) => Check::ok("storage.existing", "no existing store"),
     };
     found.checks.push(
         ex.with("existing_driver", json!(existing))
-            .with("database", json!(db)),
+            .with("database", json!(db))
+            .with(
+                "database_driver",
+                json!(st.facts.database.as_ref().map(|d| &d.1)),
+            ),
     );
     existing
+}
+
+/// The database's driver is podman's; a configured other one is ignored
+/// (podman logs `User-selected graph driver … overwritten`).
+fn database_check(st: &Store, path: &str, d: &str) -> Check {
+    match &st.facts.configured_driver {
+        Some(c) if c != d => Check::warn(
+            "storage.existing",
+            format!(
+                "{} sets driver {c}, but libpod's database {path} records {d}: podman uses {d} \
+                 (`User-selected graph driver \"{c}\" overwritten by graph driver \"{d}\" from \
+                 database`)",
+                if st.sc.driver_from_env { "STORAGE_DRIVER" } else { "storage.conf" }
+            ),
+        )
+        .fix(
+            By::Image,
+            format!(
+                "To use {c}, clear the store (`podman system reset -f`, deletes its images) or point \
+                 graphroot at a fresh directory."
+            ),
+        ),
+        _ => Check::info(
+            "storage.existing",
+            format!("libpod's database {path} records driver {d}: podman uses it"),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -1299,9 +1505,10 @@ mod tests {
             .probe(&p, r)
             .host();
         let found = run(&host, Version::new(5, 4, 2), false);
-        // Existing vfs store, native overlay works: podman 5 picks overlay → mismatch.
+        // Existing vfs store and a database whose driver cannot be read:
+        // podman takes the database's driver, most likely vfs (unsure).
         let e = found.check("storage.existing").unwrap();
-        assert_eq!(e.status, Status::Error, "{}", e.summary);
+        assert_eq!(e.status, Status::Warn, "{}", e.summary);
         assert!(e
             .fix
             .as_ref()
@@ -1630,5 +1837,280 @@ mod tests {
                 value: "/var/tmp".into()
             }]
         );
+    }
+
+    /// How a graphroot entry is planted in a fixture.
+    #[derive(Clone, Copy)]
+    enum Plant {
+        Dir,
+        Fifo,
+        /// A symlink to a directory beside it.
+        Link,
+        /// stat and lstat fail with EACCES.
+        Hidden,
+    }
+
+    /// `fx` with `entries` planted in `root`, listed as a capture lists them.
+    fn plant(mut fx: Fixture, root: &str, entries: &[(&str, Plant)]) -> Fixture {
+        let mut names: Vec<&str> = entries.iter().map(|e| e.0).collect();
+        names.sort_unstable();
+        fx = fx.dir(root).answer("dirs", root, json!(names));
+        for (name, how) in entries {
+            let path = format!("{root}/{name}");
+            fx = match how {
+                Plant::Dir => fx.dir(&path),
+                Plant::Fifo => fx.stat(&path, "fifo", 0o644, 1000, 1000),
+                Plant::Link => fx
+                    .dir(&format!("{root}/{name}.d"))
+                    .symlink(&path, &format!("{name}.d")),
+                Plant::Hidden => {
+                    fx.stat_err(&path, "EACCES")
+                        .answer("lstat", &path, json!("EACCES"))
+                }
+            };
+        }
+        fx
+    }
+
+    const USER_STORE: &str = "/home/podman/.local/share/containers/storage";
+    const ROOT_STORE: &str = "/var/lib/containers/storage";
+
+    /// The storage.driver check: (status, driver, decided_by).
+    fn driver_of(found: &Findings) -> (Status, String, Option<String>) {
+        let c = found.check("storage.driver").unwrap();
+        let ev = |k: &str| {
+            c.evidence
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        };
+        (c.status, ev("driver").unwrap(), ev("decided_by"))
+    }
+
+    /// Rootless, native overlay works, kernel 6.1, no fuse-overlayfs.
+    fn rootless_with(entries: &[(&str, Plant)], podman: Version) -> Findings {
+        let (p, r) = overlay_probe(USER_STORE, true);
+        let fx = plant(
+            rootless().stat(USER_STORE, "dir", 0o700, 1000, 1000),
+            USER_STORE,
+            entries,
+        );
+        run(&fx.probe(&p, r).host(), podman, false)
+    }
+
+    #[test]
+    fn rootless_prior_stores_are_read_as_each_podman_reads_them() {
+        use Plant::*;
+        let p4 = Version::new(4, 3, 1);
+        let p5 = Version::new(5, 4, 2);
+        let at = |n: &str| Some(format!("{USER_STORE}/{n}"));
+        let vfs = |by: Option<String>| (Status::Warn, "vfs".to_string(), by);
+        let overlay = |by: Option<String>| (Status::Ok, "overlay".to_string(), by);
+        let cases: &[(&str, &[(&str, Plant)], _, _)] = &[
+            ("no prior store", &[], vfs(None), overlay(None)),
+            ("overlay dir", &[("overlay", Dir)], vfs(None), overlay(None)),
+            ("vfs dir", &[("vfs", Dir)], vfs(None), overlay(None)),
+            (
+                "vfs-images only",
+                &[("vfs-images", Dir)],
+                vfs(None),
+                vfs(at("vfs-images")),
+            ),
+            (
+                "both stores",
+                &[
+                    ("overlay", Dir),
+                    ("overlay-images", Dir),
+                    ("vfs", Dir),
+                    ("vfs-images", Dir),
+                ],
+                vfs(None),
+                overlay(at("overlay-images")),
+            ),
+            (
+                "vfs-images a symlink",
+                &[("vfs-images", Link)],
+                vfs(None),
+                vfs(at("vfs-images")),
+            ),
+        ];
+        for (what, entries, want4, want5) in cases {
+            let got4 = driver_of(&rootless_with(entries, p4));
+            assert_eq!(&got4, want4, "podman 4.3, {what}");
+            let got5 = driver_of(&rootless_with(entries, p5));
+            assert_eq!(&got5, want5, "podman 5.4, {what}");
+        }
+        let link = rootless_with(&[("vfs-images", Link)], p5);
+        let ev = &link.check("storage.driver").unwrap().evidence;
+        assert_eq!(ev["prior_entries"], json!(["vfs-images: symlink to dir"]));
+    }
+
+    #[test]
+    fn a_broken_images_entry_is_named_never_a_crash() {
+        // podman 5 picks vfs from the name alone, then cannot open it
+        // (row deb13-priorfifo-rootless-priv).
+        for (how, found) in [(Plant::Fifo, "is a fifo"), (Plant::Hidden, "(EACCES)")] {
+            let p5 = rootless_with(&[("vfs-images", how)], Version::new(5, 4, 2));
+            let c = p5.check("storage.driver").unwrap();
+            assert_eq!(c.status, Status::Error, "{}", c.summary);
+            assert!(
+                c.summary.contains(&format!("{USER_STORE}/vfs-images")),
+                "{}",
+                c.summary
+            );
+            assert!(c.summary.contains(found), "{}", c.summary);
+            assert_eq!(driver_of(&p5).2, Some(format!("{USER_STORE}/vfs-images")));
+            // The fix writes the driver out, in a graphroot without the entry.
+            let fix = c.fix.as_ref().expect("a fix");
+            let Some(Action::WriteFile { contents, .. }) = fix.actions.first() else {
+                panic!("{fix:?}")
+            };
+            assert!(contents.contains("driver = "), "{contents}");
+            // podman 4 takes vfs without looking, and fails on it the
+            // same (row deb12-priorfifo-rootless-priv).
+            let p4 = rootless_with(&[("vfs-images", how)], Version::new(4, 3, 1));
+            assert_eq!(driver_of(&p4), (Status::Error, "vfs".into(), None));
+            let c = p4.check("storage.driver").unwrap();
+            assert!(c.summary.contains(found), "{}", c.summary);
+        }
+    }
+
+    /// Root, native overlay works.
+    fn rootful_with(entries: &[(&str, Plant)], podman: Version) -> Findings {
+        let fx = Fixture::new()
+            .env("HOME", "/root")
+            .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+            .dir("/var/tmp")
+            .probe(
+                &Probe::Overlay {
+                    dir: ROOT_STORE.into(),
+                    userns: false,
+                },
+                ProbeResult::success(""),
+            );
+        run(&plant(fx, ROOT_STORE, entries).host(), podman, false)
+    }
+
+    #[test]
+    fn rootful_prior_stores_follow_drivers_new_of_each_version() {
+        use Plant::*;
+        let at = |n: &str| Some(format!("{ROOT_STORE}/{n}"));
+        for podman in [Version::new(4, 3, 1), Version::new(5, 4, 2)] {
+            let overlay = |by| (Status::Ok, "overlay".to_string(), by);
+            assert_eq!(driver_of(&rootful_with(&[], podman)), overlay(None));
+            let prior = rootful_with(&[("overlay", Dir)], podman);
+            assert_eq!(driver_of(&prior), overlay(at("overlay")));
+            // vfs is never taken as a prior store.
+            assert_eq!(
+                driver_of(&rootful_with(&[("vfs", Dir)], podman)),
+                overlay(None)
+            );
+            // An entry stat cannot reach is none either, but overlay, taken
+            // from the priority list, cannot make its directory there.
+            let hidden = rootful_with(&[("overlay", Hidden)], podman);
+            assert_eq!(driver_of(&hidden), (Status::Error, "overlay".into(), None));
+            let c = hidden.check("storage.driver").unwrap();
+            assert!(
+                c.summary
+                    .contains("/overlay is something lstat cannot reach (EACCES)"),
+                "{}",
+                c.summary
+            );
+            // A FIFO is: overlay is picked and cannot open it.
+            let fifo = rootful_with(&[("overlay", Fifo)], podman);
+            let c = fifo.check("storage.driver").unwrap();
+            assert_eq!(c.status, Status::Error, "{}", c.summary);
+            assert!(c.summary.contains("/overlay is a fifo"), "{}", c.summary);
+        }
+        // overlay beside vfs: 1.43 takes overlay, 1.57 refuses both.
+        let both: &[(&str, Plant)] = &[("overlay", Dir), ("vfs", Dir)];
+        let old = rootful_with(both, Version::new(4, 3, 1));
+        assert_eq!(
+            driver_of(&old),
+            (Status::Ok, "overlay".into(), at("overlay"))
+        );
+        let new = rootful_with(both, Version::new(5, 4, 2));
+        let c = new.check("storage.driver").unwrap();
+        assert_eq!(c.status, Status::Error, "{}", c.summary);
+        assert!(
+            c.summary.contains("several valid graphdrivers"),
+            "{}",
+            c.summary
+        );
+        assert!(c.summary.contains("overlay, vfs"), "{}", c.summary);
+        // The fix names the driver, so podman scans no more.
+        let fix = c.fix.as_ref().expect("a fix");
+        assert!(fix.text.contains("native overlay"), "{}", fix.text);
+    }
+
+    /// The bytes around `graph-driver-name` in a bolt_state.db podman
+    /// 4.3.1 made here (graphroot under /tmp/st5.c), lossy as read.
+    fn bolt_with(driver: &str, root: &str) -> String {
+        format!(
+            "\u{0}\u{0}\u{0}4\u{0}\u{0}\u{0}graph-driver-name{driver}graph-root{root}oslinuxrun-root/run/user/1000/containersstatic-dir{root}/libpod"
+        )
+    }
+
+    /// The DBConfig record of a db.sql podman 5.4.2 made (deb13 rootless).
+    fn sqlite_with(driver: &str, root: &str) -> String {
+        format!(
+            "\u{0}\u{81}i\u{1}\n\u{0}\t\u{17}sMeM\u{1b}ulinux{root}/libpod/tmp/storage-run-1000/libpod/tmp{root}/tmp/storage-run-1000/containers{driver}{root}/volumes\r\u{0}\u{0}"
+        )
+    }
+
+    #[test]
+    fn libpods_database_names_the_driver_podman_uses() {
+        // libpod/runtime.go: the database's graph driver overrides storage's
+        // choice and a configured driver (podman 4.3.1 here: `User-selected
+        // graph driver "vfs" overwritten by graph driver "overlay" from
+        // database`, with STORAGE_DRIVER=vfs and with storage.conf).
+        let bolt = format!("{USER_STORE}/libpod/bolt_state.db");
+        let p4 = Version::new(4, 3, 1);
+        let found = rootless_with(&[("overlay-images", Plant::Dir)], p4);
+        assert_eq!(driver_of(&found).1, "vfs", "no database yet: 4.3 takes vfs");
+        let with_db = |podman: Version, file: &str, body: String, conf: Option<&str>| {
+            let (p, r) = overlay_probe(USER_STORE, true);
+            let mut fx = rootless()
+                .stat(USER_STORE, "dir", 0o700, 1000, 1000)
+                .dir(&format!("{USER_STORE}/overlay-layers"))
+                .file(file, &body)
+                .probe(&p, r);
+            if let Some(c) = conf {
+                fx = fx.file("/home/podman/.config/containers/storage.conf", c);
+            }
+            run(&fx.host(), podman, false)
+        };
+        let found = with_db(p4, &bolt, bolt_with("overlay", USER_STORE), None);
+        assert_eq!(
+            driver_of(&found),
+            (Status::Ok, "overlay".into(), Some(bolt.clone()))
+        );
+        let e = found.check("storage.existing").unwrap();
+        assert_eq!(e.status, Status::Info, "{}", e.summary);
+        // A configured vfs is overwritten: a warning naming both.
+        let conf = "[storage]\ndriver = \"vfs\"\n";
+        let found = with_db(p4, &bolt, bolt_with("overlay", USER_STORE), Some(conf));
+        assert_eq!(driver_of(&found).1, "overlay");
+        let e = found.check("storage.existing").unwrap();
+        assert_eq!(e.status, Status::Warn, "{}", e.summary);
+        assert!(
+            e.summary
+                .contains("overwritten by graph driver \"overlay\""),
+            "{}",
+            e.summary
+        );
+        // podman 5.4's sqlite database sits in the graphroot itself.
+        let sql = format!("{USER_STORE}/db.sql");
+        let p5 = Version::new(5, 4, 2);
+        let found = with_db(p5, &sql, sqlite_with("vfs", USER_STORE), None);
+        assert_eq!(
+            driver_of(&found),
+            (Status::Warn, "vfs".into(), Some(sql.clone()))
+        );
+        // podman 4 has no sqlite backend; garbage names no driver.
+        let found = with_db(p4, &sql, sqlite_with("overlay", USER_STORE), None);
+        assert_eq!(driver_of(&found).2, None);
+        let found = with_db(p4, &bolt, bolt_with("zzz", USER_STORE), None);
+        assert_eq!(driver_of(&found).2, None);
     }
 }

@@ -235,6 +235,12 @@ EOF
     umask-registries) echo 'chmod 0600 /etc/containers/registries.conf' ;;
     umask-policy) echo 'chmod 0600 /etc/containers/policy.json' ;;
     u1000) echo 'true' ;;
+    # a FIFO named vfs-images in the rootless graphroot: storage >= 1.47 takes vfs from the name alone
+    # overlay and vfs store directories in the rootful graphroot: storage >= 1.47 refuses to pick one
+    priorboth) echo 'mkdir -p /var/lib/containers/storage/overlay /var/lib/containers/storage/vfs' ;;
+    # a rootful store made with vfs (libpod's database records vfs), as an earlier job's cache leaves it
+    dbvfs) echo 'podman --storage-driver vfs info >/dev/null' ;;
+    priorfifo) echo 'mkdir -p /home/podman/.local/share/containers/storage && mkfifo /home/podman/.local/share/containers/storage/vfs-images && chown -R 1000:1000 /home/podman/.local' ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
   esac
 }

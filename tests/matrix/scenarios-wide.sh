@@ -48,6 +48,12 @@ scenario deb13-nopasta-rootless-priv deb13 nopasta "--privileged --user=1000" "r
 scenario deb13-slirpconf-rootless-priv deb13 slirpconf "--privileged --user=1000" "rootless recipe, podman 5.4 without passt, containers.conf default_rootless_network_cmd=slirp4netns"
 scenario deb13nr-fwipt-root-priv deb13nr fwipt "--privileged" "rootful podman 5.4 without nft, containers.conf firewall_driver=iptables (iptables is installed)"
 scenario deb12cni-root-fuse-nnp deb12cni plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe, podman 4.3 with containernetworking-plugins named (CNI, no netavark)"
+# a prior store as containers/storage reads it (decide/storage.rs): `<driver>-images` names the rootless driver
+scenario deb13-priorfifo-rootless-priv deb13 priorfifo "--privileged --user=1000" "rootless recipe, a FIFO called vfs-images in the graphroot (podman 5.4 picks vfs from its name and cannot open it)"
+scenario deb12-priorfifo-rootless-priv deb12 priorfifo "--privileged --user=1000" "the same on podman 4.3, which never reads the graphroot for the rootless driver (vfs, builds)"
+scenario deb13-priorboth-root-priv deb13 priorboth "--privileged" "root privileged, overlay/ and vfs/ in the graphroot (podman 5.4: several valid graphdrivers)"
+scenario deb12-priorboth-root-priv deb12 priorboth "--privileged" "the same on podman 4.3, which leaves vfs out and takes overlay"
+scenario deb12-dbvfs-root-priv deb12 dbvfs "--privileged" "root privileged, /var/lib/containers/storage made with vfs: libpod's database overrides podman 4.3's choice"
 # buildah beside podman
 scenario deb13bh-rootless-priv-home1777 deb13bh plain "--privileged --user=1000 --env=HOME=$HOMEPOD @emptydir1777=$HOMEPOD" "GitLab recipe 1, podman 5.4 + buildah, no recommends"
 scenario deb13bh-root-fuse-nnp deb13bh plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe, podman 5.4 + buildah, no recommends"
