@@ -151,6 +151,13 @@ impl Sys for FixtureSys {
         super::real::read_bounded(&full(root, path), super::real::READ_LIMIT)
     }
 
+    fn read_head(&self, root: &Path, path: &str, limit: u64) -> io::Result<Vec<u8>> {
+        if let Some(Err(e)) = self.entry("read_errors", path) {
+            return Err(e);
+        }
+        super::sys::read_prefix(&full(root, path), limit)
+    }
+
     fn read_dir(&self, root: &Path, path: &str) -> io::Result<Vec<String>> {
         match self.entry_now(root, "dirs", path, path) {
             Some(Err(e)) => Err(e),

@@ -84,6 +84,8 @@ pub struct Host {
 #[derive(Clone)]
 enum Kept {
     Read(Result<String, i32>),
+    Head(Result<Vec<u8>, i32>),
+    Dir(Result<Vec<String>, i32>),
     Checked(Result<Option<String>, ReadProblem>),
     Stat(Result<Stat, i32>),
     FsStat(Result<FsStat, i32>),
@@ -330,6 +332,41 @@ impl Host {
         })
     }
 
+    /// At most the first `limit` bytes of a file, for a search in one that
+    /// may be large (libpod's database); kept like a read while staging.
+    pub fn read_head(&self, path: &str, limit: u64) -> io::Result<Vec<u8>> {
+        match self.staged(path) {
+            Some(Some(text)) => {
+                let mut bytes = text.into_bytes();
+                bytes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+                return Ok(bytes);
+            }
+            Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
+            None => {}
+        }
+        let unpack = |k| match k {
+            Kept::Head(r) => Some(r),
+            _ => None,
+        };
+        let key = format!("head {limit} {path}");
+        self.kept_call(key, unpack, Kept::Head, || self.read_head_now(path, limit))
+    }
+
+    fn read_head_now(&self, path: &str, limit: u64) -> io::Result<Vec<u8>> {
+        let result = self.sys.read_head(&self.root, path, limit);
+        self.record(|c| {
+            let as_text = match &result {
+                Ok(bytes) => Ok(String::from_utf8_lossy(bytes).into_owned()),
+                Err(e) => Err(e.raw_os_error().map_or_else(
+                    || io::Error::other(e.to_string()),
+                    io::Error::from_raw_os_error,
+                )),
+            };
+            c.file(path, &as_text)
+        });
+        result
+    }
+
     /// issue 10: while writes are only staged (`check`, `--dry-run`) the
     /// doctor changes nothing on disk, so the second fix round's reads and
     /// stats of the same files are answered from what the first round
@@ -370,7 +407,13 @@ impl Host {
 
     /// Names in a directory, sorted.
     pub fn read_dir(&self, path: &str) -> io::Result<Vec<String>> {
-        let mut result = self.sys.read_dir(&self.root, path);
+        let unpack = |k| match k {
+            Kept::Dir(r) => Some(r),
+            _ => None,
+        };
+        let mut result = self.kept_call(format!("dir {path}"), unpack, Kept::Dir, || {
+            self.sys.read_dir(&self.root, path)
+        });
         if let Some(staged) = &self.staged {
             self.consult(|| Touch::Listing(path.to_string()));
             let prefix = format!("{}/", path.trim_end_matches('/'));
@@ -427,9 +470,15 @@ impl Host {
         if self.staged(path).is_some() {
             return self.stat(path);
         }
-        let result = self.sys.lstat(&self.root, path);
-        self.record(|c| c.stat(path, &result));
-        result
+        let unpack = |k| match k {
+            Kept::Stat(r) => Some(r),
+            _ => None,
+        };
+        self.kept_call(format!("lstat {path}"), unpack, Kept::Stat, || {
+            let result = self.sys.lstat(&self.root, path);
+            self.record(|c| c.stat(path, &result));
+            result
+        })
     }
 
     /// Whether `path` is a directory owned by `uid` itself — not a symlink

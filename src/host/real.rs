@@ -338,6 +338,12 @@ impl Sys for RealSys {
         self.bounded("read_dir", full(root, path), read_dir_sorted)
     }
 
+    fn read_head(&self, root: &Path, path: &str, limit: u64) -> io::Result<Vec<u8>> {
+        self.bounded("read", full(root, path), move |p| {
+            super::sys::read_prefix(p, limit)
+        })
+    }
+
     fn stat(&self, root: &Path, path: &str) -> io::Result<Stat> {
         self.bounded("stat", full(root, path), |p| {
             std::fs::metadata(p).map(|m| stat_of(&m))

@@ -192,6 +192,12 @@ pub trait Sys {
     fn run(&self, argv: &[&str], env: &BTreeMap<String, String>) -> io::Result<CmdOutput>;
     fn probe(&self, root: &Path, probe: &Probe) -> ProbeResult;
 
+    /// At most the first `limit` bytes of a file (issue 10: a search in a
+    /// file that may be large, libpod's database, reads the head first).
+    fn read_head(&self, root: &Path, path: &str, limit: u64) -> io::Result<Vec<u8>> {
+        read_prefix(&root.join(path.trim_start_matches('/')), limit)
+    }
+
     /// `lstat(2)`: the entry itself, a symlink not followed. (Added with a
     /// default so that every `Sys` gets it without change.)
     fn lstat(&self, root: &Path, path: &str) -> io::Result<Stat> {
@@ -304,4 +310,19 @@ pub trait Sys {
             }
         }
     }
+}
+
+/// At most `limit` bytes from the start of the file at `path`.
+pub(crate) fn read_prefix(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(path)?;
+    // A head is read whole: room for it at once, up to a read's start.
+    let room = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut buf = Vec::with_capacity(room.min(64 * 1024));
+    file.take(limit).read_to_end(&mut buf)?;
+    Ok(buf)
 }

@@ -657,17 +657,14 @@ fn prior_entries(host: &Host, graphroot: &str) -> Vec<PriorEntry> {
 /// (podman 4, and 5 where the file exists) keeps `graph-driver-name`'s
 /// value right before the next key, `graph-root`; sqlite's DBConfig row
 /// keeps GraphDriver right before VolumeDir (`<graphroot>/volumes` by
-/// default; checked on a db.sql podman 5.4.2 made). `None` when neither is there or the driver cannot be found.
+/// default; checked on a db.sql podman 5.4.2 made). `None` when neither is
+/// there or the driver cannot be found.
 fn database_driver(host: &Host, graphroot: &str, podman5: bool) -> Option<(String, String)> {
     let libpod = format!("{}/libpod", graphroot.trim_end_matches('/'));
     let bolt = format!("{libpod}/bolt_state.db");
     if host.lstat(&bolt).is_ok() {
-        let text = host.read(&bolt).ok()?;
-        let (_, rest) = text.split_once("graph-driver-name")?;
-        let (value, _) = rest.split_once("graph-root")?;
-        return KNOWN_DRIVERS
-            .contains(&value)
-            .then(|| (bolt, value.to_string()));
+        let driver = search_database(host, &bolt, bolt_driver)?;
+        return Some((bolt, driver));
     }
     // podman 5.4 keeps db.sql in the graphroot itself (seen in the matrix).
     let root = graphroot.trim_end_matches('/');
@@ -675,15 +672,73 @@ fn database_driver(host: &Host, graphroot: &str, podman5: bool) -> Option<(Strin
         .into_iter()
         .find(|p| host.lstat(p).is_ok())
         .filter(|_| podman5)?;
-    let text = host.read(&sql).ok()?;
     let volumes = format!("{root}/volumes");
-    text.match_indices(volumes.as_str())
-        .filter_map(|(at, _)| {
-            let head = &text[..at];
-            KNOWN_DRIVERS.iter().find(|d| head.ends_with(**d))
-        })
-        .next()
-        .map(|d| (sql, d.to_string()))
+    let driver = search_database(host, &sql, |bytes| sqlite_driver(bytes, &volumes))?;
+    Some((sql, driver))
+}
+
+/// The databases record their configuration when they are made, so it is
+/// in their first pages: the head is searched first (issue 10: a 512 KiB
+/// bolt file read whole, as text, was over 1 ms), the whole file (within
+/// the read limit) only when the head does not settle it. `find` gives
+/// `Some(answer)` once the bytes settle it (`Some(None)`: no driver).
+fn search_database(
+    host: &Host,
+    path: &str,
+    find: impl Fn(&[u8]) -> Option<Option<&'static str>>,
+) -> Option<String> {
+    const HEAD: u64 = 64 * 1024;
+    let head = host.read_head(path, HEAD).ok()?;
+    let settled = match find(&head) {
+        Some(answer) => answer,
+        None if (head.len() as u64) < HEAD => None,
+        None => find(&host.read_head(path, 16 << 20).ok()?).flatten(),
+    };
+    settled.map(str::to_string)
+}
+
+/// Bolt: the value between the first `graph-driver-name` and the
+/// `graph-root` after it, when that is a driver name (podman 4.3 may
+/// leave it empty). Settled once both keys are in `bytes`.
+fn bolt_driver(bytes: &[u8]) -> Option<Option<&'static str>> {
+    let key = find_bytes(bytes, b"graph-driver-name")?;
+    let rest = &bytes[key + b"graph-driver-name".len()..];
+    let value = &rest[..find_bytes(rest, b"graph-root")?];
+    Some(
+        KNOWN_DRIVERS
+            .iter()
+            .copied()
+            .find(|d| d.as_bytes() == value),
+    )
+}
+
+/// sqlite: the driver name right before the first `<graphroot>/volumes`
+/// that has one; settled only by finding one.
+fn sqlite_driver(bytes: &[u8], volumes: &str) -> Option<Option<&'static str>> {
+    let needle = volumes.as_bytes();
+    let mut from = 0;
+    while let Some(at) = find_bytes(&bytes[from..], needle) {
+        let head = &bytes[..from + at];
+        if let Some(d) = KNOWN_DRIVERS.iter().find(|d| head.ends_with(d.as_bytes())) {
+            return Some(Some(d));
+        }
+        from += at + 1;
+    }
+    None
+}
+
+/// Where `needle` (not empty) first occurs in `hay`.
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (first, rest) = needle.split_first()?;
+    let mut from = 0;
+    while let Some(i) = hay.get(from..)?.iter().position(|b| b == first) {
+        let at = from + i;
+        if hay.get(at + 1..at + needle.len()) == Some(rest) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// What the storage area works from (see [`Store`]).
@@ -2056,6 +2111,49 @@ mod tests {
         format!(
             "\u{0}\u{81}i\u{1}\n\u{0}\t\u{17}sMeM\u{1b}ulinux{root}/libpod/tmp/storage-run-1000/libpod/tmp{root}/tmp/storage-run-1000/containers{driver}{root}/volumes\r\u{0}\u{0}"
         )
+    }
+
+    /// issue 10: the database's head is searched first, the whole file
+    /// when the record lies further in or straddles the head's end.
+    #[test]
+    fn the_database_record_is_found_past_the_head_and_across_its_end() {
+        let bolt = format!("{USER_STORE}/libpod/bolt_state.db");
+        let record = bolt_with("vfs", USER_STORE);
+        let key_at = record.find("graph-driver-name").unwrap();
+        for pad in [0, 64 * 1024 - key_at - 5, 64 * 1024 - 3, 200 * 1024] {
+            let body = format!("{}{record}", "\u{0}".repeat(pad));
+            let host = rootless().file(&bolt, &body).host();
+            let found = database_driver(&host, USER_STORE, false);
+            assert_eq!(found, Some((bolt.clone(), "vfs".into())), "pad {pad}");
+        }
+        let host = rootless().file(&bolt, &"x".repeat(70 * 1024)).host();
+        assert_eq!(database_driver(&host, USER_STORE, false), None);
+        // An empty driver in the head settles it: nothing more is read.
+        let empty = format!("{}{}", bolt_with("", USER_STORE), "x".repeat(70 * 1024));
+        let host = rootless().file(&bolt, &empty).host();
+        assert_eq!(database_driver(&host, USER_STORE, false), None);
+    }
+
+    #[test]
+    fn bytes_are_found_where_they_first_occur() {
+        assert_eq!(find_bytes(b"abcabd", b"abd"), Some(3));
+        assert_eq!(find_bytes(b"aab", b"ab"), Some(1));
+        assert_eq!(find_bytes(b"ab", b"abc"), None);
+        assert_eq!(find_bytes(b"", b"a"), None);
+        assert_eq!(find_bytes(b"abc", b""), None);
+        let bolt = |b: &[u8]| bolt_driver(b);
+        assert_eq!(
+            bolt(b"graph-driver-nameoverlaygraph-root/x"),
+            Some(Some("overlay"))
+        );
+        // Settled: podman 4.3 left it empty, or it names no driver.
+        assert_eq!(bolt(b"graph-driver-namegraph-root/x"), Some(None));
+        assert_eq!(bolt(b"graph-driver-nameoverlay2graph-root/x"), Some(None));
+        // Not settled: the key's value runs past these bytes.
+        assert_eq!(bolt(b"xxgraph-driver-nameover"), None);
+        let sqlite = |b: &[u8]| sqlite_driver(b, "/r/volumes");
+        assert_eq!(sqlite(b"/r/volumes..vfs/r/volumes"), Some(Some("vfs")));
+        assert_eq!(sqlite(b"/r/volumes"), None);
     }
 
     #[test]
