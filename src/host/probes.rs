@@ -40,7 +40,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 /// `alarm()` of every child, in seconds.
@@ -112,22 +112,32 @@ impl Started {
                 unique.push(p);
             }
         }
-        for userns in [false, true] {
-            let members: Vec<&Probe> = unique
+        let grouped = |userns| -> Vec<&Probe> {
+            let members = unique
                 .iter()
                 .copied()
-                .filter(|p| shares_a_child(p) == Some(userns))
-                .collect();
+                .filter(|p| shares_a_child(p) == Some(userns));
+            let members: Vec<&Probe> = members.collect();
             if members.len() > 1 {
+                members
+            } else {
+                Vec::new()
+            }
+        };
+        let groups = [grouped(false), grouped(true)];
+        // The probes of a child of their own first: the proc mount is the
+        // first answer an area asks for (mounts), the shared child's after.
+        for p in unique.iter().copied() {
+            if !groups.iter().any(|g| g.contains(&p)) {
+                started.alone.push((p.clone(), start(p, budget)));
+            }
+        }
+        for (userns, members) in [false, true].into_iter().zip(groups) {
+            if !members.is_empty() {
                 let group = start_group(userns, &members);
                 started
                     .groups
                     .push((members.into_iter().cloned().collect(), group));
-            }
-        }
-        for p in unique {
-            if !started.groups.iter().any(|(m, _)| m.contains(p)) {
-                started.alone.push((p.clone(), start(p, budget)));
             }
         }
         started
@@ -879,7 +889,6 @@ fn spawn_reporting(body: impl FnOnce(&OwnedFd)) -> Result<Child, ProbeResult> {
 }
 
 fn child_main(report: OwnedFd, body: impl FnOnce(&OwnedFd)) -> ! {
-    IN_CHILD.store(true, Ordering::Relaxed);
     // Its own process group, so that a deadline kills what it started too.
     let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
     // SAFETY: resetting SIGALRM to its default action in this fresh child
@@ -889,7 +898,13 @@ fn child_main(report: OwnedFd, body: impl FnOnce(&OwnedFd)) -> ! {
     alarm_set.add(Signal::SIGALRM);
     let _ = alarm_set.thread_unblock();
     nix::unistd::alarm::set(CHILD_SECONDS);
+    // The doctor's own children are not this child's to reap.
+    super::wait::forget_pending();
     body(&report);
+    // A child waits for its own children's exits (bounded by the alarm),
+    // so none is left to whoever inherits it: the doctor may be pid 1.
+    drop(report);
+    super::wait::reap_pending(Deadline::unlimited());
     // SAFETY: `_exit` ends the child at once, without running the parent's
     // destructors or atexit handlers a second time.
     unsafe { nix::libc::_exit(0) }
@@ -906,9 +921,6 @@ fn caught(body: impl FnOnce() -> ProbeResult) -> ProbeResult {
 fn send(report: &OwnedFd, place: usize, r: &ProbeResult) {
     let _ = nix::unistd::write(report, format!("{place}\t{}", encode(r)).as_bytes());
 }
-
-/// Set in every probe child: a child waits for its own children's exits.
-static IN_CHILD: AtomicBool = AtomicBool::new(false);
 
 /// Takes the child's report as soon as it is written ([`finish_all`]).
 fn finish(child: Child, budget: Deadline) -> ProbeResult {
@@ -927,11 +939,9 @@ fn finish_all(child: Child, count: usize, budget: Deadline) -> Vec<ProbeResult> 
     let deadline = budget.within(DEADLINE);
     let reports = read_reports(&child.report, count, deadline);
     if reports.iter().all(Option::is_some) {
-        if IN_CHILD.load(Ordering::Relaxed) {
-            let _ = wait_child(child.pid, deadline);
-        } else {
-            defer_reap(child.pid);
-        }
+        // A probe child reaps its own child after it has sent the answer
+        // on (child_main): issue 10, the doctor waited for that exit.
+        defer_reap(child.pid);
         return reports.into_iter().flatten().collect();
     }
     let missing = how_it_ended(wait_child(child.pid, deadline), deadline);

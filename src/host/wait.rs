@@ -147,6 +147,14 @@ pub fn defer_reap(pid: Pid) {
     }
 }
 
+/// In a new probe child: the pids its parent left to [`reap_pending`] are
+/// not its children.
+pub fn forget_pending() {
+    if let Ok(mut p) = PENDING.lock() {
+        p.clear();
+    }
+}
+
 /// Waits for every child left by [`defer_reap`], each until `deadline` at
 /// the latest (then it is killed with its group), so none is left running
 /// or unreaped. Returns how many were reaped.
