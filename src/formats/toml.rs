@@ -481,16 +481,16 @@ impl Parser<'_> {
         if self.peek() != Some(b'#') {
             return Ok(());
         }
-        loop {
-            self.pos += 1;
-            match self.peek() {
-                None | Some(b'\n') => return Ok(()),
-                Some(b'\r') if self.peek_at(1) == Some(b'\n') => return Ok(()),
-                Some(c) if is_control(c) => {
-                    return Err(self.err("a comment without control characters"))
-                }
-                Some(_) => {}
-            }
+        // issue 10: one scan to the first control byte (containers.conf is
+        // mostly comments), not a peek per byte.
+        self.pos += 1;
+        let rest = self.s.get(self.pos..).unwrap_or_default();
+        let stop = rest.iter().position(|&c| is_control(c));
+        self.pos += stop.unwrap_or(rest.len());
+        match self.peek() {
+            None | Some(b'\n') => Ok(()),
+            Some(b'\r') if self.peek_at(1) == Some(b'\n') => Ok(()),
+            Some(_) => Err(self.err("a comment without control characters")),
         }
     }
 
