@@ -678,7 +678,7 @@ fn database_driver(host: &Host, graphroot: &str, podman5: bool) -> Option<(Strin
 }
 
 /// The databases record their configuration when they are made, so it is
-/// in their first pages: the head is searched first (issue 10: a 512 KiB
+/// in their first pages: the head (32 KiB) is searched first (issue 10: a 512 KiB
 /// bolt file read whole, as text, was over 1 ms), the whole file (within
 /// the read limit) only when the head does not settle it. `find` gives
 /// `Some(answer)` once the bytes settle it (`Some(None)`: no driver).
@@ -687,7 +687,7 @@ fn search_database(
     path: &str,
     find: impl Fn(&[u8]) -> Option<Option<&'static str>>,
 ) -> Option<String> {
-    const HEAD: u64 = 64 * 1024;
+    const HEAD: u64 = 32 * 1024;
     let head = host.read_head(path, HEAD).ok()?;
     let settled = match find(&head) {
         Some(answer) => answer,
@@ -2120,7 +2120,7 @@ mod tests {
         let bolt = format!("{USER_STORE}/libpod/bolt_state.db");
         let record = bolt_with("vfs", USER_STORE);
         let key_at = record.find("graph-driver-name").unwrap();
-        for pad in [0, 64 * 1024 - key_at - 5, 64 * 1024 - 3, 200 * 1024] {
+        for pad in [0, 32 * 1024 - key_at - 5, 32 * 1024 - 3, 200 * 1024] {
             let body = format!("{}{record}", "\u{0}".repeat(pad));
             let host = rootless().file(&bolt, &body).host();
             let found = database_driver(&host, USER_STORE, false);
