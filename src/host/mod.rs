@@ -734,13 +734,19 @@ impl Host {
     }
 
     fn which_in(&self, path: &str, name: &str) -> Option<String> {
-        path.split(':').filter(|d| !d.is_empty()).find_map(|dir| {
-            let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
-            match self.stat(&candidate) {
-                Ok(s) if s.kind == FileKind::File && s.mode & 0o111 != 0 => Some(candidate),
-                _ => None,
-            }
-        })
+        let dirs: Vec<&str> = path.split(':').filter(|d| !d.is_empty()).collect();
+        // A directory listed twice cannot hold the first match the second time.
+        let first_time = |(i, d): &(usize, &&str)| !dirs[..*i].contains(d);
+        dirs.iter()
+            .enumerate()
+            .filter(first_time)
+            .find_map(|(_, dir)| {
+                let candidate = format!("{}/{name}", dir.trim_end_matches('/'));
+                match self.stat(&candidate) {
+                    Ok(s) if s.kind == FileKind::File && s.mode & 0o111 != 0 => Some(candidate),
+                    _ => None,
+                }
+            })
     }
 
     /// Writes a file atomically (temp file in the same directory + rename)
