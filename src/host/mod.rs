@@ -183,6 +183,11 @@ impl Host {
         host
     }
 
+    /// Whether every answer is being recorded (`capture`).
+    pub fn is_capturing(&self) -> bool {
+        self.capture.is_some()
+    }
+
     /// Takes the recording made so far (capture mode only).
     pub fn take_capture(&self) -> Option<Capture> {
         self.capture.as_ref().map(|c| {

@@ -282,7 +282,9 @@ pub fn probe_all(host: &Host, skip: &[String]) -> Findings {
 /// over. Returns the findings and what the next pass may reuse.
 pub fn probe_pass(host: &Host, skip: &[String], mut earlier: Option<Earlier>) -> (Findings, Pass) {
     let mut found = Findings::default();
-    let mut pass = Pass::new(host.is_staging() && skip.is_empty());
+    // A capture records every pass whole, so that its replay has all it read.
+    let reusable = host.is_staging() && skip.is_empty() && !host.is_capturing();
+    let mut pass = Pass::new(reusable);
     let reuse = earlier.as_ref().map_or(0, Earlier::reusable_areas);
     let (mut check_ranks, mut context_ranks) = (Vec::new(), Vec::new());
     for (pos, area) in run_order().into_iter().enumerate() {

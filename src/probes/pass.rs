@@ -9,7 +9,8 @@
 //! (`host::touch`), with every area before it unchanged too, finds the same
 //! again. From the first reached area on, every area runs, as it would
 //! have. Not reused: a pass that met a stall (its unsure marks span areas),
-//! ran with `--skip` (marks made after the areas), or wrote for real.
+//! ran with `--skip` (marks made after the areas), wrote for real, or is
+//! being captured (a capture records every call of every pass).
 
 use super::{Area, Findings, AREAS};
 use crate::host::{reached, Touch};
