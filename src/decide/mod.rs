@@ -20,7 +20,10 @@ mod verdict;
 
 pub use demote::demote;
 pub use network::{network, NetInputs, Network};
-pub use storage::{storage, EntryKind, PriorEntry, StorageChoice, StorageFacts, PRIOR_DRIVERS};
+pub use storage::{
+    leaves_overlay_behind, storage, EntryKind, PriorEntry, StorageChoice, StorageFacts,
+    PRIOR_DRIVERS,
+};
 pub use verdict::{verdict, Verdict};
 
 /// Who runs podman, as the identity area found it.

@@ -92,6 +92,10 @@ pub struct StorageFacts {
     pub prior: Vec<PriorEntry>,
     /// libpod's database (path) and the graph driver it records.
     pub database: Option<(String, String)>,
+    /// The graphroot's file system is one overlay refuses without a mount
+    /// program (drivers/overlay `Init`: overlayfs, aufs, ecryptfs, zfs in
+    /// storage 1.43; a network file system for a rootless user).
+    pub overlay_refused_by_fs: bool,
 }
 
 /// The driver and mount program podman will run with.
@@ -180,6 +184,28 @@ fn drivers_new(f: &StorageFacts) -> Auto {
     }
     let overlay = f.native_overlay == Some(true) || f.fuse_overlayfs.is_some();
     Auto::plain(if overlay { "overlay" } else { "vfs" })
+}
+
+/// Whether podman's first command, choosing vfs after overlay, leaves
+/// `<graphroot>/overlay` behind for every later one to fail on. Without a
+/// driver set, `drivers.New` tries overlay first; overlay's `Init` makes
+/// `overlay/l` and then refuses a file system it cannot run on (wrapped
+/// `ErrIncompatibleFS`) without removing it, so `New` goes on to vfs. The
+/// next command finds `overlay` as a prior store, which must open or fail
+/// (`prior storage driver overlay failed: 'overlay' is not supported over
+/// overlayfs`: podman 4.3.1 here, `podman info` then `podman build`, row
+/// deb12nr-root-priv). Storage 1.43.0 and 1.57.2 alike. A refusal by the
+/// mount test instead removes the directory again.
+pub fn leaves_overlay_behind(f: &StorageFacts, c: &StorageChoice) -> bool {
+    let tries_overlay = !f.per_user || f.own_conf;
+    c.automatic
+        && c.from_database.is_none()
+        && c.prior.is_none()
+        && c.driver == "vfs"
+        && tries_overlay
+        && f.overlay_refused_by_fs
+        && f.fuse_overlayfs.is_none()
+        && f.configured_mount_program.is_none()
 }
 
 /// The storage podman will use here.
@@ -404,6 +430,62 @@ mod prior_tests {
 
     fn from(c: &StorageChoice) -> (&str, Option<&str>) {
         (c.driver.as_str(), c.prior.as_ref().map(|e| e.name.as_str()))
+    }
+
+    /// drivers/overlay `Init` (storage 1.43.0 and 1.57.2) makes
+    /// `overlay/l`, then refuses overlayfs, aufs or ecryptfs without a
+    /// mount program and leaves it: podman 4.3.1 ran `podman info` on vfs,
+    /// then failed `prior storage driver overlay failed` (deb12nr-root-priv).
+    #[test]
+    fn overlay_refused_by_the_file_system_leaves_its_directory_for_the_next_command() {
+        let refused = |f: StorageFacts| StorageFacts {
+            native_overlay: Some(false),
+            overlay_refused_by_fs: true,
+            ..f
+        };
+        let leaves = |f: &StorageFacts| leaves_overlay_behind(f, &storage(f));
+        for podman5 in [false, true] {
+            let f = refused(root(podman5, vec![]));
+            assert_eq!(from(&storage(&f)), ("vfs", None));
+            assert!(leaves(&f), "podman5 {podman5}");
+            // Once the directory is there, it is the prior store (an error
+            // the store checks report), not a first command's fallback.
+            assert!(!leaves(&refused(root(podman5, dirs(&["overlay"])))));
+            // fuse-overlayfs becomes overlay's mount program: no refusal.
+            let fuse = StorageFacts {
+                fuse_overlayfs: Some("/usr/bin/fuse-overlayfs".into()),
+                ..f.clone()
+            };
+            assert!(!leaves(&fuse));
+            let set = |driver: &str| StorageFacts {
+                configured_driver: Some(driver.into()),
+                ..f.clone()
+            };
+            assert!(
+                !leaves(&set("vfs")),
+                "a configured driver tries nothing else"
+            );
+            let db = StorageFacts {
+                database: Some(("/db".into(), "vfs".into())),
+                ..f.clone()
+            };
+            assert!(!leaves(&db));
+            // A mount test that fails removes the directory again.
+            let mount_failed = StorageFacts {
+                overlay_refused_by_fs: false,
+                ..f
+            };
+            assert!(!leaves(&mount_failed));
+        }
+        // Rootless defaults never try overlay to fall back from it; a
+        // user's own storage.conf goes to drivers.New like root.
+        let user = refused(user(false, vec![]));
+        assert!(!leaves(&user));
+        let own = StorageFacts {
+            own_conf: true,
+            ..user
+        };
+        assert!(leaves(&own));
     }
 
     #[test]

@@ -759,7 +759,11 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
         dir: near.clone(),
         userns: found.plan.rootless,
     });
+    let fs = host.statfs(&near).ok();
     let facts = StorageFacts {
+        overlay_refused_by_fs: fs
+            .as_ref()
+            .is_some_and(|s| overlay_refuses(s.magic, podman5, per_user)),
         configured_driver: sc.driver.clone(),
         configured_mount_program: sc.mount_program.clone(),
         per_user,
@@ -798,7 +802,7 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
         && sc.rootless_storage_path.is_none()
         && paths.xdg_data_home.is_none();
     Store {
-        fs: host.statfs(&near).ok(),
+        fs,
         fuse_dev: found.fuse.open_result(),
         sc,
         per_user,
@@ -815,6 +819,19 @@ fn observe(host: &Host, found: &Obs, runtime_dir: Option<&str>) -> Store {
         home_wait,
         follows_home,
     }
+}
+
+/// A file system overlay's `Init` refuses without a mount program
+/// (drivers/overlay: aufs, overlayfs, ecryptfs, and zfs in storage 1.43;
+/// for a rootless user also a network file system).
+fn overlay_refuses(magic: u64, podman5: bool, rootless: bool) -> bool {
+    const AUFS: u64 = 0x6175_6673;
+    const ECRYPTFS: u64 = 0xf15f;
+    const ZFS: u64 = 0x2fc1_2fc1;
+    let network = matches!(magic, NFS_MAGIC | SMB2_MAGIC | CIFS_MAGIC | SMB_MAGIC);
+    matches!(magic, AUFS | OVERLAYFS_MAGIC | ECRYPTFS)
+        || (magic == ZFS && !podman5)
+        || (network && rootless)
 }
 
 /// Drivers containers/storage registers on Linux (`drivers/register`).
@@ -916,6 +933,22 @@ fn judge_driver(host: &Host, st: &Store) -> (Option<bool>, String) {
 fn driver_status(st: &Store, works: Option<bool>, why: String) -> Check {
     let (driver, source) = (&st.choice.driver, &st.source);
     match works {
+        Some(true) if crate::decide::leaves_overlay_behind(&st.facts, &st.choice) => {
+            let root = st.graphroot.trim_end_matches('/');
+            Check::warn(
+                "storage.driver",
+                format!(
+                    "vfs storage ({source}) for the first podman command only: trying overlay \
+                     first, it leaves {root}/overlay behind ({} refuses overlay without a mount \
+                     program), and every later podman command fails on it (`prior storage driver \
+                     overlay failed`)",
+                    st.fs
+                        .as_ref()
+                        .map_or("the file system", |s| fs_name(s.magic))
+                ),
+            )
+            .with("leaves_behind", format!("{root}/overlay"))
+        }
         Some(true) if driver == "vfs" => Check::warn(
             "storage.driver",
             format!("vfs storage ({source}): every layer is a full copy, slow and large"),
@@ -948,6 +981,7 @@ fn driver_check(host: &Host, found: &mut Obs, st: &Store) -> (Option<bool>, Opti
     let best = fastest(st);
     let needs_fix = works == Some(false)
         || (st.choice.driver == "vfs" && best.0 != "vfs")
+        || crate::decide::leaves_overlay_behind(&st.facts, &st.choice)
         || (st.graphroot_ok.is_err() && !(st.home_wait && st.follows_home))
         || st.runroot_ok.is_err();
     if needs_fix {
@@ -2044,6 +2078,48 @@ mod tests {
                 ProbeResult::success(""),
             );
         run(&plant(fx, ROOT_STORE, entries).host(), podman, false)
+    }
+
+    /// Root on an overlay file system without fuse-overlayfs: podman's
+    /// first command runs on vfs but leaves /var/lib/containers/storage/overlay
+    /// for the next to fail on (podman 4.3.1: `podman info`, then `podman
+    /// build` failed `prior storage driver overlay failed`). A warning, as
+    /// the first command works; the job fix sets vfs before any runs.
+    #[test]
+    fn overlay_refused_by_an_overlay_root_is_pinned_to_vfs_before_it_leaves_its_directory() {
+        for podman in [Version::new(4, 3, 1), Version::new(5, 4, 2)] {
+            let fx = Fixture::new()
+                .env("HOME", "/root")
+                .file("/proc/self/status", "CapEff:\t000001ffffffffff\n")
+                .dir("/var/tmp")
+                .dir(ROOT_STORE)
+                .statfs(ROOT_STORE, OVERLAYFS_MAGIC, 50 << 30)
+                .probe(
+                    &Probe::Overlay {
+                        dir: ROOT_STORE.into(),
+                        userns: false,
+                    },
+                    ProbeResult::failure("mount", Some("EINVAL".into()), ""),
+                );
+            let found = run(&fx.host(), podman, false);
+            let c = found.check("storage.driver").unwrap();
+            assert_eq!(c.status, Status::Warn, "{}", c.summary);
+            assert!(
+                c.summary.contains("first podman command only"),
+                "{}",
+                c.summary
+            );
+            assert_eq!(
+                c.evidence["leaves_behind"],
+                json!(format!("{ROOT_STORE}/overlay"))
+            );
+            let fix = c.fix.as_ref().expect("a fix");
+            assert_eq!(fix.by, By::Job, "{}", fix.text);
+            let writes_vfs = fix.actions.iter().any(|a| {
+                matches!(a, Action::WriteFile { contents, .. } if contents.contains("driver = \"vfs\""))
+            });
+            assert!(writes_vfs, "{:?}", fix.actions);
+        }
     }
 
     #[test]

@@ -240,6 +240,9 @@ EOF
     priorboth) echo 'mkdir -p /var/lib/containers/storage/overlay /var/lib/containers/storage/vfs' ;;
     # a rootful store made with vfs (libpod's database records vfs), as an earlier job's cache leaves it
     dbvfs) echo 'podman --storage-driver vfs info >/dev/null' ;;
+    # a first podman command as root on an overlay root without fuse-overlayfs: it runs on vfs, and
+    # overlay's refusal leaves /var/lib/containers/storage/overlay for the next command to fail on
+    firstrun) echo 'podman info >/dev/null && test -d /var/lib/containers/storage/overlay' ;;
     priorfifo) echo 'mkdir -p /home/podman/.local/share/containers/storage && mkfifo /home/podman/.local/share/containers/storage/vfs-images && chown -R 1000:1000 /home/podman/.local' ;;
     *) echo "unknown variant $1" >&2; return 1 ;;
   esac

@@ -54,6 +54,8 @@ scenario deb12-priorfifo-rootless-priv deb12 priorfifo "--privileged --user=1000
 scenario deb13-priorboth-root-priv deb13 priorboth "--privileged" "root privileged, overlay/ and vfs/ in the graphroot (podman 5.4: several valid graphdrivers)"
 scenario deb12-priorboth-root-priv deb12 priorboth "--privileged" "the same on podman 4.3, which leaves vfs out and takes overlay"
 scenario deb12-dbvfs-root-priv deb12 dbvfs "--privileged" "root privileged, /var/lib/containers/storage made with vfs: libpod's database overrides podman 4.3's choice"
+scenario deb12nr-firstrun-root-priv deb12nr firstrun "--privileged" "root privileged, no fuse-overlayfs, after a first podman command: its overlay attempt left /var/lib/containers/storage/overlay (podman 4.3: prior storage driver overlay failed)"
+scenario deb13nr-firstrun-root-priv deb13nr firstrun "--privileged" "the same on podman 5.4"
 # buildah beside podman
 scenario deb13bh-rootless-priv-home1777 deb13bh plain "--privileged --user=1000 --env=HOME=$HOMEPOD @emptydir1777=$HOMEPOD" "GitLab recipe 1, podman 5.4 + buildah, no recommends"
 scenario deb13bh-root-fuse-nnp deb13bh plain "--device=/dev/fuse --security-opt=no-new-privileges" "GitLab root recipe, podman 5.4 + buildah, no recommends"
