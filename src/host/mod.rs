@@ -457,12 +457,23 @@ impl Host {
                 size: staged.map_or(0, |s| s.len() as u64),
             });
         }
+        self.stat_kept("stat", path, || self.sys.stat(&self.root, path))
+    }
+
+    /// A stat-like call answered as [`Host::kept_call`] does (`what`:
+    /// `stat` or `lstat`, part of the key) and recorded in a capture.
+    fn stat_kept(
+        &self,
+        what: &str,
+        path: &str,
+        call: impl FnOnce() -> io::Result<Stat>,
+    ) -> io::Result<Stat> {
         let unpack = |k| match k {
             Kept::Stat(r) => Some(r),
             _ => None,
         };
-        self.kept_call(format!("stat {path}"), unpack, Kept::Stat, || {
-            let result = self.sys.stat(&self.root, path);
+        self.kept_call(format!("{what} {path}"), unpack, Kept::Stat, || {
+            let result = call();
             self.record(|c| c.stat(path, &result));
             result
         })
@@ -475,15 +486,7 @@ impl Host {
         if self.staged(path).is_some() {
             return self.stat(path);
         }
-        let unpack = |k| match k {
-            Kept::Stat(r) => Some(r),
-            _ => None,
-        };
-        self.kept_call(format!("lstat {path}"), unpack, Kept::Stat, || {
-            let result = self.sys.lstat(&self.root, path);
-            self.record(|c| c.stat(path, &result));
-            result
-        })
+        self.stat_kept("lstat", path, || self.sys.lstat(&self.root, path))
     }
 
     /// Whether `path` is a directory owned by `uid` itself — not a symlink
