@@ -1199,14 +1199,14 @@ build\t-ldflags=\"-X main.gitCommit=abc -X github.com/opencontainers/runc.versio
         );
     }
 
-    #[test]
-    fn the_buildinfo_section_is_found_through_the_section_headers() {
-        // A minimal ELF64: header, then names, then 3 section headers.
+    /// A minimal ELF64: header, section names at 64, then three section
+    /// headers at 128 (none, `.shstrtab`, `.go.buildinfo` at `section_at`
+    /// holding `section_len` bytes).
+    fn elf_with_buildinfo(section_at: u64, section_len: u64) -> Vec<u8> {
         let names = b"\0.shstrtab\0.go.buildinfo\0";
+        let (names_at, shoff) = (64u64, 128u64);
         let mut f = vec![0u8; 64];
         f[..6].copy_from_slice(b"\x7fELF\x02\x01");
-        let names_at = 64u64;
-        let shoff = 128u64;
         f.extend_from_slice(names);
         f.resize(shoff as usize, 0);
         f[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
@@ -1216,7 +1216,7 @@ build\t-ldflags=\"-X main.gitCommit=abc -X github.com/opencontainers/runc.versio
         for (name, off, size) in [
             (0u32, 0u64, 0u64),
             (1, names_at, names.len() as u64),
-            (11, 4096, 304),
+            (11, section_at, section_len),
         ] {
             let mut h = vec![0u8; 64];
             h[..4].copy_from_slice(&name.to_le_bytes());
@@ -1224,6 +1224,12 @@ build\t-ldflags=\"-X main.gitCommit=abc -X github.com/opencontainers/runc.versio
             h[0x20..0x28].copy_from_slice(&size.to_le_bytes());
             f.extend(h);
         }
+        f
+    }
+
+    #[test]
+    fn the_buildinfo_section_is_found_through_the_section_headers() {
+        let f = elf_with_buildinfo(4096, 304);
         let read = |o: u64, n: usize| f.get(o as usize..o as usize + n).map(<[u8]>::to_vec);
         assert_eq!(
             elf_section(&f[..64], ".go.buildinfo", &read),
@@ -1239,28 +1245,8 @@ build\t-ldflags=\"-X main.gitCommit=abc -X github.com/opencontainers/runc.versio
     fn a_go_binary_no_database_owns_gives_its_build_information_version() {
         let info =
             buildinfo("path\tx/cmd/podman\nmod\tgithub.com/containers/podman/v5\tv5.4.2\th1:x=\n");
-        let names = b"\0.shstrtab\0.go.buildinfo\0";
-        let (names_at, shoff) = (64u64, 128u64);
-        let info_at = shoff + 3 * 64;
-        let mut f = vec![0u8; 64];
-        f[..6].copy_from_slice(b"\x7fELF\x02\x01");
-        f.extend_from_slice(names);
-        f.resize(shoff as usize, 0);
-        f[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
-        f[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
-        f[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
-        f[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
-        for (name, off, size) in [
-            (0u32, 0u64, 0u64),
-            (1, names_at, names.len() as u64),
-            (11, info_at, info.len() as u64),
-        ] {
-            let mut h = vec![0u8; 64];
-            h[..4].copy_from_slice(&name.to_le_bytes());
-            h[0x18..0x20].copy_from_slice(&off.to_le_bytes());
-            h[0x20..0x28].copy_from_slice(&size.to_le_bytes());
-            f.extend(h);
-        }
+        // The section right after the three section headers.
+        let mut f = elf_with_buildinfo(128 + 3 * 64, info.len() as u64);
         f.extend_from_slice(&info);
         let fixture = crate::probes::testutil::Fixture::new().dir("/usr/bin");
         std::fs::write(fixture.root_path("/usr/bin/podman"), &f).unwrap();
