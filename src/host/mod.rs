@@ -93,13 +93,30 @@ enum Kept {
     Done(Result<(), i32>),
 }
 
-/// The answer of a kept `access(2)` or device open.
-fn kept_done(kept: Kept) -> Option<Result<(), i32>> {
-    match kept {
-        Kept::Done(r) => Some(r),
-        _ => None,
-    }
+/// An answer kind the run can keep, each in a `Kept` variant of its own,
+/// so that [`Host::kept_call`] packs and unpacks it by its type.
+trait Keep: Clone + Sized {
+    fn pack(answer: Result<Self, i32>) -> Kept;
+    fn unpack(kept: Kept) -> Option<Result<Self, i32>>;
 }
+
+macro_rules! keep {
+    ($($t:ty => $variant:ident),* $(,)?) => {$(
+        impl Keep for $t {
+            fn pack(answer: Result<Self, i32>) -> Kept {
+                Kept::$variant(answer)
+            }
+            fn unpack(kept: Kept) -> Option<Result<Self, i32>> {
+                match kept {
+                    Kept::$variant(answer) => Some(answer),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+keep!(String => Read, Vec<u8> => Head, Vec<String> => Dir, Stat => Stat, FsStat => FsStat, () => Done);
 
 /// An io result with its error reduced to the errno, when it has one.
 fn by_errno<T>(r: &io::Result<T>) -> Option<Result<T, i32>>
@@ -323,11 +340,7 @@ impl Host {
             Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
             None => {}
         }
-        let unpack = |k| match k {
-            Kept::Read(r) => Some(r),
-            _ => None,
-        };
-        self.kept_call(format!("read {path}"), unpack, Kept::Read, || {
+        self.kept_call(format!("read {path}"), || {
             let result = self
                 .sys
                 .read(&self.root, path)
@@ -349,12 +362,8 @@ impl Host {
             Some(None) => return Err(io::Error::from_raw_os_error(nix::libc::EISDIR)),
             None => {}
         }
-        let unpack = |k| match k {
-            Kept::Head(r) => Some(r),
-            _ => None,
-        };
         let key = format!("head {limit} {path}");
-        self.kept_call(key, unpack, Kept::Head, || self.read_head_now(path, limit))
+        self.kept_call(key, || self.read_head_now(path, limit))
     }
 
     fn read_head_now(&self, path: &str, limit: u64) -> io::Result<Vec<u8>> {
@@ -393,30 +402,24 @@ impl Host {
     /// A file call answered from what the run kept under `key` ([`Host::kept`]),
     /// else made by `call` (which records it) and kept when its answer is
     /// an answer ([`by_errno`]: never a stall).
-    fn kept_call<T: Clone>(
+    fn kept_call<T: Keep>(
         &self,
         key: String,
-        unpack: fn(Kept) -> Option<Result<T, i32>>,
-        pack: fn(Result<T, i32>) -> Kept,
         call: impl FnOnce() -> io::Result<T>,
     ) -> io::Result<T> {
-        if let Some(r) = self.kept(&key).and_then(unpack) {
+        if let Some(r) = self.kept(&key).and_then(T::unpack) {
             return r.map_err(io::Error::from_raw_os_error);
         }
         let result = call();
         if let Some(r) = by_errno(&result) {
-            self.keep(key, pack(r));
+            self.keep(key, T::pack(r));
         }
         result
     }
 
     /// Names in a directory, sorted.
     pub fn read_dir(&self, path: &str) -> io::Result<Vec<String>> {
-        let unpack = |k| match k {
-            Kept::Dir(r) => Some(r),
-            _ => None,
-        };
-        let mut result = self.kept_call(format!("dir {path}"), unpack, Kept::Dir, || {
+        let mut result = self.kept_call(format!("dir {path}"), || {
             self.sys.read_dir(&self.root, path)
         });
         if let Some(staged) = &self.staged {
@@ -468,11 +471,7 @@ impl Host {
         path: &str,
         call: impl FnOnce() -> io::Result<Stat>,
     ) -> io::Result<Stat> {
-        let unpack = |k| match k {
-            Kept::Stat(r) => Some(r),
-            _ => None,
-        };
-        self.kept_call(format!("{what} {path}"), unpack, Kept::Stat, || {
+        self.kept_call(format!("{what} {path}"), || {
             let result = call();
             self.record(|c| c.stat(path, &result));
             result
@@ -540,11 +539,7 @@ impl Host {
 
     /// `statfs(2)`: filesystem type, free space, read-only flag.
     pub fn statfs(&self, path: &str) -> io::Result<FsStat> {
-        let unpack = |k| match k {
-            Kept::FsStat(r) => Some(r),
-            _ => None,
-        };
-        self.kept_call(format!("statfs {path}"), unpack, Kept::FsStat, || {
+        self.kept_call(format!("statfs {path}"), || {
             let result = self.sys.statfs(&self.root, path);
             self.record(|c| c.statfs(path, &result));
             result
@@ -572,21 +567,16 @@ impl Host {
         if self.staged(path).is_some() {
             return Ok(());
         }
-        self.kept_call(
-            format!("access {mode:?} {path}"),
-            kept_done,
-            Kept::Done,
-            || {
-                let result = self.sys.access(&self.root, path, mode);
-                self.record(|c| c.access(path, mode, &result));
-                result
-            },
-        )
+        self.kept_call(format!("access {mode:?} {path}"), || {
+            let result = self.sys.access(&self.root, path, mode);
+            self.record(|c| c.access(path, mode, &result));
+            result
+        })
     }
 
     /// Opens a file or device read-write and closes it again.
     pub fn open_rw(&self, path: &str) -> io::Result<()> {
-        self.kept_call(format!("open {path}"), kept_done, Kept::Done, || {
+        self.kept_call(format!("open {path}"), || {
             let result = self.sys.open_rw(&self.root, path);
             self.record(|c| c.open(path, &result));
             result
