@@ -288,41 +288,18 @@ pub fn probe_pass(host: &Host, skip: &[String], mut earlier: Option<Earlier>) ->
     let reuse = earlier.as_ref().map_or(0, Earlier::reusable_areas);
     let (mut check_ranks, mut context_ranks) = (Vec::new(), Vec::new());
     for (pos, area) in run_order().into_iter().enumerate() {
-        let (checks, fields) = (found.checks.len(), found.report_context.len());
         let rank = AREAS.iter().position(|a| a.name == area.name).unwrap_or(0);
-        if let Some(e) = earlier.as_mut().filter(|_| pos < reuse) {
-            e.take_over(pos, area, &mut found, &mut pass);
-            if pos + 1 == reuse {
-                found.replan();
+        match earlier.as_mut().filter(|_| pos < reuse) {
+            Some(e) => {
+                e.take_over(pos, area, &mut found, &mut pass);
+                if pos + 1 == reuse {
+                    found.replan();
+                }
             }
-            check_ranks.resize(found.checks.len(), rank);
-            context_ranks.resize(found.report_context.len(), rank);
-            continue;
+            None => run_area(host, area, rank, &mut found, &mut pass),
         }
-        let stalls = host.stalls().len();
-        host.consulting();
-        (area.probe)(host, &mut found);
-        let added = found.report_context.len() - fields;
-        pass.ran(rank, host.consulted(), found.checks.len() - checks, added);
         check_ranks.resize(found.checks.len(), rank);
         context_ranks.resize(found.report_context.len(), rank);
-        let all = host.stalls();
-        let stalled = &all[stalls..];
-        let area_checks = &mut found.checks[checks..];
-        if !stalled.is_empty() {
-            mark_unsure(area_checks, stalled, |_| true);
-        } else if !all.is_empty() {
-            // A later area may rest on the facts a stall left unknown: what
-            // it calls broken is not proven either.
-            mark_unsure(area_checks, &all, |c| {
-                c.status == crate::model::Status::Error
-            });
-        }
-        if area.name == "identity" {
-            // issue 10: rootless is decided: start the later areas' probes
-            // together, so they run while the areas read files.
-            host.prefetch(&independent_probes(host, &found));
-        }
     }
     if !host.stalls().is_empty() {
         pass.not_reusable();
@@ -345,6 +322,34 @@ pub fn probe_pass(host: &Host, skip: &[String], mut earlier: Option<Earlier>) ->
         }
     }
     (found, pass)
+}
+
+/// Runs one area into `found`, recording in `pass` what it consulted and
+/// added; its checks are marked unsure after a stall (`mark_unsure`).
+fn run_area(host: &Host, area: &Area, rank: usize, found: &mut Findings, pass: &mut Pass) {
+    let (checks, fields) = (found.checks.len(), found.report_context.len());
+    let stalls = host.stalls().len();
+    host.consulting();
+    (area.probe)(host, found);
+    let added = found.report_context.len() - fields;
+    pass.ran(rank, host.consulted(), found.checks.len() - checks, added);
+    let all = host.stalls();
+    let stalled = &all[stalls..];
+    let area_checks = &mut found.checks[checks..];
+    if !stalled.is_empty() {
+        mark_unsure(area_checks, stalled, |_| true);
+    } else if !all.is_empty() {
+        // A later area may rest on the facts a stall left unknown: what
+        // it calls broken is not proven either.
+        mark_unsure(area_checks, &all, |c| {
+            c.status == crate::model::Status::Error
+        });
+    }
+    if area.name == "identity" {
+        // issue 10: rootless is decided: start the later areas' probes
+        // together, so they run while the areas read files.
+        host.prefetch(&independent_probes(host, found));
+    }
 }
 
 /// issue 9: an area that met a stall (a call abandoned at its deadline)
