@@ -660,21 +660,30 @@ fn prior_entries(host: &Host, graphroot: &str) -> Vec<PriorEntry> {
 /// default; checked on a db.sql podman 5.4.2 made). `None` when neither is
 /// there or the driver cannot be found.
 fn database_driver(host: &Host, graphroot: &str, podman5: bool) -> Option<(String, String)> {
-    let libpod = format!("{}/libpod", graphroot.trim_end_matches('/'));
-    let bolt = format!("{libpod}/bolt_state.db");
+    let [bolt, sql @ ..] = database_files(graphroot);
     if host.lstat(&bolt).is_ok() {
         let driver = search_database(host, &bolt, bolt_driver)?;
         return Some((bolt, driver));
     }
-    // podman 5.4 keeps db.sql in the graphroot itself (seen in the matrix).
-    let root = graphroot.trim_end_matches('/');
-    let sql = [format!("{root}/db.sql"), format!("{libpod}/db.sql")]
+    let sql = sql
         .into_iter()
         .find(|p| host.lstat(p).is_ok())
         .filter(|_| podman5)?;
-    let volumes = format!("{root}/volumes");
+    let volumes = format!("{}/volumes", graphroot.trim_end_matches('/'));
     let driver = search_database(host, &sql, |bytes| sqlite_driver(bytes, &volumes))?;
     Some((sql, driver))
+}
+
+/// Where libpod keeps its database under `graphroot`: bolt first, then
+/// sqlite, which podman 5.4 keeps in the graphroot itself (seen in the
+/// matrix) rather than in `libpod/`.
+fn database_files(graphroot: &str) -> [String; 3] {
+    let root = graphroot.trim_end_matches('/');
+    [
+        format!("{root}/libpod/bolt_state.db"),
+        format!("{root}/db.sql"),
+        format!("{root}/libpod/db.sql"),
+    ]
 }
 
 /// The databases record their configuration when they are made, so it is
@@ -1274,13 +1283,9 @@ fn existing_check(host: &Host, found: &mut Obs, st: &Store) -> Option<String> {
     let (graphroot, driver) = (&st.graphroot, &st.choice.driver);
     let existing = existing_driver(host, graphroot);
     let root = graphroot.trim_end_matches('/');
-    let db = [
-        format!("{root}/libpod/bolt_state.db"),
-        format!("{root}/db.sql"),
-        format!("{root}/libpod/db.sql"),
-    ]
-    .into_iter()
-    .find(|p| host.exists(p));
+    let db = database_files(graphroot)
+        .into_iter()
+        .find(|p| host.exists(p));
     let other_store =
         |e: &String| e != driver && host.read_dir(&format!("{root}/{driver}-layers")).is_err();
     let ex = match (&st.facts.database, &existing, &db) {
