@@ -307,16 +307,8 @@ pub(crate) const READ_LIMIT: u64 = 16 << 20;
 /// gives an error instead of hanging the doctor (regular files and /proc
 /// ignore the flag).
 pub(crate) fn read_bounded(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)?;
-    // Room for most files at once: through `take`, std knows no size and
-    // starts with a 32-byte read, doubling (8 reads for a mountinfo).
-    let mut buf = Vec::with_capacity(super::checked::READ_START);
-    file.take(limit + 1).read_to_end(&mut buf)?;
+    // Room for most files at once; one byte past the limit tells it is over.
+    let buf = super::sys::read_up_to(path, limit + 1, super::checked::READ_START)?;
     if buf.len() as u64 > limit {
         return Err(io::Error::from_raw_os_error(nix::libc::EFBIG));
     }

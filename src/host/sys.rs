@@ -312,17 +312,25 @@ pub trait Sys {
     }
 }
 
-/// At most `limit` bytes from the start of the file at `path`.
+/// At most `limit` bytes from the start of the file at `path` (a head is
+/// read whole: room for it at once, up to 64 KiB).
 pub(crate) fn read_prefix(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let room = usize::try_from(limit).unwrap_or(usize::MAX).min(64 * 1024);
+    read_up_to(path, limit, room)
+}
+
+/// At most `limit` bytes from the start of the file at `path`, opened
+/// without blocking on a FIFO, into a buffer that starts with `room`
+/// (through `take`, std knows no size and would start with a 32-byte read,
+/// doubling: 8 reads for a mountinfo).
+pub(crate) fn read_up_to(path: &Path, limit: u64, room: usize) -> io::Result<Vec<u8>> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK)
         .open(path)?;
-    // A head is read whole: room for it at once, up to a read's start.
-    let room = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut buf = Vec::with_capacity(room.min(64 * 1024));
+    let mut buf = Vec::with_capacity(room);
     file.take(limit).read_to_end(&mut buf)?;
     Ok(buf)
 }
