@@ -697,6 +697,10 @@ fn search_database(
     find: impl Fn(&[u8]) -> Option<Option<&'static str>>,
 ) -> Option<String> {
     const HEAD: u64 = 32 * 1024;
+    // A FIFO, device or directory is no database: never read one.
+    if !matches!(host.stat(path), Ok(st) if st.kind == FileKind::File) {
+        return None;
+    }
     let head = host.read_head(path, HEAD).ok()?;
     let settled = match find(&head) {
         Some(answer) => answer,
@@ -2209,6 +2213,21 @@ mod tests {
         }
         let host = rootless().file(&bolt, &"x".repeat(70 * 1024)).host();
         assert_eq!(database_driver(&host, USER_STORE, false), None);
+        // A FIFO or a link to an endless device where the database should
+        // be is never read (no hang, no 16 MiB of zeros).
+        let fifo = rootless().dir(&format!("{USER_STORE}/libpod"));
+        nix::unistd::mkfifo(&fifo.root_path(&bolt), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(database_driver(&fifo.host(), USER_STORE, false), None);
+        let zero = rootless().symlink(&bolt, "/dev/zero");
+        assert_eq!(database_driver(&zero.host(), USER_STORE, false), None);
+        // What decides is the kind stat gives, not what a read would find.
+        let not_regular = rootless()
+            .file(&bolt, &bolt_with("vfs", USER_STORE))
+            .stat(&bolt, "fifo", 0o600, 1000, 1000);
+        assert_eq!(
+            database_driver(&not_regular.host(), USER_STORE, false),
+            None
+        );
         // An empty driver in the head settles it: nothing more is read.
         let empty = format!("{}{}", bolt_with("", USER_STORE), "x".repeat(70 * 1024));
         let host = rootless().file(&bolt, &empty).host();
