@@ -1504,4 +1504,30 @@ mod tests {
         assert_eq!(r.errno.as_deref(), Some("EPERM"));
         assert_eq!(r.detail, "from child");
     }
+
+    /// issue 10: a probe child passes its own child's answer on before it
+    /// reaps that child, and reaps it before it exits: once the doctor has
+    /// the child's exit, the grandchild is gone, not a zombie for whoever
+    /// inherits it (the doctor may be pid 1).
+    #[test]
+    fn a_childs_own_child_is_reaped_after_the_answer_before_the_child_exits() {
+        let budget = Deadline::after(std::time::Duration::from_secs(5));
+        let child = spawn(move || {
+            in_child(budget, || {
+                ProbeResult::success(std::process::id().to_string())
+            })
+        })
+        .unwrap_or_else(|r| panic!("spawn: {}", r.detail));
+        let pid = child.pid;
+        let r = finish(child, budget);
+        assert!(r.ok, "{}", r.detail);
+        let grandchild: i32 = r.detail.parse().unwrap();
+        assert!(wait_child(pid, budget).is_some(), "the child did not exit");
+        let gone = nix::sys::signal::kill(Pid::from_raw(grandchild), None);
+        assert_eq!(
+            gone,
+            Err(nix::errno::Errno::ESRCH),
+            "grandchild {grandchild} is left"
+        );
+    }
 }
