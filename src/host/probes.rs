@@ -112,12 +112,10 @@ impl Started {
                 unique.push(p);
             }
         }
+        // Probes share a child only where there are two or more of a kind.
         let grouped = |userns| -> Vec<&Probe> {
-            let members = unique
-                .iter()
-                .copied()
-                .filter(|p| shares_a_child(p) == Some(userns));
-            let members: Vec<&Probe> = members.collect();
+            let kind = |p: &&Probe| shares_a_child(p) == Some(userns);
+            let members: Vec<&Probe> = unique.iter().copied().filter(kind).collect();
             if members.len() > 1 {
                 members
             } else {
