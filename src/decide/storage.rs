@@ -132,11 +132,18 @@ impl Auto {
 
 /// The driver podman picks when none is configured.
 fn automatic(f: &StorageFacts) -> Auto {
-    if f.per_user && !f.own_conf {
-        rootless_defaults(f)
-    } else {
+    if goes_to_drivers_new(f) {
         drivers_new(f)
+    } else {
+        rootless_defaults(f)
     }
+}
+
+/// Root, or a user whose own storage.conf replaced the rootless defaults,
+/// gets an unset driver from `drivers.New` (prior stores, then the
+/// priority list, trying overlay first).
+fn goes_to_drivers_new(f: &StorageFacts) -> bool {
+    !f.per_user || f.own_conf
 }
 
 /// `getRootlessStorageOpts` with no driver set (see the module's rules).
@@ -197,12 +204,11 @@ fn drivers_new(f: &StorageFacts) -> Auto {
 /// deb12nr-root-priv). Storage 1.43.0 and 1.57.2 alike. A refusal by the
 /// mount test instead removes the directory again.
 pub fn leaves_overlay_behind(f: &StorageFacts, c: &StorageChoice) -> bool {
-    let tries_overlay = !f.per_user || f.own_conf;
     c.automatic
         && c.from_database.is_none()
         && c.prior.is_none()
         && c.driver == "vfs"
-        && tries_overlay
+        && goes_to_drivers_new(f)
         && f.overlay_refused_by_fs
         && f.fuse_overlayfs.is_none()
         && f.configured_mount_program.is_none()
