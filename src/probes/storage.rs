@@ -946,22 +946,6 @@ fn judge_driver(host: &Host, st: &Store) -> (Option<bool>, String) {
 fn driver_status(st: &Store, works: Option<bool>, why: String) -> Check {
     let (driver, source) = (&st.choice.driver, &st.source);
     match works {
-        Some(true) if crate::decide::leaves_overlay_behind(&st.facts, &st.choice) => {
-            let root = st.graphroot.trim_end_matches('/');
-            Check::warn(
-                "storage.driver",
-                format!(
-                    "vfs storage ({source}) for the first podman command only: trying overlay \
-                     first, it leaves {root}/overlay behind ({} refuses overlay without a mount \
-                     program), and every later podman command fails on it (`prior storage driver \
-                     overlay failed`)",
-                    st.fs
-                        .as_ref()
-                        .map_or("the file system", |s| fs_name(s.magic))
-                ),
-            )
-            .with("leaves_behind", format!("{root}/overlay"))
-        }
         Some(true) if driver == "vfs" => Check::warn(
             "storage.driver",
             format!("vfs storage ({source}): every layer is a full copy, slow and large"),
@@ -973,6 +957,26 @@ fn driver_status(st: &Store, works: Option<bool>, why: String) -> Check {
         ),
         None => Check::warn("storage.driver", why).with("probe_ran", st.overlay.ran),
     }
+}
+
+/// The storage.driver check of a vfs fallback that only the first podman
+/// command gets (`decide::leaves_overlay_behind`).
+fn first_command_only(st: &Store) -> Check {
+    let root = st.graphroot.trim_end_matches('/');
+    let fs = st
+        .fs
+        .as_ref()
+        .map_or("the file system", |s| fs_name(s.magic));
+    Check::warn(
+        "storage.driver",
+        format!(
+            "vfs storage ({}) for the first podman command only: trying overlay first, it leaves \
+             {root}/overlay behind ({fs} refuses overlay without a mount program), and every \
+             later podman command fails on it (`prior storage driver overlay failed`)",
+            st.source
+        ),
+    )
+    .with("leaves_behind", format!("{root}/overlay"))
 }
 
 /// The fastest driver that really works here (and its mount program).
@@ -990,11 +994,15 @@ fn fastest(st: &Store) -> (&'static str, Option<String>) {
 /// that moves or switches it, which the graphroot check shares.
 fn driver_check(host: &Host, found: &mut Obs, st: &Store) -> (Option<bool>, Option<Fix>) {
     let (works, why) = judge_driver(host, st);
-    let mut check = driver_status(st, works, why);
+    let leaves_behind = crate::decide::leaves_overlay_behind(&st.facts, &st.choice);
+    let mut check = match works {
+        Some(true) if leaves_behind => first_command_only(st),
+        _ => driver_status(st, works, why),
+    };
     let best = fastest(st);
     let needs_fix = works == Some(false)
         || (st.choice.driver == "vfs" && best.0 != "vfs")
-        || crate::decide::leaves_overlay_behind(&st.facts, &st.choice)
+        || leaves_behind
         || (st.graphroot_ok.is_err() && !(st.home_wait && st.follows_home))
         || st.runroot_ok.is_err();
     if needs_fix {
